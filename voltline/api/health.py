@@ -1,0 +1,20 @@
+"""Liveness and Prometheus metrics: open, no token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness")
+async def health(request: Request) -> dict[str, object]:
+    voltline = request.app.state.voltline
+    return {"status": "ok", "node": voltline.node_id, "connected_charge_points": len(voltline.gateway.connections)}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    request.app.state.voltline.metrics.refresh()
+    return Response(generate_latest(request.app.state.voltline.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,132 @@
+"""The `voltline` command: serve, migrate, token, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Optional
+
+import typer
+
+from voltline.config import Settings, load_settings
+
+app = typer.Typer(help="Voltline: a Charging Station Management System for OCPP charge points.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+ConfigOption = Annotated[Optional[str], typer.Option("--config", help="a TOML settings file")]
+DatabaseOption = Annotated[
+    Optional[str], typer.Option("--database-url", help="sqlite:///path or postgresql://… (env VOLTLINE_DATABASE_URL)")
+]
+
+
+def _run(coroutine) -> object:  # type: ignore[no-untyped-def]
+    try:
+        import uvloop
+
+        return uvloop.run(coroutine)
+    except ImportError:
+        return asyncio.run(coroutine)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[Optional[str], typer.Option(help="HTTP listener address (env VOLTLINE_HOST)")] = None,
+    port: Annotated[Optional[int], typer.Option(help="HTTP listener port (env VOLTLINE_PORT)")] = None,
+    ocpp_host: Annotated[Optional[str], typer.Option(help="OCPP listener address (env VOLTLINE_OCPP_HOST)")] = None,
+    ocpp_port: Annotated[Optional[int], typer.Option(help="OCPP listener port (env VOLTLINE_OCPP_PORT)")] = None,
+    auto_register: Annotated[
+        Optional[bool], typer.Option("--auto-register/--no-auto-register", help="accept unknown charge points")
+    ] = None,
+) -> None:
+    """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
+    from voltline.app import Voltline
+    from voltline.logging import configure
+
+    settings = load_settings(
+        config, database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
+        auto_register=auto_register,
+    )
+    configure(settings.log_level, settings.log_format)
+    try:
+        _run(Voltline(settings).run_forever())
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Bring the database schema up to date."""
+    from voltline.store.database import create_engine
+    from voltline.store.migrate import upgrade
+
+    settings = load_settings(config, database_url=database_url)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(run())
+    typer.echo("database schema is up to date")
+
+
+def _with_services(settings: Settings, action):  # type: ignore[no-untyped-def]
+    """Run `action(services)` against the configured database, outside a running server."""
+    from voltline.bus.events import EventBus
+    from voltline.services.container import Services
+    from voltline.store.database import Store
+    from voltline.store.migrate import ensure_schema
+
+    async def run():  # type: ignore[no-untyped-def]
+        store = Store(settings.database_url)
+        try:
+            await ensure_schema(store.engine)
+            return await action(Services.build(settings, store, EventBus(), "cli"))
+        finally:
+            await store.close()
+
+    return _run(run())
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="what the token is for")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    token, secret = _with_services(load_settings(config, database_url=database_url), lambda s: s.tokens.create(name))
+    typer.echo(f"created API token {token.id} ({token.name}); keep it, it is not shown again:")
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """List API tokens (never their secrets)."""
+    for token in _with_services(load_settings(config, database_url=database_url), lambda s: s.tokens.list()):
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Revoke an API token by its number."""
+    if not _with_services(load_settings(config, database_url=database_url), lambda s: s.tokens.revoke(token_id)):
+        typer.echo(f"no active token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked token {token_id}")
+
+
+def _mount_optional() -> None:
+    try:
+        from voltline.simulator.cli import simulate_app
+    except ImportError:
+        return
+    app.add_typer(simulate_app, name="simulate")
+
+
+_mount_optional()

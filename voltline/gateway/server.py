@@ -1,0 +1,311 @@
+"""The OCPP-J listener: handshake, live connections, keep-alive, and calls to charge points.
+
+Built on picows, the leanest WebSocket layer measured for this job (bench/README.md): its
+handshake hook is synchronous, so the decision to accept a charge point uses the in-memory
+registry of ChargePointService, and a refused charge point gets its HTTP status before any frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import picows
+from picows import WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
+
+from voltline.ocpp.rpc import ConnectionLost, RpcSession
+from voltline.ocpp.schemas import OCPP16, Validators
+from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
+from voltline.ocpp.v16.handlers import Context
+
+log = logging.getLogger("voltline.gateway")
+
+SUPPORTED_SUBPROTOCOLS = (OCPP16,)
+PATH_PREFIX = "/ocpp/"
+
+
+class NotConnected(Exception):
+    """The charge point has no live connection."""
+
+
+class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
+    """One charge point's WebSocket: reassembles messages and feeds them to its RPC session."""
+
+    __slots__ = ("gateway", "identity", "session", "context", "transport", "last_rx", "ping_sent",
+                 "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced")
+
+    def __init__(self, gateway: OcppGateway, identity: str, context: Context, ping_interval: float,
+                 auto_registered: bool) -> None:
+        self.gateway = gateway
+        self.identity = identity
+        self.context = context
+        self.session: RpcSession | None = None
+        self.transport: picows.WSTransport | None = None
+        self.last_rx = 0.0
+        self.ping_sent = 0.0
+        self.ping_interval = ping_interval
+        self.remote_address: str | None = None
+        self.auto_registered = auto_registered
+        self._fragments: bytearray | None = None
+        self.replaced = False
+
+    def on_ws_connected(self, transport: picows.WSTransport) -> None:
+        self.transport = transport
+        peer = transport.underlying_transport.get_extra_info("peername")
+        self.remote_address = f"{peer[0]}:{peer[1]}" if peer else None
+        self.last_rx = self.gateway.loop.time()
+        self.session = self.gateway.new_session(self)
+        self.gateway.attach(self)
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send(WSMsgType.TEXT, data)
+
+    def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+        self.last_rx = self.gateway.loop.time()
+        self.ping_sent = 0.0
+        msg_type = frame.msg_type
+        if msg_type is WSMsgType.TEXT:
+            if frame.fin:
+                self.session.feed(frame.get_payload_as_bytes())  # type: ignore[union-attr]
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type is WSMsgType.CONTINUATION:
+            if self._fragments is None:
+                return
+            self._fragments += frame.get_payload_as_memoryview()
+            if len(self._fragments) > self.gateway.max_message_bytes:
+                self._fragments = None
+                transport.send_close(WSCloseCode.MESSAGE_TOO_BIG, b"message too big")
+                transport.disconnect()
+            elif frame.fin:
+                data, self._fragments = bytes(self._fragments), None
+                self.session.feed(data)  # type: ignore[union-attr]
+        elif msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+        elif msg_type is WSMsgType.BINARY:
+            # OCPP-J is text only.
+            transport.send_close(WSCloseCode.UNSUPPORTED_DATA, b"OCPP-J frames are text")
+            transport.disconnect()
+        # PING is answered by picows itself; PONG only needed to refresh last_rx.
+
+    def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
+        if self.session is not None:
+            self.session.close()
+        self.gateway.detach(self)
+
+
+class OcppGateway:
+    def __init__(
+        self,
+        services: Any,
+        validators: dict[str, Validators],
+        message_log: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9000,
+        ping_interval: float = 60.0,
+        call_timeout: float = 30.0,
+        max_message_bytes: int = 256 * 1024,
+        handshake_timeout: float = 10.0,
+    ) -> None:
+        self.services = services
+        self.validators = validators
+        self.message_log = message_log
+        self.host, self.port = host, port
+        self.ping_interval = ping_interval
+        self.call_timeout = call_timeout
+        self.max_message_bytes = max_message_bytes
+        self.handshake_timeout = handshake_timeout
+        self.connections: dict[str, ChargePointConnection] = {}
+        self.loop = asyncio.get_event_loop()
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.on_connected: list[Callable[[str], None]] = []
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._server = await picows.ws_create_server(
+            self._handshake,
+            self.host,
+            self.port,
+            websocket_handshake_timeout=self.handshake_timeout,
+            max_frame_size=self.max_message_bytes,
+            enable_auto_ping=False,  # our own keep-alive honours a per charge point interval
+            logger_name="voltline.gateway.ws",
+            backlog=4096,
+        )
+        if self.port == 0:
+            self.port = self._server.sockets[0].getsockname()[1]
+        self._spawn(self._keepalive())
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections.values()):
+            if connection.transport is not None:
+                connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
+                connection.transport.disconnect()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- handshake --------------------------------------------------------------------------
+
+    def _handshake(self, request: picows.WSUpgradeRequest) -> WSUpgradeResponseWithListener:
+        path = request.path.decode("latin-1").split("?", 1)[0]
+        if not path.startswith(PATH_PREFIX) or len(path) <= len(PATH_PREFIX):
+            return _refuse(404, "connect to /ocpp/{chargePointId}")
+        identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        subprotocol = next((p for p in offered if p in SUPPORTED_SUBPROTOCOLS), None)
+        if subprotocol is None:
+            log.info("refused %s: no supported subprotocol in %s", identity, offered)
+            return _refuse(400, f"offer one of the subprotocols {', '.join(SUPPORTED_SUBPROTOCOLS)}")
+        password = _basic_auth_password(request.headers.get("Authorization"), identity)
+        decision = self.services.charge_points.check_handshake(identity, password)
+        if not decision.allowed:
+            log.info("refused %s: %s", identity, decision.reason)
+            headers = {"WWW-Authenticate": 'Basic realm="OCPP"'} if decision.status == 401 else None
+            return _refuse(decision.status, decision.reason, headers)
+        access = decision.access
+        context = Context(identity, self.services, access.registration_status if access else "Accepted")
+        ping = access.ping_interval if access and access.ping_interval is not None else self.ping_interval
+        connection = ChargePointConnection(self, identity, context, ping, decision.auto_registered)
+        return WSUpgradeResponseWithListener(
+            WSUpgradeResponse.create_101_response(extra_headers={"Sec-WebSocket-Protocol": subprotocol}),
+            connection,
+        )
+
+    def new_session(self, connection: ChargePointConnection) -> RpcSession:
+        access = self.services.charge_points.access(connection.identity)
+        return RpcSession(
+            connection.identity,
+            connection.send,
+            HANDLERS_16,
+            self.validators[OCPP16],
+            context=connection.context,
+            lenient_actions=access.lenient_actions if access else (),
+            message_log=self.message_log,
+            call_timeout=self.call_timeout,
+        )
+
+    # -- registry ---------------------------------------------------------------------------
+
+    def attach(self, connection: ChargePointConnection) -> None:
+        previous = self.connections.get(connection.identity)
+        self.connections[connection.identity] = connection
+        if previous is not None and previous.transport is not None:
+            # A charge point that reconnects before we noticed its old connection died: the new
+            # one wins, the old one is closed without marking the charge point offline.
+            log.info("%s connected again; closing its previous connection", connection.identity)
+            previous.replaced = True
+            previous.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"replaced by a newer connection")
+            previous.transport.disconnect()
+        self._spawn(self._connected(connection))
+
+    async def _connected(self, connection: ChargePointConnection) -> None:
+        try:
+            access = await self.services.charge_points.connected(
+                connection.identity, connection.remote_address, connection.auto_registered
+            )
+        except Exception:
+            log.exception("could not record the connection of %s", connection.identity)
+            return
+        if connection.auto_registered:
+            connection.context.registration_status = access.registration_status
+        for callback in self.on_connected:
+            callback(connection.identity)
+
+    def detach(self, connection: ChargePointConnection) -> None:
+        if self.connections.get(connection.identity) is connection:
+            del self.connections[connection.identity]
+        if not connection.replaced:
+            self._spawn(self.services.charge_points.disconnected(connection.identity))
+
+    def is_connected(self, identity: str) -> bool:
+        return identity in self.connections
+
+    async def call(self, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send `action` to a charge point connected to this node and return its answer."""
+        connection = self.connections.get(identity)
+        if connection is None or connection.session is None:
+            raise NotConnected(identity)
+        try:
+            return await connection.session.call(action, payload, timeout)
+        except ConnectionLost as exc:
+            raise NotConnected(str(exc)) from None
+
+    def context(self, identity: str) -> Context | None:
+        connection = self.connections.get(identity)
+        return connection.context if connection else None
+
+    def disconnect(self, identity: str) -> None:
+        connection = self.connections.get(identity)
+        if connection is not None and connection.transport is not None:
+            connection.transport.send_close(WSCloseCode.OK, b"closed by the operator")
+            connection.transport.disconnect()
+
+    # -- keep-alive -------------------------------------------------------------------------
+
+    async def _keepalive(self, tick: float = 1.0, flush_every: float = 15.0) -> None:
+        """Ping charge points that have been quiet for half their interval; drop those that stay
+        silent for a whole interval. One sweep for all connections costs far less than a timer
+        per connection. Every `flush_every` seconds, last-seen times go to the database."""
+        last_flush = self.loop.time()
+        while True:
+            await asyncio.sleep(tick)
+            now = self.loop.time()
+            flushing = now - last_flush >= flush_every
+            wall = datetime.now(UTC)
+            for connection in list(self.connections.values()):
+                if flushing and connection.last_rx > last_flush:
+                    self.services.charge_points.seen(
+                        connection.identity, wall - timedelta(seconds=now - connection.last_rx)
+                    )
+                interval = connection.ping_interval
+                transport = connection.transport
+                if not interval or transport is None:
+                    continue
+                quiet = now - connection.last_rx
+                if quiet >= interval:
+                    log.info("%s silent for %.0f s; closing", connection.identity, quiet)
+                    transport.disconnect(graceful=False)
+                elif quiet >= interval / 2 and not connection.ping_sent:
+                    connection.ping_sent = now
+                    transport.send_ping()
+            if flushing:
+                last_flush = now
+                try:
+                    await self.services.charge_points.flush_liveness()
+                except Exception:
+                    log.exception("could not record last-seen times")
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = self.loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _refuse(status: int, reason: str, headers: dict[str, str] | None = None) -> WSUpgradeResponseWithListener:
+    return WSUpgradeResponseWithListener(
+        WSUpgradeResponse.create_error_response(status, reason.encode(), extra_headers=headers), None
+    )
+
+
+def _basic_auth_password(header: str | None, identity: str) -> str | None:
+    """The password of an HTTP Basic header whose user is the charge point (OCPP security profile 1)."""
+    if not header or not header[:6].lower() == "basic ":
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return password if user == identity else None

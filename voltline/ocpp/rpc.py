@@ -1,0 +1,323 @@
+"""One peer's OCPP-J RPC session, independent of the WebSocket library underneath.
+
+Inbound CALLs are validated, handled one at a time in arrival order (so a StartTransaction is
+stored before the MeterValues that follow it) and answered exactly once. Outbound CALLs wait for
+each other (at most one outstanding CALL per direction), each with a timeout.
+
+The same class serves the server side (a charge point connected to us) and the simulator side
+(us connected to a Central System): only the handlers differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any, Protocol
+
+from voltline.ocpp import frames
+from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType
+from voltline.ocpp.schemas import SchemaViolation, Validators
+
+log = logging.getLogger("voltline.ocpp.rpc")
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""An inbound action's handler: called with the session's `context` and the request payload,
+returns the response payload."""
+
+
+class OcppError(Exception):
+    """Raised by a handler to answer with a CALLERROR of this code."""
+
+    def __init__(self, code: str, description: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details or {}
+
+
+class CallErrorReceived(OcppError):
+    """The peer answered our CALL with a CALLERROR."""
+
+
+class CallTimeout(Exception):
+    """The peer did not answer our CALL in time."""
+
+
+class ConnectionLost(Exception):
+    """The connection closed before our CALL was answered (or sent)."""
+
+
+class MessageLog(Protocol):
+    def record(
+        self,
+        identity: str,
+        direction: str,
+        message_type: int,
+        message_id: str | None,
+        action: str | None,
+        raw: bytes | str,
+        error_code: str | None = None,
+    ) -> None: ...
+
+
+IN, OUT = "in", "out"
+
+
+class RpcSession:
+    __slots__ = (
+        "identity",
+        "context",
+        "_send",
+        "_handlers",
+        "_validators",
+        "_lenient",
+        "_log",
+        "_call_timeout",
+        "_inbound_busy",
+        "_inbound_queue",
+        "_inbound_ids",
+        "_outbound_lock",
+        "_pending_id",
+        "_pending_action",
+        "_pending_future",
+        "_closed",
+    )
+
+    def __init__(
+        self,
+        identity: str,
+        send: Callable[[bytes], None],
+        handlers: Mapping[str, Handler],
+        validators: Validators,
+        *,
+        context: Any = None,
+        lenient_actions: Collection[str] = (),
+        message_log: MessageLog | None = None,
+        call_timeout: float = 30.0,
+    ) -> None:
+        self.identity = identity
+        self.context = context
+        self._send = send
+        self._handlers = handlers
+        self._validators = validators
+        self._lenient = frozenset(lenient_actions)
+        self._log = message_log
+        self._call_timeout = call_timeout
+        self._inbound_busy = False
+        self._inbound_queue: deque[Call] | None = None
+        self._inbound_ids: set[str] | None = None
+        self._outbound_lock: asyncio.Lock | None = None
+        self._pending_id: str | None = None
+        self._pending_action: str | None = None
+        self._pending_future: asyncio.Future[dict[str, Any]] | None = None
+        self._closed = False
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Take one complete text message from the peer."""
+        try:
+            frame = frames.parse(data)
+        except FrameError as exc:
+            self._record(IN, exc.message_type or 0, exc.message_id, None, data, exc.code)
+            log.warning("bad frame from %s: %s", self.identity, exc.description)
+            if exc.answerable:
+                self._answer_error(exc.message_id or "-1", None, exc.code, exc.description)
+            elif exc.message_id is not None and exc.message_id == self._pending_id:
+                self._settle(exc=OcppError(ErrorCode.FORMATION_VIOLATION, exc.description))
+            return
+        if type(frame) is Call:
+            self._record(IN, MessageType.CALL, frame.message_id, frame.action, data)
+            self._accept_call(frame)
+        elif type(frame) is CallResult:
+            self._record(IN, MessageType.CALLRESULT, frame.message_id, self._action_of(frame.message_id), data)
+            self._on_result(frame)
+        else:
+            assert type(frame) is CallError
+            self._record(
+                IN, MessageType.CALLERROR, frame.message_id, self._action_of(frame.message_id), data, frame.error_code
+            )
+            self._on_error(frame)
+
+    def _accept_call(self, call: Call) -> None:
+        if self._inbound_busy:
+            # OCPP allows one outstanding CALL per direction; a peer that sends more is served in
+            # order rather than punished, but an id reused while still in use cannot be answered
+            # unambiguously.
+            ids = self._inbound_ids
+            if ids is not None and call.message_id in ids:
+                self._answer_error(call.message_id, call.action, ErrorCode.PROTOCOL_ERROR, "message id already in use")
+                return
+            if self._inbound_queue is None:
+                self._inbound_queue = deque()
+            self._inbound_queue.append(call)
+            if ids is None:
+                ids = self._inbound_ids = set()
+            ids.add(call.message_id)
+            return
+        self._inbound_busy = True
+        if self._inbound_ids is None:
+            self._inbound_ids = set()
+        self._inbound_ids.add(call.message_id)
+        asyncio.get_running_loop().create_task(self._serve(call))
+
+    async def _serve(self, call: Call) -> None:
+        while True:
+            try:
+                await self._handle(call)
+            finally:
+                if self._inbound_ids is not None:
+                    self._inbound_ids.discard(call.message_id)
+            queue = self._inbound_queue
+            if not queue or self._closed:
+                self._inbound_busy = False
+                return
+            call = queue.popleft()
+
+    async def _handle(self, call: Call) -> None:
+        action, message_id = call.action, call.message_id
+        handler = self._handlers.get(action)
+        if handler is None:
+            if self._validators.knows(action):
+                self._answer_error(message_id, action, ErrorCode.NOT_SUPPORTED, f"{action} is not accepted from this side")
+            else:
+                self._answer_error(message_id, action, ErrorCode.NOT_IMPLEMENTED, f"unknown action {action!r}")
+            return
+        try:
+            self._validators.validate_request(action, call.payload)
+        except SchemaViolation as exc:
+            if action not in self._lenient:
+                self._answer_error(message_id, action, exc.code, exc.description)
+                return
+            log.warning("lenient %s from %s despite %s: %s", action, self.identity, exc.code, exc.description)
+        try:
+            response = await handler(self.context, call.payload)
+        except OcppError as exc:
+            self._answer_error(message_id, action, exc.code, exc.description, exc.details)
+            return
+        except Exception:
+            log.exception("handler for %s from %s failed", action, self.identity)
+            self._answer_error(message_id, action, ErrorCode.INTERNAL_ERROR, "the server could not process this request")
+            return
+        try:
+            self._validators.validate_response(action, response)
+        except SchemaViolation as exc:
+            log.error("own %s response to %s breaks the schema: %s", action, self.identity, exc.description)
+            self._answer_error(message_id, action, ErrorCode.INTERNAL_ERROR, "the server built an invalid response")
+            return
+        if self._closed:
+            return
+        data = frames.call_result(message_id, response)
+        self._record(OUT, MessageType.CALLRESULT, message_id, action, data)
+        self._send(data)
+
+    def _answer_error(
+        self,
+        message_id: str,
+        action: str | None,
+        code: str,
+        description: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        if self._closed:
+            return
+        data = frames.call_error(message_id, code, description, details)
+        self._record(OUT, MessageType.CALLERROR, message_id, action, data, code)
+        self._send(data)
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def call(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send a CALL and return the peer's CALLRESULT payload.
+
+        Raises SchemaViolation (our request is invalid; nothing is sent), CallErrorReceived,
+        CallTimeout or ConnectionLost."""
+        self._validators.validate_request(action, payload)
+        timeout = self._call_timeout if timeout is None else timeout
+        if self._outbound_lock is None:
+            self._outbound_lock = asyncio.Lock()
+        if self._closed:
+            raise ConnectionLost(f"{self.identity} is not connected")
+        try:
+            async with asyncio.timeout(timeout):
+                await self._outbound_lock.acquire()
+        except TimeoutError:
+            raise CallTimeout(f"{action} to {self.identity} waited {timeout:g} s behind earlier calls") from None
+        try:
+            if self._closed:
+                raise ConnectionLost(f"{self.identity} disconnected before {action} was sent")
+            message_id = uuid.uuid4().hex
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._pending_id, self._pending_action, self._pending_future = message_id, action, future
+            data = frames.call(message_id, action, payload)
+            self._record(OUT, MessageType.CALL, message_id, action, data)
+            self._send(data)
+            try:
+                async with asyncio.timeout(timeout):
+                    return await future
+            except TimeoutError:
+                raise CallTimeout(f"{self.identity} did not answer {action} within {timeout:g} s") from None
+        finally:
+            self._pending_id = self._pending_action = self._pending_future = None
+            self._outbound_lock.release()
+
+    def _action_of(self, message_id: str) -> str | None:
+        return self._pending_action if message_id == self._pending_id else None
+
+    def _on_result(self, result: CallResult) -> None:
+        if result.message_id != self._pending_id:
+            log.warning("%s answered unknown message id %s", self.identity, result.message_id)
+            return
+        action = self._pending_action
+        assert action is not None
+        try:
+            self._validators.validate_response(action, result.payload)
+        except SchemaViolation as exc:
+            if action not in self._lenient:
+                self._settle(exc=OcppError(exc.code, f"the {action} response breaks the schema: {exc.description}"))
+                return
+            log.warning("lenient %s response from %s despite %s", action, self.identity, exc.description)
+        self._settle(result=result.payload)
+
+    def _on_error(self, error: CallError) -> None:
+        if error.message_id != self._pending_id:
+            log.warning("%s sent a CALLERROR for unknown message id %s", self.identity, error.message_id)
+            return
+        self._settle(exc=CallErrorReceived(error.error_code, error.error_description, error.error_details))
+
+    def _settle(self, result: dict[str, Any] | None = None, exc: BaseException | None = None) -> None:
+        future = self._pending_future
+        if future is None or future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result or {})
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """The connection is gone: fail the outstanding CALL and drop queued inbound ones."""
+        self._closed = True
+        self._settle(exc=ConnectionLost(f"{self.identity} disconnected"))
+        if self._inbound_queue:
+            self._inbound_queue.clear()
+
+    def _record(
+        self,
+        direction: str,
+        message_type: int,
+        message_id: str | None,
+        action: str | None,
+        raw: bytes | str,
+        error_code: str | None = None,
+    ) -> None:
+        if self._log is not None:
+            self._log.record(self.identity, direction, message_type, message_id, action, raw, error_code)

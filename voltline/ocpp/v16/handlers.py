@@ -1,0 +1,220 @@
+"""OCPP 1.6 messages a charge point sends, translated to service calls and back.
+
+Nothing here decides anything: the rules live in the services, which serve every OCPP version.
+This module only knows the 1.6 field names and shapes. The services are reached through the
+`Services` protocol, so the protocol layer imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from voltline.ocpp.frames import ErrorCode
+from voltline.ocpp.rpc import OcppError
+
+Payload = dict[str, Any]
+
+
+class Services(Protocol):
+    """What the 1.6 handlers need from the domain (see voltline/services)."""
+
+    charge_points: Any
+    authorization: Any
+    transactions: Any
+
+
+@dataclass(slots=True)
+class Context:
+    """One connected charge point, as its handlers see it."""
+
+    identity: str
+    services: Services
+    # The last verdict on this charge point's registration: until Accepted, OCPP allows it only
+    # to boot, and to send what we asked for with TriggerMessage.
+    registration_status: str = "Accepted"
+    triggered: set[str] = field(default_factory=set)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _id_tag_info(info: Any) -> Payload:
+    result: Payload = {"status": info.status}
+    if info.expiry_date is not None:
+        result["expiryDate"] = _iso(info.expiry_date)
+    if info.parent_id_tag is not None:
+        result["parentIdTag"] = info.parent_id_tag
+    return result
+
+
+async def boot_notification(ctx: Context, p: Payload) -> Payload:
+    result = await ctx.services.charge_points.boot(
+        ctx.identity,
+        vendor=p["chargePointVendor"],
+        model=p["chargePointModel"],
+        serial_number=p.get("chargePointSerialNumber"),
+        charge_box_serial_number=p.get("chargeBoxSerialNumber"),
+        firmware_version=p.get("firmwareVersion"),
+        iccid=p.get("iccid"),
+        imsi=p.get("imsi"),
+        meter_type=p.get("meterType"),
+        meter_serial_number=p.get("meterSerialNumber"),
+    )
+    ctx.registration_status = result.status
+    ctx.triggered.clear()
+    return {"status": result.status, "currentTime": _iso(result.current_time), "interval": result.interval}
+
+
+async def heartbeat(ctx: Context, p: Payload) -> Payload:
+    return {"currentTime": _iso(ctx.services.charge_points.heartbeat(ctx.identity))}
+
+
+async def status_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.status_notification(
+        ctx.identity,
+        connector_id=p["connectorId"],
+        status=p["status"],
+        error_code=p["errorCode"],
+        info=p.get("info"),
+        vendor_id=p.get("vendorId"),
+        vendor_error_code=p.get("vendorErrorCode"),
+        timestamp=_timestamp(p.get("timestamp")),
+    )
+    return {}
+
+
+async def authorize(ctx: Context, p: Payload) -> Payload:
+    info = await ctx.services.authorization.authorize(p["idTag"])
+    return {"idTagInfo": _id_tag_info(info)}
+
+
+async def start_transaction(ctx: Context, p: Payload) -> Payload:
+    result = await ctx.services.transactions.start(
+        ctx.identity,
+        connector_id=p["connectorId"],
+        id_tag=p["idTag"],
+        meter_start=p["meterStart"],
+        timestamp=_timestamp(p["timestamp"]),
+        reservation_id=p.get("reservationId"),
+    )
+    return {"transactionId": result.transaction_id, "idTagInfo": _id_tag_info(result.id_tag_info)}
+
+
+async def stop_transaction(ctx: Context, p: Payload) -> Payload:
+    info = await ctx.services.transactions.stop(
+        ctx.identity,
+        p["transactionId"],
+        p["meterStop"],
+        _timestamp(p["timestamp"]),
+        id_tag=p.get("idTag"),
+        reason=p.get("reason"),
+        transaction_data=p.get("transactionData"),
+    )
+    return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
+
+
+async def meter_values(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.transactions.meter_values(
+        ctx.identity, p["connectorId"], p.get("transactionId"), p["meterValue"]
+    )
+    return {}
+
+
+async def data_transfer(ctx: Context, p: Payload) -> Payload:
+    # No vendor extension is installed: OCPP's honest answer is UnknownVendorId. The message log
+    # keeps the data.
+    return {"status": "UnknownVendorId"}
+
+
+async def diagnostics_status_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.record_event(ctx.identity, "diagnostics", p["status"])
+    return {}
+
+
+async def firmware_status_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.record_event(ctx.identity, "firmware", p["status"])
+    return {}
+
+
+async def security_event_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.record_event(
+        ctx.identity,
+        "security",
+        p["type"],
+        timestamp=_timestamp(p["timestamp"]),
+        detail={"tech_info": p["techInfo"]} if "techInfo" in p else None,
+    )
+    return {}
+
+
+async def signed_firmware_status_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.record_event(
+        ctx.identity, "signed_firmware", p["status"], request_id=p.get("requestId")
+    )
+    return {}
+
+
+async def log_status_notification(ctx: Context, p: Payload) -> Payload:
+    await ctx.services.charge_points.record_event(ctx.identity, "log", p["status"], request_id=p.get("requestId"))
+    return {}
+
+
+async def sign_certificate(ctx: Context, p: Payload) -> Payload:
+    # Signing needs a certificate authority, which this Central System does not run: reject
+    # rather than accept a request nobody will fulfil.
+    return {"status": "Rejected"}
+
+
+Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]
+
+_ALWAYS_ALLOWED = frozenset({"BootNotification"})
+
+
+def _guarded(action: str, handler: Handler16) -> Handler16:
+    if action in _ALWAYS_ALLOWED:
+        return handler
+
+    async def guarded(ctx: Context, p: Payload) -> Payload:
+        if ctx.registration_status != "Accepted":
+            if action not in ctx.triggered:
+                raise OcppError(
+                    ErrorCode.SECURITY_ERROR,
+                    f"{action} refused: the charge point's registration is {ctx.registration_status}",
+                )
+            ctx.triggered.discard(action)
+        return await handler(ctx, p)
+
+    return guarded
+
+
+HANDLERS: dict[str, Handler16] = {
+    action: _guarded(action, handler)
+    for action, handler in {
+        "BootNotification": boot_notification,
+        "Heartbeat": heartbeat,
+        "StatusNotification": status_notification,
+        "Authorize": authorize,
+        "StartTransaction": start_transaction,
+        "StopTransaction": stop_transaction,
+        "MeterValues": meter_values,
+        "DataTransfer": data_transfer,
+        "DiagnosticsStatusNotification": diagnostics_status_notification,
+        "FirmwareStatusNotification": firmware_status_notification,
+        "SecurityEventNotification": security_event_notification,
+        "SignedFirmwareStatusNotification": signed_firmware_status_notification,
+        "LogStatusNotification": log_status_notification,
+        "SignCertificate": sign_certificate,
+    }.items()
+}
+"""Every CP→CS action of OCPP 1.6 and its security extension."""

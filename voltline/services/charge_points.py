@@ -1,0 +1,435 @@
+"""Charge points: who may connect, what they are, how they boot, and what their connectors report."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltline.bus.events import Event, EventBus
+from voltline.services.clock import now
+from voltline.services.secrets import hash_password, verify_password
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+log = logging.getLogger("voltline.charge_points")
+
+ACCEPTED, PENDING, REJECTED = "Accepted", "Pending", "Rejected"
+
+
+class UnknownChargePoint(LookupError):
+    pass
+
+
+class ChargePointExists(ValueError):
+    pass
+
+
+@dataclass(slots=True)
+class Access:
+    """What the handshake needs to know about a charge point, kept in memory: the WebSocket
+    handshake decides synchronously, before any frame is read."""
+
+    password_hash: str | None
+    registration_status: str
+    ping_interval: float | None
+    lenient_actions: frozenset[str]
+    # sha256 of the last password that verified, so a reconnect costs no slow hash.
+    verified: bytes | None = None
+
+
+@dataclass(slots=True)
+class HandshakeDecision:
+    allowed: bool
+    status: int = 101  # HTTP status for a refusal
+    reason: str = ""
+    access: Access | None = None
+    auto_registered: bool = False
+
+
+@dataclass(slots=True)
+class BootResult:
+    status: str
+    interval: int
+    current_time: datetime
+
+
+@dataclass(slots=True)
+class Liveness:
+    """Connection facts that change with every frame: kept in memory, flushed in the background."""
+
+    last_seen: dict[str, datetime] = field(default_factory=dict)
+    last_heartbeat: dict[str, datetime] = field(default_factory=dict)
+
+
+class ChargePointService:
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        *,
+        auto_register: bool = False,
+        boot_policy: str = "accept",
+        heartbeat_interval: int = 300,
+        node_id: str = "local",
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self.auto_register = auto_register
+        self.boot_policy = boot_policy
+        self.heartbeat_interval = heartbeat_interval
+        self.node_id = node_id
+        self._access: dict[str, Access] = {}
+        self._liveness = Liveness()
+
+    # -- the registry the handshake consults ------------------------------------------------
+
+    async def load(self) -> None:
+        rows = await self._store.fetch_all(
+            sa.select(
+                t.charge_points.c.id,
+                t.charge_points.c.password_hash,
+                t.charge_points.c.registration_status,
+                t.charge_points.c.ping_interval,
+                t.charge_points.c.lenient_actions,
+            )
+        )
+        self._access = {row.id: _access_of(row) for row in rows}
+        # Connections this node held before a crash or restart are gone.
+        await self._store.write(
+            lambda conn: conn.execute(
+                t.charge_points.update()
+                .where(t.charge_points.c.connected_node == self.node_id)
+                .values(connected=False, connected_node=None, disconnected_at=now())
+            )
+        )
+
+    def access(self, identity: str) -> Access | None:
+        return self._access.get(identity)
+
+    def check_handshake(self, identity: str, password: str | None) -> HandshakeDecision:
+        access = self._access.get(identity)
+        if access is None:
+            if self.auto_register:
+                return HandshakeDecision(True, auto_registered=True)
+            return HandshakeDecision(False, 404, f"unknown charge point {identity!r}")
+        if access.password_hash is not None:
+            if password is None:
+                return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
+            fingerprint = hashlib.sha256(password.encode()).digest()
+            if access.verified != fingerprint:
+                if not verify_password(password, access.password_hash):
+                    return HandshakeDecision(False, 401, "wrong password")
+                access.verified = fingerprint
+        return HandshakeDecision(True, access=access)
+
+    # -- registration by operators ----------------------------------------------------------
+
+    async def register(
+        self,
+        identity: str,
+        *,
+        password: str | None = None,
+        description: str | None = None,
+        registration_status: str = ACCEPTED,
+        ping_interval: float | None = None,
+        lenient_actions: Iterable[str] = (),
+    ) -> None:
+        values = {
+            "id": identity,
+            "description": description,
+            "password_hash": hash_password(password) if password else None,
+            "registration_status": registration_status,
+            "ping_interval": ping_interval,
+            "lenient_actions": sorted(set(lenient_actions)),
+            "connected": False,
+        }
+
+        async def insert(conn: AsyncConnection) -> bool:
+            exists = await conn.scalar(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == identity))
+            if exists:
+                return False
+            await conn.execute(t.charge_points.insert().values(values))
+            return True
+
+        if not await self._store.write(insert):
+            raise ChargePointExists(identity)
+        self._access[identity] = Access(
+            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"])
+        )
+        self._bus.publish(Event("charge_point.registered", identity, {}))
+
+    async def update(self, identity: str, **changes: Any) -> None:
+        """Change what an operator controls: description, password, registration status, ping
+        interval, lenient actions. A `password` of None removes the password."""
+        values: dict[str, Any] = {}
+        for key in ("description", "registration_status", "ping_interval"):
+            if key in changes:
+                values[key] = changes[key]
+        if "lenient_actions" in changes:
+            values["lenient_actions"] = sorted(set(changes["lenient_actions"] or ()))
+        if "password" in changes:
+            values["password_hash"] = hash_password(changes["password"]) if changes["password"] else None
+        if not values:
+            return
+
+        async def apply(conn: AsyncConnection) -> int:
+            result = await conn.execute(
+                t.charge_points.update().where(t.charge_points.c.id == identity).values(values)
+            )
+            return result.rowcount
+
+        if not await self._store.write(apply):
+            raise UnknownChargePoint(identity)
+        row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
+        assert row is not None
+        self._access[identity] = _access_of(row)
+        self._bus.publish(Event("charge_point.updated", identity, {k: v for k, v in changes.items() if k != "password"}))
+
+    async def delete(self, identity: str) -> None:
+        async def remove(conn: AsyncConnection) -> int:
+            for table in (t.meter_values, t.messages):
+                await conn.execute(table.delete().where(table.c.charge_point_id == identity))
+            for table in (
+                t.connectors,
+                t.configuration,
+                t.charge_point_events,
+                t.reservations,
+                t.charging_profiles,
+                t.local_list_entries,
+                t.remote_starts,
+                t.transactions,
+            ):
+                await conn.execute(table.delete().where(table.c.charge_point_id == identity))
+            result = await conn.execute(t.charge_points.delete().where(t.charge_points.c.id == identity))
+            return result.rowcount
+
+        if not await self._store.write(remove):
+            raise UnknownChargePoint(identity)
+        self._access.pop(identity, None)
+        self._bus.publish(Event("charge_point.deleted", identity, {}))
+
+    # -- connection lifecycle ---------------------------------------------------------------
+
+    async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
+        at = now()
+        status = PENDING if self.boot_policy == "pending" else ACCEPTED
+
+        async def record(conn: AsyncConnection) -> None:
+            if auto_registered:
+                exists = await conn.scalar(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == identity))
+                if not exists:
+                    await conn.execute(
+                        t.charge_points.insert().values(
+                            id=identity, registration_status=status, lenient_actions=[], connected=False
+                        )
+                    )
+            await conn.execute(
+                t.charge_points.update()
+                .where(t.charge_points.c.id == identity)
+                .values(
+                    connected=True,
+                    connected_node=self.node_id,
+                    connected_at=at,
+                    last_seen_at=at,
+                    remote_address=remote_address,
+                )
+            )
+
+        await self._store.write(record)
+        access = self._access.get(identity)
+        if access is None:
+            access = self._access[identity] = Access(None, status, None, frozenset())
+        self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
+        return access
+
+    async def disconnected(self, identity: str) -> None:
+        at = now()
+        last_seen = self._liveness.last_seen.pop(identity, None)
+        last_heartbeat = self._liveness.last_heartbeat.pop(identity, None)
+        values: dict[str, Any] = {"connected": False, "connected_node": None, "disconnected_at": at}
+        if last_seen:
+            values["last_seen_at"] = last_seen
+        if last_heartbeat:
+            values["last_heartbeat_at"] = last_heartbeat
+
+        try:
+            await self._store.write(
+                lambda conn: conn.execute(
+                    t.charge_points.update()
+                    # A newer connection on another node may own the charge point by now.
+                    .where(t.charge_points.c.id == identity, t.charge_points.c.connected_node == self.node_id)
+                    .values(values)
+                )
+            )
+        except Exception:
+            log.exception("could not record that %s disconnected", identity)
+        self._bus.publish(Event("charge_point.disconnected", identity, {}))
+
+    def seen(self, identity: str, at: datetime) -> None:
+        self._liveness.last_seen[identity] = at
+
+    async def flush_liveness(self) -> None:
+        """Write the last-seen and last-heartbeat times gathered since the previous flush.
+
+        Heartbeats are answered from memory: nothing a charge point relies on depends on storing
+        them at once, and a flush every few seconds costs one statement for all charge points."""
+        seen, beats = self._liveness.last_seen, self._liveness.last_heartbeat
+        if not seen and not beats:
+            return
+        self._liveness = Liveness()
+        rows = [
+            {"b_id": identity, "b_seen": seen.get(identity) or beats[identity], "b_beat": beats.get(identity)}
+            for identity in seen.keys() | beats.keys()
+        ]
+        statement = (
+            t.charge_points.update()
+            .where(t.charge_points.c.id == sa.bindparam("b_id"))
+            .values(
+                last_seen_at=sa.bindparam("b_seen", type_=t.UTCDateTime),
+                last_heartbeat_at=sa.func.coalesce(
+                    sa.bindparam("b_beat", type_=t.UTCDateTime), t.charge_points.c.last_heartbeat_at
+                ),
+            )
+        )
+        try:
+            await self._store.write(lambda conn: conn.execute(statement, rows))
+        except Exception:
+            # Keep them for the next flush, unless newer ones arrived meanwhile.
+            for identity, at in seen.items():
+                self._liveness.last_seen.setdefault(identity, at)
+            for identity, at in beats.items():
+                self._liveness.last_heartbeat.setdefault(identity, at)
+            raise
+
+    # -- messages from the charge point -----------------------------------------------------
+
+    async def boot(
+        self,
+        identity: str,
+        *,
+        vendor: str,
+        model: str,
+        serial_number: str | None = None,
+        charge_box_serial_number: str | None = None,
+        firmware_version: str | None = None,
+        iccid: str | None = None,
+        imsi: str | None = None,
+        meter_type: str | None = None,
+        meter_serial_number: str | None = None,
+    ) -> BootResult:
+        at = now()
+        access = self._access.get(identity)
+        status = access.registration_status if access else ACCEPTED
+        if status not in (ACCEPTED, PENDING, REJECTED):
+            status = ACCEPTED
+
+        values = {
+            "vendor": vendor,
+            "model": model,
+            "serial_number": serial_number,
+            "charge_box_serial_number": charge_box_serial_number,
+            "firmware_version": firmware_version,
+            "iccid": iccid,
+            "imsi": imsi,
+            "meter_type": meter_type,
+            "meter_serial_number": meter_serial_number,
+            "last_boot_at": at,
+            "ocpp_version": "1.6",
+        }
+        await self._store.write(
+            lambda conn: conn.execute(t.charge_points.update().where(t.charge_points.c.id == identity).values(values))
+        )
+        self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
+        return BootResult(status, self.heartbeat_interval, at)
+
+    def heartbeat(self, identity: str) -> datetime:
+        at = now()
+        self._liveness.last_heartbeat[identity] = at
+        return at
+
+    async def status_notification(
+        self,
+        identity: str,
+        *,
+        connector_id: int,
+        status: str,
+        error_code: str = "NoError",
+        info: str | None = None,
+        vendor_id: str | None = None,
+        vendor_error_code: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        values = {
+            "status": status,
+            "error_code": error_code,
+            "info": info,
+            "vendor_id": vendor_id,
+            "vendor_error_code": vendor_error_code,
+            "status_at": timestamp or now(),
+            "updated_at": now(),
+        }
+
+        async def upsert(conn: AsyncConnection) -> None:
+            key = (t.connectors.c.charge_point_id == identity) & (t.connectors.c.connector_id == connector_id)
+            result = await conn.execute(t.connectors.update().where(key).values(values))
+            if result.rowcount == 0:
+                await conn.execute(
+                    t.connectors.insert().values(charge_point_id=identity, connector_id=connector_id, **values)
+                )
+
+        await self._store.write(upsert)
+        if self._bus.has_subscribers:
+            self._bus.publish(
+                Event(
+                    "connector.status",
+                    identity,
+                    {"connector_id": connector_id, "status": status, "error_code": error_code, "info": info},
+                )
+            )
+
+    async def record_event(
+        self,
+        identity: str,
+        kind: str,
+        status: str | None,
+        *,
+        request_id: int | None = None,
+        timestamp: datetime | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """A firmware, diagnostics, log or security notification: kept as history, and the latest
+        firmware / diagnostics status also on the charge point itself."""
+        at = timestamp or now()
+        latest: dict[str, Any] = {}
+        if kind in ("firmware", "signed_firmware"):
+            latest = {"firmware_status": status, "firmware_status_at": at}
+        elif kind == "diagnostics":
+            latest = {"diagnostics_status": status, "diagnostics_status_at": at}
+
+        async def insert(conn: AsyncConnection) -> None:
+            await conn.execute(
+                t.charge_point_events.insert().values(
+                    charge_point_id=identity, kind=kind, status=status, request_id=request_id, timestamp=at, detail=detail
+                )
+            )
+            if latest:
+                await conn.execute(t.charge_points.update().where(t.charge_points.c.id == identity).values(latest))
+
+        await self._store.write(insert)
+        self._bus.publish(Event(f"{kind}.status", identity, {"status": status, "request_id": request_id}))
+
+
+def _access_of(row: Any) -> Access:
+    return Access(
+        row.password_hash,
+        row.registration_status or ACCEPTED,
+        row.ping_interval,
+        frozenset(row.lenient_actions or ()),
+    )

@@ -1,0 +1,89 @@
+"""The OCPP message log: every frame in and out, written in the background in batches.
+
+Recording a frame is an append to a list; a flush every fraction of a second hands the rows to
+the store's next group commit, so the log never delays an answer to a charge point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from voltline.services.clock import now
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+log = logging.getLogger("voltline.message_log")
+
+
+class MessageLog:
+    def __init__(self, store: Store, *, enabled: bool = True, retention_days: int = 30, max_buffer: int = 200_000):
+        self._store = store
+        self.enabled = enabled
+        self.retention = timedelta(days=retention_days)
+        self._rows: list[dict[str, Any]] = []
+        self._max_buffer = max_buffer
+        self.dropped = 0
+
+    def record(
+        self,
+        identity: str,
+        direction: str,
+        message_type: int,
+        message_id: str | None,
+        action: str | None,
+        raw: bytes | str,
+        error_code: str | None = None,
+    ) -> None:
+        if not self.enabled:
+            return
+        if len(self._rows) >= self._max_buffer:
+            # The database has been away for a long time: keep the newest, count what is lost.
+            self.dropped += 1
+            return
+        self._rows.append(
+            {
+                "charge_point_id": identity,
+                "direction": direction,
+                "message_type": message_type,
+                "message_id": message_id[:64] if message_id else None,
+                "action": action[:64] if action else None,
+                "error_code": error_code[:40] if error_code else None,
+                "payload": raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw,
+                "created_at": now(),
+            }
+        )
+
+    def flush(self) -> asyncio.Task[Any] | None:
+        if not self._rows:
+            return None
+        rows, self._rows = self._rows, []
+        task = asyncio.get_running_loop().create_task(self._store.write(inserts=((t.messages, rows),)))
+        task.add_done_callback(lambda done: self._written(done, rows))
+        return task
+
+    def _written(self, done: asyncio.Task[Any], rows: list[dict[str, Any]]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            # Not written (the database is away): put the rows back, ahead of newer ones.
+            self._rows[:0] = rows
+            log.warning("message log: %d rows wait for the database", len(rows))
+
+    async def run(self, interval: float = 0.2) -> None:
+        """Flush forever; prune past the retention period once an hour."""
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            self.flush()
+            if loop.time() - last_prune > 3600:
+                last_prune = loop.time()
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("pruning the message log failed")
+
+    async def prune(self) -> None:
+        cutoff = now() - self.retention
+        await self._store.write(lambda conn: conn.execute(t.messages.delete().where(t.messages.c.created_at < cutoff)))

@@ -1,0 +1,107 @@
+"""Meter values: OCPP's defaults applied and units normalized (kWh → Wh, kW → W), raw data kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from voltline.services.clock import parse_timestamp
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+
+# OCPP 1.6 §7.45 SampledValue defaults.
+DEFAULT_MEASURAND = ENERGY_REGISTER
+DEFAULT_UNIT = "Wh"
+DEFAULT_CONTEXT = "Sample.Periodic"
+DEFAULT_LOCATION = "Outlet"
+DEFAULT_FORMAT = "Raw"
+
+# unit → (normalized unit, factor)
+_NORMALIZE = {
+    "kWh": ("Wh", 1000.0),
+    "kW": ("W", 1000.0),
+    "kvarh": ("varh", 1000.0),
+    "kvar": ("var", 1000.0),
+    "kVA": ("VA", 1000.0),
+    "Celcius": ("Celsius", 1.0),  # the 1.6 schema's misspelling, accepted and corrected
+}
+
+
+@dataclass(slots=True)
+class SampledValue:
+    timestamp: datetime
+    raw_value: str
+    value: float | None
+    unit: str | None
+    raw_unit: str | None
+    measurand: str
+    phase: str | None
+    context: str
+    location: str
+    format: str
+
+    def row(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> dict[str, Any]:
+        return {
+            "charge_point_id": charge_point_id,
+            "connector_id": connector_id,
+            "transaction_id": transaction_id,
+            "timestamp": self.timestamp,
+            "value": self.value,
+            "unit": self.unit,
+            "raw_value": self.raw_value,
+            "raw_unit": self.raw_unit,
+            "measurand": self.measurand,
+            "phase": self.phase,
+            "context": self.context,
+            "location": self.location,
+            "format": self.format,
+        }
+
+
+def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:
+    """OCPP `meterValue` (a list of {timestamp, sampledValue[]}) as flat, normalized samples."""
+    samples: list[SampledValue] = []
+    for entry in meter_value:
+        timestamp = parse_timestamp(entry["timestamp"])
+        for sampled in entry["sampledValue"]:
+            raw_value = sampled["value"]
+            fmt = sampled.get("format", DEFAULT_FORMAT)
+            measurand = sampled.get("measurand", DEFAULT_MEASURAND)
+            raw_unit = sampled.get("unit")
+            unit = raw_unit or DEFAULT_UNIT
+            value: float | None = None
+            if fmt == "Raw":
+                try:
+                    value = float(raw_value)
+                except ValueError:
+                    value = None
+                if value is not None and unit in _NORMALIZE:
+                    unit, factor = _NORMALIZE[unit]
+                    value *= factor
+            samples.append(
+                SampledValue(
+                    timestamp=timestamp,
+                    raw_value=raw_value,
+                    value=value,
+                    unit=unit,
+                    raw_unit=raw_unit,
+                    measurand=measurand,
+                    phase=sampled.get("phase"),
+                    context=sampled.get("context", DEFAULT_CONTEXT),
+                    location=sampled.get("location", DEFAULT_LOCATION),
+                    format=fmt,
+                )
+            )
+    return samples
+
+
+def latest(samples: list[SampledValue], measurand: str, phase: str | None = None) -> float | None:
+    """The newest normalized value of a measurand (total, not per phase, unless asked)."""
+    found: SampledValue | None = None
+    for sample in samples:
+        if sample.measurand == measurand and sample.phase == phase and sample.value is not None:
+            if found is None or sample.timestamp >= found.timestamp:
+                found = sample
+    return found.value if found else None

@@ -1,0 +1,281 @@
+"""The database schema, as SQLAlchemy Core tables: one definition for SQLite and PostgreSQL.
+
+Core rather than ORM instances: the OCPP hot path inserts thousands of rows a second and needs no
+identity map. Alembic migrations (store/migrations) are written against these definitions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+Id = sa.String(255)
+IdTagStr = sa.String(20)
+
+charge_points = sa.Table(
+    "charge_points",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("description", sa.String(255)),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("registration_status", sa.String(16)),
+    sa.Column("vendor", sa.String(20)),
+    sa.Column("model", sa.String(20)),
+    sa.Column("serial_number", sa.String(25)),
+    sa.Column("charge_box_serial_number", sa.String(25)),
+    sa.Column("firmware_version", sa.String(50)),
+    sa.Column("iccid", sa.String(20)),
+    sa.Column("imsi", sa.String(20)),
+    sa.Column("meter_type", sa.String(25)),
+    sa.Column("meter_serial_number", sa.String(25)),
+    sa.Column("ocpp_version", sa.String(16)),
+    # Per charge point overrides: some chargers break on WebSocket pings or deviate from a schema.
+    sa.Column("ping_interval", sa.Float),
+    sa.Column("lenient_actions", sa.JSON, nullable=False, default=list),
+    sa.Column("connected", sa.Boolean, nullable=False, default=False),
+    sa.Column("connected_node", sa.String(64)),
+    sa.Column("connected_at", UTCDateTime),
+    sa.Column("disconnected_at", UTCDateTime),
+    sa.Column("last_seen_at", UTCDateTime),
+    sa.Column("last_heartbeat_at", UTCDateTime),
+    sa.Column("last_boot_at", UTCDateTime),
+    sa.Column("remote_address", sa.String(64)),
+    sa.Column("firmware_status", sa.String(32)),
+    sa.Column("firmware_status_at", UTCDateTime),
+    sa.Column("diagnostics_status", sa.String(32)),
+    sa.Column("diagnostics_status_at", UTCDateTime),
+    sa.Column("local_list_version", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+)
+
+connectors = sa.Table(
+    "connectors",
+    metadata,
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error_code", sa.String(32), nullable=False, default="NoError"),
+    sa.Column("info", sa.String(50)),
+    sa.Column("vendor_id", sa.String(255)),
+    sa.Column("vendor_error_code", sa.String(50)),
+    sa.Column("status_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+)
+
+id_tags = sa.Table(
+    "id_tags",
+    metadata,
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False, default="Accepted"),
+    sa.Column("expiry_date", UTCDateTime),
+    sa.Column("parent_id_tag", IdTagStr),
+    sa.Column("description", sa.String(255)),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+)
+
+transactions = sa.Table(
+    "transactions",
+    metadata,
+    # The OCPP transactionId: an integer unique across the whole system.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("id_tag", IdTagStr, nullable=False),
+    sa.Column("id_tag_status", sa.String(16), nullable=False),
+    sa.Column("reservation_id", sa.Integer),
+    sa.Column("meter_start", sa.BigInteger, nullable=False),
+    sa.Column("meter_stop", sa.BigInteger),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("stopped_at", UTCDateTime),
+    sa.Column("stop_reason", sa.String(32)),
+    sa.Column("stop_id_tag", IdTagStr),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Index("ix_transactions_cp_connector_started", "charge_point_id", "connector_id", "started_at"),
+    sa.Index("ix_transactions_id_tag", "id_tag"),
+    sa.Index("ix_transactions_started_at", "started_at"),
+)
+
+meter_values = sa.Table(
+    "meter_values",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("transaction_id", sa.Integer),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    # `value` is normalized (Wh, W, …) when the format is Raw and the value numeric; `raw_value`
+    # and `raw_unit` keep what the charge point sent (signed meter data stays verbatim).
+    sa.Column("value", sa.Float),
+    sa.Column("unit", sa.String(16)),
+    sa.Column("raw_value", sa.Text, nullable=False),
+    sa.Column("raw_unit", sa.String(16)),
+    sa.Column("measurand", sa.String(40), nullable=False),
+    sa.Column("phase", sa.String(8)),
+    sa.Column("context", sa.String(24), nullable=False),
+    sa.Column("location", sa.String(8), nullable=False),
+    sa.Column("format", sa.String(12), nullable=False),
+    sa.Index("ix_meter_values_transaction", "transaction_id", "timestamp"),
+    sa.Index("ix_meter_values_cp_time", "charge_point_id", "timestamp"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),  # "in" from the charge point, "out" to it
+    sa.Column("message_type", sa.SmallInteger, nullable=False),  # 2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unreadable
+    sa.Column("message_id", sa.String(64)),
+    sa.Column("action", sa.String(64)),
+    sa.Column("error_code", sa.String(40)),
+    sa.Column("payload", sa.Text, nullable=False),  # the frame exactly as it crossed the wire
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_messages_cp_time", "charge_point_id", "created_at"),
+    sa.Index("ix_messages_created_at", "created_at"),
+    sa.Index("ix_messages_action", "action"),
+)
+
+configuration = sa.Table(
+    "charge_point_configuration",
+    metadata,
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(500)),
+    sa.Column("readonly", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+)
+
+charge_point_events = sa.Table(
+    "charge_point_events",
+    metadata,
+    # Status notifications that tell a story over time: firmware, diagnostics, logs, security.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(64)),
+    sa.Column("request_id", sa.Integer),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("detail", sa.JSON),
+    sa.Index("ix_charge_point_events_cp_time", "charge_point_id", "timestamp"),
+)
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # the OCPP reservationId
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("id_tag", IdTagStr, nullable=False),
+    sa.Column("parent_id_tag", IdTagStr),
+    sa.Column("expiry_date", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("transaction_id", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    sa.Index("ix_reservations_cp", "charge_point_id", "connector_id"),
+)
+
+charging_profiles = sa.Table(
+    "charging_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("charging_profile_id", sa.Integer, nullable=False),
+    sa.Column("stack_level", sa.Integer, nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("recurrency_kind", sa.String(16)),
+    sa.Column("transaction_id", sa.Integer),
+    sa.Column("valid_from", UTCDateTime),
+    sa.Column("valid_to", UTCDateTime),
+    sa.Column("charging_schedule", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    sa.Index("ix_charging_profiles_cp", "charge_point_id", "connector_id"),
+)
+
+local_list_entries = sa.Table(
+    "local_list_entries",
+    metadata,
+    # The local authorization list as last accepted by the charge point.
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expiry_date", UTCDateTime),
+    sa.Column("parent_id_tag", IdTagStr),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+)
+
+remote_starts = sa.Table(
+    "remote_starts",
+    metadata,
+    # A RemoteStartTransaction the operator asked for, matched to the StartTransaction that follows.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connector_id", sa.Integer),
+    sa.Column("id_tag", IdTagStr, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("transaction_id", sa.Integer),
+    sa.Column("requested_at", UTCDateTime, nullable=False, default=_now),
+    sa.Index("ix_remote_starts_cp", "charge_point_id", "requested_at"),
+)
