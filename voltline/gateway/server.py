@@ -176,7 +176,8 @@ class OcppGateway:
             headers = {"WWW-Authenticate": 'Basic realm="OCPP"'} if decision.status == 401 else None
             return _refuse(decision.status, decision.reason, headers)
         access = decision.access
-        context = Context(identity, self.services, access.registration_status if access else "Accepted")
+        status = access.registration_status if access else self.services.charge_points.status_for_new
+        context = Context(identity, self.services, status)
         ping = access.ping_interval if access and access.ping_interval is not None else self.ping_interval
         connection = ChargePointConnection(self, identity, context, ping, decision.auto_registered)
         return WSUpgradeResponseWithListener(
@@ -213,14 +214,12 @@ class OcppGateway:
 
     async def _connected(self, connection: ChargePointConnection) -> None:
         try:
-            access = await self.services.charge_points.connected(
+            await self.services.charge_points.connected(
                 connection.identity, connection.remote_address, connection.auto_registered
             )
         except Exception:
             log.exception("could not record the connection of %s", connection.identity)
             return
-        if connection.auto_registered:
-            connection.context.registration_status = access.registration_status
         for callback in self.on_connected:
             callback(connection.identity)
 

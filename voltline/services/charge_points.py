@@ -217,9 +217,18 @@ class ChargePointService:
 
     # -- connection lifecycle ---------------------------------------------------------------
 
+    @property
+    def status_for_new(self) -> str:
+        """The registration status an auto-registered charge point starts with."""
+        return PENDING if self.boot_policy == "pending" else ACCEPTED
+
     async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
         at = now()
-        status = PENDING if self.boot_policy == "pending" else ACCEPTED
+        status = self.status_for_new
+        access = self._access.get(identity)
+        if access is None:
+            # Known at once, before the row is written: the BootNotification may already be queued.
+            access = self._access[identity] = Access(None, status, None, frozenset())
 
         async def record(conn: AsyncConnection) -> None:
             if auto_registered:
@@ -243,9 +252,6 @@ class ChargePointService:
             )
 
         await self._store.write(record)
-        access = self._access.get(identity)
-        if access is None:
-            access = self._access[identity] = Access(None, status, None, frozenset())
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
         return access
 

@@ -1,0 +1,199 @@
+"""Bad input gets a clear CALLERROR, loses nothing, and never disturbs other charge points."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+import websockets
+
+from tests.ocpp_client import OcppClient
+from voltline.store import tables as t
+
+T0 = "2026-11-01T10:00:00Z"
+
+
+@pytest.fixture
+async def pair(server, connect):  # type: ignore[no-untyped-def]
+    """A misbehaving charge point and a well-behaved neighbour, both booted."""
+    for identity in ("CP-BAD", "CP-GOOD"):
+        await server.services.charge_points.register(identity)
+    bad, good = await connect("CP-BAD"), await connect("CP-GOOD")
+    await bad.boot()
+    await good.boot()
+    return bad, good
+
+
+@pytest.mark.parametrize(
+    ("raw", "message_id", "code"),
+    [
+        ("this is not json", "-1", "FormationViolation"),
+        ('{"an": "object"}', "-1", "FormationViolation"),
+        ("[2]", "-1", "FormationViolation"),
+        ('[2, 17, "Heartbeat", {}]', "-1", "FormationViolation"),
+        ('[2, "m1", "Heartbeat"]', "m1", "FormationViolation"),
+        ('[2, "m2", "Heartbeat", []]', "m2", "FormationViolation"),
+        ('[2, "m3", 5, {}]', "m3", "FormationViolation"),
+        ('[7, "m4", "Heartbeat", {}]', "m4", "ProtocolError"),
+        ('["2", "m5", "Heartbeat", {}]', "m5", "FormationViolation"),
+        ('[2, "m6", "FlyToTheMoon", {}]', "m6", "NotImplemented"),
+        ('[2, "m7", "Reset", {"type": "Hard"}]', "m7", "NotSupported"),
+    ],
+)
+async def test_malformed_frames_are_answered_with_a_callerror(pair, raw: str, message_id: str, code: str) -> None:  # type: ignore[no-untyped-def]
+    bad, good = pair
+    await bad.send_raw(raw)
+    answer = await bad.receive()
+    assert answer[0] == 4 and answer[1] == message_id and answer[2] == code, answer
+    assert isinstance(answer[3], str) and answer[3]
+    # the connection and its neighbour keep working
+    assert (await bad.ok("Heartbeat", {}))["currentTime"]
+    assert (await good.ok("Heartbeat", {}))["currentTime"]
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "code"),
+    [
+        ("BootNotification", {"chargePointVendor": "V"}, "OccurenceConstraintViolation"),
+        ("BootNotification", {"chargePointVendor": 7, "chargePointModel": "M"}, "TypeConstraintViolation"),
+        ("BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}, "PropertyConstraintViolation"),
+        ("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M", "colour": "red"}, "FormationViolation"),
+        ("StatusNotification", {"connectorId": 1, "status": "Sleeping", "errorCode": "NoError"}, "PropertyConstraintViolation"),
+        ("StartTransaction", {"connectorId": "1", "idTag": "T", "meterStart": 0, "timestamp": T0}, "TypeConstraintViolation"),
+        ("StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "yesterday"}, "PropertyConstraintViolation"),
+        ("MeterValues", {"connectorId": 1, "meterValue": []}, "OccurenceConstraintViolation"),
+    ],
+)
+async def test_schema_violations_get_the_matching_error_code(pair, action: str, payload: dict, code: str) -> None:  # type: ignore[no-untyped-def,type-arg]
+    bad, good = pair
+    answer = await bad.call(action, payload, message_id="v1")
+    assert answer[:3] == [4, "v1", code], answer
+    assert (await good.ok("Heartbeat", {}))["currentTime"]
+
+
+async def test_nothing_is_stored_from_a_rejected_payload(pair, server) -> None:  # type: ignore[no-untyped-def]
+    bad, _ = pair
+    await bad.call("StartTransaction", {"connectorId": 1, "idTag": "T" * 21, "meterStart": 0, "timestamp": T0})
+    count = await server.store.fetch_one(sa.select(sa.func.count()).select_from(t.transactions))
+    assert count[0] == 0
+
+
+async def test_duplicate_message_id_while_the_first_is_in_progress(pair, server) -> None:  # type: ignore[no-untyped-def]
+    bad, _ = pair
+    frame = f'[2, "dup", "StartTransaction", {{"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "{T0}"}}]'
+    await bad.send_raw(frame)
+    await bad.send_raw(frame)
+    answers = [await bad.receive(), await bad.receive()]
+    kinds = sorted((a[0], a[2] if a[0] == 4 else "result") for a in answers)
+    assert kinds == [(3, "result"), (4, "ProtocolError")]
+    count = await server.store.fetch_one(sa.select(sa.func.count()).select_from(t.transactions))
+    assert count[0] == 1
+
+
+async def test_calls_sent_without_waiting_are_answered_in_order(pair) -> None:  # type: ignore[no-untyped-def]
+    bad, _ = pair
+    for n in range(5):
+        await bad.send_raw(f'[2, "q{n}", "Heartbeat", {{}}]')
+    ids = [(await bad.receive())[1] for _ in range(5)]
+    assert ids == [f"q{n}" for n in range(5)]
+
+
+async def test_an_oversize_frame_closes_only_that_connection(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = await start_server(max_frame_bytes=64 * 1024)
+    for identity in ("CP-BIG", "CP-GOOD"):
+        await server.services.charge_points.register(identity)
+    url = f"ws://127.0.0.1:{server.ocpp_port}/ocpp/"
+    big, good = await OcppClient.connect(url + "CP-BIG"), await OcppClient.connect(url + "CP-GOOD")
+    try:
+        await good.boot()
+        await big.send_raw('[2, "huge", "DataTransfer", {"vendorId": "x", "data": "' + "x" * 200_000 + '"}]')
+        await asyncio.wait_for(big.ws.wait_closed(), 5)
+        assert big.ws.close_code == 1009
+        assert (await good.ok("Heartbeat", {}))["currentTime"]
+        # and the charge point may come back
+        again = await OcppClient.connect(url + "CP-BIG")
+        assert (await again.boot())["status"] == "Accepted"
+        await again.close()
+    finally:
+        await good.close()
+
+
+async def test_binary_frames_are_refused(pair) -> None:  # type: ignore[no-untyped-def]
+    bad, good = pair
+    await bad.send_raw(b"\x00\x01")
+    await asyncio.wait_for(bad.ws.wait_closed(), 5)
+    assert bad.ws.close_code == 1003
+    assert (await good.ok("Heartbeat", {}))["currentTime"]
+
+
+async def test_lenient_actions_serve_a_charger_that_deviates_from_the_schema(server, connect) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-ODD", lenient_actions=["BootNotification"])
+    await server.services.charge_points.register("CP-STRICT")
+    odd, strict = await connect("CP-ODD"), await connect("CP-STRICT")
+    payload = {"chargePointVendor": "V", "chargePointModel": "M", "colour": "red"}
+    assert (await odd.ok("BootNotification", payload))["status"] == "Accepted"
+    assert (await strict.call("BootNotification", payload))[2] == "FormationViolation"
+    # lenient for the named action only
+    assert (await odd.call("Heartbeat", {"extra": 1}))[2] == "FormationViolation"
+
+
+async def test_a_database_outage_is_answered_with_internal_error_and_recovered_from(server, connect, database_url) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    start = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": T0}
+    async with _outage(database_url):
+        answer = await client.call("StartTransaction", start)
+        assert answer[0] == 4 and answer[2] == "InternalError", answer
+    # the server recovers by itself; the charge point retries and gets a real transaction
+    for _ in range(50):
+        answer = await client.call("StartTransaction", start)
+        if answer[0] == 3:
+            break
+        await asyncio.sleep(0.2)
+    assert answer[0] == 3 and isinstance(answer[2]["transactionId"], int)
+    row = await server.store.fetch_one(sa.select(t.transactions.c.id))
+    assert row.id == answer[2]["transactionId"]
+
+
+class _outage:
+    """Make the database refuse writes: SQLite is locked by another process's exclusive
+    transaction; PostgreSQL has this test database's connections refused and killed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def __aenter__(self) -> None:
+        if self.url.startswith("sqlite"):
+            self._lock = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            self._lock.execute("BEGIN EXCLUSIVE")
+        else:
+            name = self.url.rsplit("/", 1)[-1]
+            await _admin_sql(self.url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await _admin_sql(
+                self.url,
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+            )
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.url.startswith("sqlite"):
+            self._lock.execute("ROLLBACK")
+            self._lock.close()
+        else:
+            name = self.url.rsplit("/", 1)[-1]
+            await _admin_sql(self.url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+async def _admin_sql(url: str, statement: str) -> None:
+    from tests.conftest import POSTGRES_URL
+    from voltline.store.database import create_engine
+
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
