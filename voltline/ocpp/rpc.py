@@ -168,6 +168,9 @@ class RpcSession:
         while True:
             try:
                 await self._handle(call)
+            except Exception:
+                # Never let one message stop the queue: later CALLs would go unanswered.
+                log.exception("serving %s from %s failed", call.action, self.identity)
             finally:
                 if self._inbound_ids is not None:
                     self._inbound_ids.discard(call.message_id)
@@ -233,8 +236,10 @@ class RpcSession:
     async def call(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Send a CALL and return the peer's CALLRESULT payload.
 
-        Raises SchemaViolation (our request is invalid; nothing is sent), CallErrorReceived,
-        CallTimeout or ConnectionLost."""
+        Raises SchemaViolation (our request is invalid or the action unknown; nothing is sent),
+        CallErrorReceived, CallTimeout or ConnectionLost."""
+        if not self._validators.knows(action):
+            raise SchemaViolation(ErrorCode.NOT_IMPLEMENTED, f"{action!r} is not an OCPP action of this version")
         self._validators.validate_request(action, payload)
         timeout = self._call_timeout if timeout is None else timeout
         if self._outbound_lock is None:

@@ -1,0 +1,32 @@
+"""Charge point simulator: N simulated OCPP 1.6J charge points against any central system.
+
+Library use::
+
+    async with Simulator("ws://127.0.0.1:9000/ocpp", count=2, connectors=2, speed=60) as sim:
+        cp = sim["CP-1"]
+        tx = await cp.plug_in(1, "TAG1", energy_kwh=20)
+        await cp.wait_for_status(1, "Charging")
+
+The command line (`voltline simulate`) lives in `voltline.simulator.cli`.
+"""
+
+from voltline.simulator.clock import Clock
+from voltline.simulator.connector import Connector, Reservation
+from voltline.simulator.scenario import Scenario, ScenarioError, Step
+from voltline.simulator.session import ElectricVehicle, Transaction
+from voltline.simulator.simulator import Simulator
+from voltline.simulator.station import SimulatedChargePoint, SimulatorError
+
+__all__ = [
+    "Clock",
+    "Connector",
+    "ElectricVehicle",
+    "Reservation",
+    "Scenario",
+    "ScenarioError",
+    "SimulatedChargePoint",
+    "Simulator",
+    "SimulatorError",
+    "Step",
+    "Transaction",
+]
