@@ -12,7 +12,7 @@ import uvicorn
 from voltline.api import create_api
 from voltline.bus.events import EventBus
 from voltline.config import Settings
-from voltline.gateway.server import OcppGateway
+from voltline.gateway.server import NotConnected, OcppGateway
 from voltline.metrics import Metrics
 from voltline.ocpp.schemas import OCPP16, validators
 from voltline.services.container import Services
@@ -42,10 +42,17 @@ class Voltline:
             max_message_bytes=settings.max_frame_bytes,
             handshake_timeout=settings.handshake_timeout,
         )
+        self.services.commands.bind(self.gateway.call, self.gateway.is_connected, self.gateway.context, (NotConnected,))
         self.metrics = Metrics(self)
         self.http = create_api(self)
         self._http_server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown began: long-lived responses (event streams) end themselves."""
+        return self._stopping
 
     @property
     def http_port(self) -> int:
@@ -79,12 +86,14 @@ class Voltline:
                 serving.result()  # raises why it failed (e.g. the port is taken)
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
+        self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         log.info(
             "voltline serving: OCPP ws://%s:%d/ocpp/{chargePointId}, HTTP http://%s:%d",
             self.settings.ocpp_host, self.ocpp_port, self.settings.host, self.http_port,
         )
 
     async def stop(self) -> None:
+        self._stopping = True
         await self.gateway.stop()
         if self._http_server is not None:
             self._http_server.should_exit = True

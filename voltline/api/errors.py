@@ -9,6 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voltline.services.charge_points import ChargePointExists, UnknownChargePoint
+from voltline.services.errors import (
+    ChargePointOffline,
+    CommandFailed,
+    CommandTimeout,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+)
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
@@ -27,7 +38,40 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
                  409: "conflict", 422: "invalid", 502: "bad_gateway", 504: "timeout"}
 
 
+# Domain errors → HTTP status, most specific class first.
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (ChargePointOffline, 409),
+    (CommandTimeout, 504),
+    (CommandFailed, 502),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Invalid, 400),
+)
+
+
+def from_domain(exc: DomainError) -> ApiError:
+    status = next((status for cls, status in _DOMAIN_STATUS if isinstance(exc, cls)), 400)
+    details = exc.details
+    if isinstance(exc, CommandFailed):
+        # The charge point's CALLERROR, as it sent it.
+        details = {"ocpp_error_code": exc.ocpp_code, "ocpp_error_description": exc.description, "ocpp_error_details": exc.details}
+    return ApiError(status, exc.code, exc.message, details)
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        error = from_domain(exc)
+        return JSONResponse(error_body(error.code, error.message, error.details), status_code=error.status)
+
+    @app.exception_handler(UnknownChargePoint)
+    async def _unknown_charge_point(request: Request, exc: UnknownChargePoint) -> JSONResponse:
+        return JSONResponse(error_body("not_found", f"no charge point {exc}"), status_code=404)
+
+    @app.exception_handler(ChargePointExists)
+    async def _charge_point_exists(request: Request, exc: ChargePointExists) -> JSONResponse:
+        return JSONResponse(error_body("charge_point_exists", f"charge point {exc} exists"), status_code=409)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)

@@ -8,7 +8,16 @@ from voltline.bus.events import EventBus
 from voltline.config import Settings
 from voltline.services.authorization import AuthorizationService
 from voltline.services.charge_points import ChargePointService
+from voltline.services.commands import CommandService
+from voltline.services.configuration import ConfigurationService
+from voltline.services.firmware import FirmwareService
+from voltline.services.id_tags import IdTagService
+from voltline.services.local_list import LocalListService
 from voltline.services.message_log import MessageLog
+from voltline.services.queries import Queries
+from voltline.services.remote_start import RemoteStartService
+from voltline.services.reservations import ReservationService
+from voltline.services.smart_charging import SmartChargingService
 from voltline.services.tokens import TokenService
 from voltline.services.transactions import TransactionService
 from voltline.store.database import Store
@@ -23,9 +32,21 @@ class Services:
     transactions: TransactionService
     message_log: MessageLog
     tokens: TokenService
+    commands: CommandService
+    id_tags: IdTagService
+    remote_starts: RemoteStartService
+    reservations: ReservationService
+    smart_charging: SmartChargingService
+    local_list: LocalListService
+    configuration: ConfigurationService
+    firmware: FirmwareService
+    queries: Queries
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
+        # Calls to charge points go through `commands`; app.py binds it to the gateway.
+        commands = CommandService(bus)
+        transactions = TransactionService(store, bus)
         return cls(
             store=store,
             bus=bus,
@@ -38,11 +59,20 @@ class Services:
                 node_id=node_id,
             ),
             authorization=AuthorizationService(store),
-            transactions=TransactionService(store, bus),
+            transactions=transactions,
             message_log=MessageLog(
                 store, enabled=settings.message_log, retention_days=settings.message_log_retention_days
             ),
             tokens=TokenService(store),
+            commands=commands,
+            id_tags=IdTagService(store, bus),
+            remote_starts=RemoteStartService(store, bus, commands),
+            reservations=ReservationService(store, bus, commands),
+            smart_charging=SmartChargingService(store, bus, commands),
+            local_list=LocalListService(store, bus, commands),
+            configuration=ConfigurationService(store, bus, commands),
+            firmware=FirmwareService(store, bus, commands),
+            queries=Queries(store, transactions, commands.is_connected),
         )
 
     async def load(self) -> None:

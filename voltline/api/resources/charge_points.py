@@ -1,0 +1,108 @@
+"""Charge points: register (with an optional Basic-auth password), list, read with connectors and
+live state, change, delete; their configuration, local list and firmware / diagnostics history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from voltline.api.deps import ChargePointIdPath, Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.schemas import (
+    ChargePointEventOut,
+    ChargePointIn,
+    ChargePointOut,
+    ChargePointPatch,
+    ConfigurationKeyOut,
+    LocalListOut,
+    Page,
+    RegistrationStatus,
+)
+
+router = APIRouter(prefix="/charge-points", tags=["charge points"])
+
+
+@router.post("", status_code=201, summary="Register a charge point")
+async def register(body: ChargePointIn, services: ServicesDep) -> ChargePointOut:
+    await services.charge_points.register(
+        body.id,
+        password=body.password,
+        description=body.description,
+        registration_status=body.registration_status,
+        ping_interval=body.ping_interval,
+        lenient_actions=body.lenient_actions,
+    )
+    return ChargePointOut.model_validate(await services.queries.charge_point(body.id))
+
+
+@router.get("", summary="List charge points")
+async def list_charge_points(
+    services: ServicesDep,
+    connected: Annotated[bool | None, Query(description="only those (not) connected now")] = None,
+    registration_status: RegistrationStatus | None = None,
+    q: Annotated[TextQuery, Query(description="part of the id, description, vendor or model")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ChargePointOut]:
+    page = await services.queries.charge_points(
+        connected=connected, registration_status=registration_status, search=q, limit=limit, offset=offset
+    )
+    return Page[ChargePointOut].model_validate(page_out(page))
+
+
+@router.get("/{charge_point_id}", summary="A charge point with its connectors and live state")
+async def get_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep) -> ChargePointOut:
+    return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
+
+
+@router.patch("/{charge_point_id}", summary="Change a charge point")
+async def update_charge_point(
+    charge_point_id: ChargePointIdPath, body: ChargePointPatch, services: ServicesDep
+) -> ChargePointOut:
+    changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
+    for name in ("registration_status", "lenient_actions"):  # these cannot be cleared
+        if name in changes and changes[name] is None:
+            del changes[name]
+    await services.queries.require_charge_point(charge_point_id)
+    await services.charge_points.update(charge_point_id, **changes)
+    return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
+
+
+@router.delete("/{charge_point_id}", status_code=204, summary="Delete a charge point and its history")
+async def delete_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep, request: Request) -> Response:
+    await services.charge_points.delete(charge_point_id)
+    # A deleted charge point may not stay connected.
+    request.app.state.voltline.gateway.disconnect(charge_point_id)
+    return Response(status_code=204)
+
+
+@router.get("/{charge_point_id}/configuration", summary="Configuration as last read with GetConfiguration")
+async def configuration(
+    charge_point_id: ChargePointIdPath, services: ServicesDep, limit: Limit = 500, offset: Offset = 0
+) -> Page[ConfigurationKeyOut]:
+    await services.queries.require_charge_point(charge_point_id)
+    keys = await services.configuration.keys(charge_point_id)
+    return Page[ConfigurationKeyOut].model_validate(
+        {"items": keys[offset : offset + limit], "total": len(keys), "limit": limit, "offset": offset}
+    )
+
+
+@router.get("/{charge_point_id}/local-list", summary="The local authorization list the charge point last accepted")
+async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) -> LocalListOut:
+    return LocalListOut.model_validate(await services.local_list.get(charge_point_id))
+
+
+@router.get(
+    "/{charge_point_id}/events",
+    summary="Firmware, diagnostics, log and security history: our requests and the notifications that followed",
+)
+async def events(
+    charge_point_id: ChargePointIdPath,
+    services: ServicesDep,
+    kind: Literal["firmware", "diagnostics", "log", "signed_firmware", "security"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ChargePointEventOut]:
+    await services.queries.require_charge_point(charge_point_id)
+    page = await services.firmware.history(charge_point_id, kind=kind, limit=limit, offset=offset)
+    return Page[ChargePointEventOut].model_validate(page_out(page))

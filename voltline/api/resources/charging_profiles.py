@@ -1,0 +1,62 @@
+"""Charging profiles: installed with SetChargingProfile, removed with ClearChargingProfile."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from fastapi import APIRouter
+
+from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, Timeout
+from voltline.api.schemas import ChargingProfileIn, ChargingProfileOut, ChargingProfileResult, Page, snake_keys
+
+router = APIRouter(prefix="/charging-profiles", tags=["charging profiles"])
+
+
+def _out(profile: Any) -> ChargingProfileOut:
+    values = asdict(profile)
+    values["charging_schedule"] = snake_keys(values["charging_schedule"])
+    return ChargingProfileOut.model_validate(values)
+
+
+@router.post(
+    "",
+    summary="Install a charging profile (SetChargingProfile)",
+    description="Stored when the charge point accepts it; it replaces the profile with the same "
+    "charging_profile_id, and the one with the same connector, purpose and stack level.",
+)
+async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
+    await services.queries.require_charge_point(body.charge_point_id)
+    response, profile = await services.smart_charging.set_profile(
+        body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp(), timeout=timeout
+    )
+    return ChargingProfileResult(status=response["status"], charging_profile=_out(profile) if profile else None)
+
+
+@router.get("", summary="List charging profiles")
+async def list_charging_profiles(
+    services: ServicesDep,
+    charge_point_id: TextQuery = None,
+    connector_id: IntQuery = None,
+    purpose: Literal["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"] | None = None,
+    status: Literal["Active", "Replaced", "Cleared"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ChargingProfileOut]:
+    page = await services.smart_charging.list(
+        charge_point_id=charge_point_id, connector_id=connector_id, purpose=purpose, status=status, limit=limit, offset=offset
+    )
+    return Page[ChargingProfileOut].model_validate(
+        {"items": [_out(p) for p in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+    )
+
+
+@router.get("/{profile_id}", summary="A charging profile")
+async def get_charging_profile(profile_id: IntPath, services: ServicesDep) -> ChargingProfileOut:
+    return _out(await services.smart_charging.get(profile_id))
+
+
+@router.delete("/{profile_id}", summary="Clear a charging profile (ClearChargingProfile)")
+async def clear_charging_profile(profile_id: IntPath, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
+    response, profile = await services.smart_charging.clear_profile(profile_id, timeout=timeout)
+    return ChargingProfileResult(status=response["status"], charging_profile=_out(profile))

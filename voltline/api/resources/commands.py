@@ -1,0 +1,114 @@
+"""Commands to a charge point: any OCPP action the Central System sends, and friendly shortcuts.
+
+`POST /charge-points/{id}/commands/{Action}` takes the OCPP request payload as on the wire
+(camelCase) and answers the charge point's OCPP response. 404: unknown charge point or action;
+400: the payload breaks the OCPP schema; 409: the charge point is offline; 502: it answered a
+CALLERROR; 504: it did not answer in time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path
+
+from voltline.api.deps import ChargePointIdPath, ServicesDep, Timeout
+from voltline.api.errors import ApiError
+from voltline.api.schemas import (
+    LocalListSyncIn,
+    LocalListSyncOut,
+    RemoteStartIn,
+    RemoteStartOut,
+    RemoteStartResult,
+    RemoteStopIn,
+    ResetIn,
+    StatusOut,
+)
+from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
+
+router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["commands"])
+
+
+@router.post(
+    "/commands/{action}",
+    summary="Send any OCPP 1.6 action to the charge point",
+    description="Actions: " + ", ".join(CENTRAL_SYSTEM_ACTIONS) + ". The body is the OCPP request payload.",
+    responses={
+        400: {"description": "the payload breaks the OCPP schema"},
+        404: {"description": "unknown charge point or action"},
+        409: {"description": "the charge point is offline"},
+        502: {"description": "the charge point answered a CALLERROR (details carry its code and description)"},
+        504: {"description": "the charge point did not answer in time"},
+    },
+)
+async def send_command(
+    charge_point_id: ChargePointIdPath,
+    action: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")],
+    services: ServicesDep,
+    payload: Annotated[dict[str, Any], Body(description="the OCPP request payload (camelCase)")] = {},  # noqa: B006
+    timeout: Timeout = None,
+) -> dict[str, Any]:
+    if action not in CENTRAL_SYSTEM_ACTIONS:
+        raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in OCPP 1.6")
+    await services.queries.require_charge_point(charge_point_id)
+    return await services.commands.send(charge_point_id, action, payload, timeout)
+
+
+@router.post("/remote-start", summary="Start charging remotely (RemoteStartTransaction)")
+async def remote_start(
+    charge_point_id: ChargePointIdPath, body: RemoteStartIn, services: ServicesDep, timeout: Timeout = None
+) -> RemoteStartResult:
+    await services.queries.require_charge_point(charge_point_id)
+    response, started = await services.remote_starts.start(
+        charge_point_id,
+        body.id_tag,
+        connector_id=body.connector_id,
+        charging_profile=body.charging_profile.to_ocpp() if body.charging_profile else None,
+        check_tag=body.check_tag,
+        wait=body.wait,
+        wait_timeout=body.wait_timeout,
+        timeout=timeout,
+    )
+    return RemoteStartResult(
+        status=response["status"], transaction_id=started.transaction_id, remote_start=RemoteStartOut.model_validate(started)
+    )
+
+
+@router.post("/remote-stop", summary="Stop a transaction remotely (RemoteStopTransaction)")
+async def remote_stop(
+    charge_point_id: ChargePointIdPath, body: RemoteStopIn, services: ServicesDep, timeout: Timeout = None
+) -> StatusOut:
+    await services.queries.require_charge_point(charge_point_id)
+    transaction, _ = await services.queries.transaction(body.transaction_id)
+    if transaction.charge_point_id != charge_point_id:
+        raise ApiError(404, "not_found", f"no transaction {body.transaction_id} on {charge_point_id}")
+    if transaction.stopped_at is not None:
+        raise ApiError(409, "transaction_stopped", f"transaction {body.transaction_id} has stopped already")
+    response = await services.commands.send(
+        charge_point_id, "RemoteStopTransaction", {"transactionId": body.transaction_id}, timeout
+    )
+    return StatusOut(status=response["status"])
+
+
+@router.post("/reset", summary="Reset the charge point (Reset)")
+async def reset(
+    charge_point_id: ChargePointIdPath, services: ServicesDep, body: ResetIn | None = None, timeout: Timeout = None
+) -> StatusOut:
+    await services.queries.require_charge_point(charge_point_id)
+    response = await services.commands.send(charge_point_id, "Reset", {"type": (body or ResetIn()).type}, timeout)
+    return StatusOut(status=response["status"])
+
+
+@router.post("/local-list/sync", summary="Send the id tags as the local authorization list (SendLocalList)")
+async def sync_local_list(
+    charge_point_id: ChargePointIdPath, services: ServicesDep, body: LocalListSyncIn | None = None, timeout: Timeout = None
+) -> LocalListSyncOut:
+    await services.queries.require_charge_point(charge_point_id)
+    update_type = (body or LocalListSyncIn()).update_type
+    request, response = await services.local_list.synchronize(charge_point_id, update_type, timeout=timeout)
+    return LocalListSyncOut(
+        status=response["status"],
+        list_version=request["listVersion"],
+        update_type=update_type,
+        entries=len(request.get("localAuthorizationList", ())),
+    )

@@ -1,0 +1,57 @@
+"""Id tags: who may charge."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from voltline.api.deps import Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.schemas import PRINTABLE, IdTagIn, IdTagOut, IdTagPatch, IdTagStatus, Page
+
+router = APIRouter(prefix="/id-tags", tags=["id tags"])
+
+IdTagPath = Annotated[str, Path(min_length=1, max_length=20, pattern=PRINTABLE)]
+
+
+@router.post("", status_code=201, summary="Create an id tag")
+async def create_id_tag(body: IdTagIn, services: ServicesDep) -> IdTagOut:
+    tag = await services.id_tags.create(
+        body.id_tag,
+        status=body.status,
+        expiry_date=body.expiry_date,
+        parent_id_tag=body.parent_id_tag,
+        description=body.description,
+    )
+    return IdTagOut.model_validate(tag)
+
+
+@router.get("", summary="List id tags")
+async def list_id_tags(
+    services: ServicesDep,
+    status: IdTagStatus | None = None,
+    q: Annotated[TextQuery, Query(description="part of the id tag")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[IdTagOut]:
+    page = await services.id_tags.list(status=status, search=q, limit=limit, offset=offset)
+    return Page[IdTagOut].model_validate(page_out(page))
+
+
+@router.get("/{id_tag}", summary="An id tag")
+async def get_id_tag(id_tag: IdTagPath, services: ServicesDep) -> IdTagOut:
+    return IdTagOut.model_validate(await services.id_tags.get(id_tag))
+
+
+@router.patch("/{id_tag}", summary="Change an id tag (fields sent as null are cleared)")
+async def update_id_tag(id_tag: IdTagPath, body: IdTagPatch, services: ServicesDep) -> IdTagOut:
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if changes.get("status", "") is None:
+        del changes["status"]
+    return IdTagOut.model_validate(await services.id_tags.update(id_tag, **changes))
+
+
+@router.delete("/{id_tag}", status_code=204, summary="Delete an id tag")
+async def delete_id_tag(id_tag: IdTagPath, services: ServicesDep) -> Response:
+    await services.id_tags.delete(id_tag)
+    return Response(status_code=204)

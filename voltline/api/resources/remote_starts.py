@@ -1,0 +1,32 @@
+"""Remote starts: each RemoteStartTransaction sent, and the transaction it led to."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from voltline.api.deps import IntPath, Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.schemas import Page, RemoteStartOut
+
+router = APIRouter(prefix="/remote-starts", tags=["commands"])
+
+
+@router.get("", summary="List remote starts, newest first")
+async def list_remote_starts(
+    services: ServicesDep,
+    charge_point_id: TextQuery = None,
+    id_tag: TextQuery = None,
+    status: Literal["Requested", "Accepted", "Started", "Rejected", "Failed"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[RemoteStartOut]:
+    page = await services.remote_starts.list(
+        charge_point_id=charge_point_id, id_tag=id_tag, status=status, limit=limit, offset=offset
+    )
+    return Page[RemoteStartOut].model_validate(page_out(page))
+
+
+@router.get("/{remote_start_id}", summary="A remote start and its transaction id, once started")
+async def get_remote_start(remote_start_id: IntPath, services: ServicesDep) -> RemoteStartOut:
+    return RemoteStartOut.model_validate(await services.remote_starts.get(remote_start_id))

@@ -1,0 +1,94 @@
+"""Transactions: filtered lists, the detail with its meter values, and a CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.schemas import Page, SampleOut, TransactionDetailOut, TransactionOut
+
+router = APIRouter(prefix="/transactions", tags=["transactions"])
+
+CSV_COLUMNS = (
+    "id", "charge_point_id", "connector_id", "id_tag", "status", "started_at", "stopped_at",
+    "meter_start", "meter_stop", "energy_wh", "duration_s", "stop_reason",
+)
+
+
+def _filters(
+    charge_point_id: TextQuery = None,
+    connector_id: IntQuery = None,
+    id_tag: TextQuery = None,
+    active: Annotated[bool | None, Query(description="true: still charging; false: stopped")] = None,
+    started_from: Annotated[TimeQuery, Query(description="started at or after")] = None,
+    started_to: Annotated[TimeQuery, Query(description="started before")] = None,
+) -> dict[str, Any]:
+    return {
+        "charge_point_id": charge_point_id,
+        "connector_id": connector_id,
+        "id_tag": id_tag,
+        "active": active,
+        "started_from": started_from,
+        "started_to": started_to,
+    }
+
+
+Filters = Annotated[dict[str, Any], Depends(_filters)]
+
+
+@router.get("", summary="List transactions, newest first")
+async def list_transactions(
+    services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0
+) -> Page[TransactionOut]:
+    page = await services.queries.transactions(**filters, limit=limit, offset=offset)
+    return Page[TransactionOut].model_validate(page_out(page))
+
+
+@router.get(
+    "/export.csv",
+    summary="Export transactions as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "one line per transaction, oldest first"}},
+)
+async def export_transactions(services: ServicesDep, filters: Filters) -> StreamingResponse:
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        async for tx in services.queries.stream_transactions(**filters):
+            writer.writerow(
+                [
+                    tx.id, tx.charge_point_id, tx.connector_id, tx.id_tag, tx.status,
+                    _iso(tx.started_at), _iso(tx.stopped_at), tx.meter_start,
+                    "" if tx.meter_stop is None else tx.meter_stop, tx.energy_wh, tx.duration_s, tx.stop_reason or "",
+                ]
+            )
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
+    )
+
+
+@router.get("/{transaction_id}", summary="A transaction with its meter values, energy, duration and stop reason")
+async def get_transaction(transaction_id: IntPath, services: ServicesDep) -> TransactionDetailOut:
+    transaction, samples = await services.queries.transaction(transaction_id)
+    return TransactionDetailOut.model_validate(
+        {**TransactionOut.model_validate(transaction).model_dump(), "meter_values": [SampleOut.model_validate(s) for s in samples]}
+    )
+
+
+def _iso(value: Any) -> str:
+    return "" if value is None else value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,401 @@
+"""Request and response bodies of the REST API: snake_case, UTC timestamps, energy in Wh, power in W."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+INT32_MAX = 2**31 - 1
+# No control characters (a NUL cannot be stored in PostgreSQL text, the others never mean well).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the timestamp is out of range") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+Identity = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+IdTagStr = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+ConnectorId = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+Description = Annotated[str, StringConstraints(max_length=255, pattern=PRINTABLE)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=PRINTABLE)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(Out, Generic[T]):
+    items: list[T]
+    total: int = Field(description="how many match, on every page")
+    limit: int
+    offset: int
+
+
+# -- charge points --------------------------------------------------------------------------------
+
+RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
+
+
+class ConnectorOut(Out):
+    connector_id: int
+    status: str
+    error_code: str
+    info: str | None
+    vendor_id: str | None
+    vendor_error_code: str | None
+    status_at: datetime | None
+    transaction_id: int | None = Field(None, description="the active transaction on this connector")
+    energy_wh: float | None = Field(None, description="the meter register of the active transaction, Wh")
+    power_w: float | None = Field(None, description="the latest reported power, W")
+    soc: float | None = Field(None, description="the vehicle's state of charge, %")
+
+
+class ChargePointOut(Out):
+    id: str
+    description: str | None
+    connected: bool
+    registration_status: str | None
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    charge_box_serial_number: str | None
+    firmware_version: str | None
+    iccid: str | None
+    imsi: str | None
+    meter_type: str | None
+    meter_serial_number: str | None
+    ocpp_version: str | None
+    has_password: bool
+    ping_interval: float | None
+    lenient_actions: list[str]
+    last_heartbeat_at: datetime | None
+    last_seen_at: datetime | None
+    last_boot_at: datetime | None
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    remote_address: str | None
+    firmware_status: str | None
+    firmware_status_at: datetime | None
+    diagnostics_status: str | None
+    diagnostics_status_at: datetime | None
+    local_list_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    connectors: list[ConnectorOut]
+
+
+OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
+
+
+class ChargePointIn(Model):
+    id: Identity
+    password: Password | None = Field(None, description="HTTP Basic password the charge point must present")
+    description: Description | None = None
+    registration_status: RegistrationStatus = "Accepted"
+    ping_interval: float | None = Field(None, ge=0, le=86_400, description="seconds; 0 switches pings off")
+    lenient_actions: list[OcppAction] = Field(
+        default_factory=list, max_length=64, description="actions whose schema violations are logged, not refused"
+    )
+
+
+class ChargePointPatch(Model):
+    password: Password | None = Field(None, description="null removes the password")
+    description: Description | None = None
+    registration_status: RegistrationStatus | None = None
+    ping_interval: float | None = Field(None, ge=0, le=86_400)
+    lenient_actions: list[OcppAction] | None = Field(None, max_length=64)
+
+
+class ConfigurationKeyOut(Out):
+    key: str
+    value: str | None
+    readonly: bool
+    updated_at: datetime
+
+
+class LocalListEntryOut(Out):
+    id_tag: str
+    status: str
+    expiry_date: datetime | None
+    parent_id_tag: str | None
+
+
+class LocalListOut(Out):
+    charge_point_id: str
+    version: int | None
+    entries: list[LocalListEntryOut]
+
+
+class ChargePointEventOut(Out):
+    id: int
+    charge_point_id: str
+    kind: str = Field(description="firmware, diagnostics, log, signed_firmware, security")
+    status: str | None
+    request_id: int | None
+    timestamp: datetime
+    detail: Any
+
+
+# -- id tags --------------------------------------------------------------------------------------
+
+IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
+
+
+class IdTagIn(Model):
+    id_tag: IdTagStr
+    status: IdTagStatus = "Accepted"
+    expiry_date: UtcDateTime | None = None
+    parent_id_tag: IdTagStr | None = None
+    description: Description | None = None
+
+
+class IdTagPatch(Model):
+    status: IdTagStatus | None = None
+    expiry_date: UtcDateTime | None = None
+    parent_id_tag: IdTagStr | None = None
+    description: Description | None = None
+
+
+class IdTagOut(Out):
+    id_tag: str
+    status: str
+    expiry_date: datetime | None
+    parent_id_tag: str | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- transactions and meter values ----------------------------------------------------------------
+
+
+class TransactionOut(Out):
+    id: int = Field(description="the OCPP transactionId")
+    charge_point_id: str
+    connector_id: int
+    id_tag: str
+    id_tag_status: str
+    reservation_id: int | None
+    meter_start: int = Field(description="Wh")
+    meter_stop: int | None = Field(description="Wh")
+    started_at: datetime
+    stopped_at: datetime | None
+    energy_wh: float = Field(description="meter_stop − meter_start; while active, the latest register − meter_start")
+    duration_s: int
+    stop_reason: str | None
+    stop_id_tag: str | None
+    status: Literal["Active", "Stopped"]
+
+
+class SampleOut(Out):
+    timestamp: datetime
+    value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")
+    measurand: str
+    unit: str | None
+    phase: str | None
+    context: str
+    location: str
+    format: str
+    raw_value: str
+    raw_unit: str | None
+
+
+class TransactionDetailOut(TransactionOut):
+    meter_values: list[SampleOut]
+
+
+class MeterValueOut(SampleOut):
+    id: int
+    charge_point_id: str
+    connector_id: int
+    transaction_id: int | None
+
+
+class MessageOut(Out):
+    id: int
+    charge_point_id: str
+    direction: Literal["in", "out"] = Field(description="in: from the charge point; out: to it")
+    message_type: int = Field(description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unreadable")
+    message_id: str | None
+    action: str | None
+    error_code: str | None
+    payload: str = Field(description="the frame exactly as it crossed the wire")
+    created_at: datetime
+
+
+# -- smart charging -------------------------------------------------------------------------------
+
+
+class _Ocpp(Model):
+    """Written in snake_case here, sent in OCPP's camelCase."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=AliasGenerator(serialization_alias=to_camel))
+
+    def to_ocpp(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ChargingSchedulePeriodIn(_Ocpp):
+    start_period: Int32 = Field(description="seconds from the start of the schedule")
+    limit: float = Field(ge=0, le=1_000_000, description="A or W, per charging_rate_unit; one decimal")
+    number_phases: int | None = Field(None, ge=1, le=3)
+
+
+class ChargingScheduleIn(_Ocpp):
+    duration: Int32 | None = None
+    start_schedule: UtcDateTime | None = None
+    charging_rate_unit: Literal["A", "W"]
+    charging_schedule_period: list[ChargingSchedulePeriodIn] = Field(min_length=1, max_length=100)
+    min_charging_rate: float | None = Field(None, ge=0, le=1_000_000)
+
+
+class ChargingProfileSpec(_Ocpp):
+    charging_profile_id: Int32
+    stack_level: Int32
+    charging_profile_purpose: Literal["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
+    charging_profile_kind: Literal["Absolute", "Recurring", "Relative"]
+    recurrency_kind: Literal["Daily", "Weekly"] | None = None
+    transaction_id: Int32 | None = None
+    valid_from: UtcDateTime | None = None
+    valid_to: UtcDateTime | None = None
+    charging_schedule: ChargingScheduleIn
+
+
+class ChargingProfileIn(Model):
+    charge_point_id: Identity
+    connector_id: ConnectorId = Field(description="0: the whole charge point")
+    charging_profile: ChargingProfileSpec
+
+
+class ChargingProfileOut(Out):
+    id: int = Field(description="Voltline's id of the stored profile")
+    charge_point_id: str
+    connector_id: int
+    charging_profile_id: int = Field(description="the OCPP chargingProfileId")
+    stack_level: int
+    purpose: str
+    kind: str
+    recurrency_kind: str | None
+    transaction_id: int | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    charging_schedule: dict[str, Any]
+    status: str = Field(description="Active, Replaced or Cleared")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChargingProfileResult(Out):
+    status: str = Field(description="the charge point's answer")
+    charging_profile: ChargingProfileOut | None
+
+
+# -- reservations ---------------------------------------------------------------------------------
+
+
+class ReservationIn(Model):
+    charge_point_id: Identity
+    connector_id: ConnectorId = Field(description="0: any connector")
+    id_tag: IdTagStr
+    expiry_date: UtcDateTime
+    parent_id_tag: IdTagStr | None = None
+
+
+class ReservationOut(Out):
+    id: int = Field(description="the OCPP reservationId")
+    charge_point_id: str
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry_date: datetime
+    status: str = Field(description="Reserved, Used, Expired, Cancelled, or the charge point's refusal")
+    transaction_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReservationResult(Out):
+    status: str = Field(description="the charge point's answer")
+    reservation: ReservationOut
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+class RemoteStartIn(Model):
+    id_tag: IdTagStr
+    connector_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = Field(
+        None, description="omitted: a free connector is picked, or the charge point picks one"
+    )
+    charging_profile: ChargingProfileSpec | None = Field(None, description="a TxProfile for the session")
+    check_tag: bool = Field(True, description="refuse (400) when the id tag is not Accepted right now")
+    wait: bool = Field(False, description="answer once the transaction has started (or wait_timeout ran out)")
+    wait_timeout: float = Field(30.0, gt=0, le=300)
+
+
+class RemoteStartOut(Out):
+    id: int
+    charge_point_id: str
+    connector_id: int | None
+    id_tag: str
+    status: str = Field(description="Requested, Accepted, Started, Rejected or Failed")
+    transaction_id: int | None
+    requested_at: datetime
+
+
+class RemoteStartResult(Out):
+    status: str = Field(description="the charge point's answer: Accepted or Rejected")
+    transaction_id: int | None = Field(description="set once the charge point started the transaction")
+    remote_start: RemoteStartOut
+
+
+class RemoteStopIn(Model):
+    transaction_id: Int32
+
+
+class ResetIn(Model):
+    type: Literal["Hard", "Soft"] = "Soft"
+
+
+class StatusOut(Out):
+    status: str = Field(description="the charge point's answer")
+
+
+class LocalListSyncIn(Model):
+    update_type: Literal["Full", "Differential"] = "Full"
+
+
+class LocalListSyncOut(Out):
+    status: str = Field(description="the charge point's answer")
+    list_version: int
+    update_type: str
+    entries: int = Field(description="how many entries were sent")
+
+
+def snake_keys(value: Any) -> Any:
+    """OCPP's camelCase keys, recursively, in the API's snake_case."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): snake_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(item) for item in value]
+    return value

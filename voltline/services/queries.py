@@ -1,0 +1,403 @@
+"""Read models for operators: charge points with their live state, transactions with energy and
+duration, meter values and the message log. Reads only; the rules they show are written here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from voltline.services import meter_values as mv
+from voltline.services.clock import now
+from voltline.services.errors import NotFound
+from voltline.services.paging import Page, fetch_page
+from voltline.services.transactions import TransactionService
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+ACTIVE, STOPPED = "Active", "Stopped"
+
+
+@dataclass(slots=True)
+class ConnectorView:
+    connector_id: int
+    status: str
+    error_code: str
+    info: str | None
+    vendor_id: str | None
+    vendor_error_code: str | None
+    status_at: datetime | None
+    transaction_id: int | None = None
+    energy_wh: float | None = None
+    power_w: float | None = None
+    soc: float | None = None
+
+
+@dataclass(slots=True)
+class ChargePointView:
+    id: str
+    description: str | None
+    connected: bool
+    registration_status: str | None
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    charge_box_serial_number: str | None
+    firmware_version: str | None
+    iccid: str | None
+    imsi: str | None
+    meter_type: str | None
+    meter_serial_number: str | None
+    ocpp_version: str | None
+    has_password: bool
+    ping_interval: float | None
+    lenient_actions: list[str]
+    last_heartbeat_at: datetime | None
+    last_seen_at: datetime | None
+    last_boot_at: datetime | None
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    remote_address: str | None
+    firmware_status: str | None
+    firmware_status_at: datetime | None
+    diagnostics_status: str | None
+    diagnostics_status_at: datetime | None
+    local_list_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    connectors: list[ConnectorView] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TransactionView:
+    id: int
+    charge_point_id: str
+    connector_id: int
+    id_tag: str
+    id_tag_status: str
+    reservation_id: int | None
+    meter_start: int
+    meter_stop: int | None
+    started_at: datetime
+    stopped_at: datetime | None
+    energy_wh: float
+    duration_s: int
+    stop_reason: str | None
+    stop_id_tag: str | None
+    status: str
+
+
+@dataclass(slots=True)
+class MeterValueView:
+    id: int
+    charge_point_id: str
+    connector_id: int
+    transaction_id: int | None
+    timestamp: datetime
+    value: float | None
+    unit: str | None
+    measurand: str
+    phase: str | None
+    context: str
+    location: str
+    format: str
+    raw_value: str
+    raw_unit: str | None
+
+
+@dataclass(slots=True)
+class MessageView:
+    id: int
+    charge_point_id: str
+    direction: str
+    message_type: int
+    message_id: str | None
+    action: str | None
+    error_code: str | None
+    payload: str
+    created_at: datetime
+
+
+def _latest_energy() -> sa.ScalarSelect[Any]:
+    m = t.meter_values.c
+    return (
+        sa.select(m.value)
+        .where(
+            m.transaction_id == t.transactions.c.id,
+            m.measurand == mv.ENERGY_REGISTER,
+            m.phase.is_(None),
+            m.value.is_not(None),
+        )
+        .order_by(m.timestamp.desc(), m.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+class Queries:
+    def __init__(self, store: Store, transactions: TransactionService, is_connected: Any = None) -> None:
+        self._store = store
+        self._transactions = transactions
+        # The gateway knows a connection at once; the database a moment later (and for every node).
+        self.is_connected = is_connected or (lambda identity: False)
+
+    # -- charge points ---------------------------------------------------------------------------
+
+    async def charge_points(
+        self,
+        *,
+        connected: bool | None = None,
+        registration_status: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[ChargePointView]:
+        c = t.charge_points.c
+        query = sa.select(t.charge_points)
+        if connected is not None:
+            query = query.where(c.connected.is_(connected))
+        if registration_status is not None:
+            query = query.where(c.registration_status == registration_status)
+        if search:
+            query = query.where(
+                sa.or_(*(col.contains(search, autoescape=True) for col in (c.id, c.description, c.vendor, c.model)))
+            )
+        page = await fetch_page(self._store, query, (c.id,), limit, offset, lambda row: row)
+        connectors = await self._connectors([row.id for row in page.items])
+        return Page([self._view(row, connectors.get(row.id, [])) for row in page.items], page.total, limit, offset)
+
+    async def charge_point(self, identity: str) -> ChargePointView:
+        row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
+        if row is None:
+            raise NotFound(f"no charge point {identity}")
+        return self._view(row, (await self._connectors([identity])).get(identity, []))
+
+    async def require_charge_point(self, identity: str) -> None:
+        if await self._store.fetch_one(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == identity)) is None:
+            raise NotFound(f"no charge point {identity}")
+
+    async def _connectors(self, identities: list[str]) -> dict[str, list[ConnectorView]]:
+        if not identities:
+            return {}
+        c = t.connectors.c
+        rows = await self._store.fetch_all(
+            sa.select(t.connectors).where(c.charge_point_id.in_(identities)).order_by(c.charge_point_id, c.connector_id)
+        )
+        found: dict[str, list[ConnectorView]] = {}
+        for row in rows:
+            view = ConnectorView(
+                row.connector_id, row.status, row.error_code, row.info, row.vendor_id, row.vendor_error_code, row.status_at
+            )
+            live = self._transactions.live.get((row.charge_point_id, row.connector_id))
+            if live is not None:
+                view.transaction_id, view.energy_wh, view.power_w, view.soc = (
+                    live.transaction_id, live.energy_wh, live.power_w, live.soc
+                )
+            found.setdefault(row.charge_point_id, []).append(view)
+        return found
+
+    def _view(self, row: Any, connectors: list[ConnectorView]) -> ChargePointView:
+        return ChargePointView(
+            id=row.id,
+            description=row.description,
+            connected=bool(self.is_connected(row.id) or row.connected),
+            registration_status=row.registration_status,
+            vendor=row.vendor,
+            model=row.model,
+            serial_number=row.serial_number,
+            charge_box_serial_number=row.charge_box_serial_number,
+            firmware_version=row.firmware_version,
+            iccid=row.iccid,
+            imsi=row.imsi,
+            meter_type=row.meter_type,
+            meter_serial_number=row.meter_serial_number,
+            ocpp_version=row.ocpp_version,
+            has_password=row.password_hash is not None,
+            ping_interval=row.ping_interval,
+            lenient_actions=list(row.lenient_actions or ()),
+            last_heartbeat_at=row.last_heartbeat_at,
+            last_seen_at=row.last_seen_at,
+            last_boot_at=row.last_boot_at,
+            connected_at=row.connected_at,
+            disconnected_at=row.disconnected_at,
+            remote_address=row.remote_address,
+            firmware_status=row.firmware_status,
+            firmware_status_at=row.firmware_status_at,
+            diagnostics_status=row.diagnostics_status,
+            diagnostics_status_at=row.diagnostics_status_at,
+            local_list_version=row.local_list_version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            connectors=connectors,
+        )
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def _transactions_query(
+        self,
+        charge_point_id: str | None,
+        connector_id: int | None,
+        id_tag: str | None,
+        active: bool | None,
+        started_from: datetime | None,
+        started_to: datetime | None,
+    ) -> sa.Select[Any]:
+        c = t.transactions.c
+        query = sa.select(t.transactions, _latest_energy().label("latest_energy"))
+        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag)):
+            if value is not None:
+                query = query.where(column == value)
+        if active is not None:
+            query = query.where(c.stopped_at.is_(None) if active else c.stopped_at.is_not(None))
+        if started_from is not None:
+            query = query.where(c.started_at >= started_from)
+        if started_to is not None:
+            query = query.where(c.started_at < started_to)
+        return query
+
+    async def transactions(
+        self,
+        *,
+        charge_point_id: str | None = None,
+        connector_id: int | None = None,
+        id_tag: str | None = None,
+        active: bool | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[TransactionView]:
+        query = self._transactions_query(charge_point_id, connector_id, id_tag, active, started_from, started_to)
+        at = now()
+        return await fetch_page(
+            self._store, query, (t.transactions.c.id.desc(),), limit, offset, lambda row: _transaction(row, at)
+        )
+
+    async def stream_transactions(self, **filters: Any) -> AsyncIterator[TransactionView]:
+        """Every matching transaction, oldest first, fetched in chunks (for the CSV export)."""
+        query = self._transactions_query(
+            filters.get("charge_point_id"), filters.get("connector_id"), filters.get("id_tag"),
+            filters.get("active"), filters.get("started_from"), filters.get("started_to"),
+        )
+        at, last_id = now(), 0
+        while True:
+            rows = await self._store.fetch_all(
+                query.where(t.transactions.c.id > last_id).order_by(t.transactions.c.id).limit(1000)
+            )
+            for row in rows:
+                yield _transaction(row, at)
+            if len(rows) < 1000:
+                return
+            last_id = rows[-1].id
+
+    async def transaction(self, transaction_id: int) -> tuple[TransactionView, list[MeterValueView]]:
+        row = await self._store.fetch_one(
+            self._transactions_query(None, None, None, None, None, None).where(t.transactions.c.id == transaction_id)
+        )
+        if row is None:
+            raise NotFound(f"no transaction {transaction_id}")
+        m = t.meter_values.c
+        samples = await self._store.fetch_all(
+            sa.select(t.meter_values).where(m.transaction_id == transaction_id).order_by(m.timestamp, m.id)
+        )
+        return _transaction(row, now()), [_meter_value(s) for s in samples]
+
+    # -- meter values and the message log --------------------------------------------------------
+
+    async def meter_values(
+        self,
+        *,
+        charge_point_id: str | None = None,
+        connector_id: int | None = None,
+        transaction_id: int | None = None,
+        measurand: str | None = None,
+        time_from: datetime | None = None,
+        time_to: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[MeterValueView]:
+        c = t.meter_values.c
+        query = sa.select(t.meter_values)
+        for column, value in (
+            (c.charge_point_id, charge_point_id), (c.connector_id, connector_id),
+            (c.transaction_id, transaction_id), (c.measurand, measurand),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if time_from is not None:
+            query = query.where(c.timestamp >= time_from)
+        if time_to is not None:
+            query = query.where(c.timestamp < time_to)
+        return await fetch_page(self._store, query, (c.timestamp, c.id), limit, offset, _meter_value)
+
+    async def messages(
+        self,
+        *,
+        charge_point_id: str | None = None,
+        action: str | None = None,
+        direction: str | None = None,
+        message_type: int | None = None,
+        time_from: datetime | None = None,
+        time_to: datetime | None = None,
+        newest_first: bool = True,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[MessageView]:
+        c = t.messages.c
+        query = sa.select(t.messages)
+        for column, value in (
+            (c.charge_point_id, charge_point_id), (c.action, action), (c.direction, direction), (c.message_type, message_type),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if time_from is not None:
+            query = query.where(c.created_at >= time_from)
+        if time_to is not None:
+            query = query.where(c.created_at < time_to)
+        order = (c.id.desc(),) if newest_first else (c.id,)
+        return await fetch_page(self._store, query, order, limit, offset, _message)
+
+
+def _transaction(row: Any, at: datetime) -> TransactionView:
+    if row.stopped_at is not None and row.meter_stop is not None:
+        energy = float(row.meter_stop - row.meter_start)
+    elif row.latest_energy is not None:
+        energy = float(row.latest_energy) - row.meter_start
+    else:
+        energy = 0.0
+    end = row.stopped_at or at
+    return TransactionView(
+        id=row.id,
+        charge_point_id=row.charge_point_id,
+        connector_id=row.connector_id,
+        id_tag=row.id_tag,
+        id_tag_status=row.id_tag_status,
+        reservation_id=row.reservation_id,
+        meter_start=row.meter_start,
+        meter_stop=row.meter_stop,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+        energy_wh=energy,
+        duration_s=max(0, int((end - row.started_at).total_seconds())),
+        stop_reason=row.stop_reason,
+        stop_id_tag=row.stop_id_tag,
+        status=ACTIVE if row.stopped_at is None else STOPPED,
+    )
+
+
+def _meter_value(row: Any) -> MeterValueView:
+    return MeterValueView(
+        row.id, row.charge_point_id, row.connector_id, row.transaction_id, row.timestamp, row.value, row.unit,
+        row.measurand, row.phase, row.context, row.location, row.format, row.raw_value, row.raw_unit,
+    )
+
+
+def _message(row: Any) -> MessageView:
+    return MessageView(
+        row.id, row.charge_point_id, row.direction, row.message_type, row.message_id, row.action, row.error_code,
+        row.payload, row.created_at,
+    )

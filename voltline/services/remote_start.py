@@ -1,0 +1,281 @@
+"""Remote start: RemoteStartTransaction, and the transaction it leads to.
+
+OCPP answers a RemoteStartTransaction with Accepted or Rejected only; the transaction follows in a
+StartTransaction from the charge point. Every remote start is kept in `remote_starts`, and the
+StartTransaction that follows (same charge point, id tag, and connector when one was named) is
+matched to it — by TransactionService when the start arrives after our Accepted was read, and here
+when the charge point was faster than us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltline.bus.events import Event, EventBus
+from voltline.services.authorization import ACCEPTED, authorize
+from voltline.services.clock import now
+from voltline.services.commands import CommandService, Payload, Send
+from voltline.services.errors import Conflict, Invalid, NotFound
+from voltline.services.paging import Page, fetch_page
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+log = logging.getLogger("voltline.remote_start")
+
+REQUESTED, REJECTED, FAILED, STARTED = "Requested", "Rejected", "Failed", "Started"
+ACTION = "RemoteStartTransaction"
+
+
+@dataclass(slots=True, frozen=True)
+class RemoteStart:
+    id: int
+    charge_point_id: str
+    connector_id: int | None
+    id_tag: str
+    status: str  # Requested → Accepted → Started, or Rejected / Failed
+    transaction_id: int | None
+    requested_at: datetime
+
+
+class RemoteStartService:
+    def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
+        self._store = store
+        self._bus = bus
+        self._commands = commands
+        commands.register(ACTION, self._effect)
+
+    async def start(
+        self,
+        identity: str,
+        id_tag: str,
+        *,
+        connector_id: int | None = None,
+        charging_profile: Payload | None = None,
+        check_tag: bool = True,
+        pick_connector: bool = True,
+        wait: bool = False,
+        wait_timeout: float = 30.0,
+        timeout: float | None = None,
+    ) -> tuple[Payload, RemoteStart]:
+        """Ask the charge point to start charging for `id_tag`; return its answer and the remote
+        start. With `wait`, return once the transaction has started (or `wait_timeout` ran out)."""
+        if check_tag:
+            async with self._store.read() as conn:
+                info = await authorize(conn, id_tag)
+            if info.status != ACCEPTED:
+                raise Invalid(
+                    f"id tag {id_tag} is {info.status}: the remote start was not sent",
+                    code="id_tag_not_accepted",
+                    details={"id_tag_status": info.status},
+                )
+        if connector_id is None and pick_connector:
+            connector_id = await self.free_connector(identity)
+        payload: Payload = {"idTag": id_tag}
+        if connector_id is not None:
+            payload["connectorId"] = connector_id
+        if charging_profile is not None:
+            payload["chargingProfile"] = charging_profile
+        # Subscribed before sending: the transaction may start before the answer is read.
+        async with self._bus.subscribe() as events:
+            response, remote_start_id = await self._send(
+                identity, payload, lambda p: self._commands.call(identity, ACTION, p, timeout)
+            )
+            remote_start = await self.get(remote_start_id)
+            if wait and remote_start.status == ACCEPTED:
+                remote_start = await self._wait_started(remote_start, events, wait_timeout)
+        return response, remote_start
+
+    async def free_connector(self, identity: str) -> int | None:
+        """An Available connector with no active transaction and no reservation for someone else.
+
+        None when the charge point has reported no connectors (it will pick one itself); a
+        Conflict when it has, and none is free."""
+        c = t.connectors.c
+        async with self._store.read() as conn:
+            connectors = (
+                await conn.execute(
+                    sa.select(c.connector_id, c.status)
+                    .where(c.charge_point_id == identity, c.connector_id > 0)
+                    .order_by(c.connector_id)
+                )
+            ).all()
+            if not connectors:
+                return None
+            busy = set(
+                (
+                    await conn.execute(
+                        sa.select(t.transactions.c.connector_id).where(
+                            t.transactions.c.charge_point_id == identity, t.transactions.c.stopped_at.is_(None)
+                        )
+                    )
+                ).scalars()
+            )
+            reserved = set(
+                (
+                    await conn.execute(
+                        sa.select(t.reservations.c.connector_id).where(
+                            t.reservations.c.charge_point_id == identity, t.reservations.c.status == "Reserved"
+                        )
+                    )
+                ).scalars()
+            )
+        for row in connectors:
+            if row.status == "Available" and row.connector_id not in busy and row.connector_id not in reserved:
+                return int(row.connector_id)
+        raise Conflict(f"charge point {identity} has no free connector", code="no_free_connector")
+
+    async def get(self, remote_start_id: int) -> RemoteStart:
+        row = await self._store.fetch_one(_select().where(t.remote_starts.c.id == remote_start_id))
+        if row is None:
+            raise NotFound(f"no remote start {remote_start_id}")
+        return _remote_start(row)
+
+    async def list(
+        self,
+        *,
+        charge_point_id: str | None = None,
+        id_tag: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[RemoteStart]:
+        c = t.remote_starts.c
+        query = _select()
+        if charge_point_id is not None:
+            query = query.where(c.charge_point_id == charge_point_id)
+        if id_tag is not None:
+            query = query.where(c.id_tag == id_tag)
+        if status is not None:
+            query = query.where(c.status == status)
+        return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, _remote_start)
+
+    # -- the command's domain effect -----------------------------------------------------------
+
+    async def _effect(self, identity: str, payload: Payload, send: Send) -> Payload:
+        response, _ = await self._send(identity, payload, send)
+        return response
+
+    async def _send(self, identity: str, payload: Payload, send: Send) -> tuple[Payload, int]:
+        requested_at = now()
+        rs = t.remote_starts.c
+        remote_start_id = await self._store.write(
+            lambda conn: conn.scalar(
+                t.remote_starts.insert()
+                .values(
+                    charge_point_id=identity,
+                    connector_id=payload.get("connectorId"),
+                    id_tag=payload["idTag"],
+                    status=REQUESTED,
+                    requested_at=requested_at,
+                )
+                .returning(rs.id)
+            )
+        )
+        try:
+            response = await send(payload)
+        except Exception:
+            await self._store.write(
+                lambda conn: conn.execute(t.remote_starts.update().where(rs.id == remote_start_id).values(status=FAILED))
+            )
+            raise
+        accepted = response.get("status") == ACCEPTED
+
+        async def settle(conn: AsyncConnection) -> int | None:
+            await conn.execute(
+                t.remote_starts.update()
+                .where(rs.id == remote_start_id)
+                .values(status=ACCEPTED if accepted else REJECTED)
+            )
+            if not accepted:
+                return None
+            return await _catch_up(conn, remote_start_id, identity, payload, requested_at)
+
+        transaction_id = await self._store.write(settle)
+        self._bus.publish(
+            Event(
+                "remote_start",
+                identity,
+                {
+                    "remote_start_id": remote_start_id,
+                    "id_tag": payload["idTag"],
+                    "connector_id": payload.get("connectorId"),
+                    "status": response.get("status"),
+                    "transaction_id": transaction_id,
+                },
+            )
+        )
+        return response, remote_start_id
+
+    async def _wait_started(
+        self, remote_start: RemoteStart, events: asyncio.Queue[Event], wait_timeout: float
+    ) -> RemoteStart:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_timeout
+        while remote_start.transaction_id is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(min(remaining, 1.0)):
+                    while True:
+                        event = await events.get()
+                        if event.type == "transaction.started" and event.charge_point_id == remote_start.charge_point_id:
+                            break
+            except TimeoutError:
+                pass  # look again: in a cluster the start may be stored by another node
+            remote_start = await self.get(remote_start.id)
+        return remote_start
+
+
+async def _catch_up(
+    conn: AsyncConnection, remote_start_id: int, identity: str, payload: Payload, requested_at: datetime
+) -> int | None:
+    """The transaction the charge point started before we read its Accepted, if any."""
+    tx = t.transactions.c
+    rs = t.remote_starts.c
+    query = (
+        sa.select(tx.id)
+        .where(
+            tx.charge_point_id == identity,
+            tx.id_tag == payload["idTag"],
+            tx.created_at >= requested_at,
+            tx.id.not_in(sa.select(rs.transaction_id).where(rs.transaction_id.is_not(None))),
+        )
+        .order_by(tx.id)
+        .limit(1)
+    )
+    if "connectorId" in payload:
+        query = query.where(tx.connector_id == payload["connectorId"])
+    transaction_id = await conn.scalar(query)
+    if transaction_id is not None:
+        await conn.execute(
+            t.remote_starts.update().where(rs.id == remote_start_id).values(status=STARTED, transaction_id=transaction_id)
+        )
+    return transaction_id
+
+
+def _select() -> sa.Select[Any]:
+    rs = t.remote_starts.c
+    # The connector is the transaction's when the charge point chose it.
+    return sa.select(
+        rs.id,
+        rs.charge_point_id,
+        sa.func.coalesce(rs.connector_id, t.transactions.c.connector_id).label("connector_id"),
+        rs.id_tag,
+        rs.status,
+        rs.transaction_id,
+        rs.requested_at,
+    ).select_from(t.remote_starts.outerjoin(t.transactions, t.transactions.c.id == rs.transaction_id))
+
+
+def _remote_start(row: Any) -> RemoteStart:
+    return RemoteStart(
+        row.id, row.charge_point_id, row.connector_id, row.id_tag, row.status, row.transaction_id, row.requested_at
+    )

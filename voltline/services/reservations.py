@@ -1,0 +1,237 @@
+"""Reservations: ReserveNow stores them, StartTransaction consumes them (TransactionService),
+the expiry sweep ends them, CancelReservation cancels them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltline.bus.events import Event, EventBus
+from voltline.services.clock import iso, now, parse_timestamp
+from voltline.services.commands import CommandService, Payload, Send, require_storable
+from voltline.services.errors import ChargePointOffline, Conflict, Invalid, NotFound
+from voltline.services.paging import Page, fetch_page
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+log = logging.getLogger("voltline.reservations")
+
+# Requested (sent, no answer yet) → Reserved → Used | Expired | Cancelled; or the charge point's
+# refusal: Occupied, Faulted, Unavailable, Rejected.
+REQUESTED, RESERVED, USED, EXPIRED, CANCELLED = "Requested", "Reserved", "Used", "Expired", "Cancelled"
+STATUSES = (REQUESTED, RESERVED, USED, EXPIRED, CANCELLED, "Occupied", "Faulted", "Unavailable", "Rejected")
+
+
+@dataclass(slots=True, frozen=True)
+class Reservation:
+    id: int
+    charge_point_id: str
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry_date: datetime
+    status: str
+    transaction_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReservationService:
+    def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
+        self._store = store
+        self._bus = bus
+        self._commands = commands
+        commands.register("ReserveNow", self._reserve_now)
+        commands.register("CancelReservation", self._cancel_reservation)
+
+    async def reserve(
+        self,
+        identity: str,
+        connector_id: int,
+        id_tag: str,
+        expiry_date: datetime,
+        *,
+        parent_id_tag: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[Payload, Reservation]:
+        """Reserve a connector (0: any) until `expiry_date`; the reservation keeps the answer."""
+        if expiry_date <= now():
+            raise Invalid("expiry_date must lie in the future")
+        if not self._commands.is_connected(identity):
+            # Checked before an id is spent on a reservation that cannot be sent.
+            raise ChargePointOffline(f"charge point {identity} is offline: ReserveNow was not sent")
+        values = {
+            "charge_point_id": identity,
+            "connector_id": connector_id,
+            "id_tag": id_tag,
+            "parent_id_tag": parent_id_tag,
+            "expiry_date": expiry_date,
+            "status": REQUESTED,
+        }
+
+        async def allocate(conn: AsyncConnection) -> int:
+            # Ids are allocated here rather than by the database sequence: the generic command
+            # endpoint may store reservations under ids the operator chose.
+            reservation_id = int(await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(t.reservations.c.id), 0)))) + 1
+            await conn.execute(t.reservations.insert().values(id=reservation_id, **values))
+            return reservation_id
+
+        reservation_id = await self._store.write(allocate)
+        payload: Payload = {
+            "connectorId": connector_id,
+            "expiryDate": iso(expiry_date),
+            "idTag": id_tag,
+            "reservationId": reservation_id,
+        }
+        if parent_id_tag is not None:
+            payload["parentIdTag"] = parent_id_tag
+        try:
+            response = await self._reserve_now(
+                identity, payload, lambda p: self._commands.call(identity, "ReserveNow", p, timeout)
+            )
+        except Exception:
+            await self._store.write(
+                lambda conn: conn.execute(
+                    t.reservations.delete().where(t.reservations.c.id == reservation_id, t.reservations.c.status == REQUESTED)
+                )
+            )
+            raise
+        return response, await self.get(reservation_id)
+
+    async def cancel(self, reservation_id: int, *, timeout: float | None = None) -> tuple[Payload, Reservation]:
+        reservation = await self.get(reservation_id)
+        if reservation.status != RESERVED:
+            raise Conflict(f"reservation {reservation_id} is {reservation.status}", code="reservation_not_active")
+        response = await self._commands.send(
+            reservation.charge_point_id, "CancelReservation", {"reservationId": reservation_id}, timeout
+        )
+        return response, await self.get(reservation_id)
+
+    async def get(self, reservation_id: int) -> Reservation:
+        row = await self._store.fetch_one(sa.select(t.reservations).where(t.reservations.c.id == reservation_id))
+        if row is None:
+            raise NotFound(f"no reservation {reservation_id}")
+        return _reservation(row)
+
+    async def list(
+        self,
+        *,
+        charge_point_id: str | None = None,
+        connector_id: int | None = None,
+        id_tag: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Reservation]:
+        c = t.reservations.c
+        query = sa.select(t.reservations)
+        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag), (c.status, status)):
+            if value is not None:
+                query = query.where(column == value)
+        return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, _reservation)
+
+    async def expire(self) -> list[int]:
+        """Mark reservations past their expiry as Expired; return their ids."""
+        at = now()
+        c = t.reservations.c
+
+        async def sweep(conn: AsyncConnection) -> list[tuple[int, str]]:
+            due = (
+                await conn.execute(
+                    sa.select(c.id, c.charge_point_id).where(c.status == RESERVED, c.expiry_date <= at)
+                )
+            ).all()
+            if due:
+                await conn.execute(
+                    t.reservations.update()
+                    .where(c.id.in_([row.id for row in due]), c.status == RESERVED)
+                    .values(status=EXPIRED, updated_at=at)
+                )
+            return [(row.id, row.charge_point_id) for row in due]
+
+        expired = await self._store.write(sweep)
+        for reservation_id, identity in expired:
+            self._bus.publish(Event("reservation.expired", identity, {"reservation_id": reservation_id}))
+        return [reservation_id for reservation_id, _ in expired]
+
+    async def run_expiry(self, interval: float = 10.0) -> None:
+        """The background sweep: expire due reservations every `interval` seconds."""
+        while True:
+            try:
+                await self.expire()
+            except Exception:
+                log.exception("the reservation expiry sweep failed")
+            await asyncio.sleep(interval)
+
+    # -- domain effects of the commands --------------------------------------------------------
+
+    async def _reserve_now(self, identity: str, payload: Payload, send: Send) -> Payload:
+        require_storable(payload, "reservationId", "connectorId")
+        reservation_id = payload.get("reservationId")
+        if isinstance(reservation_id, int):
+            owner = await self._store.fetch_one(
+                sa.select(t.reservations.c.charge_point_id).where(t.reservations.c.id == reservation_id)
+            )
+            if owner is not None and owner.charge_point_id != identity:
+                raise Conflict(
+                    f"reservation id {reservation_id} belongs to charge point {owner.charge_point_id}",
+                    code="reservation_id_in_use",
+                )
+        response = await send(payload)
+        answer = response.get("status")
+        status = RESERVED if answer == "Accepted" else answer or "Rejected"
+        values = {
+            "charge_point_id": identity,
+            "connector_id": payload["connectorId"],
+            "id_tag": payload["idTag"],
+            "parent_id_tag": payload.get("parentIdTag"),
+            "expiry_date": parse_timestamp(payload["expiryDate"]),
+            "status": status,
+            "transaction_id": None,
+            "updated_at": now(),
+        }
+        c = t.reservations.c
+
+        async def store(conn: AsyncConnection) -> None:
+            existing = await conn.scalar(sa.select(c.status).where(c.id == reservation_id))
+            if existing is None:
+                await conn.execute(t.reservations.insert().values(id=reservation_id, **values))
+            elif status == RESERVED or existing == REQUESTED:
+                # Accepted with a known id replaces that reservation (OCPP 1.6 §5.13); a refusal
+                # leaves a standing reservation as it was.
+                await conn.execute(t.reservations.update().where(c.id == reservation_id).values(values))
+
+        await self._store.write(store)
+        self._bus.publish(
+            Event("reservation.created" if status == RESERVED else "reservation.refused", identity,
+                  {"reservation_id": reservation_id, "connector_id": payload["connectorId"], "status": status})
+        )
+        return response
+
+    async def _cancel_reservation(self, identity: str, payload: Payload, send: Send) -> Payload:
+        require_storable(payload, "reservationId")
+        response = await send(payload)
+        if response.get("status") == "Accepted":
+            c = t.reservations.c
+            await self._store.write(
+                lambda conn: conn.execute(
+                    t.reservations.update()
+                    .where(c.id == payload["reservationId"], c.charge_point_id == identity, c.status.in_((RESERVED, REQUESTED)))
+                    .values(status=CANCELLED, updated_at=now())
+                )
+            )
+            self._bus.publish(Event("reservation.cancelled", identity, {"reservation_id": payload["reservationId"]}))
+        return response
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(
+        row.id, row.charge_point_id, row.connector_id, row.id_tag, row.parent_id_tag, row.expiry_date,
+        row.status, row.transaction_id, row.created_at, row.updated_at,
+    )
