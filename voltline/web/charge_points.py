@@ -1,0 +1,228 @@
+"""Charge points: the list, one charge point's page, its configuration, and commands to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.web import commands, queries
+from voltline.web.overview import live_energy, live_power
+from voltline.web.routing import (
+    CurrentUser,
+    DashboardRoute,
+    PageNotFound,
+    dashboard,
+    render,
+    safe_next,
+    wants_json,
+    web_session,
+)
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+
+TRIGGERABLE = ["BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+               "MeterValues", "StatusNotification"]
+CONNECTOR_STATUSES = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
+                      "Reserved", "Unavailable", "Faulted"]
+# Actions an operator may send as raw OCPP from the page: what the Central System sends.
+RAW_ACTIONS = sorted(CENTRAL_SYSTEM_ACTIONS)
+
+
+@router.get("/charge-points")
+async def charge_point_list(request: Request, q: str = "", state: str = "", status: str = "") -> Response:
+    store = dashboard(request).voltline.store
+    connected = {"online": True, "offline": False}.get(state)
+    points = await queries.charge_points(store, q=q.strip(), connected=connected)
+    connectors = await queries.connectors(store, [p.id for p in points]) if points else {}
+    if status:
+        points = [p for p in points if any(c.status == status for c in connectors.get(p.id, ()) if c.connector_id > 0)]
+    return render(
+        request,
+        "charge_points.html",
+        {
+            "points": points,
+            "connectors": connectors,
+            "q": q,
+            "state": state,
+            "status": status,
+            "statuses": CONNECTOR_STATUSES,
+        },
+    )
+
+
+@router.get("/charge-points/{charge_point_id:path}/configuration")
+async def configuration(request: Request, charge_point_id: str, key: str = "") -> Response:
+    voltline = dashboard(request).voltline
+    point = await _charge_point(voltline, charge_point_id)
+    outcome = None
+    live: list[dict[str, Any]] | None = None
+    unknown: list[str] = []
+    if voltline.gateway.is_connected(charge_point_id):
+        outcome = await commands.send(voltline, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
+        if outcome.ok and outcome.response is not None:
+            live = sorted(outcome.response.get("configurationKey") or [], key=lambda k: k.get("key", ""))
+            unknown = outcome.response.get("unknownKey") or []
+    stored = await queries.configuration(voltline.store, charge_point_id)
+    keys = live if live is not None else [{"key": r.key, "value": r.value, "readonly": r.readonly} for r in stored]
+    return render(
+        request,
+        "configuration.html",
+        {"point": point, "keys": keys, "from_charge_point": live is not None, "outcome": outcome, "unknown": unknown,
+         "key": key},
+    )
+
+
+@router.post("/charge-points/{charge_point_id:path}/commands/{action}")
+async def command(request: Request, charge_point_id: str, action: str) -> Response:
+    voltline = dashboard(request).voltline
+    await _charge_point(voltline, charge_point_id)
+    form = await request.form()
+    build = _PAYLOADS.get(action)
+    if action == "remote-start":
+        try:
+            _, payload = _remote_start(form)
+        except ValueError as exc:
+            outcome = commands.Outcome("invalid", f"RemoteStartTransaction was not sent: {exc}")
+        else:
+            outcome = await commands.remote_start(voltline, charge_point_id, payload["idTag"], payload.get("connectorId"))
+    elif build is None:
+        outcome = commands.Outcome("invalid", f"the dashboard does not send {action}")
+    else:
+        try:
+            action, payload = build(form)
+        except (KeyError, ValueError) as exc:
+            outcome = commands.Outcome("invalid", f"{action} was not sent: {exc}")
+        else:
+            outcome = await commands.send(voltline, charge_point_id, action, payload)
+    if wants_json(request):
+        return JSONResponse(outcome.as_dict())
+    kind = {"accepted": "ok", "rejected": "bad", "error": "bad"}.get(outcome.kind, "warn")
+    web_session(request).add_flash(kind, outcome.message)
+    fallback = f"/charge-points/{charge_point_id}"
+    next_ = form.get("next")
+    return RedirectResponse(safe_next(next_ if isinstance(next_, str) else None, fallback), status_code=303)
+
+
+@router.get("/charge-points/{charge_point_id:path}")
+async def charge_point_page(request: Request, charge_point_id: str) -> Response:
+    voltline = dashboard(request).voltline
+    store = voltline.store
+    point = await _charge_point(voltline, charge_point_id)
+    connectors = (await queries.connectors(store, [charge_point_id])).get(charge_point_id, [])
+    sessions = await queries.active_sessions_of(store, charge_point_id)
+    rows = []
+    for connector in connectors:
+        session = sessions.get(connector.connector_id)
+        rows.append(
+            {
+                "connector": connector,
+                "session": session,
+                "power": live_power(voltline, session) if session else None,
+                "energy": live_energy(voltline, session) if session else None,
+            }
+        )
+    # Sessions on connectors that never sent a StatusNotification still show.
+    for connector_id, session in sorted(sessions.items()):
+        if not any(c.connector_id == connector_id for c in connectors):
+            rows.append({"connector": None, "connector_id": connector_id, "session": session,
+                         "power": live_power(voltline, session), "energy": live_energy(voltline, session)})
+    return render(
+        request,
+        "charge_point.html",
+        {
+            "point": point,
+            "online": voltline.gateway.is_connected(charge_point_id) or bool(point.connected),
+            "rows": rows,
+            "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
+            "id_tags": await queries.id_tag_choices(store),
+            "reservations": await queries.reservations(store, charge_point_id),
+            "profiles": await queries.charging_profiles(store, charge_point_id),
+            "events": await queries.charge_point_events(store, charge_point_id),
+            "exchanges": await queries.exchanges(store, queries.MessageFilter(charge_point_id=charge_point_id),
+                                                 limit=15),
+            "triggerable": TRIGGERABLE,
+            "raw_actions": RAW_ACTIONS,
+            "pretty": queries.pretty,
+        },
+    )
+
+
+async def _charge_point(voltline: Any, charge_point_id: str) -> Any:
+    point = await queries.charge_point(voltline.store, charge_point_id)
+    if point is None:
+        raise PageNotFound(f"There is no charge point {charge_point_id!r}.")
+    return point
+
+
+# -- form → OCPP payload ------------------------------------------------------------------
+
+
+def _text(form: FormData, name: str, required: bool = True) -> str | None:
+    value = form.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if not value:
+        if required:
+            raise ValueError(f"{name.replace('_', ' ')} is missing")
+        return None
+    return value
+
+
+def _int(form: FormData, name: str, required: bool = True) -> int | None:
+    value = _text(form, name, required)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name.replace('_', ' ')} must be a whole number") from None
+
+
+def _remote_start(form: FormData) -> tuple[str, dict[str, Any]]:
+    payload: dict[str, Any] = {"idTag": _text(form, "id_tag")}
+    connector_id = _int(form, "connector_id", required=False)
+    if connector_id is not None:
+        payload["connectorId"] = connector_id
+    return "RemoteStartTransaction", payload
+
+
+def _raw(form: FormData) -> tuple[str, dict[str, Any]]:
+    action = _text(form, "ocpp_action")
+    assert action is not None
+    if action not in RAW_ACTIONS:
+        raise ValueError(f"{action} is not a command of the central system")
+    try:
+        payload = json.loads(_text(form, "payload", required=False) or "{}")
+    except ValueError as exc:
+        raise ValueError(f"the payload is not JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the payload must be a JSON object")
+    return action, payload
+
+
+def _optional(payload: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    if value is not None:
+        payload[key] = value
+    return payload
+
+
+_PAYLOADS: dict[str, Callable[[FormData], tuple[str, dict[str, Any]]]] = {
+    "remote-stop": lambda f: ("RemoteStopTransaction", {"transactionId": _int(f, "transaction_id")}),
+    "reset": lambda f: ("Reset", {"type": _text(f, "type")}),
+    "unlock": lambda f: ("UnlockConnector", {"connectorId": _int(f, "connector_id")}),
+    "availability": lambda f: ("ChangeAvailability", {"connectorId": _int(f, "connector_id"), "type": _text(f, "type")}),
+    "trigger": lambda f: (
+        "TriggerMessage",
+        _optional({"requestedMessage": _text(f, "requested_message")}, "connectorId", _int(f, "connector_id", False)),
+    ),
+    "change-configuration": lambda f: ("ChangeConfiguration", {"key": _text(f, "key"), "value": f.get("value", "")}),
+    "clear-cache": lambda f: ("ClearCache", {}),
+    "cancel-reservation": lambda f: ("CancelReservation", {"reservationId": _int(f, "reservation_id")}),
+    "clear-profile": lambda f: ("ClearChargingProfile", {"id": _int(f, "profile_id")}),
+    "raw": _raw,
+}

@@ -1,0 +1,87 @@
+"""Commands from the dashboard to a charge point, with an outcome an operator can read.
+
+Every outcome is one of: accepted, rejected (the charge point said no, or answered a CALLERROR),
+timeout, offline, invalid (the request was not sent: bad input or not valid OCPP). The calls go
+through the command service, so they have the same domain effects as from the REST API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError
+
+log = logging.getLogger("voltline.web")
+
+# Seconds the dashboard waits for an answer: an operator at a screen should not wait 30 s.
+TIMEOUT_S = 15.0
+
+# The answers (`status` field) that mean the charge point will do what was asked.
+_POSITIVE = {"Accepted", "Unlocked", "Scheduled", "Rebooting"}
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str  # accepted | rejected | timeout | offline | invalid | error
+    message: str
+    response: dict[str, Any] | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "accepted"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "response": self.response}
+
+
+def _timeout(voltline: Any) -> float:
+    return min(TIMEOUT_S, voltline.settings.call_timeout)
+
+
+async def send(voltline: Any, charge_point_id: str, action: str, payload: dict[str, Any]) -> Outcome:
+    commands = voltline.services.commands
+    return await _outcome(charge_point_id, action,
+                          lambda: commands.send(charge_point_id, action, payload, _timeout(voltline)))
+
+
+async def remote_start(voltline: Any, charge_point_id: str, id_tag: str, connector_id: int | None) -> Outcome:
+    """Through the remote-start service: it checks the tag, picks a free connector when none is
+    given, and records the request so the StartTransaction that follows is matched to it."""
+
+    async def start() -> dict[str, Any]:
+        response, _ = await voltline.services.remote_starts.start(
+            charge_point_id, id_tag, connector_id=connector_id, timeout=_timeout(voltline)
+        )
+        return response  # type: ignore[no-any-return]
+
+    return await _outcome(charge_point_id, "RemoteStartTransaction", start)
+
+
+async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
+    try:
+        response = await call()
+    except ChargePointOffline as exc:
+        return Outcome("offline", exc.message)
+    except CommandTimeout as exc:
+        return Outcome("timeout", exc.message)
+    except CommandFailed as exc:
+        detail = f": {exc.description}" if exc.description else ""
+        return Outcome("rejected", f"{charge_point_id} answered {action} with the error {exc.ocpp_code}{detail}")
+    except DomainError as exc:
+        return Outcome("invalid", f"{action} was not sent: {exc.message}")
+    except Exception:
+        log.exception("%s to %s failed", action, charge_point_id)
+        return Outcome("error", f"{action} to {charge_point_id} failed on the server")
+    return _judge(charge_point_id, action, response)
+
+
+def _judge(charge_point_id: str, action: str, response: dict[str, Any]) -> Outcome:
+    status = response.get("status")
+    if status is None:
+        # GetConfiguration, GetDiagnostics, GetLocalListVersion…: an answer is success.
+        return Outcome("accepted", f"{charge_point_id} answered {action}", response)
+    if status in _POSITIVE:
+        return Outcome("accepted", f"{charge_point_id} accepted {action} ({status})", response)
+    return Outcome("rejected", f"{charge_point_id} answered {action}: {status}", response)

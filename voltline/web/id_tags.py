@@ -1,0 +1,154 @@
+"""Id tags: the list, creating one, blocking and unblocking, expiry and parent tag."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from voltline.services.clock import now
+from voltline.services.errors import DomainError, Invalid
+from voltline.web import queries
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+
+STATUSES = ["Accepted", "Blocked"]
+MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
+
+
+class InvalidIdTag(ValueError):
+    pass
+
+
+class InvalidParent(Invalid):
+    pass
+
+
+def _expiry(value: str) -> datetime | None:
+    """A `datetime-local` field's value, read as UTC (the dashboard shows every time in UTC)."""
+    if not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidIdTag("the expiry is not a date and time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str) -> dict[str, Any]:
+    if status not in STATUSES:
+        raise InvalidIdTag(f"the status must be one of {', '.join(STATUSES)}")
+    parent = parent_id_tag.strip() or None
+    if parent is not None and (len(parent) > MAX_LENGTH or parent == tag):
+        raise InvalidIdTag("the parent tag must be another tag of at most 20 characters")
+    return {
+        "status": status,
+        "expiry_date": _expiry(expiry_date),
+        "parent_id_tag": parent,
+        "description": description.strip()[:255] or None,
+    }
+
+
+@router.get("/id-tags")
+async def id_tag_list(request: Request, q: str = "", status: str = "") -> Response:
+    store = dashboard(request).voltline.store
+    return render(
+        request,
+        "id_tags.html",
+        {"tags": await queries.id_tags(store, q=q.strip(), status=status), "q": q, "status": status,
+         "statuses": STATUSES, "now": now()},
+    )
+
+
+@router.post("/id-tags")
+async def id_tag_create(
+    request: Request,
+    id_tag: str = Form(""),
+    status: str = Form("Accepted"),
+    expiry_date: str = Form(""),
+    parent_id_tag: str = Form(""),
+    description: str = Form(""),
+) -> Response:
+    session = web_session(request)
+    tag = id_tag.strip()
+    try:
+        if not tag or len(tag) > MAX_LENGTH:
+            raise InvalidIdTag("an id tag has 1 to 20 characters")
+        values = _values(status, expiry_date, parent_id_tag, description, tag)
+    except InvalidIdTag as exc:
+        session.add_flash("bad", f"The id tag was not created: {exc}.")
+        return RedirectResponse("/id-tags", status_code=303)
+
+    board = dashboard(request)
+    try:
+        await _check_parent(board, values["parent_id_tag"])
+        await board.voltline.services.id_tags.create(tag, **values)
+    except DomainError as exc:
+        session.add_flash("bad", f"The id tag was not created: {exc.message}.")
+    else:
+        session.add_flash("ok", f"Created the id tag {tag} ({values['status']}).")
+    return RedirectResponse("/id-tags", status_code=303)
+
+
+@router.get("/id-tags/{tag}")
+async def id_tag_page(request: Request, tag: str) -> Response:
+    store = dashboard(request).voltline.store
+    row = await queries.id_tag(store, tag)
+    if row is None:
+        raise PageNotFound(f"There is no id tag {tag!r}.")
+    recent = await queries.sessions(store, queries.SessionFilter(id_tag=tag), limit=10)
+    return render(request, "id_tag.html", {"tag": row, "statuses": STATUSES, "sessions": recent[:10], "now": now()})
+
+
+@router.post("/id-tags/{tag}")
+async def id_tag_update(
+    request: Request,
+    tag: str,
+    status: str = Form(...),
+    expiry_date: str = Form(""),
+    parent_id_tag: str = Form(""),
+    description: str = Form(""),
+) -> Response:
+    session = web_session(request)
+    try:
+        values = _values(status, expiry_date, parent_id_tag, description, tag)
+    except InvalidIdTag as exc:
+        session.add_flash("bad", f"The id tag was not changed: {exc}.")
+        return RedirectResponse(f"/id-tags/{tag}", status_code=303)
+    await _update(request, tag, values)
+    return RedirectResponse(f"/id-tags/{tag}", status_code=303)
+
+
+@router.post("/id-tags/{tag}/status")
+async def id_tag_block(request: Request, tag: str, status: str = Form(...)) -> Response:
+    """Block or unblock from the list, leaving the other fields as they are."""
+    session = web_session(request)
+    if status not in STATUSES:
+        session.add_flash("bad", f"The status must be one of {', '.join(STATUSES)}.")
+    else:
+        await _update(request, tag, {"status": status})
+    return RedirectResponse("/id-tags", status_code=303)
+
+
+async def _check_parent(board: Any, parent: str | None) -> None:
+    if parent is not None and await queries.id_tag(board.voltline.store, parent) is None:
+        raise InvalidParent(f"there is no id tag {parent} to be the parent")
+
+
+async def _update(request: Request, tag: str, values: dict[str, Any]) -> None:
+    board = dashboard(request)
+    session = web_session(request)
+    try:
+        await _check_parent(board, values.get("parent_id_tag"))
+        await board.voltline.services.id_tags.update(tag, **values)
+    except DomainError as exc:
+        session.add_flash("bad", f"The id tag was not changed: {exc.message}.")
+        return
+    if set(values) == {"status"}:
+        verb = "Blocked" if values["status"] == "Blocked" else "Unblocked"
+        session.add_flash("ok", f"{verb} the id tag {tag}.")
+    else:
+        session.add_flash("ok", f"Saved the id tag {tag}.")

@@ -1,0 +1,61 @@
+"""`/live`: the bus's events as server-sent events, for pages that update without reloading.
+
+Each event is one `data:` line of JSON: {type, charge_point_id, at, data}. The pages decide what
+to do with it. A comment line every few seconds keeps proxies from closing a quiet stream and
+lets the stream notice that the server is shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import StreamingResponse
+
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+
+KEEPALIVE_S = 15.0
+TICK_S = 0.5
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _stopping(voltline: Any) -> bool:
+    # uvicorn waits for open responses before it stops; an endless stream must end by itself.
+    return bool(voltline.stopping)
+
+
+async def _stream(voltline: Any) -> AsyncIterator[str]:
+    yield "retry: 2000\n: connected\n\n"
+    loop = asyncio.get_running_loop()
+    async with voltline.bus.subscribe() as queue:
+        quiet_since = loop.time()
+        while not _stopping(voltline):
+            try:
+                event = await asyncio.wait_for(queue.get(), TICK_S)
+            except TimeoutError:
+                if loop.time() - quiet_since >= KEEPALIVE_S:
+                    quiet_since = loop.time()
+                    yield ": keep-alive\n\n"
+                continue
+            quiet_since = loop.time()
+            yield f"data: {json.dumps(event.as_dict(), default=_default, separators=(',', ':'))}\n\n"
+
+
+@router.get("/live", dependencies=[CurrentUser])
+async def live(request: Request) -> StreamingResponse:
+    return StreamingResponse(
+        _stream(dashboard(request).voltline),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

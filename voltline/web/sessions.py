@@ -1,0 +1,136 @@
+"""Charging sessions: the list with filters and CSV export, and one session with its chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from voltline.web import queries
+from voltline.web.overview import live_energy, live_power
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+
+
+def _day(value: str) -> datetime | None:
+    try:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC) if value else None
+    except ValueError:
+        return None
+
+
+def _filter(charge_point_id: str, id_tag: str, state: str, since: str, until: str) -> queries.SessionFilter:
+    end = _day(until)
+    return queries.SessionFilter(
+        charge_point_id=charge_point_id.strip(),
+        id_tag=id_tag.strip(),
+        state=state if state in ("active", "finished") else "",
+        since=_day(since),
+        until=end + timedelta(days=1) if end else None,  # the "to" day is included
+    )
+
+
+def energy_wh(voltline: Any, session: Any) -> float | None:
+    if session.meter_stop is not None:
+        return float(session.meter_stop - session.meter_start)
+    return live_energy(voltline, session)
+
+
+def duration_s(session: Any) -> float:
+    end = session.stopped_at or datetime.now(UTC)
+    return (end - session.started_at).total_seconds()
+
+
+@router.get("/sessions")
+async def session_list(
+    request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
+    page: int = 1,
+) -> Response:
+    voltline = dashboard(request).voltline
+    page = max(1, page)
+    where = _filter(charge_point_id, id_tag, state, since, until)
+    rows = await queries.sessions(voltline.store, where, page=page)
+    more = len(rows) > queries.PAGE_SIZE
+    rows = rows[: queries.PAGE_SIZE]
+    query = request.url.query
+    return render(
+        request,
+        "sessions.html",
+        {
+            "sessions": [
+                {"session": s, "energy": energy_wh(voltline, s), "duration": duration_s(s)} for s in rows
+            ],
+            "filters": {"charge_point_id": charge_point_id, "id_tag": id_tag, "state": state, "since": since,
+                        "until": until},
+            "page": page,
+            "more": more,
+            "csv_query": query,
+            "base_query": "&".join(p for p in query.split("&") if p and not p.startswith("page=")),
+        },
+    )
+
+
+CSV_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "started_at", "stopped_at", "duration_s",
+               "meter_start", "meter_stop", "energy_wh", "stop_reason", "status"]
+
+
+@router.get("/sessions.csv")
+async def session_csv(
+    request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
+) -> Response:
+    voltline = dashboard(request).voltline
+    rows = await queries.sessions(voltline.store, _filter(charge_point_id, id_tag, state, since, until), limit=None)
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for s in rows:
+            energy = energy_wh(voltline, s)
+            writer.writerow([
+                s.id, s.charge_point_id, s.connector_id, s.id_tag, s.started_at.isoformat(),
+                s.stopped_at.isoformat() if s.stopped_at else "", round(duration_s(s)), s.meter_start,
+                "" if s.meter_stop is None else s.meter_stop, "" if energy is None else round(energy, 1),
+                s.stop_reason or "", "finished" if s.stopped_at else "active",
+            ])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        lines(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="voltline-sessions-{stamp}.csv"'},
+    )
+
+
+@router.get("/sessions/{transaction_id}")
+async def session_page(request: Request, transaction_id: int) -> Response:
+    voltline = dashboard(request).voltline
+    session = await queries.session(voltline.store, transaction_id)
+    if session is None:
+        raise PageNotFound(f"There is no session {transaction_id}.")
+    values = await queries.meter_values(voltline.store, transaction_id)
+    series = queries.series(values, session)
+    return render(
+        request,
+        "session.html",
+        {
+            "session": session,
+            "energy": energy_wh(voltline, session),
+            "power": None if session.stopped_at else live_power(voltline, session),
+            "duration": duration_s(session),
+            "meter_values": values,
+            "series": series,
+            "chart": {"transaction_id": session.id, "meter_start": session.meter_start,
+                      "active": session.stopped_at is None, **series},
+        },
+    )

@@ -1,0 +1,312 @@
+// Voltline dashboard: commands without reloading, live updates over server-sent events, and the
+// session chart. Hand-written, no dependencies. Pages work without it; this makes them live.
+(function () {
+  "use strict";
+
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const kw = (w) => (w == null ? "—" : (w / 1000).toLocaleString("en", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " kW");
+  const kwh = (wh) => (wh == null ? "—" : (wh / 1000).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kWh");
+  const utc = (iso) => new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  const matches = (el, cp, connector) =>
+    el.dataset.cp === cp && (connector === undefined || el.dataset.connector === String(connector));
+
+  // -- notices ----------------------------------------------------------------------------
+
+  const TONE = { accepted: "ok", rejected: "bad", error: "bad", timeout: "warn", offline: "warn", invalid: "warn" };
+  const LABEL = { accepted: "Accepted", rejected: "Rejected", error: "Failed", timeout: "Timed out", offline: "Offline", invalid: "Not sent" };
+
+  function toasts() {
+    let box = document.getElementById("toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toasts";
+      box.className = "toasts";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    return box;
+  }
+
+  function notify(kind, message) {
+    const note = document.createElement("div");
+    note.className = "notice notice-" + (TONE[kind] || "info");
+    note.dataset.outcome = kind;
+    const text = document.createElement("span");
+    text.textContent = (LABEL[kind] ? LABEL[kind] + ": " : "") + message;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => note.remove());
+    note.append(text, close);
+    toasts().appendChild(note);
+    setTimeout(() => note.remove(), kind === "accepted" ? 6000 : 12000);
+  }
+
+  // -- commands -----------------------------------------------------------------------------
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-command")) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    const button = form.querySelector('button[type="submit"], button:not([type])');
+    const label = button ? button.textContent : "";
+    if (button) { button.disabled = true; button.textContent = "Sending…"; }
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf() },
+        credentials: "same-origin",
+      });
+      if (response.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+      const outcome = await response.json();
+      notify(outcome.kind, outcome.message);
+      if (outcome.kind === "accepted") scheduleRefresh($$("[data-region]"));
+    } catch (error) {
+      notify("error", "the server could not be reached (" + error.message + ")");
+    } finally {
+      if (button) { button.disabled = false; button.textContent = label; }
+    }
+  });
+
+  // -- live regions: re-rendered by the server, swapped in place -----------------------------
+
+  // At most one page fetch a second, however many events arrive.
+  const pending = new Set();
+  let timer = null;
+  let inFlight = false;
+  let lastFetch = 0;
+
+  function scheduleRefresh(regions) {
+    regions.forEach((r) => pending.add(r.dataset.region));
+    if (!timer) timer = setTimeout(refresh, Math.max(150, 1000 - (Date.now() - lastFetch)));
+  }
+
+  async function refresh() {
+    timer = null;
+    if (inFlight) { timer = setTimeout(refresh, 250); return; }
+    lastFetch = Date.now();
+    const names = Array.from(pending);
+    pending.clear();
+    if (!names.length) return;
+    inFlight = true;
+    try {
+      const response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!response.ok || response.redirected) return;
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const name of names) {
+        const fresh = doc.querySelector('[data-region="' + name + '"]');
+        const current = document.querySelector('[data-region="' + name + '"]');
+        if (fresh && current && fresh.innerHTML !== current.innerHTML) {
+          const open = $$("details[open] summary", current).map((s) => s.textContent);
+          current.innerHTML = fresh.innerHTML;
+          $$("details summary", current).forEach((s) => { if (open.includes(s.textContent)) s.parentElement.open = true; });
+        }
+      }
+      updateTotalPower();
+    } catch (error) {
+      // The next event tries again.
+    } finally {
+      inFlight = false;
+    }
+  }
+
+  // -- live values straight from events -----------------------------------------------------
+
+  function onMeterValues(cp, data, at) {
+    $$("[data-live-power]").forEach((el) => {
+      if (matches(el, cp, data.connector_id) && data.power_w != null) { el.textContent = kw(data.power_w); el.dataset.w = data.power_w; }
+    });
+    $$("[data-live-energy]").forEach((el) => {
+      if (matches(el, cp, data.connector_id) && data.energy_wh != null) {
+        el.textContent = kwh(Math.max(0, data.energy_wh - Number(el.dataset.meterStart || 0)));
+      }
+    });
+    updateTotalPower();
+    if (chart && chart.data.transaction_id === data.transaction_id) chart.add(data, at);
+  }
+
+  function updateTotalPower() {
+    const total = document.querySelector("[data-total-power]");
+    if (!total) return;
+    const cells = $$("[data-live-power]").filter((el) => el.dataset.w !== undefined);
+    if (cells.length) total.textContent = kw(cells.reduce((sum, el) => sum + Number(el.dataset.w), 0));
+  }
+
+  const STATUS_CLASS = {
+    Available: "ok", Preparing: "info", Charging: "charging", SuspendedEV: "warn", SuspendedEVSE: "warn",
+    Finishing: "info", Reserved: "info", Unavailable: "muted", Faulted: "bad", online: "ok", offline: "muted",
+  };
+
+  function setBadge(el, text) {
+    const label = el.hasAttribute("data-status") && el.textContent.includes("·") ? el.dataset.connector + " · " + text : text;
+    el.textContent = label;
+    el.className = "badge badge-" + (STATUS_CLASS[text] || "muted") + " flash";
+  }
+
+  function describe(event) {
+    const d = event.data || {};
+    switch (event.type) {
+      case "charge_point.connected": return "connected";
+      case "charge_point.disconnected": return "disconnected";
+      case "charge_point.booted": return "booted (" + [d.vendor, d.model].filter(Boolean).join(" ") + "): " + d.status;
+      case "charge_point.registered": return "was registered";
+      case "connector.status": return "connector " + d.connector_id + " is " + d.status + (d.error_code && d.error_code !== "NoError" ? " (" + d.error_code + ")" : "");
+      case "transaction.started": return "started session #" + d.transaction_id + " on connector " + d.connector_id + " for " + d.id_tag;
+      case "transaction.stopped": return "stopped session #" + d.transaction_id + " (" + d.reason + ")";
+      case "meter_values": return null;
+      default: return event.type.replace(/[._]/g, " ") + (d.status ? ": " + d.status : "");
+    }
+  }
+
+  function addToFeed(event) {
+    const feed = document.querySelector("[data-feed]");
+    const text = describe(event);
+    if (!feed || !text) return;
+    feed.querySelectorAll(".empty").forEach((el) => el.remove());
+    const item = document.createElement("li");
+    item.className = "new";
+    const time = document.createElement("time");
+    time.textContent = utc(event.at);
+    item.appendChild(time);
+    item.append(" ");
+    if (event.charge_point_id) {
+      const link = document.createElement("a");
+      link.href = "/charge-points/" + encodeURIComponent(event.charge_point_id);
+      link.textContent = event.charge_point_id;
+      item.append(link, " ");
+    }
+    item.append(text);
+    feed.prepend(item);
+    while (feed.children.length > 100) feed.lastElementChild.remove();
+  }
+
+  function onEvent(event) {
+    const cp = event.charge_point_id;
+    const d = event.data || {};
+    if (event.type === "meter_values") onMeterValues(cp, d, event.at);
+    if (event.type === "connector.status") {
+      $$("[data-status]").forEach((el) => { if (matches(el, cp, d.connector_id)) setBadge(el, d.status); });
+    }
+    if (event.type === "charge_point.connected" || event.type === "charge_point.disconnected") {
+      const state = event.type.endsWith("disconnected") ? "offline" : "online";
+      $$("[data-connection]").forEach((el) => { if (matches(el, cp)) setBadge(el, state); });
+    }
+    addToFeed(event);
+    const family = event.type.split(".")[0];
+    const regions = $$("[data-region]").filter((r) => {
+      const on = (r.dataset.refreshOn || "").split(/\s+/);
+      return on.includes(family) && (!r.dataset.refreshCp || r.dataset.refreshCp === cp);
+    });
+    if (regions.length) scheduleRefresh(regions);
+  }
+
+  function connectLive() {
+    const url = document.body.dataset.live;
+    if (!url || !window.EventSource) return;
+    const state = document.getElementById("live-state");
+    const source = new EventSource(url);
+    source.onopen = () => { if (state) { state.textContent = "live"; state.className = "live-dot on"; } };
+    source.onerror = () => { if (state) { state.textContent = "reconnecting…"; state.className = "live-dot off"; } };
+    source.onmessage = (message) => {
+      try { onEvent(JSON.parse(message.data)); } catch (error) { /* one bad event must not stop the stream */ }
+    };
+    window.addEventListener("pagehide", () => source.close());
+  }
+
+  // -- the session chart: energy (kWh, left axis) and power (kW, right axis) over time -------
+
+  let chart = null;
+
+  function Chart(container, data) {
+    this.container = container;
+    this.data = data;
+    this.draw();
+    let resize = null;
+    window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(() => this.draw(), 150); });
+  }
+
+  Chart.prototype.add = function (reading, at) {
+    at = at || new Date().toISOString();
+    if (reading.energy_wh != null) this.data.energy.push([at, reading.energy_wh - this.data.meter_start]);
+    if (reading.power_w != null) this.data.power.push([at, reading.power_w]);
+    this.draw();
+  };
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs, parent) {
+    const node = document.createElementNS(SVG, name);
+    for (const key in attrs) node.setAttribute(key, attrs[key]);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function niceMax(value) {
+    if (value <= 0) return 1;
+    const step = Math.pow(10, Math.floor(Math.log10(value)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
+    return 10 * step;
+  }
+
+  Chart.prototype.draw = function () {
+    const box = this.container;
+    const width = Math.max(280, box.clientWidth);
+    const height = Math.max(200, box.clientHeight);
+    const pad = { left: 44, right: 44, top: 26, bottom: 28 };
+    const energy = this.data.energy.map(([t, v]) => [Date.parse(t), v / 1000]);
+    const power = this.data.power.map(([t, v]) => [Date.parse(t), v / 1000]);
+    box.textContent = "";
+    const svg = el("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none" }, box);
+    const all = energy.concat(power);
+    if (all.length === 0) {
+      el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, svg).textContent = "No meter values yet";
+      return;
+    }
+    let t0 = Math.min(...all.map((p) => p[0]));
+    let t1 = Math.max(...all.map((p) => p[0]));
+    if (t1 - t0 < 10000) t1 = t0 + 10000;
+    const eMax = niceMax(Math.max(0, ...energy.map((p) => p[1])));
+    const pMax = niceMax(Math.max(0, ...power.map((p) => p[1])));
+    const x = (t) => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
+    const yE = (v) => height - pad.bottom - (v / eMax) * (height - pad.top - pad.bottom);
+    const yP = (v) => height - pad.bottom - (v / pMax) * (height - pad.top - pad.bottom);
+    const grid = el("g", { class: "grid" }, svg);
+    for (let i = 0; i <= 4; i++) {
+      const y = pad.top + (i / 4) * (height - pad.top - pad.bottom);
+      el("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y }, grid);
+      el("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end" }, svg).textContent = ((eMax * (4 - i)) / 4).toFixed(eMax < 4 ? 2 : 1);
+      el("text", { x: width - pad.right + 6, y: y + 4 }, svg).textContent = ((pMax * (4 - i)) / 4).toFixed(1);
+    }
+    el("text", { x: pad.left - 6, y: 11, "text-anchor": "end", class: "unit" }, svg).textContent = "kWh";
+    el("text", { x: width - pad.right + 6, y: 11, class: "unit" }, svg).textContent = "kW";
+    const ticks = width < 480 ? 2 : 4;
+    for (let i = 0; i <= ticks; i++) {
+      const t = t0 + (i / ticks) * (t1 - t0);
+      const anchor = i === 0 ? "start" : i === ticks ? "end" : "middle";
+      el("text", { x: x(t), y: height - 8, "text-anchor": anchor }, svg).textContent = new Date(t).toISOString().slice(11, 19);
+    }
+    const path = (points, y) => points.map((p, i) => (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1)).join(" ");
+    if (energy.length) {
+      const line = path(energy, yE);
+      el("path", { d: line + " L" + x(energy[energy.length - 1][0]).toFixed(1) + " " + yE(0) + " L" + x(energy[0][0]).toFixed(1) + " " + yE(0) + " Z", class: "energy-area" }, svg);
+      el("path", { d: line, class: "energy" }, svg);
+    }
+    if (power.length) {
+      // Power is a step function: it holds its value until the next sample.
+      const steps = [];
+      power.forEach((p, i) => { if (i) steps.push([p[0], power[i - 1][1]]); steps.push(p); });
+      el("path", { d: path(steps, yP), class: "power" }, svg);
+    }
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const data = document.getElementById("chart-data");
+    const canvas = document.querySelector("[data-chart]");
+    if (data && canvas) chart = new Chart(canvas, JSON.parse(data.textContent));
+    connectLive();
+  });
+})();
