@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated, Optional
 
 import typer
@@ -39,20 +40,37 @@ def serve(
     auto_register: Annotated[
         Optional[bool], typer.Option("--auto-register/--no-auto-register", help="accept unknown charge points")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="on a local demo database, with simulated charge points charging at once"),
+    ] = False,
 ) -> None:
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
     from voltline.logging import configure
 
+    if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
+        from voltline.demo import DEMO_DATABASE
+
+        database_url = DEMO_DATABASE
     settings = load_settings(
         config, database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
         auto_register=auto_register,
     )
-    configure(settings.log_level, settings.log_format)
+    configure("WARNING" if demo and "VOLTLINE_LOG_LEVEL" not in os.environ else settings.log_level, settings.log_format)
     try:
-        _run(Voltline(settings).run_forever())
+        if demo:
+            from voltline.demo import run_demo
+
+            _run(run_demo(settings))
+        else:
+            _run(Voltline(settings).run_forever())
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        # Most often a port that another program holds: say so plainly, without a traceback.
+        typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -121,12 +139,12 @@ def token_revoke(token_id: int, config: ConfigOption = None, database_url: Datab
     typer.echo(f"revoked token {token_id}")
 
 
-def _mount_optional() -> None:
-    try:
-        from voltline.simulator.cli import simulate_app
-    except ImportError:
-        return
+def _mount_subcommands() -> None:
+    from voltline.simulator.cli import simulate_app
+    from voltline.web.cli import user_app
+
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(user_app, name="user")
 
 
-_mount_optional()
+_mount_subcommands()
