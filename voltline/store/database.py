@@ -75,6 +75,7 @@ class Store:
         self._writer_task: asyncio.Task[None] | None = None
         self._closing = False
         self._insert_plans: dict[sa.Table, _InsertPlan] = {}
+        self._sqlite_writer = _SQLiteWriter(url) if self.is_sqlite else None
         self.commits = 0
         self.writes = 0
 
@@ -149,18 +150,25 @@ class Store:
         self._succeed(batch, results)
 
     async def _run(self, batch: list[_Write]) -> list[Any]:
-        results: list[Any] = []
-        merged: dict[sa.Table, list[dict[str, Any]]] = {}
-        async with self.engine.begin() as conn:
-            for write in batch:
-                results.append(await write.fn(conn) if write.fn is not None else None)
-                for table, rows in write.inserts:
-                    if rows:
-                        merged.setdefault(table, []).extend(rows)
-            for table, rows in merged.items():
-                await self._bulk_insert(conn, table, rows)
+        if self._sqlite_writer is not None:
+            results = await self._sqlite_writer.run(lambda conn: self._apply(conn, batch))
+        else:
+            async with self.engine.begin() as conn:
+                results = await self._apply(conn, batch)
         self.commits += 1
         self.writes += len(batch)
+        return results
+
+    async def _apply(self, conn: AsyncConnection, batch: list[_Write]) -> list[Any]:
+        results: list[Any] = []
+        merged: dict[sa.Table, list[dict[str, Any]]] = {}
+        for write in batch:
+            results.append(await write.fn(conn) if write.fn is not None else None)
+            for table, rows in write.inserts:
+                if rows:
+                    merged.setdefault(table, []).extend(rows)
+        for table, rows in merged.items():
+            await self._bulk_insert(conn, table, rows)
         return results
 
     async def _bulk_insert(self, conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -197,7 +205,75 @@ class Store:
         self._wakeup.set()
         if self._writer_task is not None:
             await self._writer_task
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.close()
         await self.engine.dispose()
+
+
+class _SQLiteWriter:
+    """Commits SQLite transactions from the event loop's own thread.
+
+    SQLite works in the calling process, so a write costs CPU wherever it runs. Run in a worker
+    thread (as aiosqlite does) it competes with the event loop for the GIL at every statement and
+    a batch waits for thread switches far longer than it takes; run here, a batch of a few
+    thousand rows blocks the loop for a few milliseconds and nothing waits needlessly. A lock
+    held by another process is never waited for while blocking: the batch is retried after an
+    asynchronous pause, for up to `lock_wait` seconds, then fails (the charge point gets
+    InternalError and retries)."""
+
+    def __init__(self, url: str, lock_wait: float = 5.0) -> None:
+        self.engine = sa.create_engine(url.replace("+aiosqlite", "", 1), poolclass=sa.pool.StaticPool)
+        self.lock_wait = lock_wait
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.close()
+
+    async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    return await apply(_InlineConnection(conn))
+            except sa.exc.OperationalError as error:
+                if "locked" not in str(error.orig) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(0.01)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _InlineConnection:
+    """The AsyncConnection methods that write functions use, over a synchronous connection:
+    each `await` completes at once, so a whole batch runs without yielding to the loop."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.scalar(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
+        return self._conn.exec_driver_sql(statement, parameters)
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(self._conn, *args)
 
 
 class _InsertPlan:
