@@ -1,0 +1,5 @@
+"""`python -m voltline` is the `voltline` command."""
+
+from voltline.cli import app
+
+app()
