@@ -418,3 +418,12 @@ async def test_every_frame_is_in_the_message_log(server, connect) -> None:  # ty
     ]
     # verbatim, as it crossed the wire
     assert logged[0].payload == '[2, "1", "BootNotification", {"chargePointVendor": "Voltline", "chargePointModel": "Test"}]'
+
+
+async def test_the_api_shows_the_newest_heartbeat_before_it_is_flushed(server, connect, api) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    beat = datetime.fromisoformat((await client.ok("Heartbeat", {}))["currentTime"])
+    shown = (await api.get("/api/v1/charge-points/CP-1")).json()["last_heartbeat_at"]
+    assert shown is not None and abs(datetime.fromisoformat(shown) - beat) < timedelta(milliseconds=2)

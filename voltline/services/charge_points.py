@@ -87,6 +87,8 @@ class ChargePointService:
         self.node_id = node_id
         self._access: dict[str, Access] = {}
         self._liveness = Liveness()
+        # Newest heartbeat per charge point, for reads between two flushes to the database.
+        self._last_heartbeat: dict[str, datetime] = {}
 
     # -- the registry the handshake consults ------------------------------------------------
 
@@ -358,7 +360,12 @@ class ChargePointService:
     def heartbeat(self, identity: str) -> datetime:
         at = now()
         self._liveness.last_heartbeat[identity] = at
+        self._last_heartbeat[identity] = at
         return at
+
+    def last_heartbeat(self, identity: str) -> datetime | None:
+        """The newest heartbeat this node received from the charge point (None if none yet)."""
+        return self._last_heartbeat.get(identity)
 
     async def status_notification(
         self,

@@ -47,17 +47,18 @@ class Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
         transactions = TransactionService(store, bus)
+        charge_points = ChargePointService(
+            store,
+            bus,
+            auto_register=settings.auto_register,
+            boot_policy=settings.boot_policy,
+            heartbeat_interval=settings.heartbeat_interval,
+            node_id=node_id,
+        )
         return cls(
             store=store,
             bus=bus,
-            charge_points=ChargePointService(
-                store,
-                bus,
-                auto_register=settings.auto_register,
-                boot_policy=settings.boot_policy,
-                heartbeat_interval=settings.heartbeat_interval,
-                node_id=node_id,
-            ),
+            charge_points=charge_points,
             authorization=AuthorizationService(store),
             transactions=transactions,
             message_log=MessageLog(
@@ -72,7 +73,7 @@ class Services:
             local_list=LocalListService(store, bus, commands),
             configuration=ConfigurationService(store, bus, commands),
             firmware=FirmwareService(store, bus, commands),
-            queries=Queries(store, transactions, commands.is_connected),
+            queries=Queries(store, transactions, commands.is_connected, charge_points.last_heartbeat),
         )
 
     async def load(self) -> None:

@@ -139,9 +139,13 @@ def _latest_energy() -> sa.ScalarSelect[Any]:
 
 
 class Queries:
-    def __init__(self, store: Store, transactions: TransactionService, is_connected: Any = None) -> None:
+    def __init__(
+        self, store: Store, transactions: TransactionService, is_connected: Any = None, last_heartbeat: Any = None
+    ) -> None:
         self._store = store
         self._transactions = transactions
+        # Heartbeats reach the database in periodic flushes; this node's memory has the newest.
+        self.last_heartbeat = last_heartbeat or (lambda identity: None)
         # The gateway knows a connection at once; the database a moment later (and for every node).
         self.is_connected = is_connected or (lambda identity: False)
 
@@ -219,7 +223,7 @@ class Queries:
             has_password=row.password_hash is not None,
             ping_interval=row.ping_interval,
             lenient_actions=list(row.lenient_actions or ()),
-            last_heartbeat_at=row.last_heartbeat_at,
+            last_heartbeat_at=_newest(row.last_heartbeat_at, self.last_heartbeat(row.id)),
             last_seen_at=row.last_seen_at,
             last_boot_at=row.last_boot_at,
             connected_at=row.connected_at,
@@ -401,3 +405,8 @@ def _message(row: Any) -> MessageView:
         row.id, row.charge_point_id, row.direction, row.message_type, row.message_id, row.action, row.error_code,
         row.payload, row.created_at,
     )
+
+
+def _newest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return max(known) if known else None
