@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
-import websockets
 
 from tests.ocpp_client import OcppClient
 from voltline.store import tables as t
