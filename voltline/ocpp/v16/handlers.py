@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import OcppError
 
@@ -39,14 +40,11 @@ class Context:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return timestamps.format(value)
 
 
 def _timestamp(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None if value is None else timestamps.parse(value)
 
 
 def _id_tag_info(info: Any) -> Payload:

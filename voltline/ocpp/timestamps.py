@@ -1,0 +1,18 @@
+"""OCPP dateTime values (RFC 3339) to and from timezone-aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse(value: str) -> datetime:
+    """An OCPP dateTime as aware UTC; a charge point that omits the zone means UTC."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format(value: datetime) -> str:  # noqa: A001 - the module's name qualifies it: timestamps.format
+    """An OCPP dateTime in UTC with millisecond precision and a Z suffix."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
