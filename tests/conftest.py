@@ -36,21 +36,22 @@ def _postgres_unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL at {POSTGRES_URL}: {reason}")
 
 
+async def postgres_admin(statement: str) -> None:
+    """Run one statement on the PostgreSQL server outside any transaction (CREATE DATABASE …)."""
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
 def _admin(statement: str) -> None:
-    """Run one statement on the PostgreSQL server, from a thread of its own: session fixtures
-    may be set up while a test's event loop is running."""
-
-    async def run() -> None:
-        engine = create_engine(POSTGRES_URL)
-        try:
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(sa.text(statement))
-        finally:
-            await engine.dispose()
-
+    """postgres_admin from a thread of its own: session fixtures may be set up while a test's
+    event loop is running."""
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
+        pool.submit(asyncio.run, postgres_admin(statement)).result()
 
 
 @pytest.fixture(scope="session")

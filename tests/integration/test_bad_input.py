@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import postgres_admin
 from tests.ocpp_client import OcppClient
 from voltline.store import tables as t
 
@@ -170,9 +171,8 @@ class _outage:
             self._lock.execute("BEGIN EXCLUSIVE")
         else:
             name = self.url.rsplit("/", 1)[-1]
-            await _admin_sql(self.url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await _admin_sql(
-                self.url,
+            await postgres_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await postgres_admin(
                 f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()",
             )
 
@@ -182,17 +182,4 @@ class _outage:
             self._lock.close()
         else:
             name = self.url.rsplit("/", 1)[-1]
-            await _admin_sql(self.url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-
-
-async def _admin_sql(url: str, statement: str) -> None:
-    from tests.conftest import POSTGRES_URL
-    from voltline.store.database import create_engine
-
-    engine = create_engine(POSTGRES_URL)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
+            await postgres_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

@@ -41,20 +41,23 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 5})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # WAL + synchronous=NORMAL: a committed transaction survives a crash of the process
-            # (kill -9); busy_timeout lets readers and the writer wait for each other briefly.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
+        # Readers (and one-off writers such as the CLI) may wait briefly for the writer.
+        _sqlite_pragmas_on_connect(engine.sync_engine, busy_timeout_ms=5000)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL + synchronous=NORMAL: a committed transaction survives a crash of the process
+        # (kill -9) and readers never block the writer.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
 
 
 @dataclass(slots=True)
@@ -225,14 +228,7 @@ class _SQLiteWriter:
         self.engine = sa.create_engine(url.replace("+aiosqlite", "", 1), poolclass=sa.pool.StaticPool)
         self.lock_wait = lock_wait
 
-        @event.listens_for(self.engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=0")
-            cursor.close()
+        _sqlite_pragmas_on_connect(self.engine, busy_timeout_ms=0)
 
     async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
         loop = asyncio.get_running_loop()
