@@ -280,8 +280,12 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
     ids = {row.message_id for row in requests if row.message_id}
     answers: dict[tuple[str, str, str], sa.Row[Any]] = {}
     if ids:
+        # An answer is logged after its CALL: the primary key bounds the search to recent rows.
+        oldest = min(row.id for row in requests)
         for row in await store.fetch_all(
-            sa.select(t.messages).where(msg.message_type.in_((3, 4)), msg.message_id.in_(ids)).order_by(msg.id)
+            sa.select(t.messages)
+            .where(msg.id > oldest, msg.message_type.in_((3, 4)), msg.message_id.in_(ids))
+            .order_by(msg.id)
         ):
             answers.setdefault((row.charge_point_id, row.message_id, row.direction), row)
     result = []
