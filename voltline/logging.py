@@ -25,7 +25,7 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # picows logs every accepted connection at INFO: thousands a second in a reconnect storm.
-    logging.getLogger("picows").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("voltline.gateway.ws").setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -27,6 +27,7 @@ from voltline.ocpp.v16.handlers import Context
 log = logging.getLogger("voltline.gateway")
 
 SUPPORTED_SUBPROTOCOLS = (OCPP16,)
+NO_ACTIONS: frozenset[str] = frozenset()
 PATH_PREFIX = "/ocpp/"
 
 
@@ -139,7 +140,12 @@ class OcppGateway:
             websocket_handshake_timeout=self.handshake_timeout,
             max_frame_size=self.max_message_bytes,
             enable_auto_ping=False,  # our own keep-alive honours a per charge point interval
-            logger_name="voltline.gateway.ws",
+            # OCPP messages are small; picows grows the buffer for a larger one. The default 16 KiB
+            # made up half of an idle charge point's memory.
+            read_buffer_init_size=2048,
+            use_aiofastnet=False,
+            # An adapter, not a logger name: picows then keeps no logger object per connection.
+            logger_name=logging.LoggerAdapter(logging.getLogger("voltline.gateway.ws"), {}),
             backlog=4096,
         )
         if self.port == 0:
@@ -193,7 +199,7 @@ class OcppGateway:
             HANDLERS_16,
             self.validators[OCPP16],
             context=connection.context,
-            lenient_actions=access.lenient_actions if access else (),
+            lenient_actions=access.lenient_actions if access else NO_ACTIONS,
             message_log=self.message_log,
             call_timeout=self.call_timeout,
         )

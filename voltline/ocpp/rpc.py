@@ -103,7 +103,7 @@ class RpcSession:
         self._send = send
         self._handlers = handlers
         self._validators = validators
-        self._lenient = frozenset(lenient_actions)
+        self._lenient = lenient_actions if isinstance(lenient_actions, frozenset) else frozenset(lenient_actions)
         self._log = message_log
         self._call_timeout = call_timeout
         self._inbound_busy = False
@@ -177,6 +177,8 @@ class RpcSession:
             queue = self._inbound_queue
             if not queue or self._closed:
                 self._inbound_busy = False
+                # An idle connection keeps no per-call state: thousands of them add up.
+                self._inbound_ids = self._inbound_queue = None
                 return
             call = queue.popleft()
 

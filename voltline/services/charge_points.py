@@ -21,6 +21,7 @@ from voltline.store.database import Store
 log = logging.getLogger("voltline.charge_points")
 
 ACCEPTED, PENDING, REJECTED = "Accepted", "Pending", "Rejected"
+_NO_ACTIONS: frozenset[str] = frozenset()
 
 
 class UnknownChargePoint(LookupError):
@@ -87,6 +88,7 @@ class ChargePointService:
         self.node_id = node_id
         self._access: dict[str, Access] = {}
         self._liveness = Liveness()
+        self._register_new = store.insert_ignoring_duplicates(t.charge_points)
         # Newest heartbeat per charge point, for reads between two flushes to the database.
         self._last_heartbeat: dict[str, datetime] = {}
 
@@ -230,28 +232,17 @@ class ChargePointService:
         access = self._access.get(identity)
         if access is None:
             # Known at once, before the row is written: the BootNotification may already be queued.
-            access = self._access[identity] = Access(None, status, None, frozenset())
+            access = self._access[identity] = Access(None, status, None, _NO_ACTIONS)
+
+        connect = {
+            "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
+        }
 
         async def record(conn: AsyncConnection) -> None:
             if auto_registered:
-                exists = await conn.scalar(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == identity))
-                if not exists:
-                    await conn.execute(
-                        t.charge_points.insert().values(
-                            id=identity, registration_status=status, lenient_actions=[], connected=False
-                        )
-                    )
-            await conn.execute(
-                t.charge_points.update()
-                .where(t.charge_points.c.id == identity)
-                .values(
-                    connected=True,
-                    connected_node=self.node_id,
-                    connected_at=at,
-                    last_seen_at=at,
-                    remote_address=remote_address,
-                )
-            )
+                await conn.execute(self._register_new, {"id": identity, "registration_status": status,
+                                                        "lenient_actions": [], "connected": False})
+            await conn.execute(_CONNECT, connect)
 
         await self._store.write(record)
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
@@ -261,21 +252,9 @@ class ChargePointService:
         at = now()
         last_seen = self._liveness.last_seen.pop(identity, None)
         last_heartbeat = self._liveness.last_heartbeat.pop(identity, None)
-        values: dict[str, Any] = {"connected": False, "connected_node": None, "disconnected_at": at}
-        if last_seen:
-            values["last_seen_at"] = last_seen
-        if last_heartbeat:
-            values["last_heartbeat_at"] = last_heartbeat
-
+        values = {"b_id": identity, "b_node": self.node_id, "b_at": at, "b_seen": last_seen, "b_beat": last_heartbeat}
         try:
-            await self._store.write(
-                lambda conn: conn.execute(
-                    t.charge_points.update()
-                    # A newer connection on another node may own the charge point by now.
-                    .where(t.charge_points.c.id == identity, t.charge_points.c.connected_node == self.node_id)
-                    .values(values)
-                )
-            )
+            await self._store.write(lambda conn: conn.execute(_DISCONNECT, values))
         except Exception:
             log.exception("could not record that %s disconnected", identity)
         self._bus.publish(Event("charge_point.disconnected", identity, {}))
@@ -351,9 +330,8 @@ class ChargePointService:
             "last_boot_at": at,
             "ocpp_version": "1.6",
         }
-        await self._store.write(
-            lambda conn: conn.execute(t.charge_points.update().where(t.charge_points.c.id == identity).values(values))
-        )
+        values["b_id"] = identity
+        await self._store.write(lambda conn: conn.execute(_BOOT, values))
         self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
         return BootResult(status, self.heartbeat_interval, at)
 
@@ -389,13 +367,12 @@ class ChargePointService:
             "updated_at": now(),
         }
 
+        row = {**values, "charge_point_id": identity, "connector_id": connector_id}
+        values |= {"b_cp": identity, "b_connector": connector_id}
+
         async def upsert(conn: AsyncConnection) -> None:
-            key = (t.connectors.c.charge_point_id == identity) & (t.connectors.c.connector_id == connector_id)
-            result = await conn.execute(t.connectors.update().where(key).values(values))
-            if result.rowcount == 0:
-                await conn.execute(
-                    t.connectors.insert().values(charge_point_id=identity, connector_id=connector_id, **values)
-                )
+            if (await conn.execute(_STATUS_UPDATE, values)).rowcount == 0:
+                await conn.execute(t.connectors.insert(), row)
 
         await self._store.write(upsert)
         if self._bus.has_subscribers:
@@ -439,10 +416,56 @@ class ChargePointService:
         self._bus.publish(Event(f"{kind}.status", identity, {"status": status, "request_id": request_id}))
 
 
+# Statements built once: constructing a Core statement per message costs more than running it.
+_cp = t.charge_points.c
+_CONNECT = (
+    t.charge_points.update()
+    .where(_cp.id == sa.bindparam("b_id"))
+    .values(
+        connected=True,
+        connected_node=sa.bindparam("b_node"),
+        connected_at=sa.bindparam("b_at", type_=t.UTCDateTime),
+        last_seen_at=sa.bindparam("b_at", type_=t.UTCDateTime),
+        remote_address=sa.bindparam("b_address"),
+    )
+)
+_BOOT = (
+    t.charge_points.update()
+    .where(_cp.id == sa.bindparam("b_id"))
+    .values({name: sa.bindparam(name) for name in (
+        "vendor", "model", "serial_number", "charge_box_serial_number", "firmware_version", "iccid", "imsi",
+        "meter_type", "meter_serial_number", "last_boot_at", "ocpp_version",
+    )})
+)
+
+_DISCONNECT = (
+    t.charge_points.update()
+    # A newer connection on another node may own the charge point by now.
+    .where(_cp.id == sa.bindparam("b_id"), _cp.connected_node == sa.bindparam("b_node"))
+    .values(
+        connected=False,
+        connected_node=None,
+        disconnected_at=sa.bindparam("b_at", type_=t.UTCDateTime),
+        last_seen_at=sa.func.coalesce(sa.bindparam("b_seen", type_=t.UTCDateTime), _cp.last_seen_at),
+        last_heartbeat_at=sa.func.coalesce(sa.bindparam("b_beat", type_=t.UTCDateTime), _cp.last_heartbeat_at),
+    )
+)
+_STATUS_UPDATE = (
+    t.connectors.update()
+    .where(
+        t.connectors.c.charge_point_id == sa.bindparam("b_cp"),
+        t.connectors.c.connector_id == sa.bindparam("b_connector"),
+    )
+    .values({name: sa.bindparam(name) for name in (
+        "status", "error_code", "info", "vendor_id", "vendor_error_code", "status_at", "updated_at",
+    )})
+)
+
+
 def _access_of(row: Any) -> Access:
     return Access(
         row.password_hash,
         row.registration_status or ACCEPTED,
         row.ping_interval,
-        frozenset(row.lenient_actions or ()),
+        frozenset(row.lenient_actions) if row.lenient_actions else _NO_ACTIONS,
     )

@@ -164,15 +164,13 @@ class CommandService:
         # because the triggered message may arrive before we have read the answer.
         action = TRIGGERED_ACTIONS.get(payload.get("requestedMessage", ""))
         context = self._context(identity) if self._context is not None and action else None
-        added = context is not None and action not in context.triggered
-        if added:
-            context.triggered.add(action)
+        added = context is not None and context.allow_once(action)
         try:
             response = await send(payload)
         except Exception:
             if added:
-                context.triggered.discard(action)
+                context.withdraw(action)
             raise
         if added and response.get("status") != "Accepted":
-            context.triggered.discard(action)
+            context.withdraw(action)
         return response

@@ -82,6 +82,14 @@ class Store:
         self.commits = 0
         self.writes = 0
 
+    def insert_ignoring_duplicates(self, table: sa.Table) -> sa.Insert:
+        """INSERT … ON CONFLICT DO NOTHING, in this database's dialect."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table).on_conflict_do_nothing()
+
     # -- reads ------------------------------------------------------------------------------
 
     @asynccontextmanager

@@ -8,7 +8,7 @@ This module only knows the 1.6 field names and shapes. The services are reached 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,7 +36,28 @@ class Context:
     # The last verdict on this charge point's registration: until Accepted, OCPP allows it only
     # to boot, and to send what we asked for with TriggerMessage.
     registration_status: str = "Accepted"
-    triggered: set[str] = field(default_factory=set)
+    # Created on first use: most charge points are never asked to send anything.
+    triggered: set[str] | None = None
+
+    def allow_once(self, action: str) -> bool:
+        """Let `action` through once while not Accepted; False if it already was allowed."""
+        if self.triggered is None:
+            self.triggered = set()
+        elif action in self.triggered:
+            return False
+        self.triggered.add(action)
+        return True
+
+    def withdraw(self, action: str) -> None:
+        if self.triggered:
+            self.triggered.discard(action)
+
+    def take(self, action: str) -> bool:
+        """Whether `action` was allowed once, using the allowance up."""
+        if self.triggered and action in self.triggered:
+            self.triggered.discard(action)
+            return True
+        return False
 
 
 def _iso(value: datetime) -> str:
@@ -70,7 +91,7 @@ async def boot_notification(ctx: Context, p: Payload) -> Payload:
         meter_serial_number=p.get("meterSerialNumber"),
     )
     ctx.registration_status = result.status
-    ctx.triggered.clear()
+    ctx.triggered = None
     return {"status": result.status, "currentTime": _iso(result.current_time), "interval": result.interval}
 
 
@@ -185,12 +206,11 @@ def _guarded(action: str, handler: Handler16) -> Handler16:
 
     async def guarded(ctx: Context, p: Payload) -> Payload:
         if ctx.registration_status != "Accepted":
-            if action not in ctx.triggered:
+            if not ctx.take(action):
                 raise OcppError(
                     ErrorCode.SECURITY_ERROR,
                     f"{action} refused: the charge point's registration is {ctx.registration_status}",
                 )
-            ctx.triggered.discard(action)
         return await handler(ctx, p)
 
     return guarded
