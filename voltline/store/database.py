@@ -47,6 +47,60 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+class _Lane:
+    """A queue of writes committed in batches by one task, with up to `in_flight` batches
+    committing at once."""
+
+    def __init__(self, store: Store, in_flight: int) -> None:
+        self._store = store
+        self._queue: list[_Write] = []
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, write: _Write) -> None:
+        self._queue.append(write)
+        self._wakeup.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        batch_max = self._store._batch_max
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            await self._gather(batch_max)
+            while self._queue:
+                await self._slots.acquire()
+                batch, self._queue = self._queue[:batch_max], self._queue[batch_max:]
+                task = asyncio.get_running_loop().create_task(self._store._commit_batch(batch))
+                self._in_flight.add(task)
+                task.add_done_callback(self._done)
+            if self._store._closing and not self._queue:
+                return
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+
+    async def _gather(self, batch_max: int, rounds: int = 4) -> None:
+        """Let the event loop run what is ready before committing, so that the writes of
+        messages that arrived together share one commit instead of a commit each."""
+        for _ in range(rounds):
+            queued = len(self._queue)
+            await asyncio.sleep(0)
+            if len(self._queue) == queued or len(self._queue) >= batch_max:
+                return
+
+    async def drain(self) -> None:
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+
 def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -73,10 +127,11 @@ class Store:
         self.engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._batch_max = batch_max
-        self._queue: list[_Write] = []
-        self._wakeup = asyncio.Event()
-        self._writer_task: asyncio.Task[None] | None = None
         self._closing = False
+        self._ordered = _Lane(self, in_flight=1)
+        # SQLite has one writer whatever we do; a server database takes several transactions at
+        # once, so inserts need not wait behind the ordered writes (or each other).
+        self._appends = self._ordered if self.is_sqlite else _Lane(self, in_flight=3)
         self._insert_plans: dict[sa.Table, _InsertPlan] = {}
         self._sqlite_writer = _SQLiteWriter(url) if self.is_sqlite else None
         self.commits = 0
@@ -115,42 +170,14 @@ class Store:
         """Run `fn(conn)` and the row `inserts` in a transaction; return fn's result once committed.
 
         `fn` may be run twice (its batch is retried alone when another write in it failed), so it
-        must have no effect outside the database."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Write(fn, inserts, future))
-        return await future
-
-    def write_later(self, inserts: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
-        """Insert rows with the next commit, without waiting for it (the message log)."""
-        self._enqueue(_Write(None, inserts, None))
-
-    def _enqueue(self, write: _Write) -> None:
+        must have no effect outside the database. Writes with a `fn` are committed in the order
+        they were made; pure row inserts (meter values, the message log) depend on no other write
+        and may be committed alongside, in transactions of their own."""
         if self._closing:
             raise RuntimeError("the store is closing")
-        self._queue.append(write)
-        self._wakeup.set()
-        if self._writer_task is None:
-            self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
-
-    async def _write_loop(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            await self._gather()
-            while self._queue:
-                batch, self._queue = self._queue[: self._batch_max], self._queue[self._batch_max :]
-                await self._commit_batch(batch)
-            if self._closing:
-                return
-
-    async def _gather(self, rounds: int = 4) -> None:
-        """Let the event loop run what is ready before committing, so that the writes of
-        messages that arrived together share one commit instead of a commit each."""
-        for _ in range(rounds):
-            queued = len(self._queue)
-            await asyncio.sleep(0)
-            if len(self._queue) == queued or len(self._queue) >= self._batch_max:
-                return
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        (self._ordered if fn is not None else self._appends).add(_Write(fn, inserts, future))
+        return await future
 
     async def _commit_batch(self, batch: list[_Write]) -> None:
         try:
@@ -223,9 +250,8 @@ class Store:
 
     async def close(self) -> None:
         self._closing = True
-        self._wakeup.set()
-        if self._writer_task is not None:
-            await self._writer_task
+        await self._ordered.drain()
+        await self._appends.drain()
         if self._sqlite_writer is not None:
             self._sqlite_writer.close()
         await self.engine.dispose()
