@@ -40,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -272,6 +274,7 @@ class Server:
         wait_port(self.args.ocpp_port, self.proc)
         if self.target == "voltline":
             wait_port(self.args.api_port, self.proc)
+            register_id_tag(self.args, self.token)
         time.sleep(0.5)
         return self.proc.pid
 
@@ -333,6 +336,25 @@ def prepare_voltline(args: argparse.Namespace, workdir: Path) -> str:
     return lines[-1]
 
 
+BENCH_ID_TAG = "BENCHTAG"
+
+
+def register_id_tag(args: argparse.Namespace, token: str | None) -> None:
+    """The tag the generator's remote starts use, registered as an operator would: Voltline
+    checks a tag before it sends RemoteStartTransaction."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{args.api_port}/api/v1/id-tags",
+        data=json.dumps({"id_tag": BENCH_ID_TAG, "status": "Accepted"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except urllib.error.HTTPError as error:
+        if error.code != 409:  # already there (a PostgreSQL database is reused between runs)
+            raise
+
+
 # ------------------------------------------------------------------ scenarios
 
 
@@ -367,6 +389,8 @@ def loadgen_args(
                 f"http://127.0.0.1:{args.api_port}",
                 "--remote-start-rate",
                 str(args.remote_start_rate),
+                "--id-tag",
+                BENCH_ID_TAG,
             ]
             if token:
                 extra += ["--api-token", token]

@@ -12,7 +12,7 @@ from voltline.services.container import Services
 from voltline.services.paging import Page
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     return request.app.state.voltline.services  # type: ignore[no-any-return]
 
 

@@ -48,22 +48,28 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
 
 class _Lane:
-    """A queue of writes committed in batches by one task, with up to `in_flight` batches
-    committing at once."""
+    """Writes committed in batches by one task, with up to `in_flight` batches committing at
+    once. Writes with logic (a `fn`) go first, in the order they were made; pure row inserts
+    fill the rest of a batch. An operator's command or a StartTransaction then never waits
+    behind a backlog of meter values and log rows."""
 
     def __init__(self, store: Store, in_flight: int) -> None:
         self._store = store
-        self._queue: list[_Write] = []
+        self._ordered: list[_Write] = []
+        self._rows: list[_Write] = []
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
     def add(self, write: _Write) -> None:
-        self._queue.append(write)
+        (self._ordered if write.fn is not None else self._rows).append(write)
         self._wakeup.set()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def __len__(self) -> int:
+        return len(self._ordered) + len(self._rows)
 
     async def _run(self) -> None:
         batch_max = self._store._batch_max
@@ -71,14 +77,31 @@ class _Lane:
             await self._wakeup.wait()
             self._wakeup.clear()
             await self._gather(batch_max)
-            while self._queue:
+            while self:
                 await self._slots.acquire()
-                batch, self._queue = self._queue[:batch_max], self._queue[batch_max:]
+                batch = self._take(batch_max)
                 task = asyncio.get_running_loop().create_task(self._store._commit_batch(batch))
                 self._in_flight.add(task)
                 task.add_done_callback(self._done)
-            if self._store._closing and not self._queue:
+            if self._store._closing and not self:
                 return
+
+    def _take(self, batch_max: int, rows_max: int = 1500) -> list[_Write]:
+        """The next batch: at most `batch_max` writes and about `rows_max` rows. A commit holds
+        SQLite's writer (and on SQLite the event loop) for as long as it takes, so an API call or
+        a Heartbeat waiting behind it should not wait for ten thousand log rows."""
+        batch, self._ordered = self._ordered[:batch_max], self._ordered[batch_max:]
+        rows = 0
+        count = 0
+        for write in self._rows:
+            if len(batch) + count >= batch_max or rows >= rows_max:
+                break
+            count += 1
+            for _, inserted in write.inserts:
+                rows += len(inserted)
+        batch += self._rows[:count]
+        self._rows = self._rows[count:]
+        return batch
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -88,9 +111,9 @@ class _Lane:
         """Let the event loop run what is ready before committing, so that the writes of
         messages that arrived together share one commit instead of a commit each."""
         for _ in range(rounds):
-            queued = len(self._queue)
+            queued = len(self)
             await asyncio.sleep(0)
-            if len(self._queue) == queued or len(self._queue) >= batch_max:
+            if len(self) == queued or len(self) >= batch_max:
                 return
 
     async def drain(self) -> None:
@@ -149,15 +172,19 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        if self._sqlite_writer is not None:
+            with self._sqlite_writer.reader.connect() as sync_conn:
+                yield _InlineConnection(sync_conn)  # type: ignore[misc]
+            return
         async with self.engine.connect() as conn:
             yield conn
 
     async def fetch_all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             return list((await conn.execute(statement)).all())
 
     async def fetch_one(self, statement: sa.Executable) -> sa.Row[Any] | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             return (await conn.execute(statement)).first()
 
     # -- writes -----------------------------------------------------------------------------
@@ -258,21 +285,26 @@ class Store:
 
 
 class _SQLiteWriter:
-    """Commits SQLite transactions from the event loop's own thread.
+    """Runs SQLite transactions and queries in the event loop's own thread.
 
-    SQLite works in the calling process, so a write costs CPU wherever it runs. Run in a worker
-    thread (as aiosqlite does) it competes with the event loop for the GIL at every statement and
-    a batch waits for thread switches far longer than it takes; run here, a batch of a few
-    thousand rows blocks the loop for a few milliseconds and nothing waits needlessly. A lock
-    held by another process is never waited for while blocking: the batch is retried after an
-    asynchronous pause, for up to `lock_wait` seconds, then fails (the charge point gets
-    InternalError and retries)."""
+    SQLite works in the calling process, so a query costs CPU wherever it runs. Run in a worker
+    thread (as aiosqlite does) it competes with the busy event loop for the GIL at every step:
+    under load a batch of writes waited for thread switches far longer than it took, and a
+    one-row read took a second. Run here, a batch of a few thousand rows blocks the loop for a
+    few milliseconds and a read for microseconds, and nothing waits needlessly.
+
+    Writes go through one connection. A lock held by another process is never waited for while
+    blocking: the batch is retried after an asynchronous pause, for up to `lock_wait` seconds,
+    then fails (the charge point gets InternalError and retries). Reads use a pool of their own
+    connections; in WAL mode they never wait for the writer."""
 
     def __init__(self, url: str, lock_wait: float = 5.0) -> None:
-        self.engine = sa.create_engine(url.replace("+aiosqlite", "", 1), poolclass=sa.pool.StaticPool)
+        sync_url = url.replace("+aiosqlite", "", 1)
+        self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool)
+        self.reader = sa.create_engine(sync_url, pool_size=5, max_overflow=20)
         self.lock_wait = lock_wait
-
         _sqlite_pragmas_on_connect(self.engine, busy_timeout_ms=0)
+        _sqlite_pragmas_on_connect(self.reader, busy_timeout_ms=100)
 
     async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
         loop = asyncio.get_running_loop()
@@ -288,6 +320,7 @@ class _SQLiteWriter:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()
 
 
 class _InlineConnection:

@@ -21,7 +21,7 @@ CSV_COLUMNS = (
 )
 
 
-def _filters(
+async def _filters(
     charge_point_id: TextQuery = None,
     connector_id: IntQuery = None,
     id_tag: TextQuery = None,
