@@ -11,7 +11,6 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -129,7 +128,6 @@ class OcppGateway:
         self.loop = asyncio.get_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.on_connected: list[Callable[[str], None]] = []
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -225,9 +223,6 @@ class OcppGateway:
             )
         except Exception:
             log.exception("could not record the connection of %s", connection.identity)
-            return
-        for callback in self.on_connected:
-            callback(connection.identity)
 
     def detach(self, connection: ChargePointConnection) -> None:
         if self.connections.get(connection.identity) is connection:

@@ -13,7 +13,7 @@ import logging
 import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -141,7 +141,7 @@ def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int) -> None:
 class _Write:
     fn: WriteFn | None
     inserts: Sequence[tuple[sa.Table, list[dict[str, Any]]]]
-    future: asyncio.Future[Any] | None = field(default=None)
+    future: asyncio.Future[Any]
 
 
 class Store:
@@ -263,17 +263,14 @@ class Store:
     @staticmethod
     def _succeed(batch: list[_Write], results: list[Any]) -> None:
         for write, result in zip(batch, results, strict=True):
-            if write.future is not None and not write.future.done():
+            if not write.future.done():
                 write.future.set_result(result)
 
     @staticmethod
     def _fail(batch: list[_Write], error: Exception) -> None:
         for write in batch:
-            if write.future is not None:
-                if not write.future.done():
-                    write.future.set_exception(error)
-            else:
-                log.error("background write of %d rows lost: %s", sum(len(r) for _, r in write.inserts), error)
+            if not write.future.done():
+                write.future.set_exception(error)
 
     async def close(self) -> None:
         self._closing = True
