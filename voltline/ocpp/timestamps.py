@@ -15,4 +15,7 @@ def parse(value: str) -> datetime:
 
 def format(value: datetime) -> str:  # noqa: A001 - the module's name qualifies it: timestamps.format
     """An OCPP dateTime in UTC with millisecond precision and a Z suffix."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is C code; strftime costs several times as much on the Heartbeat hot path.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"

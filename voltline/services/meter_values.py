@@ -42,6 +42,13 @@ class SampledValue:
     location: str
     format: str
 
+    def values(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> tuple[Any, ...]:
+        """The meter_values row as a tuple in the table's column order (for Store.write's inserts)."""
+        return (
+            charge_point_id, connector_id, transaction_id, self.timestamp, self.value, self.unit, self.raw_value,
+            self.raw_unit, self.measurand, self.phase, self.context, self.location, self.format,
+        )
+
     def row(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> dict[str, Any]:
         return {
             "charge_point_id": charge_point_id,

@@ -187,7 +187,7 @@ class TransactionService:
         self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
     ) -> None:
         samples = mv.normalize(meter_value)
-        rows = [s.row(identity, connector_id, transaction_id) for s in samples]
+        rows = [s.values(identity, connector_id, transaction_id) for s in samples]
         await self._store.write(inserts=((t.meter_values, rows),))
         self._note_live(identity, connector_id, transaction_id, samples)
 
