@@ -763,11 +763,8 @@ class RemoteStartLoad:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
     async def _request(self, identity: str) -> None:
-        conn = (
-            self.idle.pop()
-            if self.idle
-            else await asyncio.open_connection(self.host, self.port)
-        )
+        reused = bool(self.idle)
+        conn = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
         reader, writer = conn
         auth = (
             f"Authorization: Bearer {self.run.opts.api_token}\r\n"
@@ -782,6 +779,14 @@ class RemoteStartLoad:
         start = _now()
         writer.write(head + self.body)
         status_line = await reader.readline()
+        if not status_line and reused:
+            # The server closed this idle keep-alive connection (its idle timeout) just before
+            # the request went out: what any HTTP client does, send it again on a new one.
+            writer.close()
+            reader, writer = conn = await asyncio.open_connection(self.host, self.port)
+            start = _now()
+            writer.write(head + self.body)
+            status_line = await reader.readline()
         status = int(status_line.split()[1])
         length, chunked, keep = 0, False, True
         while (line := await reader.readline()) not in (b"\r\n", b""):

@@ -1,0 +1,51 @@
+"""The gateway's inbound queue: CALLs handled a budget per loop turn, in order; answers skip it."""
+
+import asyncio
+
+from voltline.gateway.server import InboundFrames
+
+
+class FakeSession:
+    def __init__(self, name: str, handled: list[tuple[str, bytes]], fail_on: bytes | None = None) -> None:
+        self.identity = name
+        self.closed = False
+        self._handled = handled
+        self._fail_on = fail_on
+
+    def feed(self, data: bytes) -> None:
+        self._handled.append((self.identity, data))
+        if data == self._fail_on:
+            raise RuntimeError("handler bug")
+
+
+async def test_calls_are_handled_in_order_a_budget_per_turn() -> None:
+    handled: list[tuple[str, bytes]] = []
+    inbound = InboundFrames(asyncio.get_running_loop(), budget=3)
+    a, b = FakeSession("A", handled), FakeSession("B", handled)
+    frames = [(a if i % 2 else b, b'[2,"%d","Heartbeat",{}]' % i) for i in range(8)]
+    for session, data in frames:
+        inbound.put(session, data)
+    assert handled == [] and len(inbound) == 8  # nothing is handled inside the read callback
+    await asyncio.sleep(0)
+    assert len(handled) == 3  # one turn, one budget
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert handled == [(s.identity, d) for s, d in frames]
+
+
+async def test_answers_skip_the_queue_and_a_failure_stops_nothing() -> None:
+    handled: list[tuple[str, bytes]] = []
+    inbound = InboundFrames(asyncio.get_running_loop(), budget=10)
+    bad = FakeSession("BAD", handled, fail_on=b'[2,"1","Heartbeat",{}]')
+    good = FakeSession("GOOD", handled)
+    inbound.put(bad, b'[2,"1","Heartbeat",{}]')
+    inbound.put(good, b'[2,"2","Heartbeat",{}]')
+    inbound.put(good, b' [ 3 ,"x",{}]')
+    inbound.put(good, b'[4,"y","InternalError","",{}]')
+    assert handled == [("GOOD", b' [ 3 ,"x",{}]'), ("GOOD", b'[4,"y","InternalError","",{}]')]
+    closed = FakeSession("GONE", handled)
+    inbound.put(closed, b'[2,"3","Heartbeat",{}]')
+    closed.closed = True
+    await asyncio.sleep(0)
+    assert handled[2:] == [("BAD", b'[2,"1","Heartbeat",{}]'), ("GOOD", b'[2,"2","Heartbeat",{}]')]
+    assert len(inbound) == 0
