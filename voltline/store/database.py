@@ -326,7 +326,7 @@ class _SQLiteWriter:
         def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
-        self._checkpointer = _Checkpointer(sync_url.removeprefix("sqlite:///"))
+        self._checkpointer = _Checkpointer(sa.engine.make_url(sync_url).database or "")
 
     async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
         loop = asyncio.get_running_loop()
