@@ -42,3 +42,18 @@ def test_no_thread_for_an_in_memory_database() -> None:
     checkpointer = _Checkpointer(":memory:")
     assert checkpointer._thread is None
     checkpointer.stop()
+
+
+async def test_the_servers_writer_leaves_checkpoints_to_the_thread(tmp_path: Path) -> None:
+    from voltline.store.database import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'v.db'}")
+    try:
+        writer = store._sqlite_writer
+        assert writer is not None and writer._checkpointer._thread is not None
+        with writer.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        with writer.reader.connect() as conn:  # readers keep SQLite's default; they never write
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        await store.close()

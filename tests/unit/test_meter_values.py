@@ -42,11 +42,12 @@ def test_latest_takes_the_newest_total_value() -> None:
 
 
 def test_row_tuple_matches_the_table_and_the_dict_form() -> None:
+    from voltline.services.meter_values import ROW_COLUMNS
     from voltline.store import tables as t
 
     [sample] = normalize([{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
         {"value": "3.5", "unit": "kW", "measurand": "Power.Active.Import", "phase": "L1"}]}])
     columns = [c.name for c in t.meter_values.columns if c.name != "id"]
     as_dict = sample.row("CP-1", 2, 7)
-    assert list(as_dict) == columns
+    assert list(ROW_COLUMNS) == columns and list(as_dict) == columns
     assert sample.values("CP-1", 2, 7) == tuple(as_dict.values())

@@ -29,6 +29,13 @@ _NORMALIZE = {
 }
 
 
+# The meter_values columns that `SampledValue.values` fills, in the table's order.
+ROW_COLUMNS = (
+    "charge_point_id", "connector_id", "transaction_id", "timestamp", "value", "unit", "raw_value", "raw_unit",
+    "measurand", "phase", "context", "location", "format",
+)
+
+
 @dataclass(slots=True)
 class SampledValue:
     timestamp: datetime
@@ -50,21 +57,8 @@ class SampledValue:
         )
 
     def row(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> dict[str, Any]:
-        return {
-            "charge_point_id": charge_point_id,
-            "connector_id": connector_id,
-            "transaction_id": transaction_id,
-            "timestamp": self.timestamp,
-            "value": self.value,
-            "unit": self.unit,
-            "raw_value": self.raw_value,
-            "raw_unit": self.raw_unit,
-            "measurand": self.measurand,
-            "phase": self.phase,
-            "context": self.context,
-            "location": self.location,
-            "format": self.format,
-        }
+        """The same row by column name (for SQLAlchemy statements)."""
+        return dict(zip(ROW_COLUMNS, self.values(charge_point_id, connector_id, transaction_id), strict=True))
 
 
 def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:

@@ -138,7 +138,7 @@ class _Lane:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
 
-def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int) -> None:
+def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         # WAL + synchronous=NORMAL: a committed transaction survives a crash of the process
@@ -150,6 +150,8 @@ def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # 64 MiB of page cache: the hot tails of the big tables and their indexes stay in memory.
         cursor.execute("PRAGMA cache_size=-65536")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # a _Checkpointer thread does it instead
         cursor.close()
 
 
@@ -319,13 +321,8 @@ class _SQLiteWriter:
         self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool)
         self.reader = sa.create_engine(sync_url, pool_size=5, max_overflow=20)
         self.lock_wait = lock_wait
-        _sqlite_pragmas_on_connect(self.engine, busy_timeout_ms=0)
+        _sqlite_pragmas_on_connect(self.engine, busy_timeout_ms=0, autocheckpoint=False)
         _sqlite_pragmas_on_connect(self.reader, busy_timeout_ms=100)
-
-        @event.listens_for(self.engine, "connect")
-        def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
-
         self._checkpointer = _Checkpointer(sa.engine.make_url(sync_url).database or "")
 
     async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
@@ -493,6 +490,6 @@ class _InsertPlan:
 
 def _sqlite_timestamp(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text for a UTC instant: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    if value.tzinfo is not UTC and value.tzinfo is not None and value.utcoffset():
+    if value.tzinfo is not UTC and value.utcoffset():  # naive values are UTC already
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]
