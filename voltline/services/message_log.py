@@ -26,7 +26,7 @@ class MessageLog:
         self.retention = timedelta(days=retention_days)
         # Rows are tuples in the column order of `messages`: the cheapest form for the store.
         self._rows: list[tuple[Any, ...]] = []
-        self._stamp_at = 0.0
+        self._stamp_ms = 0
         self._stamp = now()
         self._max_buffer = max_buffer
         self.dropped = 0
@@ -64,8 +64,9 @@ class MessageLog:
         """Now, to the millisecond: frames of one millisecond share one object, which the store
         then converts once for all of them."""
         at = time.time()
-        if at - self._stamp_at >= 0.001:
-            self._stamp_at = at
+        millisecond = int(at * 1000)
+        if millisecond != self._stamp_ms:  # a clock set back is followed, not waited for
+            self._stamp_ms = millisecond
             self._stamp = datetime.fromtimestamp(at, UTC)
         return self._stamp
 
