@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from voltline.services import message_search
 from voltline.services import meter_values as mv
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
@@ -353,9 +354,7 @@ class Queries:
     ) -> Page[MessageView]:
         c = t.messages.c
         query = sa.select(t.messages)
-        for column, value in (
-            (c.charge_point_id, charge_point_id), (c.action, action), (c.direction, direction), (c.message_type, message_type),
-        ):
+        for column, value in ((c.action, action), (c.direction, direction), (c.message_type, message_type)):
             if value is not None:
                 query = query.where(column == value)
         if time_from is not None:
@@ -363,7 +362,15 @@ class Queries:
         if time_to is not None:
             query = query.where(c.created_at < time_to)
         order = (c.id.desc(),) if newest_first else (c.id,)
-        return await fetch_page(self._store, query, order, limit, offset, _message)
+        if charge_point_id is None:
+            return await fetch_page(self._store, query, order, limit, offset, _message)
+        # No index is led by the charge point (it slowed the log's writes): walk its blocks.
+        async with self._store.read() as conn:
+            total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
+            rows = await message_search.charge_point_rows(
+                conn, query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first
+            )
+        return Page([_message(row) for row in rows], total, limit, offset)
 
 
 def _transaction(row: Any, at: datetime) -> TransactionView:

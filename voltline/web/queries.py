@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from voltline.services import message_search
 from voltline.services.meter_values import ENERGY_REGISTER, POWER
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -261,8 +262,6 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
                     limit: int = PAGE_SIZE) -> list[Exchange]:
     """The newest CALLs (and unreadable frames) with their answers, newest first."""
     statement = sa.select(t.messages).where(msg.message_type.in_((0, 2)))
-    if where.charge_point_id:
-        statement = statement.where(msg.charge_point_id == where.charge_point_id)
     if where.action:
         statement = statement.where(msg.action == where.action)
     if where.direction in ("in", "out"):
@@ -274,9 +273,15 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
             .where(msg.charge_point_id == where.charge_point_id if where.charge_point_id else sa.true())
         )
         statement = statement.where(sa.or_(msg.message_type == 0, msg.message_id.in_(failed)))
-    if before is not None:
-        statement = statement.where(msg.id < before)
-    requests = await store.fetch_all(statement.order_by(msg.id.desc()).limit(limit + 1))
+    if where.charge_point_id:
+        async with store.read() as conn:
+            requests = await message_search.charge_point_rows(
+                conn, statement, where.charge_point_id, limit=limit + 1, before=before
+            )
+    else:
+        if before is not None:
+            statement = statement.where(msg.id < before)
+        requests = await store.fetch_all(statement.order_by(msg.id.desc()).limit(limit + 1))
     ids = {row.message_id for row in requests if row.message_id}
     answers: dict[tuple[str, str, str], sa.Row[Any]] = {}
     if ids:

@@ -1,0 +1,95 @@
+"""A charge point's message log, read block by block (no index is led by the charge point)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from voltline.services import message_search
+from voltline.store import tables as t
+from voltline.web import queries as web_queries
+
+BLOCK = 1 << t.MESSAGE_BLOCK_BITS
+START = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _row(id_: int, cp: str, message_type: int = 2) -> dict[str, object]:
+    return {
+        "id": id_, "charge_point_id": cp, "direction": "in", "message_type": message_type,
+        "message_id": f"m{id_}", "action": "Heartbeat", "error_code": None, "payload": f'[2,"m{id_}","Heartbeat",{{}}]',
+        "created_at": START + timedelta(milliseconds=id_),
+    }
+
+
+async def _fill(store) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    """CP-BUSY in every block; CP-QUIET once long ago and once recently, 40 blocks apart."""
+    ids: dict[str, list[int]] = {"CP-BUSY": [], "CP-QUIET": [], "CP-OTHER": []}
+    rows = []
+    for block in range(40):
+        base = 1 + block * BLOCK
+        for offset, cp in ((0, "CP-BUSY"), (7, "CP-BUSY"), (BLOCK - 3, "CP-OTHER")):
+            rows.append(_row(base + offset, cp))
+            ids[cp].append(base + offset)
+    for id_ in (5, 39 * BLOCK + 11):
+        rows.append(_row(id_, "CP-QUIET"))
+        ids["CP-QUIET"].append(id_)
+    await store.write(lambda conn: conn.execute(t.messages.insert(), rows))
+    return {cp: sorted(found) for cp, found in ids.items()}
+
+
+async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # type: ignore[no-untyped-def]
+    ids = await _fill(server.store)
+    queries = server.services.queries
+    for cp, expected in ids.items():
+        newest = list(reversed(expected))
+        page = await queries.messages(charge_point_id=cp, limit=7, offset=3)
+        assert [m.id for m in page.items] == newest[3:10]
+        assert page.total == len(expected)
+        oldest = await queries.messages(charge_point_id=cp, newest_first=False, limit=5, offset=0)
+        assert [m.id for m in oldest.items] == expected[:5]
+    everything = await queries.messages(charge_point_id="CP-BUSY", limit=1000)
+    assert [m.id for m in everything.items] == list(reversed(ids["CP-BUSY"]))
+    assert (await queries.messages(charge_point_id="CP-NONE")).total == 0
+    # Filters still apply inside the walk.
+    later = await queries.messages(charge_point_id="CP-QUIET", time_from=START + timedelta(milliseconds=100))
+    assert [m.id for m in later.items] == [ids["CP-QUIET"][1]]
+
+
+async def test_dashboard_exchanges_of_one_charge_point_page_by_id(server) -> None:  # type: ignore[no-untyped-def]
+    ids = await _fill(server.store)
+    where = web_queries.MessageFilter(charge_point_id="CP-BUSY")
+    first = await web_queries.exchanges(server.store, where, limit=10)
+    newest = list(reversed(ids["CP-BUSY"]))
+    assert [e.id for e in first] == newest[:11]  # one more than the page: is there a next page
+    second = await web_queries.exchanges(server.store, where, before=newest[9], limit=10)
+    assert [e.id for e in second] == newest[10:21]
+    quiet = await web_queries.exchanges(server.store, web_queries.MessageFilter(charge_point_id="CP-QUIET"), limit=10)
+    assert [e.id for e in quiet] == list(reversed(ids["CP-QUIET"]))
+
+
+async def test_the_block_index_serves_the_walk(server) -> None:  # type: ignore[no-untyped-def]
+    await _fill(server.store)
+    statement = (
+        sa.select(t.messages)
+        .where(t.messages.c.charge_point_id == "CP-BUSY", t.message_block.in_([3, 2, 1]))
+        .order_by(t.messages.c.id.desc())
+    )
+    async with server.store.read() as conn:
+        compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        if conn.dialect.name == "sqlite":
+            plan = (await conn.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}"))).all()
+        else:
+            await conn.execute(sa.text("SET enable_seqscan = off"))  # a tiny table would be scanned
+            plan = (await conn.execute(sa.text(f"EXPLAIN {compiled}"))).all()
+        assert any("ix_messages_block_cp" in str(step) for step in plan), plan
+
+
+@pytest.mark.parametrize(("low", "high", "newest_first", "expected"), [
+    (0, 0, True, [[0]]),
+    (0, 9, True, [[9, 8, 7, 6], [5, 4, 3, 2, 1, 0]]),
+    (2, 30, False, [[2, 3, 4, 5], list(range(6, 22)), list(range(22, 31))]),
+])
+def test_block_groups_cover_the_range_once(low: int, high: int, newest_first: bool, expected: list[list[int]]) -> None:
+    assert list(message_search._groups(low, high, newest_first)) == expected
