@@ -1,10 +1,12 @@
 """The SQLite WAL is copied back into the database file by a thread, not inside commits."""
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
-from voltline.store.database import _Checkpointer
+from voltline.store.database import Store, _Checkpointer
 
 
 def _wal_frames(path: Path) -> int:
@@ -12,29 +14,45 @@ def _wal_frames(path: Path) -> int:
         return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
 
 
-def test_wal_is_checkpointed_and_started_over_while_writes_go_on(tmp_path: Path) -> None:
+async def test_wal_is_checkpointed_and_started_over_while_writes_go_on(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")  # as the server's writer: never in a commit
-    writer.execute("CREATE TABLE t (x TEXT)")
-    size_before = path.stat().st_size
-    checkpointer = _Checkpointer(str(path), interval=0.02, restart_frames=50)
+    store = Store(f"sqlite:///{path}")
+    writer = store._sqlite_writer
+    assert writer is not None
+    checkpointer = writer._checkpointer
+    checkpointer._interval, checkpointer.rewind_frames = 0.02, 50
+    rewinds = 0
+    rewind = checkpointer.rewind
+
+    def counted(conn: Any) -> None:
+        nonlocal rewinds
+        rewinds += 1
+        rewind(conn)
+
+    checkpointer.rewind = counted  # type: ignore[method-assign]
+
+    async def insert(rows: int, text: str) -> None:
+        await store.write(lambda conn: conn.exec_driver_sql(
+            "INSERT INTO t VALUES " + ",".join(["(?)"] * rows), tuple([text] * rows)
+        ))
+
     try:
+        await store.write(lambda conn: conn.exec_driver_sql("CREATE TABLE t (x TEXT)"))
+        size_before = path.stat().st_size
         deadline = time.monotonic() + 10
         while path.stat().st_size <= size_before * 4 and time.monotonic() < deadline:
-            writer.execute("INSERT INTO t VALUES (?)", ("x" * 4000,))
+            await insert(10, "x" * 4000)
+            await asyncio.sleep(0.001)
         assert path.stat().st_size > size_before * 4, "the WAL never reached the database file"
         # Writes keep coming in bursts, as group commits do, yet the WAL is started over instead
         # of growing without end: it ends far shorter than all that was written through it.
         for _ in range(40):
-            for _ in range(50):
-                writer.execute("INSERT INTO t VALUES (?)", ("y" * 4000,))
-            time.sleep(0.01)
-        assert _wal_frames(path) < 2000
+            await insert(50, "y" * 4000)
+            await asyncio.sleep(0.01)
+        assert rewinds > 0
+        assert _wal_frames(path) < 1000
     finally:
-        checkpointer.stop()
-        writer.close()
+        await store.close()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone()[0] >= 2000
 
 
@@ -45,8 +63,6 @@ def test_no_thread_for_an_in_memory_database() -> None:
 
 
 async def test_the_servers_writer_leaves_checkpoints_to_the_thread(tmp_path: Path) -> None:
-    from voltline.store.database import Store
-
     store = Store(f"sqlite:///{tmp_path / 'v.db'}")
     try:
         writer = store._sqlite_writer

@@ -330,8 +330,12 @@ class _SQLiteWriter:
         deadline = loop.time() + self.lock_wait
         while True:
             try:
-                with self.engine.begin() as conn:
-                    return await apply(_InlineConnection(conn))
+                with self.engine.connect() as conn:
+                    with conn.begin():
+                        results = await apply(_InlineConnection(conn))
+                    if self._checkpointer.rewind_wanted:
+                        self._checkpointer.rewind(conn)
+                    return results
             except sa.exc.OperationalError as error:
                 if "locked" not in str(error.orig) or loop.time() >= deadline:
                     raise
@@ -350,11 +354,19 @@ class _Checkpointer:
     event loop's thread, and ends in an fsync: every charge point waited while the disk did. A
     passive checkpoint never blocks the writer or readers, and SQLite releases the GIL while it
     copies and syncs, so the loop keeps serving. A commit's durability does not depend on it:
-    committed data is in the WAL either way."""
+    committed data is in the WAL either way.
 
-    def __init__(self, path: str, interval: float = 1.0, restart_frames: int = 16384) -> None:
+    Under steady writes the thread never sees the WAL idle, so SQLite never starts it over and
+    it would grow without end. Once it is past `rewind_frames`, the writer is asked to finish
+    the job between two transactions (`rewind_wanted`): what the thread has not copied yet is
+    little, and with every frame copied the next transaction starts the WAL over. (A RESTART
+    checkpoint from this thread did the same but held every write back for tens of
+    milliseconds while it waited for the writer and the readers.)"""
+
+    def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 4096) -> None:
         self._path = path
-        self.restart_frames = restart_frames
+        self.rewind_frames = rewind_frames
+        self.rewind_wanted = False
         self._interval = interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -370,16 +382,20 @@ class _Checkpointer:
                     conn = sqlite3.connect(self._path, check_same_thread=False)
                     conn.execute("PRAGMA busy_timeout=1000")
                 _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if frames > self.restart_frames:
-                    # Under steady writes a passive checkpoint never sees the WAL idle, so SQLite
-                    # never starts it over and it grows without end. RESTART waits for the writer
-                    # to finish its transaction, copies the rest and starts the WAL over; the
-                    # writer meanwhile retries asynchronously (see _SQLiteWriter.run).
-                    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                if frames > self.rewind_frames:
+                    self.rewind_wanted = True
             except sqlite3.Error as error:
                 log.warning("WAL checkpoint failed: %s", error)
         if conn is not None:
             conn.close()
+
+    def rewind(self, writer: sa.Connection) -> None:
+        """On the writer's connection, between transactions: copy the rest of the WAL."""
+        self.rewind_wanted = False
+        try:
+            writer.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sa.exc.SQLAlchemyError as error:  # the transaction is committed: only log it
+            log.warning("WAL checkpoint failed: %s", error)
 
     def stop(self) -> None:
         self._stopping.set()
