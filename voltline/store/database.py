@@ -454,6 +454,15 @@ class _InsertPlan:
         self.timestamp_positions = [i for i, name in enumerate(self.columns) if name in timestamps]
         self.as_text = dialect.name == "sqlite"
         self._pick = operator.itemgetter(*self.columns)
+        # PostgreSQL: one statement whatever the row count, each column one array parameter. A
+        # multi-row VALUES differs with every row count, so the server parsed and planned a
+        # statement of thousands of parameters for nearly every batch.
+        self._unnest: str | None = None
+        if dialect.name == "postgresql":
+            casts = ", ".join(
+                f"${i + 1}::{table.c[name].type.compile(dialect=dialect)}[]" for i, name in enumerate(self.columns)
+            )
+            self._unnest = f"{self._head.removesuffix(' VALUES ')} SELECT * FROM unnest({casts})"
 
     def _statement(self, count: int) -> str:
         sql = self._sql.get(count)
@@ -496,6 +505,9 @@ class _InsertPlan:
                         last_stamp, last_text = stamp, _sqlite_timestamp(stamp)
                     values[i] = last_text
             flat.extend(values)
+        if self._unnest is not None:
+            width = len(columns)
+            return [(self._unnest, tuple(flat[i::width] for i in range(width)))]
         width, chunk = len(columns), self.chunk
         result = []
         for start in range(0, len(rows), chunk):
