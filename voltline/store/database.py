@@ -167,6 +167,10 @@ class Store:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Reads on a server database need no transaction of their own: without one they save
+        # the BEGIN and ROLLBACK round trips (each one or two turns of a busy event loop), and
+        # each statement still sees committed data only.
+        self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._batch_max = batch_max
         self._closing = False
         self._ordered = _Lane(self, in_flight=1)
@@ -194,7 +198,7 @@ class Store:
             with self._sqlite_writer.reader.connect() as sync_conn:
                 yield _InlineConnection(sync_conn)  # type: ignore[misc]
             return
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             yield conn
 
     async def fetch_all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
