@@ -367,7 +367,7 @@ class _Checkpointer:
     checkpoint from this thread did the same but held every write back for tens of
     milliseconds while it waited for the writer and the readers.)"""
 
-    def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 4096) -> None:
+    def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 16384) -> None:
         self._path = path
         self.rewind_frames = rewind_frames
         self.rewind_wanted = False
