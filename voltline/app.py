@@ -33,6 +33,23 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(100_000, 50, 1000)
 
 
+class OperatorFirst:
+    """ASGI wrapper: while a request that changes something (a command, an edit) is in flight,
+    the OCPP listener takes fewer charge point CALLs per turn of the shared event loop (see
+    InboundFrames). Reads and event streams, which may stay open for hours, do not count."""
+
+    def __init__(self, app: Any, gateway: OcppGateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        with self.gateway.operator_first():
+            await self.app(scope, receive, send)
+
+
 class Voltline:
     """One node: the OCPP listener and the HTTP listener in one process, on one event loop."""
 
@@ -81,7 +98,7 @@ class Voltline:
         await self.services.load()
         await self.gateway.start()
         config = uvicorn.Config(
-            self.http,
+            OperatorFirst(self.http, self.gateway),
             host=self.settings.host,
             port=self.settings.port,
             log_level="warning",

@@ -2,7 +2,8 @@
 
 import asyncio
 
-from voltline.gateway.server import InboundFrames
+from voltline.app import OperatorFirst
+from voltline.gateway.server import InboundFrames, OcppGateway
 
 
 class FakeSession:
@@ -49,3 +50,37 @@ async def test_answers_skip_the_queue_and_a_failure_stops_nothing() -> None:
     await asyncio.sleep(0)
     assert handled[2:] == [("BAD", b'[2,"1","Heartbeat",{}]'), ("GOOD", b'[2,"2","Heartbeat",{}]')]
     assert len(inbound) == 0
+
+
+async def test_turns_are_shorter_while_an_operator_command_is_in_flight() -> None:
+    handled: list[tuple[str, bytes]] = []
+    inbound = InboundFrames(asyncio.get_running_loop(), budget=5, urgent_budget=2)
+    session = FakeSession("A", handled)
+    for i in range(20):
+        inbound.put(session, b'[2,"%d","Heartbeat",{}]' % i)
+    inbound.urgent += 1
+    await asyncio.sleep(0)
+    assert len(handled) == 2
+    inbound.urgent -= 1
+    await asyncio.sleep(0)
+    assert len(handled) == 7
+
+
+async def test_only_requests_that_change_something_put_the_operator_first() -> None:
+    class Gateway:  # the part of OcppGateway that OperatorFirst uses
+        operator_first = OcppGateway.operator_first
+
+        def __init__(self) -> None:
+            self.inbound = InboundFrames(asyncio.get_running_loop())
+
+    gateway = Gateway()
+    seen: list[int] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        seen.append(gateway.inbound.urgent)
+
+    wrapped = OperatorFirst(app, gateway)  # type: ignore[arg-type]
+    for method in ("GET", "POST", "HEAD", "DELETE"):
+        await wrapped({"type": "http", "method": method}, None, None)
+    assert seen == [0, 1, 0, 1]
+    assert gateway.inbound.urgent == 0

@@ -12,6 +12,8 @@ import base64
 import binascii
 import logging
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -115,13 +117,17 @@ class InboundFrames:
     halved a remote start's REST round trip against 48 (p50 22 -> 14 ms under scenario 4) with
     no throughput change that runs on one host could tell apart."""
 
-    __slots__ = ("_loop", "_frames", "_scheduled", "budget")
+    __slots__ = ("_loop", "_frames", "_scheduled", "budget", "urgent_budget", "urgent")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, budget: int = 24) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, budget: int = 24, urgent_budget: int = 6) -> None:
         self._loop = loop
         self._frames: deque[tuple[RpcSession, bytes]] = deque()
         self._scheduled = False
         self.budget = budget
+        # While an operator's command is in flight (OcppGateway.operator_first), turns are kept
+        # shorter still: the fleet's CALLs wait a little, the command's steps come round sooner.
+        self.urgent_budget = urgent_budget
+        self.urgent = 0
 
     def put(self, session: RpcSession, data: bytes) -> None:
         if _is_answer(data):
@@ -139,7 +145,7 @@ class InboundFrames:
 
     def _drain(self) -> None:
         frames = self._frames
-        for _ in range(min(self.budget, len(frames))):
+        for _ in range(min(self.urgent_budget if self.urgent else self.budget, len(frames))):
             session, data = frames.popleft()
             if session.closed:
                 continue
@@ -288,6 +294,17 @@ class OcppGateway:
             del self.connections[connection.identity]
         if not connection.replaced:
             self._spawn(self.services.charge_points.disconnected(connection.identity))
+
+    @contextmanager
+    def operator_first(self) -> Iterator[None]:
+        """Within this block (an operator's command through the API), the event loop takes fewer
+        charge point CALLs per turn, so the command's several turns come round sooner."""
+        inbound = self.inbound
+        inbound.urgent += 1
+        try:
+            yield
+        finally:
+            inbound.urgent -= 1
 
     def is_connected(self, identity: str) -> bool:
         return identity in self.connections
