@@ -89,6 +89,10 @@ class ChargePointService:
         self._access: dict[str, Access] = {}
         self._liveness = Liveness()
         self._register_new = store.insert_ignoring_duplicates(t.charge_points)
+        # A charge point unknown until its handshake: registered and marked connected at once.
+        self._register_connected = store.insert_updating_on_conflict(
+            t.charge_points, ["id"], ["connected", "connected_node", "connected_at", "last_seen_at", "remote_address"]
+        )
         # Newest heartbeat per charge point, for reads between two flushes to the database.
         self._last_heartbeat: dict[str, datetime] = {}
 
@@ -234,17 +238,16 @@ class ChargePointService:
             # Known at once, before the row is written: the BootNotification may already be queued.
             access = self._access[identity] = Access(None, status, None, _NO_ACTIONS)
 
-        connect = {
-            "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
-        }
-
-        async def record(conn: AsyncConnection) -> None:
-            if auto_registered:
-                await conn.execute(self._register_new, {"id": identity, "registration_status": status,
-                                                        "lenient_actions": [], "connected": False})
-            await conn.execute(_CONNECT, connect)
-
-        await self._store.write(record)
+        # One statement each (consecutive ones share an executemany: see Store.execute).
+        if auto_registered:
+            await self._store.execute(self._register_connected, {
+                "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+                "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
+            })
+        else:
+            await self._store.execute(_CONNECT, {
+                "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
+            })
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
         return access
 
@@ -331,7 +334,7 @@ class ChargePointService:
             "ocpp_version": "1.6",
         }
         values["b_id"] = identity
-        await self._store.write(lambda conn: conn.execute(_BOOT, values))
+        await self._store.execute(_BOOT, values)
         self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
         return BootResult(status, self.heartbeat_interval, at)
 

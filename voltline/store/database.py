@@ -66,7 +66,7 @@ class _Lane:
         self._task: asyncio.Task[None] | None = None
 
     def add(self, write: _Write) -> None:
-        (self._ordered if write.fn is not None else self._rows).append(write)
+        (self._ordered if write.fn is not None or write.statement is not None else self._rows).append(write)
         self._wakeup.set()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -160,6 +160,8 @@ class _Write:
     fn: WriteFn | None
     inserts: Sequence[tuple[sa.Table, list[Any]]]
     future: asyncio.Future[Any]
+    statement: sa.Executable | None = None  # Store.execute: one statement and its parameters
+    parameters: dict[str, Any] | None = None
 
 
 class Store:
@@ -189,6 +191,17 @@ class Store:
         else:
             from sqlalchemy.dialects.postgresql import insert
         return insert(table).on_conflict_do_nothing()
+
+    def insert_updating_on_conflict(self, table: sa.Table, key: Sequence[str], update: Sequence[str]) -> sa.Insert:
+        """INSERT … ON CONFLICT (key) DO UPDATE SET each of `update` to the new row's value."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in update}
+        )
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -231,6 +244,18 @@ class Store:
         (self._ordered if fn is not None else self._appends).add(_Write(fn, inserts, future))
         return await future
 
+    async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
+        """Run one statement as an ordered write; return once committed.
+
+        Consecutive writes of the same statement object in a batch run as one executemany: in a
+        storm of connections and boots, thousands of identical one-row UPDATEs otherwise each
+        paid SQLAlchemy's whole statement execution on the event loop's thread."""
+        if self._closing:
+            raise RuntimeError("the store is closing")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._ordered.add(_Write(None, (), future, statement, parameters))
+        await future
+
     async def _commit_batch(self, batch: list[_Write]) -> None:
         try:
             results = await self._run(batch)
@@ -262,7 +287,19 @@ class Store:
     async def _apply(self, conn: AsyncConnection, batch: list[_Write]) -> list[Any]:
         results: list[Any] = []
         merged: dict[sa.Table, list[Any]] = {}
-        for write in batch:
+        i = 0
+        while i < len(batch):
+            write = batch[i]
+            if write.statement is not None:
+                end = i + 1
+                while end < len(batch) and batch[end].statement is write.statement:
+                    end += 1
+                parameters = [w.parameters for w in batch[i:end]]
+                await conn.execute(write.statement, parameters if len(parameters) > 1 else parameters[0])
+                results += [None] * (end - i)
+                i = end
+                continue
+            i += 1
             results.append(await write.fn(conn) if write.fn is not None else None)
             for table, rows in write.inserts:
                 if rows:
