@@ -88,7 +88,6 @@ class ChargePointService:
         self.node_id = node_id
         self._access: dict[str, Access] = {}
         self._liveness = Liveness()
-        self._register_new = store.insert_ignoring_duplicates(t.charge_points)
         # A charge point unknown until its handshake: registered and marked connected at once.
         self._register_connected = store.insert_updating_on_conflict(
             t.charge_points, ["id"], ["connected", "connected_node", "connected_at", "last_seen_at", "remote_address"]

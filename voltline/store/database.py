@@ -9,13 +9,14 @@ promise of one transaction per message at a fraction of the cost.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import operator
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -66,7 +67,7 @@ class _Lane:
         self._task: asyncio.Task[None] | None = None
 
     def add(self, write: _Write) -> None:
-        (self._ordered if write.fn is not None or write.statement is not None else self._rows).append(write)
+        (self._ordered if write.ordered else self._rows).append(write)
         self._wakeup.set()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -159,9 +160,14 @@ def _sqlite_pragmas_on_connect(engine: sa.Engine, busy_timeout_ms: int, autochec
 class _Write:
     fn: WriteFn | None
     inserts: Sequence[tuple[sa.Table, list[Any]]]
-    future: asyncio.Future[Any]
     statement: sa.Executable | None = None  # Store.execute: one statement and its parameters
     parameters: dict[str, Any] | None = None
+    future: asyncio.Future[Any] = field(init=False)
+
+    @property
+    def ordered(self) -> bool:
+        """Written in the order made (pure row inserts are not: they depend on no other write)."""
+        return self.fn is not None or self.statement is not None
 
 
 class Store:
@@ -183,14 +189,6 @@ class Store:
         self._sqlite_writer = _SQLiteWriter(url) if self.is_sqlite else None
         self.commits = 0
         self.writes = 0
-
-    def insert_ignoring_duplicates(self, table: sa.Table) -> sa.Insert:
-        """INSERT … ON CONFLICT DO NOTHING, in this database's dialect."""
-        if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        return insert(table).on_conflict_do_nothing()
 
     def insert_updating_on_conflict(self, table: sa.Table, key: Sequence[str], update: Sequence[str]) -> sa.Insert:
         """INSERT … ON CONFLICT (key) DO UPDATE SET each of `update` to the new row's value."""
@@ -238,11 +236,7 @@ class Store:
         must have no effect outside the database. Writes with a `fn` are committed in the order
         they were made; pure row inserts (meter values, the message log) depend on no other write
         and may be committed alongside, in transactions of their own."""
-        if self._closing:
-            raise RuntimeError("the store is closing")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        (self._ordered if fn is not None else self._appends).add(_Write(fn, inserts, future))
-        return await future
+        return await self._submit(_Write(fn, inserts))
 
     async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
         """Run one statement as an ordered write; return once committed.
@@ -250,11 +244,14 @@ class Store:
         Consecutive writes of the same statement object in a batch run as one executemany: in a
         storm of connections and boots, thousands of identical one-row UPDATEs otherwise each
         paid SQLAlchemy's whole statement execution on the event loop's thread."""
+        await self._submit(_Write(None, (), statement, parameters))
+
+    async def _submit(self, write: _Write) -> Any:
         if self._closing:
             raise RuntimeError("the store is closing")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._ordered.add(_Write(None, (), future, statement, parameters))
-        await future
+        write.future = asyncio.get_running_loop().create_future()
+        (self._ordered if write.ordered else self._appends).add(write)
+        return await write.future
 
     async def _commit_batch(self, batch: list[_Write]) -> None:
         try:
@@ -287,23 +284,20 @@ class Store:
     async def _apply(self, conn: AsyncConnection, batch: list[_Write]) -> list[Any]:
         results: list[Any] = []
         merged: dict[sa.Table, list[Any]] = {}
-        i = 0
-        while i < len(batch):
-            write = batch[i]
-            if write.statement is not None:
-                end = i + 1
-                while end < len(batch) and batch[end].statement is write.statement:
-                    end += 1
-                parameters = [w.parameters for w in batch[i:end]]
-                await conn.execute(write.statement, parameters if len(parameters) > 1 else parameters[0])
-                results += [None] * (end - i)
-                i = end
+        # Consecutive writes of one statement (Store.execute) run as one executemany.
+        for _, run in itertools.groupby(batch, key=lambda write: id(write.statement)):
+            writes = list(run)
+            statement = writes[0].statement
+            if statement is not None:
+                parameters = [write.parameters for write in writes]
+                await conn.execute(statement, parameters if len(parameters) > 1 else parameters[0])
+                results += [None] * len(writes)
                 continue
-            i += 1
-            results.append(await write.fn(conn) if write.fn is not None else None)
-            for table, rows in write.inserts:
-                if rows:
-                    merged.setdefault(table, []).extend(rows)
+            for write in writes:
+                results.append(await write.fn(conn) if write.fn is not None else None)
+                for table, rows in write.inserts:
+                    if rows:
+                        merged.setdefault(table, []).extend(rows)
         for table, rows in merged.items():
             await self._bulk_insert(conn, table, rows)
         return results
