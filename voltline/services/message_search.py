@@ -80,14 +80,9 @@ async def _blocks(conn: AsyncConnection, before: int | None) -> tuple[int, int] 
 def _groups(low: int, high: int, newest_first: bool, first: int = FIRST_GROUP) -> Iterator[list[int]]:
     """The blocks low..high in groups that grow fourfold (a busy charge point's page is found in
     the first few), newest or oldest group first."""
-    size = first
-    if newest_first:
-        while high >= low:
-            yield list(range(high, max(low, high - size + 1) - 1, -1))
-            high -= size
-            size = min(size * 4, LARGEST_GROUP)
-    else:
-        while low <= high:
-            yield list(range(low, min(high, low + size - 1) + 1))
-            low += size
-            size = min(size * 4, LARGEST_GROUP)
+    blocks = range(high, low - 1, -1) if newest_first else range(low, high + 1)
+    start, size = 0, first
+    while start < len(blocks):
+        yield list(blocks[start:start + size])
+        start += size
+        size = min(size * 4, LARGEST_GROUP)

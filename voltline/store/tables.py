@@ -175,7 +175,8 @@ messages = sa.Table(
 )
 
 MESSAGE_BLOCK_BITS = 12
-"""The message log's rows in blocks of 4,096 consecutive ids (see `message_block`)."""
+"""The message log's rows in blocks of 4,096 consecutive ids (see `message_block`). Migration
+0003 builds the index with this very shift: another value needs a migration of its own."""
 
 message_block = messages.c.id.op(">>")(sa.literal_column(str(MESSAGE_BLOCK_BITS)))
 """The block of a log row. The log's per charge point index is led by it: an index led by the
