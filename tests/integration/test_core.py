@@ -67,8 +67,28 @@ async def test_auto_registration_accepts_and_records_unknown_charge_points(start
         assert (await client.boot("ACME", "Fast"))["status"] == "Accepted"
         row = await server.store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == "NEW-1"))
         assert row is not None and row.vendor == "ACME" and row.connected
+        assert row.connected_node == server.node_id and row.remote_address and row.connected_at is not None
     finally:
         await client.close()
+
+
+async def test_a_crowd_of_unknown_charge_points_is_registered_and_booted_together(start_server) -> None:  # type: ignore[no-untyped-def]
+    # Their connection records and boots reach the store together, as runs of one statement.
+    server = await start_server(auto_register=True)
+    url = f"ws://127.0.0.1:{server.ocpp_port}/ocpp"
+    clients = await asyncio.gather(*(OcppClient.connect(f"{url}/CROWD-{i}") for i in range(20)))
+    try:
+        boots = await asyncio.gather(*(client.boot("ACME", f"M{i}") for i, client in enumerate(clients)))
+        assert [boot["status"] for boot in boots] == ["Accepted"] * 20
+        rows = await server.store.fetch_all(
+            sa.select(t.charge_points.c.id, t.charge_points.c.model, t.charge_points.c.connected)
+            .where(t.charge_points.c.id.like("CROWD-%"))
+        )
+        assert sorted((row.id, row.model, row.connected) for row in rows) == sorted(
+            (f"CROWD-{i}", f"M{i}", True) for i in range(20)
+        )
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
 
 
 # -- boot, heartbeat, status ------------------------------------------------------------------
