@@ -304,9 +304,10 @@ async def test_trigger_message_brings_the_message_to_the_server(central: Central
         "CP-1", "MeterValues", lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Trigger", after=mark
     )
     assert triggered["transactionId"] == tx_id
-    stored = await central.rows(
+    # The log has the CALL from its arrival; its rows are committed (then answered) a moment later.
+    stored = await eventually(lambda: central.rows(
         sa.select(t.meter_values).where(t.meter_values.c.context == "Trigger", t.meter_values.c.measurand == ENERGY)
-    )
+    ), "the triggered meter value stored")
     assert [(r.transaction_id, r.connector_id) for r in stored] == [(tx_id, 1)]
 
     for requested in ("Heartbeat", "BootNotification"):
