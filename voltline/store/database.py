@@ -14,6 +14,7 @@ import logging
 import operator
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,14 +41,42 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 10, ping_idle_after: float = 10.0) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 5})
         # Readers (and one-off writers such as the CLI) may wait briefly for the writer.
         _sqlite_pragmas_on_connect(engine.sync_engine, busy_timeout_ms=5000)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine.sync_engine, ping_idle_after)
+    return engine
+
+
+def _ping_when_idle(engine: sa.Engine, idle_after: float) -> None:
+    """Check a pooled connection before use only when it has sat idle for `idle_after` seconds.
+
+    A connection dropped while idle (a database restart, a firewall's timeout) is then replaced
+    before anyone uses it, as with pool_pre_ping. But pool_pre_ping checks every checkout, and
+    asyncpg's check is three round trips (BEGIN, an empty query, ROLLBACK), each a turn of a busy
+    event loop: under load it doubled an operator's command latency. A connection used moments
+    ago has just proven itself; if it died since, its error invalidates the pool and the next
+    checkout connects afresh."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checking_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise sa.exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 class _Lane:
