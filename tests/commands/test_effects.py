@@ -277,6 +277,7 @@ async def test_remote_start_checks_the_tag_and_picks_a_free_connector(server, ap
     assert call[3] == {"idTag": "GOOD", "connectorId": 3}
     body = (await start).json()
     assert body["status"] == "Accepted" and body["transaction_id"] is None
+    assert body["remote_start"] == (await api.get(f"/api/v1/remote-starts/{body['remote_start']['id']}")).json()
     # Not waiting: the transaction is found on the remote start once it started.
     started = await cp.ok("StartTransaction", {"connectorId": 3, "idTag": "GOOD", "meterStart": 0, "timestamp": T0})
     remote_start = (await api.get(f"/api/v1/remote-starts/{body['remote_start']['id']}")).json()
@@ -298,6 +299,7 @@ async def test_remote_start_checks_the_tag_and_picks_a_free_connector(server, ap
     assert call[3]["connectorId"] == 2 and call[3]["chargingProfile"]["chargingProfilePurpose"] == "TxProfile"
     body = (await start).json()
     assert body["status"] == "Rejected" and body["remote_start"]["status"] == "Rejected"
+    assert body["remote_start"] == (await api.get(f"/api/v1/remote-starts/{body['remote_start']['id']}")).json()
 
 
 async def test_remote_start_matched_when_the_charge_point_starts_before_we_read_its_answer(server, api, connect) -> None:  # type: ignore[no-untyped-def]
@@ -313,6 +315,10 @@ async def test_remote_start_matched_when_the_charge_point_starts_before_we_read_
     answer = await cp.receive()
     body = (await start).json()
     assert body["transaction_id"] == answer[2]["transactionId"]
+    # What the command answered is what was stored.
+    stored = (await api.get(f"/api/v1/remote-starts/{body['remote_start']['id']}")).json()
+    assert body["remote_start"] == stored
+    assert stored["status"] == "Started" and stored["connector_id"] == 1
 
 
 # -- TriggerMessage while the registration is Pending ----------------------------------------------

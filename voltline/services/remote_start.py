@@ -84,10 +84,9 @@ class RemoteStartService:
             payload["chargingProfile"] = charging_profile
         # Subscribed before sending: the transaction may start before the answer is read.
         async with self._bus.subscribe() as events:
-            response, remote_start_id = await self._send(
+            response, remote_start = await self._send(
                 identity, payload, lambda p: self._commands.call(identity, ACTION, p, timeout)
             )
-            remote_start = await self.get(remote_start_id)
             if wait and remote_start.status == ACCEPTED:
                 remote_start = await self._wait_started(remote_start, events, wait_timeout)
         return response, remote_start
@@ -162,7 +161,10 @@ class RemoteStartService:
         response, _ = await self._send(identity, payload, send)
         return response
 
-    async def _send(self, identity: str, payload: Payload, send: Send) -> tuple[Payload, int]:
+    async def _send(self, identity: str, payload: Payload, send: Send) -> tuple[Payload, RemoteStart]:
+        """Record the remote start, send it, record the answer; return the answer and the remote
+        start as committed (built from what was written: reading it back is one more round trip
+        of a busy database for every operator's command)."""
         requested_at = now()
         rs = t.remote_starts.c
         remote_start_id = await self._store.write(
@@ -187,7 +189,7 @@ class RemoteStartService:
             raise
         accepted = response.get("status") == ACCEPTED
 
-        async def settle(conn: AsyncConnection) -> int | None:
+        async def settle(conn: AsyncConnection) -> tuple[int, int] | None:
             await conn.execute(
                 t.remote_starts.update()
                 .where(rs.id == remote_start_id)
@@ -197,7 +199,17 @@ class RemoteStartService:
                 return None
             return await _catch_up(conn, remote_start_id, identity, payload, requested_at)
 
-        transaction_id = await self._store.write(settle)
+        started = await self._store.write(settle)
+        transaction_id, connector_id = started if started is not None else (None, payload.get("connectorId"))
+        remote_start = RemoteStart(
+            remote_start_id,
+            identity,
+            connector_id,
+            payload["idTag"],
+            STARTED if transaction_id is not None else ACCEPTED if accepted else REJECTED,
+            transaction_id,
+            requested_at,
+        )
         self._bus.publish(
             Event(
                 "remote_start",
@@ -211,7 +223,7 @@ class RemoteStartService:
                 },
             )
         )
-        return response, remote_start_id
+        return response, remote_start
 
     async def _wait_started(
         self, remote_start: RemoteStart, events: asyncio.Queue[Event], wait_timeout: float
@@ -236,12 +248,13 @@ class RemoteStartService:
 
 async def _catch_up(
     conn: AsyncConnection, remote_start_id: int, identity: str, payload: Payload, requested_at: datetime
-) -> int | None:
-    """The transaction the charge point started before we read its Accepted, if any."""
+) -> tuple[int, int] | None:
+    """The transaction the charge point started before we read its Accepted, if any, and its
+    connector."""
     tx = t.transactions.c
     rs = t.remote_starts.c
     query = (
-        sa.select(tx.id)
+        sa.select(tx.id, tx.connector_id)
         .where(
             tx.charge_point_id == identity,
             tx.id_tag == payload["idTag"],
@@ -253,12 +266,13 @@ async def _catch_up(
     )
     if "connectorId" in payload:
         query = query.where(tx.connector_id == payload["connectorId"])
-    transaction_id = await conn.scalar(query)
-    if transaction_id is not None:
-        await conn.execute(
-            t.remote_starts.update().where(rs.id == remote_start_id).values(status=STARTED, transaction_id=transaction_id)
-        )
-    return transaction_id
+    started = (await conn.execute(query)).first()
+    if started is None:
+        return None
+    await conn.execute(
+        t.remote_starts.update().where(rs.id == remote_start_id).values(status=STARTED, transaction_id=started.id)
+    )
+    return int(started.id), int(started.connector_id)
 
 
 def _select() -> sa.Select[Any]:
