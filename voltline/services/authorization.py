@@ -29,10 +29,16 @@ async def authorize(conn: AsyncConnection, id_tag: str, *, exclude_transaction: 
     Unknown → Invalid; Blocked → Blocked; past its expiry → Expired; already charging in an active
     transaction (other than `exclude_transaction`) → ConcurrentTx; the parent tag is returned when set.
     """
+    tx = t.transactions.c
+    active = sa.select(tx.id).where(tx.id_tag == id_tag, tx.stopped_at.is_(None))
+    if exclude_transaction is not None:
+        active = active.where(tx.id != exclude_transaction)
+    tags = t.id_tags.c
+    # One statement: on a loaded server every round trip to the database costs turns of the loop.
     row = (
         await conn.execute(
-            sa.select(t.id_tags.c.status, t.id_tags.c.expiry_date, t.id_tags.c.parent_id_tag).where(
-                t.id_tags.c.id_tag == id_tag
+            sa.select(tags.status, tags.expiry_date, tags.parent_id_tag, active.exists().label("charging")).where(
+                tags.id_tag == id_tag
             )
         )
     ).first()
@@ -43,12 +49,7 @@ async def authorize(conn: AsyncConnection, id_tag: str, *, exclude_transaction: 
         return IdTagInfo(status, expiry, parent)
     if expiry is not None and expiry <= now():
         return IdTagInfo(EXPIRED, expiry, parent)
-    active = sa.select(t.transactions.c.id).where(
-        t.transactions.c.id_tag == id_tag, t.transactions.c.stopped_at.is_(None)
-    )
-    if exclude_transaction is not None:
-        active = active.where(t.transactions.c.id != exclude_transaction)
-    if await conn.scalar(active.limit(1)) is not None:
+    if row.charging:
         return IdTagInfo(CONCURRENT_TX, expiry, parent)
     return IdTagInfo(ACCEPTED, expiry, parent)
 
