@@ -127,7 +127,8 @@ def token_list(config: ConfigOption = None, database_url: DatabaseOption = None)
     """List API tokens (never their secrets)."""
     for token in _with_services(load_settings(config, database_url=database_url), lambda s: s.tokens.list()):
         state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
-        typer.echo(f"{token.id}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t{state}")
+        used = f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+        typer.echo(f"{token.id}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t{state}\t{used}")
 
 
 @token_app.command("revoke")

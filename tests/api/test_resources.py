@@ -9,6 +9,7 @@ import io
 import httpx
 
 from tests.commands.support import T0, eventually, online
+from voltline.services.tokens import TokenService
 
 
 async def test_health_is_open_everything_else_needs_a_valid_token(server, api) -> None:  # type: ignore[no-untyped-def]
@@ -26,6 +27,27 @@ async def test_health_is_open_everything_else_needs_a_valid_token(server, api) -
         assert (await anonymous.get("/api/v1/id-tags", headers={"Authorization": f"Bearer {secret}"})).status_code == 401
     stored = [t.name for t in await server.services.tokens.list()]
     assert "short-lived" in stored
+
+
+async def test_a_token_revoked_elsewhere_stops_working_once_rechecked_and_its_use_is_recorded(server) -> None:  # type: ignore[no-untyped-def]
+    tokens = server.services.tokens
+    tokens.recheck_after = 0.3
+    token, secret = await tokens.create("kiosk")
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.http_port}", headers=headers) as client:
+        assert (await client.get("/api/v1/id-tags")).status_code == 200
+
+        async def used() -> bool:
+            return any(t.id == token.id and t.last_used_at is not None for t in await tokens.list())
+
+        assert await eventually(used)
+        # `voltline token revoke` runs in a process of its own: this server learns it on its next check.
+        assert await TokenService(server.store).revoke(token.id)
+
+        async def refused() -> bool:
+            return (await client.get("/api/v1/id-tags")).status_code == 401
+
+        assert await eventually(refused)
 
 
 async def test_charge_points_register_list_get_update_delete(server, api, connect) -> None:  # type: ignore[no-untyped-def]

@@ -84,16 +84,15 @@ class MessageLog:
         rows, self._retry, self._rows = self._retry + self._rows, [], []
         if not rows:
             return None
-        loop = asyncio.get_running_loop()
-        tasks = []
+        writes = []
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start:start + CHUNK_ROWS]
-            task = loop.create_task(self._store.write(inserts=((t.messages, chunk),)))
-            task.add_done_callback(lambda done, chunk=chunk: self._written(done, chunk))  # type: ignore[misc]
-            tasks.append(task)
-        return asyncio.gather(*tasks, return_exceptions=True)
+            written = self._store.write(inserts=((t.messages, chunk),))
+            written.add_done_callback(lambda done, chunk=chunk: self._written(done, chunk))  # type: ignore[misc]
+            writes.append(written)
+        return asyncio.gather(*writes, return_exceptions=True)
 
-    def _written(self, done: asyncio.Task[Any], rows: list[tuple[Any, ...]]) -> None:
+    def _written(self, done: asyncio.Future[Any], rows: list[tuple[Any, ...]]) -> None:
         if done.cancelled() or done.exception() is not None:
             # Not written (the database is away): kept for the next flush, ahead of newer rows
             # (chunks fail in the order they were committed).

@@ -251,12 +251,14 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
 
-    async def write(
+    def write(
         self,
         fn: WriteFn | None = None,
         inserts: Sequence[tuple[sa.Table, list[Any]]] = (),
-    ) -> Any:
-        """Run `fn(conn)` and the row `inserts` in a transaction; return fn's result once committed.
+    ) -> asyncio.Future[Any]:
+        """Run `fn(conn)` and the row `inserts` in a transaction; the future resolves to fn's
+        result once committed. (A future rather than a coroutine: it can be awaited, or left to
+        run with a callback, at no cost on the hot path.)
 
         A row of `inserts` is a dict, or a tuple of every column but an autoincrement key, in the
         table's column order.
@@ -265,7 +267,7 @@ class Store:
         must have no effect outside the database. Writes with a `fn` are committed in the order
         they were made; pure row inserts (meter values, the message log) depend on no other write
         and may be committed alongside, in transactions of their own."""
-        return await self._submit(_Write(fn, inserts))
+        return self._submit(_Write(fn, inserts))
 
     async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
         """Run one statement as an ordered write; return once committed.
