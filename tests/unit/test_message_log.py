@@ -1,5 +1,6 @@
 """Message log rows: tuples in the table's column order, stamped to the millisecond."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,3 +25,29 @@ def test_rows_follow_the_columns_and_the_clock_even_when_it_is_set_back(monkeypa
     assert stamps[0] is stamps[1]  # one millisecond, one object: converted once by the store
     assert stamps[2] == datetime.fromtimestamp(1_000.0021, UTC)
     assert stamps[3] == datetime.fromtimestamp(400.0, UTC)
+
+
+class _SlowStore:
+    """A store whose commits finish only when the test says so."""
+
+    def __init__(self) -> None:
+        self.pending: list[asyncio.Future[Any]] = []
+
+    def write(self, inserts: Any = ()) -> asyncio.Future[Any]:
+        self.pending.append(asyncio.get_running_loop().create_future())
+        return self.pending[-1]
+
+
+async def test_a_flush_waits_for_what_an_earlier_flush_is_still_committing() -> None:
+    store = _SlowStore()
+    log = MessageLog(store=store)  # type: ignore[arg-type]
+    log.record("CP-1", "in", 2, "1", "Heartbeat", b"[]")
+    assert log.flush() is not None  # the periodic flush, say: its chunk is now committing
+    assert log.flush() is not None  # nothing new, but the first chunk is not committed yet
+    later = log.flush()
+    assert later is not None
+    await asyncio.sleep(0)
+    assert not later.done()  # type: ignore[attr-defined]
+    store.pending[0].set_result(None)
+    await later
+    assert log.flush() is None  # all committed

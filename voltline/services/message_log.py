@@ -30,6 +30,7 @@ class MessageLog:
         # Rows are tuples in the column order of `messages`: the cheapest form for the store.
         self._rows: list[tuple[Any, ...]] = []
         self._retry: list[tuple[Any, ...]] = []  # rows whose commit failed, oldest first
+        self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
         self._stamp_ms = 0
         self._stamp = now()
         self._max_buffer = max_buffer
@@ -75,24 +76,25 @@ class MessageLog:
         return self._stamp
 
     def flush(self) -> Awaitable[Any] | None:
-        """Hand the recorded rows to the store; the result resolves once all are committed.
+        """Hand the recorded rows to the store; the result resolves once every row recorded so
+        far is committed (or failed and waits for the next flush), earlier flushes' included.
 
         Rows go in chunks of `CHUNK_ROWS`, each a commit of its own: on SQLite a commit holds the
         event loop, and one of a fifth of a second's log (thousands of rows) held every charge
         point and API request for tens of milliseconds. Since the log's index takes new rows in
         the pages of the newest block (tables.message_block), smaller commits cost little more."""
         rows, self._retry, self._rows = self._retry + self._rows, [], []
-        if not rows:
-            return None
-        writes = []
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start:start + CHUNK_ROWS]
             written = self._store.write(inserts=((t.messages, chunk),))
             written.add_done_callback(lambda done, chunk=chunk: self._written(done, chunk))  # type: ignore[misc]
-            writes.append(written)
-        return asyncio.gather(*writes, return_exceptions=True)
+            self._committing.add(written)
+        if not self._committing:
+            return None
+        return asyncio.gather(*self._committing, return_exceptions=True)
 
     def _written(self, done: asyncio.Future[Any], rows: list[tuple[Any, ...]]) -> None:
+        self._committing.discard(done)
         if done.cancelled() or done.exception() is not None:
             # Not written (the database is away): kept for the next flush, ahead of newer rows
             # (chunks fail in the order they were committed).
