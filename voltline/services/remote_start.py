@@ -3,8 +3,8 @@
 OCPP answers a RemoteStartTransaction with Accepted or Rejected only; the transaction follows in a
 StartTransaction from the charge point. Every remote start is kept in `remote_starts`, and the
 StartTransaction that follows (same charge point, id tag, and connector when one was named) is
-matched to it — by TransactionService when the start arrives after our Accepted was read, and here
-when the charge point was faster than us.
+matched to it by TransactionService, whether it arrives before or after the charge point's answer
+was read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization import ACCEPTED, authorize
@@ -163,53 +162,44 @@ class RemoteStartService:
 
     async def _send(self, identity: str, payload: Payload, send: Send) -> tuple[Payload, RemoteStart]:
         """Record the remote start, send it, record the answer; return the answer and the remote
-        start as committed (built from what was written: reading it back is one more round trip
-        of a busy database for every operator's command)."""
+        start as stored.
+
+        Each step is one statement committed on its own (Store.commit_one): on a loaded database
+        an operator's command then waits for no batch of charge point writes. It needs no order
+        with them either: the row is committed before the CALL goes out, so a StartTransaction
+        that follows always finds it (TransactionService matches Requested and Accepted remote
+        starts), and the answer is recorded only on a row still Requested, so it never undoes a
+        start that came first."""
         requested_at = now()
         rs = t.remote_starts.c
-        remote_start_id = await self._store.write(
-            lambda conn: conn.scalar(
-                t.remote_starts.insert()
-                .values(
-                    charge_point_id=identity,
-                    connector_id=payload.get("connectorId"),
-                    id_tag=payload["idTag"],
-                    status=REQUESTED,
-                    requested_at=requested_at,
-                )
-                .returning(rs.id)
+        inserted = await self._store.commit_one(
+            t.remote_starts.insert()
+            .values(
+                charge_point_id=identity,
+                connector_id=payload.get("connectorId"),
+                id_tag=payload["idTag"],
+                status=REQUESTED,
+                requested_at=requested_at,
             )
+            .returning(rs.id)
         )
+        remote_start_id = int(inserted[0].id)
+        still_requested = (rs.id == remote_start_id) & (rs.status == REQUESTED)
         try:
             response = await send(payload)
         except Exception:
-            await self._store.write(
-                lambda conn: conn.execute(t.remote_starts.update().where(rs.id == remote_start_id).values(status=FAILED))
-            )
+            await self._store.commit_one(t.remote_starts.update().where(still_requested).values(status=FAILED))
             raise
-        accepted = response.get("status") == ACCEPTED
-
-        async def settle(conn: AsyncConnection) -> tuple[int, int] | None:
-            await conn.execute(
-                t.remote_starts.update()
-                .where(rs.id == remote_start_id)
-                .values(status=ACCEPTED if accepted else REJECTED)
-            )
-            if not accepted:
-                return None
-            return await _catch_up(conn, remote_start_id, identity, payload, requested_at)
-
-        started = await self._store.write(settle)
-        transaction_id, connector_id = started if started is not None else (None, payload.get("connectorId"))
-        remote_start = RemoteStart(
-            remote_start_id,
-            identity,
-            connector_id,
-            payload["idTag"],
-            STARTED if transaction_id is not None else ACCEPTED if accepted else REJECTED,
-            transaction_id,
-            requested_at,
+        status = ACCEPTED if response.get("status") == ACCEPTED else REJECTED
+        settled = await self._store.commit_one(
+            t.remote_starts.update().where(still_requested).values(status=status).returning(rs.id)
         )
+        if settled:
+            remote_start = RemoteStart(
+                remote_start_id, identity, payload.get("connectorId"), payload["idTag"], status, None, requested_at
+            )
+        else:  # the charge point's StartTransaction was stored first
+            remote_start = await self.get(remote_start_id)
         self._bus.publish(
             Event(
                 "remote_start",
@@ -219,7 +209,7 @@ class RemoteStartService:
                     "id_tag": payload["idTag"],
                     "connector_id": payload.get("connectorId"),
                     "status": response.get("status"),
-                    "transaction_id": transaction_id,
+                    "transaction_id": remote_start.transaction_id,
                 },
             )
         )
@@ -244,35 +234,6 @@ class RemoteStartService:
                 pass  # look again: in a cluster the start may be stored by another node
             remote_start = await self.get(remote_start.id)
         return remote_start
-
-
-async def _catch_up(
-    conn: AsyncConnection, remote_start_id: int, identity: str, payload: Payload, requested_at: datetime
-) -> tuple[int, int] | None:
-    """The transaction the charge point started before we read its Accepted, if any, and its
-    connector."""
-    tx = t.transactions.c
-    rs = t.remote_starts.c
-    query = (
-        sa.select(tx.id, tx.connector_id)
-        .where(
-            tx.charge_point_id == identity,
-            tx.id_tag == payload["idTag"],
-            tx.created_at >= requested_at,
-            tx.id.not_in(sa.select(rs.transaction_id).where(rs.transaction_id.is_not(None))),
-        )
-        .order_by(tx.id)
-        .limit(1)
-    )
-    if "connectorId" in payload:
-        query = query.where(tx.connector_id == payload["connectorId"])
-    started = (await conn.execute(query)).first()
-    if started is None:
-        return None
-    await conn.execute(
-        t.remote_starts.update().where(rs.id == remote_start_id).values(status=STARTED, transaction_id=started.id)
-    )
-    return int(started.id), int(started.connector_id)
 
 
 def _select() -> sa.Select[Any]:

@@ -245,7 +245,8 @@ async def _match_remote_start(
             .where(
                 rs.charge_point_id == identity,
                 rs.id_tag == id_tag,
-                rs.status == ACCEPTED,
+                # Requested too: the charge point may start before its Accepted has been read.
+                rs.status.in_(("Requested", ACCEPTED)),
                 rs.transaction_id.is_(None),
                 rs.requested_at >= now() - REMOTE_START_WINDOW,
                 sa.or_(rs.connector_id.is_(None), rs.connector_id == connector_id),

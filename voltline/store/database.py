@@ -98,6 +98,11 @@ async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     await conn.close()
 
 
+async def _all_rows(conn: AsyncConnection, statement: sa.Executable) -> list[sa.Row[Any]]:
+    result = await conn.execute(statement)
+    return list(result.all()) if result.returns_rows else []
+
+
 class _Lane:
     """Writes committed in batches by one task, with up to `in_flight` batches committing at
     once. Writes with logic (a `fn`) go first, in the order they were made; pure row inserts
@@ -295,6 +300,18 @@ class Store:
         storm of connections and boots, thousands of identical one-row UPDATEs otherwise each
         paid SQLAlchemy's whole statement execution on the event loop's thread."""
         await self._submit(_Write(None, (), statement, parameters))
+
+    async def commit_one(self, statement: sa.Executable) -> list[sa.Row[Any]]:
+        """Run one statement in a transaction of its own; return its rows (RETURNING) once
+        committed. Not ordered with other writes: for a write nothing else depends on the order of.
+
+        On PostgreSQL it goes straight to the database in autocommit: one round trip, where a
+        write through the lanes waits for its batch and pays BEGIN and COMMIT round trips too.
+        On SQLite, which has one writer, it goes through the writer like any other write."""
+        if self._sqlite_writer is not None:
+            return await self.write(lambda conn: _all_rows(conn, statement))  # type: ignore[no-any-return]
+        async with _connection(self._reads) as conn:
+            return await _all_rows(conn, statement)
 
     def _submit(self, write: _Write) -> asyncio.Future[Any]:
         """Queue a write on its lane; the future resolves once it is committed. (A plain function:
