@@ -94,6 +94,10 @@ async def test_charge_points_register_list_get_update_delete(server, api, connec
     assert (await api.delete("/api/v1/charge-points/CP-B")).status_code == 204
     assert (await api.get("/api/v1/charge-points/CP-B")).status_code == 404
     assert (await api.delete("/api/v1/charge-points/CP-B")).status_code == 404
+    # Commands know at once that it is gone (and that an unknown one never was).
+    for identity in ("CP-B", "NOPE"):
+        command = await api.post(f"/api/v1/charge-points/{identity}/remote-start", json={"id_tag": "T", "check_tag": False})
+        assert command.status_code == 404 and command.json()["error"]["code"] == "not_found"
     missing = await api.get("/api/v1/charge-points/NOPE")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 

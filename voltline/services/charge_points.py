@@ -120,6 +120,9 @@ class ChargePointService:
     def access(self, identity: str) -> Access | None:
         return self._access.get(identity)
 
+    def is_registered(self, identity: str) -> bool:
+        return identity in self._access
+
     def check_handshake(self, identity: str, password: str | None) -> HandshakeDecision:
         access = self._access.get(identity)
         if access is None:

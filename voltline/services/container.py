@@ -73,7 +73,9 @@ class Services:
             local_list=LocalListService(store, bus, commands),
             configuration=ConfigurationService(store, bus, commands),
             firmware=FirmwareService(store, bus, commands),
-            queries=Queries(store, transactions, commands.is_connected, charge_points.last_heartbeat),
+            queries=Queries(
+                store, transactions, commands.is_connected, charge_points.last_heartbeat, charge_points.is_registered
+            ),
         )
 
     async def load(self) -> None:
