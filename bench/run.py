@@ -551,6 +551,12 @@ def parse_args() -> argparse.Namespace:
         help="comma list of 1-5 (default 1,2,3,5 and 4 for voltline)",
     )
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run 1 of every target and scenario, then run 2, ...: on a host whose speed drifts"
+        " over minutes, every target sees the same drift",
+    )
     p.add_argument("--ocpp-port", type=int, default=9000)
     p.add_argument("--api-port", type=int, default=8000)
     p.add_argument(
@@ -619,6 +625,24 @@ def parse_args() -> argparse.Namespace:
     return a
 
 
+def measure(target: str, scenario: int, args: argparse.Namespace, workdir: Path) -> dict:
+    """One run; repeated (up to --noisy-retries times) while other processes were busy."""
+    for attempt in range(args.noisy_retries + 1):
+        try:
+            result = run_once(target, scenario, args, workdir)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+            log(f"  failed: {e}")
+            return {"target": target, "scenario": scenario, "failed": str(e)}
+        other = result.get("other_busy_cores")
+        if other is None:  # no load window (storm): judge the connect phase
+            other = result.get("other_busy_cores_connect") or 0
+        result["noisy_retries"] = attempt
+        if other <= args.max_other_cores or attempt == args.noisy_retries:
+            return result
+        log(f"  other processes used {other} cores during the run; repeating it")
+    raise AssertionError("unreachable")
+
+
 def main() -> int:
     args = parse_args()
     # SIGTERM unwinds like Ctrl-C, so the server and generator of the current run are stopped.
@@ -642,60 +666,37 @@ def main() -> int:
         "targets": {},
     }
 
+    pairs: list[tuple[str, int]] = []
+    for target in args.targets:
+        wanted = args.scenarios or ("1,2,3,4,5" if target == "voltline" else "1,2,3,5")
+        for scenario in (int(s) for s in wanted.split(",") if s.strip()):
+            if scenario == 4 and target != "voltline":
+                log(f"{target}: scenario 4 needs a REST API; skipped")
+                continue
+            pairs.append((target, scenario))
+    # Target by target, or (--interleave) round by round: run 1 of every pair, then run 2, …
+    order = (
+        [(k, pair) for k in range(1, args.repeat + 1) for pair in pairs]
+        if args.interleave
+        else [(k, pair) for pair in pairs for k in range(1, args.repeat + 1)]
+    )
+    runs: dict[tuple[str, int], list[dict]] = {pair: [] for pair in pairs}
     with tempfile.TemporaryDirectory(prefix="voltline-bench-") as tmp:
         workdir = Path(tmp)
-        for target in args.targets:
-            wanted = args.scenarios or (
-                "1,2,3,4,5" if target == "voltline" else "1,2,3,5"
-            )
-            scenarios = [int(s) for s in wanted.split(",") if s.strip()]
-            summary["targets"][target] = {}
-            for scenario in scenarios:
-                if scenario == 4 and target != "voltline":
-                    log(f"{target}: scenario 4 needs a REST API; skipped")
-                    continue
-                runs = []
-                for k in range(1, args.repeat + 1):
-                    log(
-                        f"{target}: scenario {scenario} ({SCENARIOS[scenario]}) run {k}/{args.repeat} ..."
-                    )
-                    for attempt in range(args.noisy_retries + 1):
-                        try:
-                            result = run_once(target, scenario, args, workdir)
-                        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-                            log(f"  failed: {e}")
-                            result = {
-                                "target": target,
-                                "scenario": scenario,
-                                "failed": str(e),
-                            }
-                            break
-                        other = result.get("other_busy_cores")
-                        if (
-                            other is None
-                        ):  # no load window (storm): judge the connect phase
-                            other = result.get("other_busy_cores_connect") or 0
-                        result["noisy_retries"] = attempt
-                        if (
-                            other <= args.max_other_cores
-                            or attempt == args.noisy_retries
-                        ):
-                            break
-                        log(
-                            f"  other processes used {other} cores during the run; repeating it"
-                        )
-                    (RAW / f"{stamp}-{target}-s{scenario}-r{k}.json").write_text(
-                        json.dumps(result, indent=1)
-                    )
-                    if "failed" not in result:
-                        runs.append(result)
-                        shown = {key: dig(result, key) for key in FIGURES[scenario][:5]}
-                        log(f"  {json.dumps(shown)}")
-                    time.sleep(1)
-                summary["targets"][target][f"{scenario}-{SCENARIOS[scenario]}"] = {
-                    "runs": len(runs),
-                    "median": medians(runs, scenario) if runs else None,
-                }
+        for k, (target, scenario) in order:
+            log(f"{target}: scenario {scenario} ({SCENARIOS[scenario]}) run {k}/{args.repeat} ...")
+            result = measure(target, scenario, args, workdir)
+            (RAW / f"{stamp}-{target}-s{scenario}-r{k}.json").write_text(json.dumps(result, indent=1))
+            if "failed" not in result:
+                runs[(target, scenario)].append(result)
+                shown = {key: dig(result, key) for key in FIGURES[scenario][:5]}
+                log(f"  {json.dumps(shown)}")
+            time.sleep(1)
+    for (target, scenario), done in runs.items():
+        summary["targets"].setdefault(target, {})[f"{scenario}-{SCENARIOS[scenario]}"] = {
+            "runs": len(done),
+            "median": medians(done, scenario) if done else None,
+        }
     name = "-".join(args.targets) if len(args.targets) < 4 else "all"
     out = RESULTS / f"{stamp}-{name}.json"
     out.write_text(json.dumps(summary, indent=1) + "\n")
