@@ -72,6 +72,39 @@ async def test_auto_registration_accepts_and_records_unknown_charge_points(start
         await client.close()
 
 
+async def test_an_unknown_charge_point_counts_as_registered_once_its_row_is_written(start_server) -> None:  # type: ignore[no-untyped-def]
+    # Commands take "registered" from memory; a row that is not committed yet cannot be referred to.
+    server = await start_server(auto_register=True)
+    store, held = server.store, asyncio.Event()
+    execute = store.execute
+
+    async def slow_execute(statement, parameters):  # type: ignore[no-untyped-def]
+        await held.wait()
+        await execute(statement, parameters)
+
+    store.execute = slow_execute  # type: ignore[method-assign]
+    connecting = asyncio.create_task(OcppClient.connect(f"ws://127.0.0.1:{server.ocpp_port}/ocpp/NEW-2"))
+    try:
+        for _ in range(200):
+            if server.services.charge_points.access("NEW-2") is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert server.services.charge_points.access("NEW-2") is not None  # the handshake knows it
+        assert not server.services.queries.is_registered("NEW-2")  # but its row is not written yet
+        held.set()
+        client = await connecting
+        for _ in range(200):  # the handshake does not wait for the row; it follows at once
+            if server.services.queries.is_registered("NEW-2"):
+                break
+            await asyncio.sleep(0.01)
+        assert server.services.queries.is_registered("NEW-2")
+        assert await server.store.fetch_one(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == "NEW-2"))
+        await client.close()
+    finally:
+        held.set()
+        store.execute = execute  # type: ignore[method-assign]
+
+
 async def test_a_crowd_of_unknown_charge_points_is_registered_and_booted_together(start_server) -> None:  # type: ignore[no-untyped-def]
     # Their connection records and boots reach the store together, as runs of one statement.
     server = await start_server(auto_register=True)

@@ -87,6 +87,7 @@ class ChargePointService:
         self.heartbeat_interval = heartbeat_interval
         self.node_id = node_id
         self._access: dict[str, Access] = {}
+        self._unwritten: set[str] = set()  # auto-registered, in the registry before their row is committed
         self._liveness = Liveness()
         # A charge point unknown until its handshake: registered and marked connected at once.
         self._register_connected = store.insert_updating_on_conflict(
@@ -121,7 +122,8 @@ class ChargePointService:
         return self._access.get(identity)
 
     def is_registered(self, identity: str) -> bool:
-        return identity in self._access
+        """Known, and its row written (what refers to the charge point in the database can be)."""
+        return identity in self._access and identity not in self._unwritten
 
     def check_handshake(self, identity: str, password: str | None) -> HandshakeDecision:
         access = self._access.get(identity)
@@ -242,10 +244,15 @@ class ChargePointService:
 
         # One statement each (consecutive ones share an executemany: see Store.execute).
         if auto_registered:
-            await self._store.execute(self._register_connected, {
-                "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
-                "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
-            })
+            self._unwritten.add(identity)
+            try:
+                await self._store.execute(self._register_connected, {
+                    "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+                    "connected_node": self.node_id, "connected_at": at, "last_seen_at": at,
+                    "remote_address": remote_address,
+                })
+            finally:
+                self._unwritten.discard(identity)
         else:
             await self._store.execute(_CONNECT, {
                 "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
