@@ -19,6 +19,7 @@ from voltline.bus.events import Event, EventBus
 from voltline.services import meter_values as mv
 from voltline.services.authorization import ACCEPTED, IdTagInfo, authorize
 from voltline.services.clock import now
+from voltline.services.remote_start import REQUESTED, STARTED
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -246,7 +247,7 @@ async def _match_remote_start(
                 rs.charge_point_id == identity,
                 rs.id_tag == id_tag,
                 # Requested too: the charge point may start before its Accepted has been read.
-                rs.status.in_(("Requested", ACCEPTED)),
+                rs.status.in_((REQUESTED, ACCEPTED)),
                 rs.transaction_id.is_(None),
                 rs.requested_at >= now() - REMOTE_START_WINDOW,
                 sa.or_(rs.connector_id.is_(None), rs.connector_id == connector_id),
@@ -257,5 +258,5 @@ async def _match_remote_start(
     ).first()
     if candidate is not None:
         await conn.execute(
-            t.remote_starts.update().where(rs.id == candidate.id).values(transaction_id=transaction_id, status="Started")
+            t.remote_starts.update().where(rs.id == candidate.id).values(transaction_id=transaction_id, status=STARTED)
         )
