@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -95,6 +96,6 @@ def _token(row: sa.Row) -> ApiToken:  # type: ignore[type-arg]
     return ApiToken(row.id, row.name, row.created_at, row.last_used_at, row.revoked_at)
 
 
-def _log_failure(written: Any) -> None:
+def _log_failure(written: asyncio.Future[Any]) -> None:
     if not written.cancelled() and written.exception() is not None:
         log.warning("could not record an API token's last use: %s", written.exception())
