@@ -1,4 +1,4 @@
-"""Pooled PostgreSQL connections: one dropped while idle is replaced before anyone uses it."""
+"""PostgreSQL connections and commits: dropped connections are replaced, and background rows give way."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import postgres_admin
+from voltline.services.clock import now
 from voltline.store.database import Store, create_engine
 
 pytestmark = pytest.mark.usefixtures("postgres_database")
@@ -80,4 +81,31 @@ async def test_a_finished_read_is_given_back_without_extra_turns_of_the_loop(pos
         assert turns == before
     finally:
         counter.cancel()
+        await store.close()
+
+
+async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_database: str) -> None:
+    """The log's rows commit beside the writes charge points wait for, never in front of them."""
+    from voltline.store import tables as t
+    from voltline.store.migrate import ensure_schema
+
+    store = Store(postgres_database, pool_size=4)
+    blocker = create_engine(postgres_database)
+    try:
+        await ensure_schema(store.engine)
+        log_row = ("CP-1", "in", 2, "1", "Heartbeat", None, '[2,"1","Heartbeat",{}]', now())
+        sample = ("CP-1", 1, None, now(), 1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", None,
+                  "Sample.Periodic", "Outlet", "Raw")
+        async with blocker.connect() as lock:
+            await lock.execute(sa.text("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"))
+            # More chunks of log rows than there are commits in flight, all stuck behind the lock.
+            held = [store.write(inserts=((t.messages, [log_row] * 1000),), background=True) for _ in range(8)]
+            await asyncio.sleep(0.2)
+            await asyncio.wait_for(store.write(inserts=((t.meter_values, [sample]),)), timeout=5)
+            assert not any(future.done() for future in held)
+            await lock.rollback()
+        await asyncio.wait_for(asyncio.gather(*held), timeout=10)
+        assert await store.fetch_one(sa.select(sa.func.count()).select_from(t.messages)) == (8000,)
+    finally:
+        await blocker.dispose()
         await store.close()

@@ -33,7 +33,7 @@ class _SlowStore:
     def __init__(self) -> None:
         self.pending: list[asyncio.Future[Any]] = []
 
-    def write(self, inserts: Any = ()) -> asyncio.Future[Any]:
+    def write(self, inserts: Any = (), background: bool = False) -> asyncio.Future[Any]:
         self.pending.append(asyncio.get_running_loop().create_future())
         return self.pending[-1]
 

@@ -86,7 +86,7 @@ class MessageLog:
         rows, self._retry, self._rows = self._retry + self._rows, [], []
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start:start + CHUNK_ROWS]
-            written = self._store.write(inserts=((t.messages, chunk),))
+            written = self._store.write(inserts=((t.messages, chunk),), background=True)
             written.add_done_callback(lambda done, chunk=chunk: self._written(done, chunk))  # type: ignore[misc]
             self._committing.add(written)
         if not self._committing:
