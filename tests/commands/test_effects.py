@@ -260,6 +260,20 @@ async def test_firmware_diagnostics_and_log_requests_are_tracked_with_their_noti
 # -- remote start ---------------------------------------------------------------------------------
 
 
+async def test_remote_start_passes_over_a_connector_still_charging_though_it_says_available(  # type: ignore[no-untyped-def]
+    server, api, connect
+) -> None:
+    cp = await online(api, connect, "CP-BUSY", connectors=2)
+    await api.post("/api/v1/id-tags", json={"id_tag": "FIRST"})
+    await api.post("/api/v1/id-tags", json={"id_tag": "SECOND"})
+    # Started on connector 1 without a StatusNotification: its last status is still Available.
+    await cp.ok("StartTransaction", {"connectorId": 1, "idTag": "FIRST", "meterStart": 0, "timestamp": T0})
+    start = asyncio.create_task(api.post("/api/v1/charge-points/CP-BUSY/remote-start", json={"id_tag": "SECOND"}))
+    call = await answer_next(cp, {"status": "Accepted"}, "RemoteStartTransaction")
+    assert call[3] == {"idTag": "SECOND", "connectorId": 2}
+    assert (await start).json()["status"] == "Accepted"
+
+
 async def test_remote_start_checks_the_tag_and_picks_a_free_connector(server, api, connect) -> None:  # type: ignore[no-untyped-def]
     cp = await online(api, connect, "CP-RS", connectors=3)
     await api.post("/api/v1/id-tags", json={"id_tag": "GOOD"})

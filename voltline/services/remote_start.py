@@ -95,37 +95,23 @@ class RemoteStartService:
 
         None when the charge point has reported no connectors (it will pick one itself); a
         Conflict when it has, and none is free."""
-        c = t.connectors.c
-        async with self._store.read() as conn:
-            connectors = (
-                await conn.execute(
-                    sa.select(c.connector_id, c.status)
-                    .where(c.charge_point_id == identity, c.connector_id > 0)
-                    .order_by(c.connector_id)
-                )
-            ).all()
-            if not connectors:
-                return None
-            busy = set(
-                (
-                    await conn.execute(
-                        sa.select(t.transactions.c.connector_id).where(
-                            t.transactions.c.charge_point_id == identity, t.transactions.c.stopped_at.is_(None)
-                        )
-                    )
-                ).scalars()
-            )
-            reserved = set(
-                (
-                    await conn.execute(
-                        sa.select(t.reservations.c.connector_id).where(
-                            t.reservations.c.charge_point_id == identity, t.reservations.c.status == "Reserved"
-                        )
-                    )
-                ).scalars()
-            )
+        c, tx, rv = t.connectors.c, t.transactions.c, t.reservations.c
+        # One statement: each round trip is a turn of a loaded event loop for the operator.
+        charging = sa.exists().where(
+            tx.charge_point_id == identity, tx.connector_id == c.connector_id, tx.stopped_at.is_(None)
+        )
+        reserved = sa.exists().where(
+            rv.charge_point_id == identity, rv.connector_id == c.connector_id, rv.status == "Reserved"
+        )
+        connectors = await self._store.fetch_all(
+            sa.select(c.connector_id, c.status, charging.label("charging"), reserved.label("reserved"))
+            .where(c.charge_point_id == identity, c.connector_id > 0)
+            .order_by(c.connector_id)
+        )
+        if not connectors:
+            return None
         for row in connectors:
-            if row.status == "Available" and row.connector_id not in busy and row.connector_id not in reserved:
+            if row.status == "Available" and not row.charging and not row.reserved:
                 return int(row.connector_id)
         raise Conflict(f"charge point {identity} has no free connector", code="no_free_connector")
 
