@@ -213,6 +213,8 @@ class Server:
     def __init__(self, target: str, args: argparse.Namespace, workdir: Path) -> None:
         self.target, self.args, self.workdir = target, args, workdir
         self.proc: subprocess.Popen | None = None
+        self.database_url = args.database_url or f"sqlite:///{workdir / 'voltline.db'}"
+        self.own_database: str | None = None  # a PostgreSQL database made for this run
         self.log = None
         self.token: str | None = None
 
@@ -239,7 +241,7 @@ class Server:
                 cmd += ["--sqlite", str(self.workdir / "ocpp-rpc.db")]
             return cmd, env
         if self.target == "voltline":
-            env.update(voltline_env(self.args, self.workdir))
+            env.update(voltline_env(self.database_url))
             return [
                 voltline_exe(),
                 "serve",
@@ -260,7 +262,9 @@ class Server:
                     f"127.0.0.1:{port} is already in use by another process; pick --ocpp-port/--api-port"
                 )
         if self.target == "voltline":
-            self.token = prepare_voltline(self.args, self.workdir)
+            if is_postgres(self.args.database_url or "") and not self.args.keep_database:
+                self.database_url = self.own_database = fresh_postgres_database(self.args.database_url)
+            self.token = prepare_voltline(self.database_url, self.workdir)
         cmd, env = self.command()
         self.log = open(self.workdir / f"{self.target}.log", "ab")  # noqa: SIM115 - closed in stop()
         # taskset execs the server, so the child's pid is the server's.
@@ -288,6 +292,9 @@ class Server:
                 self.proc.wait()
         if self.log:
             self.log.close()
+        if self.own_database is not None:
+            drop_postgres_database(self.args.database_url, self.own_database)
+            self.own_database = None
 
 
 # ------------------------------------------------------------------ voltline
@@ -302,15 +309,52 @@ def voltline_exe() -> str:
     return exe
 
 
-def voltline_env(args: argparse.Namespace, workdir: Path) -> dict:
-    url = args.database_url or f"sqlite:///{workdir / 'voltline.db'}"
-    return {"VOLTLINE_DATABASE_URL": url, "VOLTLINE_AUTO_REGISTER": "true"}
+def voltline_env(database_url: str) -> dict:
+    return {"VOLTLINE_DATABASE_URL": database_url, "VOLTLINE_AUTO_REGISTER": "true"}
 
 
-def prepare_voltline(args: argparse.Namespace, workdir: Path) -> str:
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def postgres_admin(url: str, statement: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the server of `url`, outside a transaction."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def fresh_postgres_database(url: str) -> str:
+    """A new, empty database on the server of `url` for one run (as SQLite gets a fresh file):
+    a log of tens of millions of rows left by earlier runs, with its autovacuum and checkpoints,
+    would otherwise weigh on every later run differently."""
+    name = f"voltline_bench_{os.getpid()}_{int(time.time() * 1000)}"
+    postgres_admin(url, f'CREATE DATABASE "{name}"')
+    base, _, rest = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{rest}" if rest else "")
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    try:
+        postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as error:  # noqa: BLE001 - a leftover database must not fail the benchmark
+        log(f"warning: could not drop the benchmark database {name}: {error}")
+
+
+def prepare_voltline(database_url: str, workdir: Path) -> str:
     """Fresh schema (voltline migrate) and a new API token (voltline token create)."""
-    env = dict(os.environ, **voltline_env(args, workdir))
-    if not args.database_url:
+    env = dict(os.environ, **voltline_env(database_url))
+    if database_url.startswith("sqlite:"):
         for suffix in ("", "-wal", "-shm"):
             (workdir / f"voltline.db{suffix}").unlink(missing_ok=True)
     subprocess.run(
@@ -561,7 +605,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--api-port", type=int, default=8000)
     p.add_argument(
         "--database-url",
-        help="voltline: VOLTLINE_DATABASE_URL (default a fresh SQLite file)",
+        help="voltline: VOLTLINE_DATABASE_URL (default a fresh SQLite file); on PostgreSQL each"
+        " run gets a database of its own on that server, created and dropped around it",
+    )
+    p.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="PostgreSQL: run in the --database-url database itself, keeping what earlier runs left",
     )
     p.add_argument("--charge-points", type=int, default=1000, help="scenarios 1 and 4")
     p.add_argument(
