@@ -1,0 +1,75 @@
+"""Store.write's row inserts (meter values, the message log): multi-row INSERTs on SQLite, binary
+COPY on PostgreSQL; the same rows come back either way, and a bad row fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from voltline.store import tables as t
+from voltline.store.database import Store
+from voltline.store.migrate import ensure_schema
+
+AT = datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC)
+
+
+def _sample(value: str, measurand: str = "Energy.Active.Import.Register") -> tuple[object, ...]:
+    return ("CP-1", 1, 7, AT, float(value), "Wh", value, "Wh", measurand, None, "Sample.Periodic", "Outlet", "Raw")
+
+
+async def test_rows_as_tuples_and_dicts_come_back_as_written(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        await ensure_schema(store.engine)
+        as_dict = {  # the optional columns left out
+            "charge_point_id": "CP-1", "connector_id": 2, "transaction_id": None, "timestamp": AT,
+            "raw_value": "5", "measurand": "Voltage", "context": "Sample.Periodic", "location": "Outlet",
+            "format": "Raw",
+        }
+        rows = [_sample(str(n)) for n in range(1200)] + [as_dict]  # more than one statement's worth
+        await store.write(inserts=((t.meter_values, rows),))
+        mv = t.meter_values.c
+        stored = await store.fetch_all(sa.select(mv.raw_value, mv.timestamp, mv.unit, mv.connector_id).order_by(mv.id))
+        assert [row.raw_value for row in stored] == [str(n) for n in range(1200)] + ["5"]
+        assert {row.timestamp for row in stored} == {AT}
+        assert (stored[-1].unit, stored[-1].connector_id) == (None, 2)
+    finally:
+        await store.close()
+
+
+async def test_a_bad_row_fails_its_own_write_and_no_other(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        await ensure_schema(store.engine)
+        bad = list(_sample("1"))
+        bad[8] = None  # measurand is NOT NULL
+        results = await asyncio.gather(
+            store.write(inserts=((t.meter_values, [_sample("1")]),)),
+            store.write(inserts=((t.meter_values, [_sample("2"), tuple(bad)]),)),
+            store.write(inserts=((t.meter_values, [_sample("3")]),)),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], Exception)
+        stored = await store.fetch_all(sa.select(t.meter_values.c.raw_value).order_by(t.meter_values.c.id))
+        assert sorted(row.raw_value for row in stored) == ["1", "3"]  # nothing of the bad write
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_postgresql_rows_go_by_copy(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        await ensure_schema(store.engine)
+        statements: list[str] = []
+        sa.event.listen(store.engine.sync_engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *args: statements.append(statement))
+        await store.write(inserts=((t.meter_values, [_sample("1")] * 10),))
+        assert not any("meter_values" in statement for statement in statements)  # no INSERT through SQLAlchemy
+        assert await store.fetch_one(sa.select(sa.func.count()).select_from(t.meter_values)) == (10,)
+    finally:
+        await store.close()
