@@ -338,7 +338,13 @@ def fresh_postgres_database(url: str) -> str:
     a log of tens of millions of rows left by earlier runs, with its autovacuum and checkpoints,
     would otherwise weigh on every later run differently."""
     name = f"voltline_bench_{os.getpid()}_{int(time.time() * 1000)}"
-    postgres_admin(url, f'CREATE DATABASE "{name}"')
+    try:
+        postgres_admin(url, f'CREATE DATABASE "{name}"')
+    except Exception as error:
+        raise SystemExit(
+            f"could not create a database for the run on {url} ({error}); the user needs CREATEDB,"
+            " or pass --keep-database to run in that database itself"
+        ) from error
     base, _, rest = url.partition("?")
     return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{rest}" if rest else "")
 
