@@ -485,8 +485,9 @@ def run_once(
 ) -> dict:
     background = wait_until_quiet(args.quiet_threshold, args.quiet_wait)
     server = Server(target, args, workdir)
-    pid = server.start()
     try:
+        # Inside the try: a start that fails halfway still stops the server and drops its database.
+        pid = server.start()
         cmd = pin(
             args.loadgen_core,
             [PY, str(LOADGEN), *loadgen_args(scenario, args, pid, server.token)],
