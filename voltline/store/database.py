@@ -362,7 +362,7 @@ class Store:
                 driver = (await conn.get_raw_connection()).driver_connection
                 try:
                     async with driver.transaction():
-                        results = await self._apply(conn, batch)
+                        results = await self._apply(conn, batch, driver)
                 except Exception:
                     if driver.is_closed():
                         # Lost under the driver, where SQLAlchemy did not see it: the pool must
@@ -373,7 +373,8 @@ class Store:
         self.writes += len(batch)
         return results
 
-    async def _apply(self, conn: AsyncConnection, batch: list[_Write]) -> list[Any]:
+    async def _apply(self, conn: AsyncConnection, batch: list[_Write], driver: Any = None) -> list[Any]:
+        """Run a batch's writes on `conn`; `driver` is the asyncpg connection under it (PostgreSQL)."""
         results: list[Any] = []
         merged: dict[sa.Table, list[Any]] = {}
         # Consecutive writes of one statement (Store.execute) run as one executemany.
@@ -391,10 +392,10 @@ class Store:
                     if rows:
                         merged.setdefault(table, []).extend(rows)
         for table, rows in merged.items():
-            await self._bulk_insert(conn, table, rows)
+            await self._bulk_insert(conn, table, rows, driver)
         return results
 
-    async def _bulk_insert(self, conn: AsyncConnection, table: sa.Table, rows: list[Any]) -> None:
+    async def _bulk_insert(self, conn: AsyncConnection, table: sa.Table, rows: list[Any], driver: Any) -> None:
         """Insert many rows at the driver level, bypassing SQLAlchemy's per-row parameter work.
 
         The message log and meter values are the bulk of all rows, and SQLAlchemy's per-row
@@ -407,8 +408,7 @@ class Store:
         plan = self._insert_plans.get(table)
         if plan is None:
             plan = self._insert_plans[table] = _InsertPlan(table, self.engine.dialect)
-        if self._sqlite_writer is None:
-            driver = (await conn.get_raw_connection()).driver_connection
+        if driver is not None:
             await driver.copy_records_to_table(table.name, records=plan.records(rows), columns=plan.columns)
             return
         for sql, parameters in plan.statements(rows):
