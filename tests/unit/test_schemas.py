@@ -41,3 +41,19 @@ def test_violations_name_the_code_and_the_field(payload: dict, code: str, where:
         validators().validate_request("BootNotification", payload)
     assert violation.value.code == code
     assert where in violation.value.description
+
+
+def test_a_violation_deep_in_a_list_names_its_place() -> None:
+    payload = {"connectorId": 1, "meterValue": [{"timestamp": "yesterday", "sampledValue": [{"value": "1"}]}]}
+    with pytest.raises(SchemaViolation) as violation:
+        validators().validate_request("MeterValues", payload)
+    assert violation.value.code == "PropertyConstraintViolation"
+    assert violation.value.description.startswith("payload.meterValue[0].timestamp: ")
+
+
+def test_a_huge_offending_value_is_not_echoed_whole() -> None:
+    with pytest.raises(SchemaViolation) as violation:
+        validators().validate_request("BootNotification", {"chargePointVendor": "V" * 1_000_000, "chargePointModel": "M"})
+    assert violation.value.code == "PropertyConstraintViolation"
+    assert violation.value.description.startswith("payload.chargePointVendor: ")
+    assert len(violation.value.description) < 300
