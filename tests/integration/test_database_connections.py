@@ -94,14 +94,14 @@ async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_d
     try:
         await ensure_schema(store.engine)
         log_row = ("CP-1", "in", 2, "1", "Heartbeat", None, '[2,"1","Heartbeat",{}]', now())
-        sample = ("CP-1", 1, None, now(), 1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", None,
-                  "Sample.Periodic", "Outlet", "Raw")
+        sample = ("CP-1", 1, None, now(), '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null,'
+                  ' "Sample.Periodic", "Outlet", "Raw"]]')
         async with blocker.connect() as lock:
             await lock.execute(sa.text("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"))
             # More chunks of log rows than there are commits in flight, all stuck behind the lock.
             held = [store.write(inserts=((t.messages, [log_row] * 1000),), background=True) for _ in range(8)]
             await asyncio.sleep(0.2)
-            await asyncio.wait_for(store.write(inserts=((t.meter_values, [sample]),)), timeout=5)
+            await asyncio.wait_for(store.write(inserts=((t.meter_readings, [sample]),)), timeout=5)
             assert not any(future.done() for future in held)
             await lock.rollback()
         await asyncio.wait_for(asyncio.gather(*held), timeout=10)

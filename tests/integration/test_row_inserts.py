@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -17,25 +18,29 @@ AT = datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC)
 
 
 def _sample(value: str, measurand: str = "Energy.Active.Import.Register") -> tuple[object, ...]:
-    return ("CP-1", 1, 7, AT, float(value), "Wh", value, "Wh", measurand, None, "Sample.Periodic", "Outlet", "Raw")
+    """A meter_readings row with one sampled value."""
+    sampled = [[float(value), "Wh", value, "Wh", measurand, None, "Sample.Periodic", "Outlet", "Raw"]]
+    return ("CP-1", 1, 7, AT, orjson.dumps(sampled).decode())
 
 
 async def test_rows_as_tuples_and_dicts_come_back_as_written(database_url: str) -> None:
     store = Store(database_url)
     try:
         await ensure_schema(store.engine)
-        as_dict = {  # the optional columns left out
-            "charge_point_id": "CP-1", "connector_id": 2, "transaction_id": None, "timestamp": AT,
-            "raw_value": "5", "measurand": "Voltage", "context": "Sample.Periodic", "location": "Outlet",
-            "format": "Raw",
+        as_dict = {  # the optional column (transaction_id) left out
+            "charge_point_id": "CP-1", "connector_id": 2, "timestamp": AT,
+            "sampled_values": '[[null, null, "5", null, "Voltage", null, "Sample.Periodic", "Outlet", "Raw"]]',
         }
         rows = [_sample(str(n)) for n in range(1200)] + [as_dict]  # more than one statement's worth
-        await store.write(inserts=((t.meter_values, rows),))
+        await store.write(inserts=((t.meter_readings, rows),))
         mv = t.meter_values.c
-        stored = await store.fetch_all(sa.select(mv.raw_value, mv.timestamp, mv.unit, mv.connector_id).order_by(mv.id))
+        stored = await store.fetch_all(
+            sa.select(mv.raw_value, mv.value, mv.timestamp, mv.unit, mv.connector_id, mv.transaction_id).order_by(mv.id)
+        )
         assert [row.raw_value for row in stored] == [str(n) for n in range(1200)] + ["5"]
+        assert [row.value for row in stored[:3]] == [0.0, 1.0, 2.0]
         assert {row.timestamp for row in stored} == {AT}
-        assert (stored[-1].unit, stored[-1].connector_id) == (None, 2)
+        assert (stored[-1].unit, stored[-1].value, stored[-1].connector_id, stored[-1].transaction_id) == (None, None, 2, None)
     finally:
         await store.close()
 
@@ -45,11 +50,11 @@ async def test_a_bad_row_fails_its_own_write_and_no_other(database_url: str) -> 
     try:
         await ensure_schema(store.engine)
         bad = list(_sample("1"))
-        bad[8] = None  # measurand is NOT NULL
+        bad[4] = None  # sampled_values is NOT NULL
         results = await asyncio.gather(
-            store.write(inserts=((t.meter_values, [_sample("1")]),)),
-            store.write(inserts=((t.meter_values, [_sample("2"), tuple(bad)]),)),
-            store.write(inserts=((t.meter_values, [_sample("3")]),)),
+            store.write(inserts=((t.meter_readings, [_sample("1")]),)),
+            store.write(inserts=((t.meter_readings, [_sample("2"), tuple(bad)]),)),
+            store.write(inserts=((t.meter_readings, [_sample("3")]),)),
             return_exceptions=True,
         )
         assert results[0] is None and results[2] is None
@@ -68,8 +73,8 @@ async def test_postgresql_rows_go_by_copy(database_url: str) -> None:
         statements: list[str] = []
         sa.event.listen(store.engine.sync_engine, "before_cursor_execute",
                         lambda conn, cursor, statement, *args: statements.append(statement))
-        await store.write(inserts=((t.meter_values, [_sample("1")] * 10),))
-        assert not any("meter_values" in statement for statement in statements)  # no INSERT through SQLAlchemy
+        await store.write(inserts=((t.meter_readings, [_sample("1")] * 10),))
+        assert not any("meter_readings" in statement for statement in statements)  # no INSERT through SQLAlchemy
         assert await store.fetch_one(sa.select(sa.func.count()).select_from(t.meter_values)) == (10,)
     finally:
         await store.close()

@@ -41,13 +41,28 @@ def test_latest_takes_the_newest_total_value() -> None:
     assert latest(samples, "Power.Active.Import") is None
 
 
-def test_row_tuple_matches_the_table_and_the_dict_form() -> None:
-    from voltline.services.meter_values import ROW_COLUMNS
+def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
+    import orjson
+
+    from voltline.services.meter_values import READING_COLUMNS, readings
     from voltline.store import tables as t
 
-    [sample] = normalize([{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
-        {"value": "3.5", "unit": "kW", "measurand": "Power.Active.Import", "phase": "L1"}]}])
-    columns = [c.name for c in t.meter_values.columns if c.name != "id"]
-    as_dict = sample.row("CP-1", 2, 7)
-    assert list(ROW_COLUMNS) == columns and list(as_dict) == columns
-    assert sample.values("CP-1", 2, 7) == tuple(as_dict.values())
+    samples = normalize([
+        {"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
+            {"value": "3.5", "unit": "kW", "measurand": "Power.Active.Import", "phase": "L1"},
+            {"value": "12"}]},
+        {"timestamp": "2026-01-01T00:01:00Z", "sampledValue": [{"value": "13"}]},
+    ])
+    rows = readings(samples, "CP-1", 2, 7)
+    assert list(READING_COLUMNS) == [c.name for c in t.meter_readings.columns if c.name != "id"]
+    assert [row[:4] for row in rows] == [("CP-1", 2, 7, samples[0].timestamp), ("CP-1", 2, 7, samples[2].timestamp)]
+    first = [dict(zip(t.SAMPLE_FIELDS, fields, strict=True)) for fields in orjson.loads(rows[0][4])]
+    assert first == [
+        {"value": 3500.0, "unit": "W", "raw_value": "3.5", "raw_unit": "kW", "measurand": "Power.Active.Import",
+         "phase": "L1", "context": "Sample.Periodic", "location": "Outlet", "format": "Raw"},
+        {"value": 12.0, "unit": "Wh", "raw_value": "12", "raw_unit": None,
+         "measurand": "Energy.Active.Import.Register", "phase": None, "context": "Sample.Periodic",
+         "location": "Outlet", "format": "Raw"},
+    ]
+    # the view's columns are the sampled value's fields after the reading's
+    assert [c.name for c in t.meter_values.columns][-len(t.SAMPLE_FIELDS):] == list(t.SAMPLE_FIELDS)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from voltline.services.clock import parse_timestamp
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
@@ -29,11 +31,8 @@ _NORMALIZE = {
 }
 
 
-# The meter_values columns that `SampledValue.values` fills, in the table's order.
-ROW_COLUMNS = (
-    "charge_point_id", "connector_id", "transaction_id", "timestamp", "value", "unit", "raw_value", "raw_unit",
-    "measurand", "phase", "context", "location", "format",
-)
+# The meter_readings columns that `readings` fills, in the table's order.
+READING_COLUMNS = ("charge_point_id", "connector_id", "transaction_id", "timestamp", "sampled_values")
 
 
 @dataclass(slots=True)
@@ -49,16 +48,31 @@ class SampledValue:
     location: str
     format: str
 
-    def values(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> tuple[Any, ...]:
-        """The meter_values row as a tuple in the table's column order (for Store.write's inserts)."""
+    def fields(self) -> tuple[Any, ...]:
+        """The sampled value as stored in a reading, in the order of tables.SAMPLE_FIELDS."""
         return (
-            charge_point_id, connector_id, transaction_id, self.timestamp, self.value, self.unit, self.raw_value,
-            self.raw_unit, self.measurand, self.phase, self.context, self.location, self.format,
+            self.value, self.unit, self.raw_value, self.raw_unit, self.measurand, self.phase, self.context,
+            self.location, self.format,
         )
 
-    def row(self, charge_point_id: str, connector_id: int, transaction_id: int | None) -> dict[str, Any]:
-        """The same row by column name (for SQLAlchemy statements)."""
-        return dict(zip(ROW_COLUMNS, self.values(charge_point_id, connector_id, transaction_id), strict=True))
+
+def readings(
+    samples: list[SampledValue], charge_point_id: str, connector_id: int, transaction_id: int | None
+) -> list[tuple[Any, ...]]:
+    """meter_readings rows (tuples in READING_COLUMNS order): one per meterValue entry, whose
+    samples `normalize` gave one shared timestamp object."""
+    rows: list[tuple[Any, ...]] = []
+    entry: list[tuple[Any, ...]] = []
+    stamp: datetime | None = None
+    for sample in samples:
+        if sample.timestamp is not stamp and entry:
+            rows.append((charge_point_id, connector_id, transaction_id, stamp, orjson.dumps(entry).decode()))
+            entry = []
+        stamp = sample.timestamp
+        entry.append(sample.fields())
+    if entry:
+        rows.append((charge_point_id, connector_id, transaction_id, stamp, orjson.dumps(entry).decode()))
+    return rows
 
 
 def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:

@@ -133,7 +133,9 @@ def _latest_energy() -> sa.ScalarSelect[Any]:
             m.phase.is_(None),
             m.value.is_not(None),
         )
-        .order_by(m.timestamp.desc(), m.id.desc())
+        # In the order of the index on meter_readings (timestamp, then the row): no sort, and only
+        # the newest readings are unpacked. Within one reading, the first such sampled value.
+        .order_by(m.timestamp.desc(), m.reading_id.desc())
         .limit(1)
         .scalar_subquery()
     )

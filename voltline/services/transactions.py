@@ -159,9 +159,8 @@ class TransactionService:
                     )
                 )
                 if samples:
-                    await conn.execute(
-                        t.meter_values.insert(), [s.row(identity, row.connector_id, transaction_id) for s in samples]
-                    )
+                    rows = mv.readings(samples, identity, row.connector_id, transaction_id)
+                    await conn.execute(t.meter_readings.insert(), [dict(zip(mv.READING_COLUMNS, r)) for r in rows])
             # else: a repeated StopTransaction: the first one was stored, this one changes nothing.
             return True, row.connector_id, info
 
@@ -188,8 +187,7 @@ class TransactionService:
         self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
     ) -> None:
         samples = mv.normalize(meter_value)
-        rows = [s.values(identity, connector_id, transaction_id) for s in samples]
-        await self._store.write(inserts=((t.meter_values, rows),))
+        await self._store.write(inserts=((t.meter_readings, mv.readings(samples, identity, connector_id, transaction_id)),))
         self._note_live(identity, connector_id, transaction_id, samples)
 
     def _note_live(

@@ -134,16 +134,45 @@ transactions = sa.Table(
     sa.Index("ix_transactions_started_at", "started_at"),
 )
 
-meter_values = sa.Table(
-    "meter_values",
+meter_readings = sa.Table(
+    "meter_readings",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("charge_point_id", Id, nullable=False),
     sa.Column("connector_id", sa.Integer, nullable=False),
     sa.Column("transaction_id", sa.Integer),
     sa.Column("timestamp", UTCDateTime, nullable=False),
-    # `value` is normalized (Wh, W, …) when the format is Raw and the value numeric; `raw_value`
-    # and `raw_unit` keep what the charge point sent (signed meter data stays verbatim).
+    # One OCPP meterValue entry: its sampled values as a JSON array of arrays, each in the order
+    # of SAMPLE_FIELDS. One row per entry, not per sampled value: a MeterValues with four
+    # sampled values cost SQLite four rows (3.7 us each on the hot path), now one (5.6 us).
+    sa.Column("sampled_values", sa.Text, nullable=False),
+    # Only by transaction: every index costs each MeterValues, and one led by the charge point
+    # (inserted all over the tree) about tripled SQLite's cost per row.
+    sa.Index("ix_meter_readings_transaction", "transaction_id", "timestamp"),
+)
+
+SAMPLE_FIELDS = ("value", "unit", "raw_value", "raw_unit", "measurand", "phase", "context", "location", "format")
+"""The fields of one sampled value in `meter_readings.sampled_values`. `value` is normalized (Wh,
+W, …) when the format is Raw and the value numeric; `raw_value` and `raw_unit` keep what the
+charge point sent (signed meter data stays verbatim)."""
+
+SAMPLES_PER_READING = 4096
+"""Spacing of the `meter_values` ids: reading id × this + the sampled value's place in it."""
+
+views = sa.MetaData()
+"""Views, created by the migrations (metadata.create_all must not make tables of them)."""
+
+meter_values = sa.Table(
+    "meter_values",
+    views,
+    # A view (migration 0004): every sampled value of `meter_readings` as a row of its own, so
+    # reads filter, sort and page sampled values in SQL.
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("reading_id", sa.BigInteger, nullable=False),
+    sa.Column("charge_point_id", Id, nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("transaction_id", sa.Integer),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
     sa.Column("value", sa.Float),
     sa.Column("unit", sa.String(16)),
     sa.Column("raw_value", sa.Text, nullable=False),
@@ -153,9 +182,6 @@ meter_values = sa.Table(
     sa.Column("context", sa.String(24), nullable=False),
     sa.Column("location", sa.String(8), nullable=False),
     sa.Column("format", sa.String(12), nullable=False),
-    # Only by transaction: every index costs each of the many rows per MeterValues, and one led
-    # by the charge point (inserted all over the tree) about tripled SQLite's cost per row.
-    sa.Index("ix_meter_values_transaction", "transaction_id", "timestamp"),
 )
 
 messages = sa.Table(
