@@ -93,19 +93,21 @@ async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_d
     blocker = create_engine(postgres_database)
     try:
         await ensure_schema(store.engine)
-        log_row = ("CP-1", "in", 2, "1", "Heartbeat", None, '[2,"1","Heartbeat",{}]', now())
+        log_row = ("CP-1", now(), now(), '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
         sample = ("CP-1", 1, None, now(), '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null,'
                   ' "Sample.Periodic", "Outlet", "Raw"]]')
         async with blocker.connect() as lock:
-            await lock.execute(sa.text("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"))
+            await lock.execute(sa.text("LOCK TABLE message_batches IN ACCESS EXCLUSIVE MODE"))
             # More chunks of log rows than there are commits in flight, all stuck behind the lock.
-            held = [store.write(inserts=((t.messages, [log_row] * 1000),), background=True) for _ in range(8)]
+            held = [store.write(inserts=((t.message_batches, [log_row] * 1000),), background=True) for _ in range(8)]
             await asyncio.sleep(0.2)
             await asyncio.wait_for(store.write(inserts=((t.meter_readings, [sample]),)), timeout=5)
             assert not any(future.done() for future in held)
             await lock.rollback()
         await asyncio.wait_for(asyncio.gather(*held), timeout=10)
-        assert await store.fetch_one(sa.select(sa.func.count()).select_from(t.messages)) == (8000,)
+        assert await store.fetch_one(sa.select(sa.func.count()).select_from(t.message_batches)) == (8000,)
     finally:
+        # The session's database is shared: leave it as empty as found.
+        await store.write(lambda conn: conn.execute(sa.text("TRUNCATE message_batches, meter_readings")))
         await blocker.dispose()
         await store.close()

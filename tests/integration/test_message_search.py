@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -15,27 +16,32 @@ BLOCK = 1 << t.MESSAGE_BLOCK_BITS
 START = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _row(id_: int, cp: str, message_type: int = 2) -> dict[str, object]:
-    return {
-        "id": id_, "charge_point_id": cp, "direction": "in", "message_type": message_type,
-        "message_id": f"m{id_}", "action": "Heartbeat", "error_code": None, "payload": f'[2,"m{id_}","Heartbeat",{{}}]',
-        "created_at": START + timedelta(milliseconds=id_),
-    }
+def _batch(batch_id: int, cp: str, frames: int) -> tuple[dict[str, object], list[int]]:
+    """A message_batches row of `frames` Heartbeat CALLs, and the ids the view gives them."""
+    at = START + timedelta(milliseconds=batch_id)
+    stamp = at.isoformat(" ", "microseconds")[:26]
+    listed = [[stamp, "in", 2, f"m{batch_id}-{k}", "Heartbeat", None, f'[2,"m{batch_id}-{k}","Heartbeat",{{}}]']
+              for k in range(frames)]
+    row = {"id": batch_id, "charge_point_id": cp, "first_at": at, "last_at": at, "frames": orjson.dumps(listed).decode()}
+    return row, [batch_id * t.FRAMES_PER_BATCH + k for k in range(frames)]
 
 
 async def _fill(store) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
-    """CP-BUSY in every block; CP-QUIET once long ago and once recently, 40 blocks apart."""
+    """CP-BUSY (two frames a batch) in every block; CP-QUIET once long ago and once recently, 40
+    blocks apart. Returns the frame ids of each charge point."""
     ids: dict[str, list[int]] = {"CP-BUSY": [], "CP-QUIET": [], "CP-OTHER": []}
     rows = []
     for block in range(40):
         base = 1 + block * BLOCK
-        for offset, cp in ((0, "CP-BUSY"), (7, "CP-BUSY"), (BLOCK - 3, "CP-OTHER")):
-            rows.append(_row(base + offset, cp))
-            ids[cp].append(base + offset)
-    for id_ in (5, 39 * BLOCK + 11):
-        rows.append(_row(id_, "CP-QUIET"))
-        ids["CP-QUIET"].append(id_)
-    await store.write(lambda conn: conn.execute(t.messages.insert(), rows))
+        for offset, cp, frames in ((0, "CP-BUSY", 2), (7, "CP-BUSY", 2), (BLOCK - 3, "CP-OTHER", 1)):
+            row, frame_ids = _batch(base + offset, cp, frames)
+            rows.append(row)
+            ids[cp] += frame_ids
+    for batch_id in (5, 39 * BLOCK + 11):
+        row, frame_ids = _batch(batch_id, "CP-QUIET", 1)
+        rows.append(row)
+        ids["CP-QUIET"] += frame_ids
+    await store.write(lambda conn: conn.execute(t.message_batches.insert(), rows))
     return {cp: sorted(found) for cp, found in ids.items()}
 
 
@@ -57,6 +63,20 @@ async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # 
     assert [m.id for m in later.items] == [ids["CP-QUIET"][1]]
 
 
+async def test_pages_of_the_whole_log_match_a_plain_sort(server) -> None:  # type: ignore[no-untyped-def]
+    ids = await _fill(server.store)
+    everything = sorted(i for found in ids.values() for i in found)
+    queries = server.services.queries
+    for offset, limit in ((0, 1), (0, 5), (3, 4), (100, 50), (len(everything) - 2, 10)):
+        newest = await queries.messages(limit=limit, offset=offset)
+        assert [m.id for m in newest.items] == list(reversed(everything))[offset:offset + limit]
+        assert newest.total == len(everything)
+        oldest = await queries.messages(newest_first=False, limit=limit, offset=offset)
+        assert [m.id for m in oldest.items] == everything[offset:offset + limit]
+    window = await queries.messages(time_from=START + timedelta(milliseconds=8), time_to=START + timedelta(milliseconds=BLOCK + 8))
+    assert [m.id for m in window.items] == list(reversed([i for i in everything if 8 <= i // t.FRAMES_PER_BATCH < BLOCK + 8]))
+
+
 async def test_dashboard_exchanges_of_one_charge_point_page_by_id(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
     where = web_queries.MessageFilter(charge_point_id="CP-BUSY")
@@ -73,7 +93,7 @@ async def test_the_block_index_serves_the_walk(server) -> None:  # type: ignore[
     await _fill(server.store)
     statement = (
         sa.select(t.messages)
-        .where(t.messages.c.charge_point_id == "CP-BUSY", t.message_block.in_([3, 2, 1]))
+        .where(t.messages.c.charge_point_id == "CP-BUSY", t.message_view_block.in_([3, 2, 1]))
         .order_by(t.messages.c.id.desc())
     )
     async with server.store.read() as conn:
@@ -83,7 +103,7 @@ async def test_the_block_index_serves_the_walk(server) -> None:  # type: ignore[
         else:
             await conn.execute(sa.text("SET enable_seqscan = off"))  # a tiny table would be scanned
             plan = (await conn.execute(sa.text(f"EXPLAIN {compiled}"))).all()
-        assert any("ix_messages_block_cp" in str(step) for step in plan), plan
+        assert any("ix_message_batches_block_cp" in str(step) for step in plan), plan
 
 
 @pytest.mark.parametrize(("low", "high", "newest_first", "expected"), [

@@ -49,6 +49,31 @@ OLD_ROWS = [
 ]
 FIELDS = [c for c in OLD_ROWS[0] if c != "id"]
 
+# messages as a table, the way revisions 0001-0004 had it.
+old_messages = sa.Table(
+    "messages",
+    _old,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("charge_point_id", sa.String(255), nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("message_type", sa.SmallInteger, nullable=False),
+    sa.Column("message_id", sa.String(64)),
+    sa.Column("action", sa.String(64)),
+    sa.Column("error_code", sa.String(40)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", t.UTCDateTime, nullable=False),
+)
+OLD_MESSAGES = [
+    {"id": 1, "charge_point_id": "CP-1", "direction": "in", "message_type": 2, "message_id": "m1",
+     "action": "Heartbeat", "error_code": None, "payload": '[2,"m1","Heartbeat",{}]', "created_at": AT},
+    {"id": 2, "charge_point_id": "CP-1", "direction": "out", "message_type": 4, "message_id": "m1",
+     "action": "Heartbeat", "error_code": "InternalError", "payload": '[4,"m1","InternalError","ü",{}]',
+     "created_at": AT.replace(microsecond=999999)},
+    {"id": 3, "charge_point_id": "CP-2", "direction": "in", "message_type": 0, "message_id": None,
+     "action": None, "error_code": "FormationViolation", "payload": "not json \" at all", "created_at": AT},
+]
+MESSAGE_FIELDS = [c for c in OLD_MESSAGES[0] if c != "id"]
+
 
 @pytest.fixture(params=BACKENDS)
 async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
@@ -76,17 +101,22 @@ async def _migrate(engine: AsyncEngine, url: str, revision: str, *, down: bool =
         await connection.run_sync(run)
 
 
-async def test_meter_values_move_into_readings_and_back(empty_database: str) -> None:
+async def test_meter_values_and_the_message_log_move_into_their_packed_tables_and_back(empty_database: str) -> None:
     engine = create_engine(empty_database)
     try:
         await _migrate(engine, empty_database, "0003")
         async with engine.begin() as conn:
             await conn.execute(old_meter_values.insert(), OLD_ROWS)
+            await conn.execute(old_messages.insert(), OLD_MESSAGES)
 
         await _migrate(engine, empty_database, "head")
         async with engine.connect() as conn:
             readings = (await conn.execute(sa.select(sa.func.count()).select_from(t.meter_readings))).scalar()
             seen = (await conn.execute(sa.select(t.meter_values).order_by(t.meter_values.c.id))).mappings().all()
+            frames = (await conn.execute(sa.select(t.messages).order_by(t.messages.c.id))).mappings().all()
+        assert [{name: row[name] for name in MESSAGE_FIELDS} for row in frames] == [
+            {name: row[name] for name in MESSAGE_FIELDS} for row in OLD_MESSAGES
+        ]
         assert readings == 2  # one reading per stored sampled value
         assert [{name: row[name] for name in FIELDS} for row in seen] == [
             {name: row[name] for name in FIELDS} for row in OLD_ROWS
@@ -95,6 +125,10 @@ async def test_meter_values_move_into_readings_and_back(empty_database: str) -> 
         await _migrate(engine, empty_database, "0003", down=True)
         async with engine.connect() as conn:
             back = (await conn.execute(sa.select(old_meter_values).order_by(old_meter_values.c.id))).mappings().all()
+            logged = (await conn.execute(sa.select(old_messages).order_by(old_messages.c.id))).mappings().all()
+        assert [{name: row[name] for name in MESSAGE_FIELDS} for row in logged] == [
+            {name: row[name] for name in MESSAGE_FIELDS} for row in OLD_MESSAGES
+        ]
         assert [{name: row[name] for name in FIELDS} for row in back] == [
             {name: row[name] for name in FIELDS} for row in OLD_ROWS
         ]

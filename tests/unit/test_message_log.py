@@ -1,9 +1,9 @@
 """Message log rows: tuples in the table's column order, stamped to the millisecond."""
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from voltline.services import message_log
@@ -11,20 +11,47 @@ from voltline.services.message_log import MessageLog
 from voltline.store import tables as t
 
 
-def test_rows_follow_the_columns_and_the_clock_even_when_it_is_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frames_follow_the_fields_and_the_clock_even_when_it_is_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([1_000.0001, 1_000.0004, 1_000.0021, 400.0])  # two frames in one ms, then later, then set back
     monkeypatch.setattr(message_log.time, "time", lambda: next(clock))
     log = MessageLog(store=None, enabled=True)  # type: ignore[arg-type]
     for i in range(4):
         log.record("CP-1", "in", 2, f"id-{i}", "Heartbeat", b'[2,"x","Heartbeat",{}]')
-    rows: list[Any] = log._rows
-    columns = [c.name for c in t.messages.columns if c.name != "id"]
-    assert len(rows[0]) == len(columns)
-    assert dict(zip(columns, rows[0], strict=True))["payload"] == '[2,"x","Heartbeat",{}]'
-    stamps = [row[-1] for row in rows]
-    assert stamps[0] is stamps[1]  # one millisecond, one object: converted once by the store
-    assert stamps[2] == datetime.fromtimestamp(1_000.0021, UTC)
-    assert stamps[3] == datetime.fromtimestamp(400.0, UTC)
+    frames: list[Any] = log._frames["CP-1"]
+    assert len(frames[0]) == len(t.FRAME_FIELDS)
+    first = dict(zip(t.FRAME_FIELDS, frames[0], strict=True))
+    assert first["payload"] == '[2,"x","Heartbeat",{}]' and first["message_id"] == "id-0"
+    stamps = [frame[0] for frame in frames]
+    assert stamps[0] is stamps[1]  # one millisecond, formatted once
+    assert stamps[2] == "1970-01-01 00:16:40.002100"
+    assert stamps[3] == "1970-01-01 00:06:40.000000"
+
+
+class _RecordingStore:
+    def __init__(self) -> None:
+        self.inserts: list[Any] = []
+
+    def write(self, inserts: Any = (), background: bool = False) -> asyncio.Future[Any]:
+        self.inserts += inserts
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_flush_writes_one_batch_per_charge_point_in_recorded_order() -> None:
+    store = _RecordingStore()
+    log = MessageLog(store=store)  # type: ignore[arg-type]
+    for i in range(3):
+        log.record("CP-1", "in", 2, f"a{i}", "Heartbeat", b"[]")
+        log.record("CP-2", "out", 3, f"a{i}", "Heartbeat", "[3]")
+    await log.flush()  # type: ignore[misc]
+    [(table, rows)] = store.inserts
+    assert table is t.message_batches
+    assert [row[0] for row in rows] == ["CP-1", "CP-2"]
+    cp1 = orjson.loads(rows[0][3])
+    assert [frame[3] for frame in cp1] == ["a0", "a1", "a2"]
+    assert rows[0][1] <= rows[0][2]  # first_at, last_at
+    assert log.flush() is None  # nothing left
 
 
 class _SlowStore:

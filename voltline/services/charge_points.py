@@ -206,7 +206,7 @@ class ChargePointService:
 
     async def delete(self, identity: str) -> None:
         async def remove(conn: AsyncConnection) -> int:
-            for table in (t.meter_readings, t.messages):
+            for table in (t.meter_readings, t.message_batches):
                 await conn.execute(table.delete().where(table.c.charge_point_id == identity))
             for table in (
                 t.connectors,

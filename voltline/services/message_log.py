@@ -1,7 +1,9 @@
 """The OCPP message log: every frame in and out, written in the background in batches.
 
-Recording a frame is an append to a list; a flush every fraction of a second hands the rows to
-the store's next group commit, so the log never delays an answer to a charge point.
+Recording a frame is an append to its charge point's list; a flush every fraction of a second
+turns each charge point's frames into one `message_batches` row and hands the rows to the
+store's next group commit, so the log never delays an answer to a charge point. Readers see one
+row per frame through the `messages` view.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from voltline.services.clock import now
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 log = logging.getLogger("voltline.message_log")
 
-CHUNK_ROWS = 1000
+CHUNK_FRAMES = 2000
+
+Frame = tuple[str, str, int, str | None, str | None, str | None, str]  # in the order of tables.FRAME_FIELDS
+Batch = tuple[str, datetime, datetime, str]  # a message_batches row: charge point, first_at, last_at, frames
 
 
 class MessageLog:
@@ -27,12 +34,13 @@ class MessageLog:
         self._store = store
         self.enabled = enabled
         self.retention = timedelta(days=retention_days)
-        # Rows are tuples in the column order of `messages`: the cheapest form for the store.
-        self._rows: list[tuple[Any, ...]] = []
-        self._retry: list[tuple[Any, ...]] = []  # rows whose commit failed, oldest first
+        self._frames: dict[str, list[Frame]] = {}  # recorded since the last flush, by charge point
+        self._recorded = 0  # frames in self._frames
+        self._retry: list[tuple[Batch, int]] = []  # batches (and their frame counts) whose commit failed
+        self._retry_frames = 0
         self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
         self._stamp_ms = 0
-        self._stamp = now()
+        self._stamp = ""
         self._max_buffer = max_buffer
         self.dropped = 0
 
@@ -48,58 +56,77 @@ class MessageLog:
     ) -> None:
         if not self.enabled:
             return
-        if len(self._rows) + len(self._retry) >= self._max_buffer:
+        if self._recorded + self._retry_frames >= self._max_buffer:
             # The database has been away for a long time: keep the newest, count what is lost.
             self.dropped += 1
             return
-        self._rows.append(
+        self._recorded += 1
+        frames = self._frames.get(identity)
+        if frames is None:
+            frames = self._frames[identity] = []
+        frames.append(
             (
-                identity,
+                self._now(),
                 direction,
                 message_type,
                 message_id[:64] if message_id else None,
                 action[:64] if action else None,
                 error_code[:40] if error_code else None,
                 raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw,
-                self._now(),
             )
         )
 
-    def _now(self) -> datetime:
-        """Now, to the millisecond: frames of one millisecond share one object, which the store
-        then converts once for all of them."""
+    def _now(self) -> str:
+        """Now, to the millisecond, as the frames keep it: formatted once per millisecond."""
         at = time.time()
         millisecond = int(at * 1000)
         if millisecond != self._stamp_ms:  # a clock set back is followed, not waited for
             self._stamp_ms = millisecond
-            self._stamp = datetime.fromtimestamp(at, UTC)
+            self._stamp = datetime.fromtimestamp(at, UTC).isoformat(" ", "microseconds")[:26]
         return self._stamp
 
     def flush(self) -> Awaitable[Any] | None:
-        """Hand the recorded rows to the store; the result resolves once every row recorded so
-        far is committed (or failed and waits for the next flush), earlier flushes' included.
+        """Hand the recorded frames to the store; the result resolves once every frame recorded
+        so far is committed (or failed and waits for the next flush), earlier flushes' included.
 
-        Rows go in chunks of `CHUNK_ROWS`, each a commit of its own: on SQLite a commit holds the
-        event loop, and one of a fifth of a second's log (thousands of rows) held every charge
-        point and API request for tens of milliseconds. Since the log's index takes new rows in
-        the pages of the newest block (tables.message_block), smaller commits cost little more."""
-        rows, self._retry, self._rows = self._retry + self._rows, [], []
-        for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[start:start + CHUNK_ROWS]
-            written = self._store.write(inserts=((t.messages, chunk),), background=True)
-            written.add_done_callback(lambda done, chunk=chunk: self._written(done, chunk))  # type: ignore[misc]
-            self._committing.add(written)
+        Batches go in chunks of about `CHUNK_FRAMES` frames, each a commit of its own: on SQLite a
+        commit holds the event loop, and one of a fifth of a second's log held every charge point
+        and API request for tens of milliseconds."""
+        pending, self._frames, self._recorded = self._frames, {}, 0
+        batches, self._retry, self._retry_frames = self._retry, [], 0
+        for identity, frames in pending.items():
+            for start in range(0, len(frames), t.FRAMES_PER_BATCH):
+                part = frames[start:start + t.FRAMES_PER_BATCH]
+                batch = (identity, _instant(part[0][0]), _instant(part[-1][0]), orjson.dumps(part).decode())
+                batches.append((batch, len(part)))
+        chunk: list[tuple[Batch, int]] = []
+        size = 0
+        for batch in batches:
+            chunk.append(batch)
+            size += batch[1]
+            if size >= CHUNK_FRAMES:
+                self._commit(chunk)
+                chunk, size = [], 0
+        if chunk:
+            self._commit(chunk)
         if not self._committing:
             return None
         return asyncio.gather(*self._committing, return_exceptions=True)
 
-    def _written(self, done: asyncio.Future[Any], rows: list[tuple[Any, ...]]) -> None:
+    def _commit(self, chunk: list[tuple[Batch, int]]) -> None:
+        written = self._store.write(inserts=((t.message_batches, [batch for batch, _ in chunk]),), background=True)
+        written.add_done_callback(lambda done: self._written(done, chunk))
+        self._committing.add(written)
+
+    def _written(self, done: asyncio.Future[Any], chunk: list[tuple[Batch, int]]) -> None:
         self._committing.discard(done)
         if done.cancelled() or done.exception() is not None:
-            # Not written (the database is away): kept for the next flush, ahead of newer rows
+            # Not written (the database is away): kept for the next flush, ahead of newer frames
             # (chunks fail in the order they were committed).
-            self._retry += rows
-            log.warning("message log: %d rows wait for the database", len(rows))
+            self._retry += chunk
+            frames = sum(count for _, count in chunk)
+            self._retry_frames += frames
+            log.warning("message log: %d frames wait for the database", frames)
 
     async def run(self, interval: float = 0.2) -> None:
         """Flush forever; prune past the retention period once an hour."""
@@ -116,5 +143,11 @@ class MessageLog:
                     log.exception("pruning the message log failed")
 
     async def prune(self) -> None:
+        """Drop the batches whose every frame is past the retention period."""
         cutoff = now() - self.retention
-        await self._store.write(lambda conn: conn.execute(t.messages.delete().where(t.messages.c.created_at < cutoff)))
+        batches = t.message_batches
+        await self._store.write(lambda conn: conn.execute(batches.delete().where(batches.c.last_at < cutoff)))
+
+
+def _instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)

@@ -369,15 +369,17 @@ class Queries:
         for column, value in ((c.action, action), (c.direction, direction), (c.message_type, message_type)):
             if value is not None:
                 query = query.where(column == value)
+        # Each time bound twice: on the frame, and on its batch (which the batches' index finds).
         if time_from is not None:
-            query = query.where(c.created_at >= time_from)
+            query = query.where(c.created_at >= time_from, c.batch_last_at >= time_from)
         if time_to is not None:
-            query = query.where(c.created_at < time_to)
-        order = (c.id.desc(),) if newest_first else (c.id,)
-        if charge_point_id is None:
-            return await fetch_page(self._store, query, order, limit, offset, _message)
-        # No index is led by the charge point (it slowed the log's writes): walk its blocks.
+            query = query.where(c.created_at < time_to, c.batch_first_at < time_to)
         async with self._store.read() as conn:
+            if charge_point_id is None:
+                total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+                rows = await message_search.log_rows(conn, query, limit=limit, offset=offset, newest_first=newest_first)
+                return Page([_message(row) for row in rows], int(total or 0), limit, offset)
+            # No index is led by the charge point (it slowed the log's writes): walk its blocks.
             total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
             rows = await message_search.charge_point_rows(
                 conn, query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first

@@ -280,17 +280,19 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
             )
     else:
         if before is not None:
-            statement = statement.where(msg.id < before)
-        requests = await store.fetch_all(statement.order_by(msg.id.desc()).limit(limit + 1))
+            statement = statement.where(msg.id < before, msg.batch_id <= (before - 1) // t.FRAMES_PER_BATCH)
+        async with store.read() as conn:
+            requests = await message_search.log_rows(conn, statement, limit=limit + 1)
     ids = {row.message_id for row in requests if row.message_id}
     answers: dict[tuple[str, str, str], sa.Row[Any]] = {}
     if ids:
-        # An answer is logged after its CALL: the primary key bounds the search to recent rows.
+        # An answer is logged after its CALL: the batch ids bound the search to recent batches.
         oldest = min(row.id for row in requests)
         for row in await store.fetch_all(
             sa.select(t.messages)
-            .where(msg.id > oldest, msg.message_type.in_((3, 4)), msg.message_id.in_(ids))
-            .order_by(msg.id)
+            .where(msg.batch_id >= oldest // t.FRAMES_PER_BATCH, msg.id > oldest)
+            .where(msg.message_type.in_((3, 4)), msg.message_id.in_(ids))
+            .order_by(msg.batch_id, msg.id)
         ):
             answers.setdefault((row.charge_point_id, row.message_id, row.direction), row)
     result = []
