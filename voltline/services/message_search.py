@@ -1,4 +1,5 @@
-"""One charge point's frames of the message log, found block by block.
+"""Pages of the message log: one charge point's frames found block by block, and the whole
+log's read batch by batch (`log_rows`).
 
 The log has no index led by the charge point (it made every group commit rewrite an index page
 per connected charge point, see `tables.message_block`); its index is led by the batch's block of
