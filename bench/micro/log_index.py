@@ -1,5 +1,8 @@
 """What an index on the message log costs per inserted row, on SQLite.
 
+(This measures the row-per-frame log that migrations 0001-0004 built; since 0005 the log keeps
+a batch of frames per row, `message_batches`, with the block-led index measured here.)
+
 The log takes rows from every connected charge point at once, in group commits. An index led by
 the charge point puts each new row at a random place in its B-tree, so every commit dirties
 about one index page per charge point in the batch; one led by the row's block of ids
