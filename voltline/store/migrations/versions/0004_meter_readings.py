@@ -42,15 +42,22 @@ def _view_sql(dialect: str) -> str:
     )
 
 
-def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    op.create_table(
-        "meter_readings",
+def _where_and_when() -> list[sa.Column]:  # type: ignore[type-arg]
+    """The columns a reading and a sampled value row share: which meter, which session, when."""
+    return [
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("charge_point_id", sa.String(255), nullable=False),
         sa.Column("connector_id", sa.Integer, nullable=False),
         sa.Column("transaction_id", sa.Integer),
         sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    op.create_table(
+        "meter_readings",
+        *_where_and_when(),
         sa.Column("sampled_values", sa.Text, nullable=False),
     )
     op.create_index("ix_meter_readings_transaction", "meter_readings", ["transaction_id", "timestamp"])
@@ -71,11 +78,7 @@ def downgrade() -> None:
     op.rename_table("meter_readings", "meter_readings_packed")
     op.create_table(
         "meter_values",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-        sa.Column("charge_point_id", sa.String(255), nullable=False),
-        sa.Column("connector_id", sa.Integer, nullable=False),
-        sa.Column("transaction_id", sa.Integer),
-        sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
+        *_where_and_when(),
         sa.Column("value", sa.Float),
         sa.Column("unit", sa.String(16)),
         sa.Column("raw_value", sa.Text, nullable=False),
