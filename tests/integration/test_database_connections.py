@@ -93,7 +93,7 @@ async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_d
     blocker = create_engine(postgres_database)
     try:
         await ensure_schema(store.engine)
-        log_row = ("CP-1", now(), now(), '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
+        log_row = ("CP-1", now(), now(), 1, '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
         sample = ("CP-1", 1, None, now(), '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null,'
                   ' "Sample.Periodic", "Outlet", "Raw"]]')
         async with blocker.connect() as lock:

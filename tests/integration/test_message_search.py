@@ -22,7 +22,8 @@ def _batch(batch_id: int, cp: str, frames: int) -> tuple[dict[str, object], list
     stamp = at.isoformat(" ", "microseconds")[:26]
     listed = [[stamp, "in", 2, f"m{batch_id}-{k}", "Heartbeat", None, f'[2,"m{batch_id}-{k}","Heartbeat",{{}}]']
               for k in range(frames)]
-    row = {"id": batch_id, "charge_point_id": cp, "first_at": at, "last_at": at, "frames": orjson.dumps(listed).decode()}
+    row = {"id": batch_id, "charge_point_id": cp, "first_at": at, "last_at": at, "frame_count": frames,
+           "frames": orjson.dumps(listed).decode()}
     return row, [batch_id * t.FRAMES_PER_BATCH + k for k in range(frames)]
 
 

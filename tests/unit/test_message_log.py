@@ -48,7 +48,8 @@ async def test_a_flush_writes_one_batch_per_charge_point_in_recorded_order() -> 
     [(table, rows)] = store.inserts
     assert table is t.message_batches
     assert [row[0] for row in rows] == ["CP-1", "CP-2"]
-    cp1 = orjson.loads(rows[0][3])
+    assert [row[3] for row in rows] == [3, 3]  # frame counts
+    cp1 = orjson.loads(rows[0][4])
     assert [frame[3] for frame in cp1] == ["a0", "a1", "a2"]
     assert rows[0][1] <= rows[0][2]  # first_at, last_at
     assert log.flush() is None  # nothing left

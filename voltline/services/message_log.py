@@ -26,7 +26,7 @@ log = logging.getLogger("voltline.message_log")
 CHUNK_FRAMES = 2000
 
 Frame = tuple[str, str, int, str | None, str | None, str | None, str]  # in the order of tables.FRAME_FIELDS
-Batch = tuple[str, datetime, datetime, str]  # a message_batches row: charge point, first_at, last_at, frames
+Batch = tuple[str, datetime, datetime, int, str]  # a message_batches row: charge point, first/last at, count, frames
 
 
 class MessageLog:
@@ -97,7 +97,7 @@ class MessageLog:
         for identity, frames in pending.items():
             for start in range(0, len(frames), t.FRAMES_PER_BATCH):
                 part = frames[start:start + t.FRAMES_PER_BATCH]
-                batch = (identity, _instant(part[0][0]), _instant(part[-1][0]), orjson.dumps(part).decode())
+                batch = (identity, _instant(part[0][0]), _instant(part[-1][0]), len(part), orjson.dumps(part).decode())
                 batches.append((batch, len(part)))
         chunk: list[tuple[Batch, int]] = []
         size = 0

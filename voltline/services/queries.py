@@ -376,7 +376,10 @@ class Queries:
             query = query.where(c.created_at < time_to, c.batch_first_at < time_to)
         async with self._store.read() as conn:
             if charge_point_id is None:
-                total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+                if query.whereclause is None:  # the whole log: counted by batch, not unpacked
+                    total = await conn.scalar(sa.select(sa.func.sum(t.message_batches.c.frame_count)))
+                else:
+                    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
                 rows = await message_search.log_rows(conn, query, limit=limit, offset=offset, newest_first=newest_first)
                 return Page([_message(row) for row in rows], int(total or 0), limit, offset)
             # No index is led by the charge point (it slowed the log's writes): walk its blocks.

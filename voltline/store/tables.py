@@ -191,12 +191,13 @@ message_batches = sa.Table(
     sa.Column("charge_point_id", Id, nullable=False),
     sa.Column("first_at", UTCDateTime, nullable=False),
     sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("frame_count", sa.Integer, nullable=False),
     # The OCPP message log: one charge point's frames of one flush (services.message_log), as a
     # JSON array of arrays, each in the order of FRAME_FIELDS. A row per frame cost SQLite a row
     # and two index entries per frame; a busy charge point's tenth of a second is now one.
     sa.Column("frames", sa.Text, nullable=False),
-    # Time ranges and pruning.
-    sa.Index("ix_message_batches_last_at", "last_at"),
+    # Time ranges and pruning; with the frame counts, the whole log's size without unpacking it.
+    sa.Index("ix_message_batches_last_at", "last_at", "frame_count"),
 )
 
 FRAME_FIELDS = ("created_at", "direction", "message_type", "message_id", "action", "error_code", "payload")

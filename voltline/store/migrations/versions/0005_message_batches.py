@@ -55,9 +55,10 @@ def upgrade() -> None:
         sa.Column("charge_point_id", sa.String(255), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("frame_count", sa.Integer, nullable=False),
         sa.Column("frames", sa.Text, nullable=False),
     )
-    op.create_index("ix_message_batches_last_at", "message_batches", ["last_at"])
+    op.create_index("ix_message_batches_last_at", "message_batches", ["last_at", "frame_count"])
     op.create_index(
         "ix_message_batches_block_cp", "message_batches", [sa.text("(id >> 12)"), "charge_point_id", "id"]
     )
@@ -68,8 +69,8 @@ def upgrade() -> None:
     else:  # SQLite keeps the timestamp as text in the very format of the frames
         frame = "json_array(json_array(created_at, " + ", ".join(FIELDS[1:]) + "))"
     op.execute(
-        "INSERT INTO message_batches (charge_point_id, first_at, last_at, frames)"
-        f" SELECT charge_point_id, created_at, created_at, {frame} FROM messages ORDER BY id"
+        "INSERT INTO message_batches (charge_point_id, first_at, last_at, frame_count, frames)"
+        f" SELECT charge_point_id, created_at, created_at, 1, {frame} FROM messages ORDER BY id"
     )
     op.drop_table("messages")
     op.execute(_view_sql(dialect))
