@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -156,6 +157,26 @@ async def test_a_database_outage_is_answered_with_internal_error_and_recovered_f
     assert answer[0] == 3 and isinstance(answer[2]["transactionId"], int)
     row = await server.store.fetch_one(sa.select(t.transactions.c.id))
     assert row.id == answer[2]["transactionId"]
+
+
+async def test_frames_logged_while_the_database_is_away_are_written_once_it_is_back(server, connect, database_url) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    async with _outage(database_url):
+        answer = await client.call("Heartbeat", {})
+        await asyncio.sleep(0.6)  # a few of the log's periodic flushes fail meanwhile
+    m = t.messages.c
+    logged: list[Any] = []
+    for _ in range(50):
+        logged = await server.store.fetch_all(
+            sa.select(m.direction, m.message_type).where(m.charge_point_id == "CP-1", m.message_id == answer[1])
+        )
+        if len(logged) == 2:
+            break
+        await asyncio.sleep(0.2)
+    assert sorted((row.direction, row.message_type) for row in logged) == [("in", 2), ("out", answer[0])]
+    assert server.services.message_log.dropped == 0
 
 
 class _outage:

@@ -36,7 +36,7 @@ class MessageLog:
         self.retention = timedelta(days=retention_days)
         self._frames: dict[str, list[Frame]] = {}  # recorded since the last flush, by charge point
         self._recorded = 0  # frames in self._frames
-        self._retry: list[tuple[Batch, int]] = []  # batches (and their frame counts) whose commit failed
+        self._retry: list[Batch] = []  # batches whose commit failed, oldest first
         self._retry_frames = 0
         self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
         self._stamp_ms = 0
@@ -97,13 +97,14 @@ class MessageLog:
         for identity, frames in pending.items():
             for start in range(0, len(frames), t.FRAMES_PER_BATCH):
                 part = frames[start:start + t.FRAMES_PER_BATCH]
-                batch = (identity, _instant(part[0][0]), _instant(part[-1][0]), len(part), orjson.dumps(part).decode())
-                batches.append((batch, len(part)))
-        chunk: list[tuple[Batch, int]] = []
+                batches.append(
+                    (identity, _instant(part[0][0]), _instant(part[-1][0]), len(part), orjson.dumps(part).decode())
+                )
+        chunk: list[Batch] = []
         size = 0
         for batch in batches:
             chunk.append(batch)
-            size += batch[1]
+            size += batch[3]
             if size >= CHUNK_FRAMES:
                 self._commit(chunk)
                 chunk, size = [], 0
@@ -113,18 +114,18 @@ class MessageLog:
             return None
         return asyncio.gather(*self._committing, return_exceptions=True)
 
-    def _commit(self, chunk: list[tuple[Batch, int]]) -> None:
-        written = self._store.write(inserts=((t.message_batches, [batch for batch, _ in chunk]),), background=True)
+    def _commit(self, chunk: list[Batch]) -> None:
+        written = self._store.write(inserts=((t.message_batches, chunk),), background=True)
         written.add_done_callback(lambda done: self._written(done, chunk))
         self._committing.add(written)
 
-    def _written(self, done: asyncio.Future[Any], chunk: list[tuple[Batch, int]]) -> None:
+    def _written(self, done: asyncio.Future[Any], chunk: list[Batch]) -> None:
         self._committing.discard(done)
         if done.cancelled() or done.exception() is not None:
             # Not written (the database is away): kept for the next flush, ahead of newer frames
             # (chunks fail in the order they were committed).
             self._retry += chunk
-            frames = sum(count for _, count in chunk)
+            frames = sum(batch[3] for batch in chunk)
             self._retry_frames += frames
             log.warning("message log: %d frames wait for the database", frames)
 
