@@ -368,6 +368,22 @@ async def test_transaction_ids_are_unique_across_charge_points(server, connect) 
     assert len(ids) == 3
 
 
+async def test_a_meter_value_entry_of_thousands_of_samples_keeps_each_one(server, connect) -> None:  # type: ignore[no-untyped-def]
+    """More sampled values in one entry than a reading has places: every one is stored, each
+    with an id of its own, in the order sent."""
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    count = t.SAMPLES_PER_READING + 100
+    sampled = [{"value": str(n), "measurand": "Voltage", "unit": "V"} for n in range(count)]
+    await client.ok("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": "2026-11-01T10:00:00Z", "sampledValue": sampled}]})
+    await client.ok("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": "2026-11-01T10:01:00Z", "sampledValue": [{"value": "next"}]}]})
+    m = t.meter_values.c
+    stored = await rows(server, sa.select(m.id, m.raw_value).where(m.charge_point_id == "CP-1").order_by(m.timestamp, m.id))
+    assert [s.raw_value for s in stored] == [str(n) for n in range(count)] + ["next"]
+    assert len({s.id for s in stored}) == count + 1
+
+
 async def test_stop_and_meter_values_arriving_late_after_reconnect(server, connect) -> None:  # type: ignore[no-untyped-def]
     await server.services.charge_points.register("CP-1")
     await add_tag(server, "TAG")

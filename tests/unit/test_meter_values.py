@@ -66,3 +66,16 @@ def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
     ]
     # the view's columns are the sampled value's fields after the reading's
     assert [c.name for c in t.meter_values.columns][-len(t.SAMPLE_FIELDS):] == list(t.SAMPLE_FIELDS)
+
+
+def test_an_entry_larger_than_a_reading_s_places_is_split_in_order() -> None:
+    import orjson
+
+    from voltline.services.meter_values import readings
+    from voltline.store.tables import SAMPLES_PER_READING
+
+    count = SAMPLES_PER_READING + 5
+    samples = normalize([{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": str(n)} for n in range(count)]}])
+    rows = readings(samples, "CP-1", 1, None)
+    assert [len(orjson.loads(row[4])) for row in rows] == [SAMPLES_PER_READING, 5]
+    assert [fields[2] for row in rows for fields in orjson.loads(row[4])] == [str(n) for n in range(count)]

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from voltline.services.clock import parse_timestamp
+from voltline.store.tables import SAMPLES_PER_READING
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
@@ -59,19 +60,20 @@ class SampledValue:
 def readings(
     samples: list[SampledValue], charge_point_id: str, connector_id: int, transaction_id: int | None
 ) -> list[tuple[Any, ...]]:
-    """meter_readings rows (tuples in READING_COLUMNS order): one per meterValue entry, whose
-    samples `normalize` gave one shared timestamp object."""
+    """meter_readings rows (tuples in READING_COLUMNS order): one per meterValue entry (whose
+    samples `normalize` gave one shared timestamp object), and one per SAMPLES_PER_READING
+    samples of an entry larger than that (the view's ids leave that many places a reading)."""
     rows: list[tuple[Any, ...]] = []
-    entry: list[tuple[Any, ...]] = []
-    stamp: datetime | None = None
-    for sample in samples:
-        if sample.timestamp is not stamp and entry:
-            rows.append((charge_point_id, connector_id, transaction_id, stamp, orjson.dumps(entry).decode()))
-            entry = []
-        stamp = sample.timestamp
-        entry.append(sample.fields())
-    if entry:
-        rows.append((charge_point_id, connector_id, transaction_id, stamp, orjson.dumps(entry).decode()))
+    start = 0
+    for end in range(1, len(samples) + 1):
+        if (
+            end == len(samples)
+            or samples[end].timestamp is not samples[start].timestamp
+            or end - start == SAMPLES_PER_READING
+        ):
+            entry = orjson.dumps([sample.fields() for sample in samples[start:end]]).decode()
+            rows.append((charge_point_id, connector_id, transaction_id, samples[start].timestamp, entry))
+            start = end
     return rows
 
 
