@@ -41,6 +41,7 @@ class MessageLog:
         self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
         self._stamp_ms = 0
         self._stamp = ""
+        self._instants: dict[str, datetime] = {}  # the stamps of the frames since the last flush
         self._max_buffer = max_buffer
         self.dropped = 0
 
@@ -82,7 +83,9 @@ class MessageLog:
         millisecond = int(at * 1000)
         if millisecond != self._stamp_ms:  # a clock set back is followed, not waited for
             self._stamp_ms = millisecond
-            self._stamp = datetime.fromtimestamp(at, UTC).isoformat(" ", "microseconds")[:26]
+            instant = datetime.fromtimestamp(at, UTC)
+            self._stamp = instant.isoformat(" ", "microseconds")[:26]
+            self._instants[self._stamp] = instant  # for the batches' first_at and last_at
         return self._stamp
 
     def flush(self) -> Awaitable[Any] | None:
@@ -93,12 +96,15 @@ class MessageLog:
         commit holds the event loop, and one of a fifth of a second's log held every charge point
         and API request for tens of milliseconds."""
         pending, self._frames, self._recorded = self._frames, {}, 0
+        instants, self._instants = self._instants, {}
+        if self._stamp:  # frames of the current millisecond may follow, and need it again
+            self._instants[self._stamp] = instants[self._stamp]
         batches, self._retry, self._retry_frames = self._retry, [], 0
         for identity, frames in pending.items():
             for start in range(0, len(frames), t.FRAMES_PER_BATCH):
                 part = frames[start:start + t.FRAMES_PER_BATCH]
                 batches.append(
-                    (identity, _instant(part[0][0]), _instant(part[-1][0]), len(part), orjson.dumps(part).decode())
+                    (identity, instants[part[0][0]], instants[part[-1][0]], len(part), orjson.dumps(part).decode())
                 )
         chunk: list[Batch] = []
         size = 0
@@ -149,6 +155,3 @@ class MessageLog:
         batches = t.message_batches
         await self._store.write(lambda conn: conn.execute(batches.delete().where(batches.c.last_at < cutoff)))
 
-
-def _instant(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
