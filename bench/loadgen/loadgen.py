@@ -235,8 +235,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="PATH",
-        help="an operator read (GET PATH on --api-url), in turn with the others given, one every"
-        " --heavy-read-interval seconds (back to back while slower)",
+        help="an operator read (GET PATH on --api-url), in turn with the others given, one started"
+        " every --heavy-read-interval seconds (skipped, and counted, while its last one runs)",
     )
     p.add_argument("--heavy-read-interval", type=float, default=1.0, metavar="S")
     p.add_argument("--heavy-read-timeout", type=float, default=120, metavar="S")
