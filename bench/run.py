@@ -16,6 +16,13 @@ Scenarios:
   4 command      RemoteStartTransaction through the REST API (p50/p99) while scenario 1 runs
                  (needs a REST API: target voltline)
   5 single       one connection, closed-loop Heartbeat: p50 latency
+  6 password-storm  scenario 1, and from its middle on 100 WebSocket handshakes/s with a wrong
+                 Basic-auth password to known identities: the fleet's p99 disturbed / quiet
+  7 heavy-read   scenario 1 on a database of 10 M sampled values, and from its middle on a heavy
+                 operator read every second (deep pages of meter values and of the message log,
+                 the transactions' CSV export): the fleet's p99 disturbed / quiet
+                 (6 and 7 need target voltline; the history database is built once per schema
+                 and kept: bench/.cache/ for SQLite, a template database on PostgreSQL)
 
 System settings: the open-file soft limit is raised to the hard limit for the servers and
 the generator; as root the script raises net.core.somaxconn and net.ipv4.tcp_max_syn_backlog
@@ -45,6 +52,8 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import history as bench_history  # bench/history.py: the database of scenario 7
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 RAW = RESULTS / "raw"
@@ -53,7 +62,23 @@ OCPP_RPC = BENCH / "peers" / "ocpp-rpc"
 PY = sys.executable
 
 TARGETS = ("voltline", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
-SCENARIOS = {1: "throughput", 2: "idle", 3: "storm", 4: "command", 5: "single"}
+SCENARIOS = {
+    1: "throughput",
+    2: "idle",
+    3: "storm",
+    4: "command",
+    5: "single",
+    6: "password-storm",
+    7: "heavy-read",
+}
+VOLTLINE_ONLY = {4: "a REST API", 6: "charge points registered with a password", 7: "a REST API"}
+CACHE = BENCH / ".cache"
+STORM_PASSWORD = "the-right-password"
+HEAVY_READS = (
+    "/api/v1/meter-values?measurand=Voltage&offset=100000",
+    "/api/v1/messages?offset=100000",
+    "/api/v1/transactions/export.csv",
+)
 SOURCES = "127.0.0.2-127.0.0.33"
 SYSCTLS = {"net.core.somaxconn": 65535, "net.ipv4.tcp_max_syn_backlog": 65535}
 
@@ -210,8 +235,10 @@ def ensure_ocpp_rpc_installed() -> None:
 class Server:
     """One fresh server process of a target; the pid it reports is the one whose /proc we read."""
 
-    def __init__(self, target: str, args: argparse.Namespace, workdir: Path) -> None:
-        self.target, self.args, self.workdir = target, args, workdir
+    def __init__(
+        self, target: str, args: argparse.Namespace, workdir: Path, scenario: int = 1
+    ) -> None:
+        self.target, self.args, self.workdir, self.scenario = target, args, workdir, scenario
         self.proc: subprocess.Popen | None = None
         self.database_url = args.database_url or f"sqlite:///{workdir / 'voltline.db'}"
         self.own_database: str | None = None  # a PostgreSQL database made for this run
@@ -262,9 +289,27 @@ class Server:
                     f"127.0.0.1:{port} is already in use by another process; pick --ocpp-port/--api-port"
                 )
         if self.target == "voltline":
-            if is_postgres(self.args.database_url or "") and not self.args.keep_database:
-                self.database_url = self.own_database = fresh_postgres_database(self.args.database_url)
-            self.token = prepare_voltline(self.database_url, self.workdir)
+            history = self.scenario == 7
+            history_file: Path | None = None
+            if is_postgres(self.args.database_url or ""):
+                if history and self.args.keep_database:
+                    raise RuntimeError("scenario 7 fills a database of its own: drop --keep-database")
+                if not self.args.keep_database:
+                    template = (
+                        bench_history.cached_postgres(
+                            bench_history.plan_of(self.args), self.args.database_url, log
+                        )
+                        if history
+                        else None
+                    )
+                    self.database_url = self.own_database = fresh_postgres_database(
+                        self.args.database_url, template
+                    )
+            elif history:
+                history_file = bench_history.cached_sqlite(
+                    bench_history.plan_of(self.args), CACHE, log
+                )
+            self.token = prepare_voltline(self.database_url, self.workdir, history_file)
         cmd, env = self.command()
         self.log = open(self.workdir / f"{self.target}.log", "ab")  # noqa: SIM115 - closed in stop()
         # taskset execs the server, so the child's pid is the server's.
@@ -279,6 +324,8 @@ class Server:
         if self.target == "voltline":
             wait_port(self.args.api_port, self.proc)
             register_id_tag(self.args, self.token)
+            if self.scenario == 6:
+                register_storm_identities(self.args, self.token)
         time.sleep(0.5)
         return self.proc.pid
 
@@ -333,13 +380,15 @@ def postgres_admin(url: str, statement: str) -> None:
     asyncio.run(run())
 
 
-def fresh_postgres_database(url: str) -> str:
+def fresh_postgres_database(url: str, template: str | None = None) -> str:
     """A new, empty database on the server of `url` for one run (as SQLite gets a fresh file):
     a log of tens of millions of rows left by earlier runs, with its autovacuum and checkpoints,
-    would otherwise weigh on every later run differently."""
+    would otherwise weigh on every later run differently. With `template`, a copy of that
+    database (the history of scenario 7), copied file by file: faster than through the WAL."""
     name = f"voltline_bench_{os.getpid()}_{int(time.time() * 1000)}"
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
     try:
-        postgres_admin(url, f'CREATE DATABASE "{name}"')
+        postgres_admin(url, f'CREATE DATABASE "{name}"{copy}')
     except Exception as error:
         raise SystemExit(
             f"could not create a database for the run on {url} ({error}); the user needs CREATEDB,"
@@ -357,12 +406,15 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
         log(f"warning: could not drop the benchmark database {name}: {error}")
 
 
-def prepare_voltline(database_url: str, workdir: Path) -> str:
-    """Fresh schema (voltline migrate) and a new API token (voltline token create)."""
+def prepare_voltline(database_url: str, workdir: Path, history: Path | None = None) -> str:
+    """Fresh schema (voltline migrate) and a new API token (voltline token create); on SQLite
+    with `history`, a copy of that database instead of an empty one."""
     env = dict(os.environ, **voltline_env(database_url))
     if database_url.startswith("sqlite:"):
         for suffix in ("", "-wal", "-shm"):
             (workdir / f"voltline.db{suffix}").unlink(missing_ok=True)
+        if history is not None:
+            shutil.copyfile(history, workdir / "voltline.db")
     subprocess.run(
         [voltline_exe(), "migrate"],
         env=env,
@@ -405,6 +457,23 @@ def register_id_tag(args: argparse.Namespace, token: str | None) -> None:
             raise
 
 
+def register_storm_identities(args: argparse.Namespace, token: str | None) -> None:
+    """The identities the wrong-password storm knocks at: known charge points with a password,
+    registered as an operator would (the server hashes each password once here)."""
+    for i in range(args.storm_identities):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{args.api_port}/api/v1/charge-points",
+            data=json.dumps({"id": f"STORM-{i + 1:04d}", "password": STORM_PASSWORD}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            urllib.request.urlopen(request, timeout=30).close()
+        except urllib.error.HTTPError as error:
+            if error.code != 409:
+                raise
+
+
 # ------------------------------------------------------------------ scenarios
 
 
@@ -422,7 +491,7 @@ def loadgen_args(
         "--label",
         SCENARIOS[scenario],
     ]
-    if scenario in (1, 4):
+    if scenario in (1, 4, 6, 7):
         extra = [
             "--charge-points",
             str(args.charge_points),
@@ -444,6 +513,31 @@ def loadgen_args(
             ]
             if token:
                 extra += ["--api-token", token]
+        if scenario in (6, 7):
+            # A CALL stalled behind the disturbance is answered late, not lost: it is waited for
+            # (and its latency counted) rather than given up on after the usual 30 s.
+            extra += ["--call-timeout", str(args.stall_timeout)]
+            if args.disturb_after is not None:
+                extra += ["--disturb-after", str(args.disturb_after)]
+        if scenario == 6:
+            extra += [
+                "--storm-rate",
+                str(args.storm_rate),
+                "--storm-prefix",
+                "STORM-",
+                "--storm-count",
+                str(args.storm_identities),
+                "--storm-password",
+                "a-wrong-password",
+                "--storm-source-addresses",
+                args.storm_sources,
+            ]
+        if scenario == 7:
+            extra += ["--api-url", f"http://127.0.0.1:{args.api_port}"]
+            if token:
+                extra += ["--api-token", token]
+            for path in args.heavy_read or HEAVY_READS:
+                extra += ["--heavy-read", path]
         return common + extra
     if scenario == 2:
         return common + [
@@ -484,7 +578,7 @@ def run_once(
     target: str, scenario: int, args: argparse.Namespace, workdir: Path
 ) -> dict:
     background = wait_until_quiet(args.quiet_threshold, args.quiet_wait)
-    server = Server(target, args, workdir)
+    server = Server(target, args, workdir, scenario)
     try:
         # Inside the try: a start that fails halfway still stops the server and drops its database.
         pid = server.start()
@@ -557,6 +651,43 @@ FIGURES = {
         "errors",
     ],
     5: ["latency.p50_ms", "latency.p99_ms", "messages_per_s", "errors"],
+    6: [
+        "p99_ratio",
+        "quiet.latency.p99_ms",
+        "disturbed.latency.p99_ms",
+        "quiet.messages_per_s",
+        "disturbed.messages_per_s",
+        "quiet.latency.p50_ms",
+        "disturbed.latency.p50_ms",
+        "heartbeat_p99_ratio",
+        "disturbed.latency.max_ms",
+        "storm.sent",
+        "storm.answered_401",
+        "storm.answered_429",
+        "storm.other",
+        "storm.latency.p50_ms",
+        "storm.latency.p99_ms",
+        "connections_at_end",
+        "errors",
+    ],
+    7: [
+        "p99_ratio",
+        "quiet.latency.p99_ms",
+        "disturbed.latency.p99_ms",
+        "quiet.messages_per_s",
+        "disturbed.messages_per_s",
+        "quiet.latency.p50_ms",
+        "disturbed.latency.p50_ms",
+        "heartbeat_p99_ratio",
+        "disturbed.latency.max_ms",
+        *(
+            f"heavy_read.reads.{name}.latency.{figure}"
+            for name in ("meter-values", "messages", "export-csv")
+            for figure in ("p50_ms", "max_ms", "count")
+        ),
+        "connections_at_end",
+        "errors",
+    ],
 }
 COMMON = ["other_busy_cores", "other_busy_cores_connect"]
 
@@ -599,7 +730,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--scenarios",
         default=None,
-        help="comma list of 1-5 (default 1,2,3,5 and 4 for voltline)",
+        help="comma list of 1-7 or their names (default 1,2,3,5 and 4 for voltline; 6 and 7"
+        " only when asked)",
     )
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument(
@@ -640,6 +772,39 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--storm-charge-points", type=int, default=19800)
     p.add_argument("--storm-timeout", type=float, default=180)
     p.add_argument("--single-duration", type=float, default=10)
+    p.add_argument(
+        "--disturb-after",
+        type=float,
+        help="scenarios 6 and 7: seconds of quiet load before the disturbance (default: half"
+        " of --duration); the disturbance lasts to the end",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=150,
+        help="scenarios 6 and 7: seconds a fleet CALL is waited for before it counts as lost",
+    )
+    p.add_argument("--storm-rate", type=float, default=100, help="scenario 6: handshakes per second")
+    p.add_argument(
+        "--storm-identities",
+        type=int,
+        default=20,
+        help="scenario 6: known identities (with a password) the storm knocks at in turn",
+    )
+    p.add_argument(
+        "--storm-sources",
+        default="127.0.0.34-127.0.0.65",
+        help="scenario 6: the storm's source addresses (the fleet uses " + SOURCES + ")",
+    )
+    p.add_argument(
+        "--heavy-read",
+        action="append",
+        metavar="PATH",
+        help="scenario 7: the operator reads taken in turn, one a second (default: "
+        + ", ".join(HEAVY_READS)
+        + ")",
+    )
+    bench_history.add_options(p)
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--loadgen-core", type=int, default=1)
     p.add_argument("--no-pin", action="store_true", help="do not use taskset")
@@ -680,6 +845,16 @@ def parse_args() -> argparse.Namespace:
                 targets.append(name)
     a.targets = targets
     return a
+
+
+def scenario_number(spec: str) -> int:
+    spec = spec.strip()
+    if spec.isdigit() and int(spec) in SCENARIOS:
+        return int(spec)
+    for number, name in SCENARIOS.items():
+        if name == spec:
+            return number
+    raise SystemExit(f"unknown scenario {spec!r}: one of {SCENARIOS}")
 
 
 def measure(target: str, scenario: int, args: argparse.Namespace, workdir: Path) -> dict:
@@ -727,9 +902,12 @@ def main() -> int:
     pairs: list[tuple[str, int]] = []
     for target in args.targets:
         wanted = args.scenarios or ("1,2,3,4,5" if target == "voltline" else "1,2,3,5")
-        for scenario in (int(s) for s in wanted.split(",") if s.strip()):
-            if scenario == 4 and target != "voltline":
-                log(f"{target}: scenario 4 needs a REST API; skipped")
+        for scenario in (scenario_number(s) for s in wanted.split(",") if s.strip()):
+            if scenario in VOLTLINE_ONLY and target != "voltline":
+                log(
+                    f"{target}: scenario {scenario} ({SCENARIOS[scenario]}) needs"
+                    f" {VOLTLINE_ONLY[scenario]}, which only target voltline has; skipped"
+                )
                 continue
             pairs.append((target, scenario))
     # Target by target, or (--interleave) round by round: run 1 of every pair, then run 2, …
@@ -764,9 +942,39 @@ def main() -> int:
             log(f"  {target:16} {key:13} {json.dumps(s['median'])}")
     log("\nREADME rows:")
     for target, scen in summary["targets"].items():
-        log(markdown_row(target, scen))
+        if any(key[0] in "12345" for key in scen):
+            log(markdown_row(target, scen))
+        for key in ("6-password-storm", "7-heavy-read"):
+            if (scen.get(key) or {}).get("median"):
+                log(disturbance_row(target, key, scen[key]["median"]))
     print(json.dumps(summary))
     return 0
+
+
+def disturbance_row(target: str, key: str, median: dict) -> str:
+    """target | scenario | quiet msgs/s, p50/p99 | disturbed msgs/s, p50/p99 | p99 ratio | ..."""
+
+    def f(name: str) -> str:
+        value = median.get(name)
+        return "—" if value is None else (f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}")
+
+    cells = [
+        target,
+        key,
+        f"{f('quiet.messages_per_s')} at {f('quiet.latency.p50_ms')}/{f('quiet.latency.p99_ms')}",
+        f"{f('disturbed.messages_per_s')} at {f('disturbed.latency.p50_ms')}/{f('disturbed.latency.p99_ms')}",
+        f("p99_ratio"),
+    ]
+    if key.startswith("6"):
+        cells.append(f"{f('storm.answered_401')} / {f('storm.answered_429')} / {f('storm.other')}")
+    else:
+        cells.append(
+            " · ".join(
+                f"{name} {f(f'heavy_read.reads.{name}.latency.p50_ms')}"
+                for name in ("meter-values", "messages", "export-csv")
+            )
+        )
+    return "| " + " | ".join(cells) + " |"
 
 
 def markdown_row(target: str, scenarios: dict) -> str:

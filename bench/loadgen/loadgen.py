@@ -202,6 +202,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="RemoteStartTransaction requests per second through the REST API",
     )
     p.add_argument("--id-tag", default="BENCHTAG")
+    p.add_argument(
+        "--disturb-after",
+        type=float,
+        metavar="S",
+        help="start the disturbance (--storm-rate, --heavy-read) S seconds into the load"
+        " (default: half of --duration); figures are reported for the quiet stretch before"
+        " and the disturbed one after",
+    )
+    p.add_argument(
+        "--storm-rate",
+        type=float,
+        default=0,
+        metavar="R",
+        help="WebSocket handshakes per second with a wrong Basic-auth password",
+    )
+    p.add_argument(
+        "--storm-prefix",
+        default="STORM-",
+        help="the storm's identities are PREFIX0001 ... (known, registered with a password)",
+    )
+    p.add_argument("--storm-count", type=int, default=20, metavar="N")
+    p.add_argument("--storm-password", default="wrong-password")
+    p.add_argument(
+        "--storm-source-addresses",
+        metavar="A-B",
+        help="source addresses of the storm's handshakes (default: those of the fleet)",
+    )
+    p.add_argument("--storm-timeout", type=float, default=15, metavar="S")
+    p.add_argument(
+        "--heavy-read",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an operator read (GET PATH on --api-url), in turn with the others given, one started"
+        " every --heavy-read-interval seconds (skipped, and counted, while its last one runs)",
+    )
+    p.add_argument("--heavy-read-interval", type=float, default=1.0, metavar="S")
+    p.add_argument("--heavy-read-timeout", type=float, default=120, metavar="S")
     p.add_argument("--label", help="free text copied into the JSON result")
     p.add_argument(
         "--quiet", action="store_true", help="print only the final JSON line"
@@ -213,9 +251,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--mode rate needs --rate > 0")
     if a.remote_start_rate > 0 and not a.api_url:
         p.error("--remote-start-rate needs --api-url")
+    if a.heavy_read and not a.api_url:
+        p.error("--heavy-read needs --api-url")
+    a.disturbed = a.storm_rate > 0 or bool(a.heavy_read)
+    if a.disturb_after is None:
+        a.disturb_after = a.duration / 2
+    if a.disturbed and not 0 < a.disturb_after < a.duration:
+        p.error("--disturb-after must lie within --duration")
     try:
         a.schedule, a.weights = _mix(a.mix)
         a.sources = _source_addresses(a.source_addresses)
+        a.storm_sources = (
+            _source_addresses(a.storm_source_addresses)
+            if a.storm_source_addresses
+            else a.sources
+        )
     except (argparse.ArgumentTypeError, ValueError) as e:
         p.error(str(e))
     a.server_pids = [int(x) for x in a.server_pid.split(",") if x.strip()]
@@ -689,6 +739,17 @@ class Run:
         elif cp.rate_queue:
             cp.send_next(cp.rate_queue.pop(0))
 
+    async def drain(self, timeout: float) -> int:
+        """Wait (at most `timeout` s) for the answers to the load CALLs still outstanding: a
+        stalled server's late answers are the slowest of the run, not to be left out. Returns
+        how many were still outstanding then."""
+        deadline = _now() + timeout
+        while True:
+            left = sum(1 for cp in self.cps if cp.out_id is not None and cp.out_kind == _LOAD)
+            if not left or _now() >= deadline:
+                return left
+            await asyncio.sleep(0.05)
+
     def _resume(self, cp: ChargePoint) -> None:
         if (
             self.stats.phase == "load"
@@ -874,6 +935,235 @@ class RemoteStartLoad:
         }
 
 
+class PasswordStorm:
+    """A wrong-password storm: WebSocket upgrade requests with a wrong Basic-auth password to
+    known identities at a fixed rate, each on a new TCP connection; only the answer's status
+    line is read (401 expected, 429 once the server backs off)."""
+
+    def __init__(self, run: Run) -> None:
+        opts = run.opts
+        self.opts = opts
+        u = urlsplit(opts.url.replace("ws://", "http://", 1))
+        self.host, self.port, self.path = u.hostname or "127.0.0.1", u.port or 80, u.path
+        self.identities = [
+            f"{opts.storm_prefix}{i + 1:04d}" for i in range(opts.storm_count)
+        ]
+        self.sources = opts.storm_sources
+        self.outcomes: dict[str, int] = {}
+        self.latency = array("d")
+        self.sent = self.skipped = 0
+        self.in_flight = 0
+
+    def request(self, identity: str) -> bytes:
+        auth = b64encode(f"{identity}:{self.opts.storm_password}".encode()).decode()
+        key = b64encode(os.urandom(16)).decode()
+        return (
+            f"GET {self.path}/{quote(identity, safe='')} HTTP/1.1\r\n"
+            f"Host: {self.host}:{self.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Protocol: ocpp1.6\r\nAuthorization: Basic {auth}\r\n\r\n"
+        ).encode()
+
+    def _count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    async def _one(self, k: int) -> None:
+        identity = self.identities[k % len(self.identities)]
+        source = self.sources[k % len(self.sources)]
+        start = _now()
+        writer = None
+        try:
+            async with asyncio.timeout(self.opts.storm_timeout):
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, local_addr=(source, 0) if source else None
+                )
+                writer.write(self.request(identity))
+                line = await reader.readline()
+            parts = line.split()
+            outcome = parts[1].decode() if len(parts) > 1 else "closed_without_answer"
+            self.latency.append(_now() - start)
+        except TimeoutError:
+            outcome = "timeout"
+        except OSError as e:
+            outcome = f"connect_{errno.errorcode.get(e.errno, type(e).__name__) if e.errno else type(e).__name__}"
+        finally:
+            self.in_flight -= 1
+            if writer is not None:
+                writer.close()
+        self._count(outcome)
+
+    async def drive(self, until: float) -> None:
+        interval = 1 / self.opts.storm_rate
+        tasks: set[asyncio.Task] = set()
+        k, due = 0, _now()
+        while due < until:
+            # A server that answers nothing must not make the generator hold unbounded sockets.
+            if self.in_flight < 2000:
+                self.in_flight += 1
+                self.sent += 1
+                t = asyncio.ensure_future(self._one(k))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+            else:
+                self.skipped += 1
+            k += 1
+            due += interval
+            await asyncio.sleep(max(0.0, due - _now()))
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def result(self) -> dict:
+        counted = {"401": 0, "429": 0}
+        other = 0
+        for outcome, n in self.outcomes.items():
+            if outcome in counted:
+                counted[outcome] += n
+            else:
+                other += n
+        return {
+            "rate_per_s": self.opts.storm_rate,
+            "identities": len(self.identities),
+            "sent": self.sent,
+            "skipped_too_many_in_flight": self.skipped,
+            "answered_401": counted["401"],
+            "answered_429": counted["429"],
+            "other": other,
+            "outcomes": dict(sorted(self.outcomes.items(), key=lambda kv: -kv[1])),
+            "latency": summarize(self.latency),
+        }
+
+
+async def http_get(host: str, port: int, path: str, token: str | None) -> tuple[int, int]:
+    """GET path over a new connection (Connection: close); (status, body bytes read)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}Connection: close\r\n\r\n".encode()
+        )
+        status = int((await reader.readline()).split()[1])
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        size = 0  # to the end of the connection (chunk framing included: a few bytes a chunk)
+        while chunk := await reader.read(1 << 16):
+            size += len(chunk)
+        return status, size
+    finally:
+        writer.close()
+
+
+class HeavyReads:
+    """Heavy operator reads: the given GETs in turn, one started every --heavy-read-interval
+    seconds, each read whole (latency to the last byte). A read whose previous one is still
+    running is skipped and counted: as many operators as reads, each waiting for their page."""
+
+    def __init__(self, run: Run) -> None:
+        self.opts = run.opts
+        u = urlsplit(run.opts.api_url)
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
+        self.base = u.path.rstrip("/")
+        self.by_path = {
+            path: {"latency": array("d"), "statuses": {}, "bytes": 0, "busy": False, "skipped": 0}
+            for path in self.opts.heavy_read
+        }
+
+    @staticmethod
+    def name(path: str) -> str:
+        """A read's name in the result: its path's last part, /api/v1/transactions/export.csv
+        → export-csv (no dots: run.py addresses figures by dotted paths)."""
+        return path.partition("?")[0].rstrip("/").rsplit("/", 1)[-1].replace(".", "-")
+
+    async def _one(self, path: str) -> None:
+        entry = self.by_path[path]
+        start = _now()
+        try:
+            async with asyncio.timeout(self.opts.heavy_read_timeout):
+                status, size = await http_get(
+                    self.host, self.port, self.base + path, self.opts.api_token
+                )
+            outcome = str(status)
+            entry["bytes"] += size
+        except TimeoutError:
+            outcome = "timeout"
+        except (OSError, ValueError, IndexError) as e:
+            outcome = type(e).__name__
+        entry["latency"].append(_now() - start)
+        entry["statuses"][outcome] = entry["statuses"].get(outcome, 0) + 1
+        entry["busy"] = False
+
+    async def drive(self, until: float) -> None:
+        paths = self.opts.heavy_read
+        tasks: set[asyncio.Task] = set()
+        k, due = 0, _now()
+        while due < until:
+            path = paths[k % len(paths)]
+            entry = self.by_path[path]
+            if entry["busy"]:
+                entry["skipped"] += 1
+            else:
+                entry["busy"] = True
+                t = asyncio.ensure_future(self._one(path))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+            k += 1
+            due += self.opts.heavy_read_interval
+            await asyncio.sleep(max(0.0, due - _now()))
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def result(self) -> dict:
+        return {
+            "interval_s": self.opts.heavy_read_interval,
+            "reads": {
+                self.name(path): {
+                    "path": path,
+                    "count": len(e["latency"]),
+                    "skipped_still_running": e["skipped"],
+                    "statuses": e["statuses"],
+                    "bytes_per_read": round(e["bytes"] / len(e["latency"]))
+                    if e["latency"]
+                    else None,
+                    "latency": summarize(e["latency"]),
+                }
+                for path, e in self.by_path.items()
+            },
+        }
+
+
+class Windows:
+    """The quiet and the disturbed stretch of one load: the latency arrays only grow, in the
+    order answers arrive, so a stretch is a slice of each, marked when it begins."""
+
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+        self.marks: list[tuple[float, int, dict[bytes, int]]] = []
+
+    def mark(self) -> None:
+        s = self.stats
+        self.marks.append(
+            (_now(), s.completed, {a: len(v) for a, v in s.latency.items()})
+        )
+
+    def stretch(self, i: int) -> dict:
+        """Figures from mark i to mark i + 1 (throughput) and to the end (latency: answers that
+        arrive after the load ended, while draining, belong to the last stretch)."""
+        t0, done0, lens0 = self.marks[i]
+        t1, done1, lens1 = self.marks[i + 1]
+        last = i + 2 == len(self.marks)
+        samples, heartbeat = array("d"), array("d")
+        for action, values in self.stats.latency.items():
+            part = values[lens0[action] : None if last else lens1[action]]
+            samples.extend(part)
+            if action == b"Heartbeat":
+                heartbeat.extend(part)
+        return {
+            "seconds": round(t1 - t0, 3),
+            "messages_per_s": round((done1 - done0) / (t1 - t0), 1) if t1 > t0 else None,
+            "latency": summarize(samples),
+            "heartbeat_latency": summarize(heartbeat),
+        }
+
+
 async def main(opts: argparse.Namespace, nofile: int) -> dict:
     say = (lambda *a: None) if opts.quiet else (lambda *a: print(*a, flush=True))
     loop = asyncio.get_running_loop()
@@ -932,6 +1222,11 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
     t_load = _now()
     run.until = t_load + opts.duration
     rest: RemoteStartLoad | None = None
+    windows: Windows | None = None
+    disturbances: dict[str, PasswordStorm | HeavyReads] = {}
+    disturbance_tasks: list[asyncio.Future] = []
+    end: tuple | None = None
+    undrained = drained_s = None
     if opts.duration > 0 and not opts.idle:
         stats.phase = "load"
         live = [cp for cp in run.cps if cp.booted]
@@ -954,17 +1249,44 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
                 say(f"  {_now() - t_load:5.1f} s: {stats.completed} CALLs answered")
 
         ticker = asyncio.ensure_future(load_progress())
-        await asyncio.sleep(opts.duration)
+        if opts.disturbed:
+            windows = Windows(stats)
+            windows.mark()
+            await asyncio.sleep(opts.disturb_after)
+            windows.mark()
+            for kind, make in (("storm", PasswordStorm), ("heavy_read", HeavyReads)):
+                if (kind == "storm" and opts.storm_rate > 0) or (
+                    kind == "heavy_read" and opts.heavy_read
+                ):
+                    disturbance = disturbances[kind] = make(run)
+                    disturbance_tasks.append(
+                        asyncio.ensure_future(disturbance.drive(run.until))
+                    )
+            await asyncio.sleep(max(0.0, run.until - _now()))
+            windows.mark()
+            # The run's figures end here; the drain only completes the disturbed stretch.
+            end = (_now(), time.process_time(), read_cpu_s(pids) if pids else None,
+                   read_machine_jiffies(), stats.completed)
+            drain_t0 = _now()
+            undrained = await run.drain(opts.call_timeout + 1)
+            drained_s = _now() - drain_t0
+        else:
+            await asyncio.sleep(opts.duration)
         ticker.cancel()
         stats.phase = "done"
         if rest_task is not None:
             await rest_task
+        if disturbance_tasks:
+            await asyncio.gather(*disturbance_tasks)
     elif opts.duration > 0:
         await asyncio.sleep(opts.duration)
-    load_wall = _now() - t_load
-    cpu_load = time.process_time() - cpu_load0
-    server_cpu = read_cpu_s(pids) - server_cpu0 if pids else None
-    machine1 = read_machine_jiffies()
+    if end is None:
+        end = (_now(), time.process_time(), read_cpu_s(pids) if pids else None,
+               read_machine_jiffies(), stats.completed)
+    load_wall = end[0] - t_load
+    cpu_load = end[1] - cpu_load0
+    server_cpu = end[2] - server_cpu0 if pids else None
+    machine1 = end[3]
     machine_busy = (
         (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1]) * ncpu
     )
@@ -998,8 +1320,8 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
         else None,
         "time_connect_phase_s": round(connect_wall, 3),
         "boot_latency": summarize(stats.boot_latency),
-        "calls_answered": stats.completed,
-        "messages_per_s": round(stats.completed / load_wall, 1)
+        "calls_answered": end[4],
+        "messages_per_s": round(end[4] / load_wall, 1)
         if measured and load_wall > 0
         else None,
         "latency": summarize(all_samples),
@@ -1012,6 +1334,7 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
         "errors": sum(stats.errors.values()),
         "error_kinds": dict(sorted(stats.errors.items(), key=lambda kv: -kv[1])),
         "remote_start": rest.result() if rest else None,
+        **(disturbed_figures(opts, windows, disturbances, undrained, drained_s) if windows else {}),
         "server_pids": pids,
         "server_rss_before_kib": rss_before,
         "server_rss_after_boot_kib": rss_after_boot,
@@ -1061,6 +1384,17 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
         say(
             f"remote start: {rest.ok} Accepted of {rest.sent}, p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms"
         )
+    if windows:
+        q, d = result["quiet"], result["disturbed"]
+        say(
+            f"quiet: {q['messages_per_s']} CALLs/s, p50 {q['latency']['p50_ms']} p99 {q['latency']['p99_ms']} ms;"
+            f" disturbed: {d['messages_per_s']} CALLs/s, p50 {d['latency']['p50_ms']} p99 {d['latency']['p99_ms']} ms;"
+            f" p99 ratio {result['p99_ratio']}"
+        )
+        if "storm" in result:
+            say(f"storm: {json.dumps(result['storm']['outcomes'])}")
+        for r in (result.get("heavy_read") or {}).get("reads", {}).values():
+            say(f"read {r['path']}: {json.dumps(r['statuses'])}, p50 {r['latency']['p50_ms']} max {r['latency']['max_ms']} ms")
     if result["server_rss_per_connection_kib"] is not None:
         say(f"server RSS per connection: {result['server_rss_per_connection_kib']} KiB")
     say(
@@ -1070,6 +1404,34 @@ async def main(opts: argparse.Namespace, nofile: int) -> dict:
         if cp.transport is not None and not cp.transport.is_disconnected:
             cp.transport.disconnect()
     return result
+
+
+def disturbed_figures(
+    opts: argparse.Namespace,
+    windows: Windows,
+    disturbances: dict,
+    undrained: int | None,
+    drained_s: float | None,
+) -> dict:
+    """The fleet before and during the disturbance, and what the disturbance itself saw."""
+    quiet, disturbed = windows.stretch(0), windows.stretch(1)
+
+    def ratio(key: str) -> float | None:
+        a, b = quiet[key]["p99_ms"], disturbed[key]["p99_ms"]
+        return round(b / a, 2) if a and b is not None else None
+
+    out = {
+        "disturb_after_s": opts.disturb_after,
+        "quiet": quiet,
+        "disturbed": disturbed,
+        "p99_ratio": ratio("latency"),
+        "heartbeat_p99_ratio": ratio("heartbeat_latency"),
+        "drain_s": round(drained_s, 3) if drained_s is not None else None,
+        "undrained_calls": undrained,
+    }
+    for kind, disturbance in disturbances.items():
+        out[kind] = disturbance.result()
+    return out
 
 
 def cli(argv: list[str] | None = None) -> int:
