@@ -21,5 +21,4 @@ async def health(request: Request) -> dict[str, object]:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "the Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
-    request.app.state.voltline.metrics.refresh()
     return Response(generate_latest(request.app.state.voltline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
