@@ -75,7 +75,9 @@ def calls_charge_point(*more: Answer) -> Responses:
     )
 
 
-# What every route behind the API token answers.
+# What every route behind the API token answers. A failure any of them can meet belongs here
+# (as would a store that refuses work when overloaded); one that only some routes meet goes on
+# those routes, so that no operation documents a status it cannot answer.
 EVERY_API_ROUTE = answers(NO_TOKEN)
 
 
