@@ -1,26 +1,50 @@
-"""Prometheus metrics, read from the running parts at scrape time (nothing counted on the hot path)."""
+"""Prometheus metrics, read from the running parts at scrape time (nothing counted on the hot path).
+
+The parts keep plain numbers; a collector turns them into metric families when /metrics is
+scraped. What only grows (commits, writes, dropped log frames) is a counter, named `…_total`
+as Prometheus has it, so that `rate()` and restarts work; what goes up and down is a gauge.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+
+class VoltlineCollector:
+    def __init__(self, voltline: Any) -> None:
+        self._voltline = voltline
+
+    def collect(self) -> Iterator[Metric]:
+        v = self._voltline
+        store, log = v.store, v.services.message_log
+        yield _counter("voltline_store_commits", "database transactions committed", store.commits)
+        yield _counter("voltline_store_writes", "writes committed (several share a commit)", store.writes)
+        yield _counter(
+            "voltline_message_log_dropped_frames", "message log frames dropped because the buffer was full", log.dropped
+        )
+        yield _gauge("voltline_connected_charge_points", "charge points connected to this node", len(v.gateway.connections))
+        yield _gauge("voltline_active_transactions", "transactions in progress", len(v.services.transactions.live))
+        yield _gauge(
+            "voltline_inbound_queued_frames", "frames from charge points waiting for their turn", len(v.gateway.inbound)
+        )
+        yield _gauge(
+            "voltline_message_log_buffered_frames", "message log frames in memory, not yet committed", log.buffered
+        )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
 
 
 class Metrics:
     def __init__(self, voltline: Any) -> None:
-        self._voltline = voltline
         self.registry = CollectorRegistry()
-        self.connected = Gauge("voltline_connected_charge_points", "charge points connected to this node", registry=self.registry)
-        self.commits = Gauge("voltline_store_commits", "database transactions committed", registry=self.registry)
-        self.writes = Gauge("voltline_store_writes", "writes committed (several share a commit)", registry=self.registry)
-        self.log_dropped = Gauge("voltline_message_log_dropped", "message log rows dropped while the database was away", registry=self.registry)
-        self.active_sessions = Gauge("voltline_active_transactions", "transactions in progress", registry=self.registry)
-
-    def refresh(self) -> None:
-        v = self._voltline
-        self.connected.set(len(v.gateway.connections))
-        self.commits.set(v.store.commits)
-        self.writes.set(v.store.writes)
-        self.log_dropped.set(v.services.message_log.dropped)
-        self.active_sessions.set(len(v.services.transactions.live))
+        self.registry.register(VoltlineCollector(voltline))

@@ -1,15 +1,6 @@
-"""The OpenAPI document is complete, and a property-based run over it finds no server error."""
+"""The OpenAPI document is complete: every resource, and per operation the failures it answers."""
 
 from __future__ import annotations
-
-import asyncio
-from typing import Any
-
-import hypothesis
-import pytest
-from hypothesis import HealthCheck, given, settings
-
-schemathesis = pytest.importorskip("schemathesis")
 
 RESOURCES = {
     "/api/v1/charge-points": {"get", "post"},
@@ -54,32 +45,67 @@ async def test_openapi_document_lists_every_resource(server, api) -> None:  # ty
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
 
-async def test_property_based_run_finds_no_server_error(server, api_token) -> None:  # type: ignore[no-untyped-def]
-    base = f"http://127.0.0.1:{server.http_port}"
-    headers = {"Authorization": f"Bearer {api_token}"}
-    # Something to find, so that lookups do not all miss.
-    await server.services.charge_points.register("CP-1")
-    await server.services.id_tags.create("TAG-1")
+# What each operation answers besides success, as the routes really do (checked against the server
+# by test_schemathesis). 400 wherever there is input, 401 everywhere behind the token; 404 where a
+# thing is named; 409/502/504 where a charge point is called (offline, CALLERROR, silence).
+CALLS = {400, 401, 404, 409, 502, 504}
+FAILURES = {
+    ("post", "/api/v1/charge-points"): {400, 401, 409},
+    ("get", "/api/v1/charge-points"): {400, 401},
+    ("get", "/api/v1/charge-points/{charge_point_id}"): {400, 401, 404},
+    ("patch", "/api/v1/charge-points/{charge_point_id}"): {400, 401, 404},
+    ("delete", "/api/v1/charge-points/{charge_point_id}"): {400, 401, 404},
+    ("post", "/api/v1/charge-points/{charge_point_id}/commands/{action}"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/remote-start"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/remote-stop"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/reset"): CALLS,
+    ("get", "/api/v1/charge-points/{charge_point_id}/configuration"): {400, 401, 404},
+    ("get", "/api/v1/charge-points/{charge_point_id}/local-list"): {400, 401, 404},
+    ("post", "/api/v1/charge-points/{charge_point_id}/local-list/sync"): CALLS,
+    ("get", "/api/v1/charge-points/{charge_point_id}/events"): {400, 401, 404},
+    ("post", "/api/v1/id-tags"): {400, 401, 409},
+    ("get", "/api/v1/id-tags"): {400, 401},
+    ("get", "/api/v1/id-tags/{id_tag}"): {400, 401, 404},
+    ("patch", "/api/v1/id-tags/{id_tag}"): {400, 401, 404},
+    ("delete", "/api/v1/id-tags/{id_tag}"): {400, 401, 404},
+    ("get", "/api/v1/transactions"): {400, 401},
+    ("get", "/api/v1/transactions/export.csv"): {400, 401},
+    ("get", "/api/v1/transactions/{transaction_id}"): {400, 401, 404},
+    ("get", "/api/v1/meter-values"): {400, 401},
+    ("get", "/api/v1/messages"): {400, 401},
+    ("post", "/api/v1/reservations"): CALLS,
+    ("get", "/api/v1/reservations"): {400, 401},
+    ("get", "/api/v1/reservations/{reservation_id}"): {400, 401, 404},
+    ("delete", "/api/v1/reservations/{reservation_id}"): CALLS,
+    ("post", "/api/v1/charging-profiles"): CALLS,
+    ("get", "/api/v1/charging-profiles"): {400, 401},
+    ("get", "/api/v1/charging-profiles/{profile_id}"): {400, 401, 404},
+    ("delete", "/api/v1/charging-profiles/{profile_id}"): CALLS,
+    ("get", "/api/v1/remote-starts"): {400, 401},
+    ("get", "/api/v1/remote-starts/{remote_start_id}"): {400, 401, 404},
+    ("get", "/api/v1/events"): {400, 401},
+    ("get", "/health"): set(),
+    ("get", "/metrics"): set(),
+}
+# Statuses this table speaks for; others (e.g. 503 when the database is overloaded) may be added
+# without it.
+TABLED = {400, 401, 404, 409, 422, 502, 504}
 
-    def run() -> list[str]:
-        schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json", headers=headers)
-        # The event stream never ends by itself.
-        schema = schema.exclude(path="/api/v1/events")
-        failures: list[str] = []
 
-        for mode, examples in ((schemathesis.GenerationMode.POSITIVE, 300), (schemathesis.GenerationMode.NEGATIVE, 150)):
-
-            @given(case=schema.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
-            def check(case: Any) -> None:
-                response = case.call(base_url=base, headers=headers, timeout=15)
-                if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r}: "
-                                    f"{response.status_code} {response.text[:200]}")
-
-            check()
-        return failures
-
-    failures = await asyncio.to_thread(run)
-    assert not failures, "\n".join(failures[:10])
+async def test_each_operation_declares_the_failures_it_really_answers_in_the_error_shape(server, api) -> None:  # type: ignore[no-untyped-def]
+    spec = (await api.get("/api/v1/openapi.json")).json()
+    operations = {(method, path): op for path, ops in spec["paths"].items() for method, op in ops.items()}
+    assert set(FAILURES) == set(operations)
+    for key, operation in operations.items():
+        declared = {int(code) for code in operation["responses"] if not code.startswith("2")}
+        assert declared & TABLED == FAILURES[key], key
+        for code, response in operation["responses"].items():
+            if code.startswith("2"):
+                continue
+            assert response["description"], (key, code)
+            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, (key, code)
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["ErrorOut"]["required"] == ["error"]
+    assert set(schemas["ErrorDetail"]["required"]) == {"code", "message"}
+    assert spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"].keys() == {"text/plain"}

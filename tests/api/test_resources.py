@@ -59,7 +59,7 @@ async def test_charge_points_register_list_get_update_delete(server, api, connec
     assert "password" not in body and body["connectors"] == []
     assert (await api.post("/api/v1/charge-points", json={"id": "CP-A"})).status_code == 409
     bad = await api.post("/api/v1/charge-points", json={"id": "", "registration_status": "Maybe"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
     assert {d["field"] for d in bad.json()["error"]["details"]} == {"id", "registration_status"}
 
     cp = await online(api, connect, "CP-B", connectors=2)
@@ -89,7 +89,7 @@ async def test_charge_points_register_list_get_update_delete(server, api, connec
     assert patched.json()["description"] == "moved" and not patched.json()["has_password"]
     assert patched.json()["registration_status"] == "Pending"
     assert (await api.patch("/api/v1/charge-points/NOPE", json={"description": "x"})).status_code == 404
-    assert (await api.patch("/api/v1/charge-points/CP-A", json={"ping_interval": -1})).status_code == 422
+    assert (await api.patch("/api/v1/charge-points/CP-A", json={"ping_interval": -1})).status_code == 400
 
     assert (await api.delete("/api/v1/charge-points/CP-B")).status_code == 204
     assert (await api.get("/api/v1/charge-points/CP-B")).status_code == 404
@@ -108,8 +108,8 @@ async def test_id_tags_crud_with_pagination(server, api) -> None:  # type: ignor
     assert created.status_code == 201
     assert created.json()["expiry_date"] == "2029-12-31T23:00:00Z"
     assert (await api.post("/api/v1/id-tags", json={"id_tag": "CARD-1"})).status_code == 409
-    assert (await api.post("/api/v1/id-tags", json={"id_tag": "X" * 21})).status_code == 422
-    assert (await api.post("/api/v1/id-tags", json={"id_tag": "Y", "status": "ConcurrentTx"})).status_code == 422
+    assert (await api.post("/api/v1/id-tags", json={"id_tag": "X" * 21})).status_code == 400
+    assert (await api.post("/api/v1/id-tags", json={"id_tag": "Y", "status": "ConcurrentTx"})).status_code == 400
     for i in range(2, 6):
         await api.post("/api/v1/id-tags", json={"id_tag": f"CARD-{i}", "status": "Blocked" if i % 2 else "Accepted"})
     page = (await api.get("/api/v1/id-tags", params={"status": "Blocked"})).json()
@@ -150,7 +150,7 @@ async def test_transactions_filters_detail_and_csv(server, api, connect) -> None
     assert [t["id"] for t in (await api.get("/api/v1/transactions", params={"connector_id": 2})).json()["items"]] == [second]
     window = {"started_from": "2026-11-01T00:00:00Z", "started_to": "2026-11-02T00:00:00Z"}
     assert [t["id"] for t in (await api.get("/api/v1/transactions", params=window)).json()["items"]] == [first]
-    assert (await api.get("/api/v1/transactions", params={"started_from": "yesterday"})).status_code == 422
+    assert (await api.get("/api/v1/transactions", params={"started_from": "yesterday"})).status_code == 400
 
     detail = (await api.get(f"/api/v1/transactions/{first}")).json()
     assert detail["energy_wh"] == 1_000 and detail["duration_s"] == 1_200 and detail["stop_reason"] == "Local"
@@ -185,9 +185,49 @@ async def test_message_log_filters(server, api, connect) -> None:  # type: ignor
     assert all(m["direction"] == "in" for m in inbound["items"])
     later = (await api.get("/api/v1/messages", params={"charge_point_id": "CP-LOG", "from": "2100-01-01T00:00:00Z"})).json()
     assert later["total"] == 0
-    assert (await api.get("/api/v1/messages", params={"direction": "sideways"})).status_code == 422
+    assert (await api.get("/api/v1/messages", params={"direction": "sideways"})).status_code == 400
 
 
 async def _two(fetch):  # type: ignore[no-untyped-def]
     items = await fetch()
     return items if len(items) >= 2 else None
+
+
+async def test_bad_input_anywhere_answers_400_naming_the_field_and_why(server, api) -> None:  # type: ignore[no-untyped-def]
+    """DESIGN §2: 400 for bad input, in the error shape, whether in the body, the query or the path."""
+
+    async def refused(response: httpx.Response) -> tuple[str, list[dict[str, str]]]:
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid"
+        return error["message"], error["details"]
+
+    message, details = await refused(await api.post("/api/v1/charge-points", json={"id": "", "registration_status": "Maybe"}))
+    assert "body field `id`: String should have at least 1 character" in message
+    assert "body field `registration_status`: Input should be 'Accepted', 'Pending' or 'Rejected'" in message
+    assert [(d["in"], d["field"]) for d in details] == [("body", "id"), ("body", "registration_status")]
+
+    message, details = await refused(await api.get("/api/v1/charge-points", params={"limit": 0}))
+    assert message == "invalid request: query parameter `limit`: Input should be greater than or equal to 1"
+    assert details == [{"in": "query", "field": "limit", "message": "Input should be greater than or equal to 1"}]
+
+    message, _ = await refused(await api.get("/api/v1/transactions/twelve"))
+    assert "path parameter `transaction_id`: Input should be a valid integer" in message
+
+    message, _ = await refused(await api.get("/api/v1/messages", params={"from": "yesterday"}))
+    assert "query parameter `from`" in message
+
+    message, _ = await refused(await api.post("/api/v1/id-tags", content=b"{", headers={"Content-Type": "application/json"}))
+    assert "JSON decode error" in message
+    message, _ = await refused(await api.post("/api/v1/id-tags"))
+    assert message == "invalid request: the body: Field required"
+
+    # Nested fields by their dotted path; a long list of faults is summed up, and listed in full.
+    message, details = await refused(await api.post("/api/v1/charging-profiles", json={
+        "charge_point_id": "CP-1", "connector_id": 0, "charging_profile": {
+            "charging_profile_id": 1, "stack_level": 0, "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_kind": "Absolute", "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": -1, "limit": -1} for _ in range(4)]}}}))
+    assert "body field `charging_profile.charging_schedule.charging_schedule_period.0.start_period`" in message
+    assert message.endswith("and 3 more") and len(details) == 8

@@ -137,7 +137,7 @@ async def test_unknown_charge_point_or_action_and_bad_payloads(server, api, conn
     response = await api.post("/api/v1/charge-points/CP-BAD/commands/ChangeAvailability", json={"connectorId": 1})
     assert response.status_code == 400
     response = await api.post("/api/v1/charge-points/CP-BAD/reset", json={"type": "Gentle"})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "type"
     assert cp.server_calls.empty()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from voltline.api import errors, health
+from voltline.api import errors, health, openapi
 from voltline.api.auth import require_token
 
 API_PREFIX = "/api/v1"
@@ -23,8 +23,9 @@ def create_api(voltline: Any) -> FastAPI:
     )
     app.state.voltline = voltline
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=openapi.EVERY_API_ROUTE)
     for router in _resource_routers():
         api.include_router(router)
     app.include_router(api)

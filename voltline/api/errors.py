@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voltline.services.charge_points import ChargePointExists, UnknownChargePoint
@@ -27,6 +28,18 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="what went wrong, for programs: invalid, unauthorized, not_found, charge_point_offline, …")
+    message: str = Field(description="what went wrong, for people")
+    details: Any = Field(None, description="more, where there is more: the fields at fault, the charge point's CALLERROR")
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -35,7 +48,30 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 409: "conflict", 422: "invalid", 502: "bad_gateway", 504: "timeout"}
+                 409: "conflict", 502: "bad_gateway", 504: "timeout"}
+
+# Where a request part failed validation, in an operator's words.
+_PLACES = {"body": "body field", "query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie"}
+_MESSAGE_FIELDS = 5  # the message names this many fields at most; `details` has them all
+
+
+def invalid_fields(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Each failure of the request's validation: where (body, query, path…), which field, and why."""
+    fields = []
+    for error in exc.errors():
+        place, *path = error.get("loc") or ("body",)
+        fields.append({"in": str(place), "field": ".".join(str(p) for p in path), "message": str(error.get("msg", ""))})
+    return fields
+
+
+def invalid_message(fields: list[dict[str, str]]) -> str:
+    parts = []
+    for field in fields[:_MESSAGE_FIELDS]:
+        where = f"{_PLACES.get(field['in'], field['in'])} `{field['field']}`" if field["field"] else f"the {field['in']}"
+        parts.append(f"{where}: {field['message']}")
+    if len(fields) > _MESSAGE_FIELDS:
+        parts.append(f"and {len(fields) - _MESSAGE_FIELDS} more")
+    return "invalid request: " + "; ".join(parts)
 
 
 # Domain errors → HTTP status, most specific class first.
@@ -78,11 +114,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse(error_body("invalid", "the request is not valid", fields), status_code=422)
+        # DESIGN §2: bad input is a 400 in the error shape, whatever part of the request it was.
+        fields = invalid_fields(exc)
+        return JSONResponse(error_body("invalid", invalid_message(fields), fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -14,7 +14,11 @@ async def health(request: Request) -> dict[str, object]:
     return {"status": "ok", "node": voltline.node_id, "connected_charge_points": len(voltline.gateway.connections)}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "the Prometheus text format"}},
+)
 async def metrics(request: Request) -> Response:
-    request.app.state.voltline.metrics.refresh()
     return Response(generate_latest(request.app.state.voltline.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -45,6 +45,12 @@ class MessageLog:
         self._max_buffer = max_buffer
         self.dropped = 0
 
+    @property
+    def buffered(self) -> int:
+        """Frames held in memory for a commit to come (recorded since the last flush, or in a failed
+        batch kept for its retry): what `max_buffer` bounds, shown in /metrics."""
+        return self._recorded + self._retry_frames
+
     def record(
         self,
         identity: str,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from voltline.api.deps import ChargePointIdPath, Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.openapi import answers, exists, unknown
 from voltline.api.schemas import (
     ChargePointEventOut,
     ChargePointIn,
@@ -21,8 +22,10 @@ from voltline.api.schemas import (
 
 router = APIRouter(prefix="/charge-points", tags=["charge points"])
 
+UNKNOWN = answers(unknown("charge point"))
 
-@router.post("", status_code=201, summary="Register a charge point")
+
+@router.post("", status_code=201, summary="Register a charge point", responses=answers(exists("charge point")))
 async def register(body: ChargePointIn, services: ServicesDep) -> ChargePointOut:
     await services.charge_points.register(
         body.id,
@@ -50,12 +53,12 @@ async def list_charge_points(
     return Page[ChargePointOut].model_validate(page_out(page))
 
 
-@router.get("/{charge_point_id}", summary="A charge point with its connectors and live state")
+@router.get("/{charge_point_id}", summary="A charge point with its connectors and live state", responses=UNKNOWN)
 async def get_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep) -> ChargePointOut:
     return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
 
 
-@router.patch("/{charge_point_id}", summary="Change a charge point")
+@router.patch("/{charge_point_id}", summary="Change a charge point", responses=UNKNOWN)
 async def update_charge_point(
     charge_point_id: ChargePointIdPath, body: ChargePointPatch, services: ServicesDep
 ) -> ChargePointOut:
@@ -68,7 +71,7 @@ async def update_charge_point(
     return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
 
 
-@router.delete("/{charge_point_id}", status_code=204, summary="Delete a charge point and its history")
+@router.delete("/{charge_point_id}", status_code=204, summary="Delete a charge point and its history", responses=UNKNOWN)
 async def delete_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep, request: Request) -> Response:
     await services.charge_points.delete(charge_point_id)
     # A deleted charge point may not stay connected.
@@ -76,7 +79,7 @@ async def delete_charge_point(charge_point_id: ChargePointIdPath, services: Serv
     return Response(status_code=204)
 
 
-@router.get("/{charge_point_id}/configuration", summary="Configuration as last read with GetConfiguration")
+@router.get("/{charge_point_id}/configuration", summary="Configuration as last read with GetConfiguration", responses=UNKNOWN)
 async def configuration(
     charge_point_id: ChargePointIdPath, services: ServicesDep, limit: Limit = 500, offset: Offset = 0
 ) -> Page[ConfigurationKeyOut]:
@@ -87,7 +90,9 @@ async def configuration(
     )
 
 
-@router.get("/{charge_point_id}/local-list", summary="The local authorization list the charge point last accepted")
+@router.get(
+    "/{charge_point_id}/local-list", summary="The local authorization list the charge point last accepted", responses=UNKNOWN
+)
 async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) -> LocalListOut:
     return LocalListOut.model_validate(await services.local_list.get(charge_point_id))
 
@@ -95,6 +100,7 @@ async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) 
 @router.get(
     "/{charge_point_id}/events",
     summary="Firmware, diagnostics, log and security history: our requests and the notifications that followed",
+    responses=UNKNOWN,
 )
 async def events(
     charge_point_id: ChargePointIdPath,

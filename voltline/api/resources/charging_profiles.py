@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, Timeout
+from voltline.api.openapi import NOT_OCPP, answers, calls_charge_point, conflict, unknown
 from voltline.api.schemas import ChargingProfileIn, ChargingProfileOut, ChargingProfileResult, Page, snake_keys
 
 router = APIRouter(prefix="/charging-profiles", tags=["charging profiles"])
@@ -24,6 +25,7 @@ def _out(profile: Any) -> ChargingProfileOut:
     summary="Install a charging profile (SetChargingProfile)",
     description="Stored when the charge point accepts it; it replaces the profile with the same "
     "charging_profile_id, and the one with the same connector, purpose and stack level.",
+    responses=calls_charge_point(NOT_OCPP),
 )
 async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
     await services.queries.require_charge_point(body.charge_point_id)
@@ -51,12 +53,16 @@ async def list_charging_profiles(
     )
 
 
-@router.get("/{profile_id}", summary="A charging profile")
+@router.get("/{profile_id}", summary="A charging profile", responses=answers(unknown("charging profile")))
 async def get_charging_profile(profile_id: IntPath, services: ServicesDep) -> ChargingProfileOut:
     return _out(await services.smart_charging.get(profile_id))
 
 
-@router.delete("/{profile_id}", summary="Clear a charging profile (ClearChargingProfile)")
+@router.delete(
+    "/{profile_id}",
+    summary="Clear a charging profile (ClearChargingProfile)",
+    responses=calls_charge_point(unknown("charging profile"), conflict("the profile is no longer active")),
+)
 async def clear_charging_profile(profile_id: IntPath, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
     response, profile = await services.smart_charging.clear_profile(profile_id, timeout=timeout)
     return ChargingProfileResult(status=response["status"], charging_profile=_out(profile))

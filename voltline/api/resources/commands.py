@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Path
 
 from voltline.api.deps import ChargePointIdPath, ServicesDep, Timeout
 from voltline.api.errors import ApiError
+from voltline.api.openapi import NOT_OCPP, calls_charge_point, conflict, invalid, unknown
 from voltline.api.schemas import (
     LocalListSyncIn,
     LocalListSyncOut,
@@ -33,13 +34,11 @@ router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["commands"])
     "/commands/{action}",
     summary="Send any OCPP 1.6 action to the charge point",
     description="Actions: " + ", ".join(CENTRAL_SYSTEM_ACTIONS) + ". The body is the OCPP request payload.",
-    responses={
-        400: {"description": "the payload breaks the OCPP schema"},
-        404: {"description": "unknown charge point or action"},
-        409: {"description": "the charge point is offline"},
-        502: {"description": "the charge point answered a CALLERROR (details carry its code and description)"},
-        504: {"description": "the charge point did not answer in time"},
-    },
+    responses=calls_charge_point(
+        NOT_OCPP,
+        unknown("action the Central System sends"),
+        conflict("what the command would record is taken (a reservation id of another charge point)"),
+    ),
 )
 async def send_command(
     charge_point_id: ChargePointIdPath,
@@ -54,7 +53,13 @@ async def send_command(
     return await services.commands.send(charge_point_id, action, payload, timeout)
 
 
-@router.post("/remote-start", summary="Start charging remotely (RemoteStartTransaction)")
+@router.post(
+    "/remote-start",
+    summary="Start charging remotely (RemoteStartTransaction)",
+    responses=calls_charge_point(
+        NOT_OCPP, invalid("the id tag is not Accepted (with check_tag)"), conflict("no connector is free")
+    ),
+)
 async def remote_start(
     charge_point_id: ChargePointIdPath, body: RemoteStartIn, services: ServicesDep, timeout: Timeout = None
 ) -> RemoteStartResult:
@@ -74,7 +79,11 @@ async def remote_start(
     )
 
 
-@router.post("/remote-stop", summary="Stop a transaction remotely (RemoteStopTransaction)")
+@router.post(
+    "/remote-stop",
+    summary="Stop a transaction remotely (RemoteStopTransaction)",
+    responses=calls_charge_point(unknown("transaction on this charge point"), conflict("the transaction has stopped")),
+)
 async def remote_stop(
     charge_point_id: ChargePointIdPath, body: RemoteStopIn, services: ServicesDep, timeout: Timeout = None
 ) -> StatusOut:
@@ -90,7 +99,7 @@ async def remote_stop(
     return StatusOut(status=response["status"])
 
 
-@router.post("/reset", summary="Reset the charge point (Reset)")
+@router.post("/reset", summary="Reset the charge point (Reset)", responses=calls_charge_point())
 async def reset(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: ResetIn | None = None, timeout: Timeout = None
 ) -> StatusOut:
@@ -99,7 +108,11 @@ async def reset(
     return StatusOut(status=response["status"])
 
 
-@router.post("/local-list/sync", summary="Send the id tags as the local authorization list (SendLocalList)")
+@router.post(
+    "/local-list/sync",
+    summary="Send the id tags as the local authorization list (SendLocalList)",
+    responses=calls_charge_point(),
+)
 async def sync_local_list(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: LocalListSyncIn | None = None, timeout: Timeout = None
 ) -> LocalListSyncOut:

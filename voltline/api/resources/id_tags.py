@@ -7,14 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from voltline.api.deps import Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.openapi import answers, exists, unknown
 from voltline.api.schemas import PRINTABLE, IdTagIn, IdTagOut, IdTagPatch, IdTagStatus, Page
 
 router = APIRouter(prefix="/id-tags", tags=["id tags"])
 
 IdTagPath = Annotated[str, Path(min_length=1, max_length=20, pattern=PRINTABLE)]
+UNKNOWN = answers(unknown("id tag"))
 
 
-@router.post("", status_code=201, summary="Create an id tag")
+@router.post("", status_code=201, summary="Create an id tag", responses=answers(exists("id tag")))
 async def create_id_tag(body: IdTagIn, services: ServicesDep) -> IdTagOut:
     tag = await services.id_tags.create(
         body.id_tag,
@@ -38,12 +40,12 @@ async def list_id_tags(
     return Page[IdTagOut].model_validate(page_out(page))
 
 
-@router.get("/{id_tag}", summary="An id tag")
+@router.get("/{id_tag}", summary="An id tag", responses=UNKNOWN)
 async def get_id_tag(id_tag: IdTagPath, services: ServicesDep) -> IdTagOut:
     return IdTagOut.model_validate(await services.id_tags.get(id_tag))
 
 
-@router.patch("/{id_tag}", summary="Change an id tag (fields sent as null are cleared)")
+@router.patch("/{id_tag}", summary="Change an id tag (fields sent as null are cleared)", responses=UNKNOWN)
 async def update_id_tag(id_tag: IdTagPath, body: IdTagPatch, services: ServicesDep) -> IdTagOut:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("status", "") is None:
@@ -51,7 +53,7 @@ async def update_id_tag(id_tag: IdTagPath, body: IdTagPatch, services: ServicesD
     return IdTagOut.model_validate(await services.id_tags.update(id_tag, **changes))
 
 
-@router.delete("/{id_tag}", status_code=204, summary="Delete an id tag")
+@router.delete("/{id_tag}", status_code=204, summary="Delete an id tag", responses=UNKNOWN)
 async def delete_id_tag(id_tag: IdTagPath, services: ServicesDep) -> Response:
     await services.id_tags.delete(id_tag)
     return Response(status_code=204)

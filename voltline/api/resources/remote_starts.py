@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from voltline.api.deps import IntPath, Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.openapi import answers, unknown
 from voltline.api.schemas import Page, RemoteStartOut
 
 router = APIRouter(prefix="/remote-starts", tags=["commands"])
@@ -27,6 +28,10 @@ async def list_remote_starts(
     return Page[RemoteStartOut].model_validate(page_out(page))
 
 
-@router.get("/{remote_start_id}", summary="A remote start and its transaction id, once started")
+@router.get(
+    "/{remote_start_id}",
+    summary="A remote start and its transaction id, once started",
+    responses=answers(unknown("remote start")),
+)
 async def get_remote_start(remote_start_id: IntPath, services: ServicesDep) -> RemoteStartOut:
     return RemoteStartOut.model_validate(await services.remote_starts.get(remote_start_id))

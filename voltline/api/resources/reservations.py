@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, Timeout, page_out
+from voltline.api.openapi import answers, calls_charge_point, conflict, invalid, unknown
 from voltline.api.schemas import Page, ReservationIn, ReservationOut, ReservationResult
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
     summary="Reserve a connector (ReserveNow)",
     description="The reservation is stored with the charge point's answer: Reserved when it accepted, "
     "else its refusal (Occupied, Faulted, Unavailable, Rejected).",
+    responses=calls_charge_point(invalid("expiry_date is not in the future")),
 )
 async def reserve(body: ReservationIn, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
     await services.queries.require_charge_point(body.charge_point_id)
@@ -46,12 +48,16 @@ async def list_reservations(
     return Page[ReservationOut].model_validate(page_out(page))
 
 
-@router.get("/{reservation_id}", summary="A reservation")
+@router.get("/{reservation_id}", summary="A reservation", responses=answers(unknown("reservation")))
 async def get_reservation(reservation_id: IntPath, services: ServicesDep) -> ReservationOut:
     return ReservationOut.model_validate(await services.reservations.get(reservation_id))
 
 
-@router.delete("/{reservation_id}", summary="Cancel a reservation (CancelReservation)")
+@router.delete(
+    "/{reservation_id}",
+    summary="Cancel a reservation (CancelReservation)",
+    responses=calls_charge_point(unknown("reservation"), conflict("the reservation is no longer Reserved")),
+)
 async def cancel_reservation(reservation_id: IntPath, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
     response, reservation = await services.reservations.cancel(reservation_id, timeout=timeout)
     return ReservationResult(status=response["status"], reservation=ReservationOut.model_validate(reservation))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.openapi import answers, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionDetailOut, TransactionOut
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
@@ -82,7 +83,11 @@ async def export_transactions(services: ServicesDep, filters: Filters) -> Stream
     )
 
 
-@router.get("/{transaction_id}", summary="A transaction with its meter values, energy, duration and stop reason")
+@router.get(
+    "/{transaction_id}",
+    summary="A transaction with its meter values, energy, duration and stop reason",
+    responses=answers(unknown("transaction")),
+)
 async def get_transaction(transaction_id: IntPath, services: ServicesDep) -> TransactionDetailOut:
     transaction, samples = await services.queries.transaction(transaction_id)
     return TransactionDetailOut.model_validate(
