@@ -119,14 +119,16 @@ async def test_a_late_start_older_than_the_open_transaction_leaves_it_open(serve
 
 async def test_stop_transaction_never_answers_concurrent_tx(server, connect) -> None:  # type: ignore[no-untyped-def]
     await server.services.charge_points.register("CP-1")
-    await add_tag(server, "FLEET", limit=0)
+    await add_tag(server, "CARD")
     client = await connect("CP-1")
     await client.boot()
-    first = (await client.ok("StartTransaction", start(1, "FLEET", 0, T0)))["transactionId"]
-    await client.ok("StartTransaction", start(2, "FLEET", 0, T0))
-    stopped = await client.ok("StopTransaction", {"transactionId": first, "meterStop": 10, "timestamp": T1, "idTag": "FLEET"})
+    first = (await client.ok("StartTransaction", start(1, "CARD", 0, T0)))["transactionId"]
+    # The charge point lets it charge on a second connector all the same (its own decision).
+    second = await client.ok("StartTransaction", start(2, "CARD", 0, T0))
+    assert second["idTagInfo"]["status"] == "ConcurrentTx"
+    stopped = await client.ok("StopTransaction", {"transactionId": first, "meterStop": 10, "timestamp": T1, "idTag": "CARD"})
     assert stopped["idTagInfo"]["status"] == "Accepted"
-    assert (await client.ok("Authorize", {"idTag": "FLEET"}))["idTagInfo"]["status"] == "Accepted"
+    assert (await client.ok("Authorize", {"idTag": "CARD"}))["idTagInfo"]["status"] == "Accepted"
 
 
 async def test_a_tag_may_have_as_many_active_transactions_as_its_limit(server, api, connect) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,9 @@ OPEN = sa.text("stopped_at IS NULL")
 def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
+    # The highest id of each table before the merge: the ids of merged rows were answered to
+    # charge points, and stay spent.
+    highest = {table: int(bind.scalar(sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))) for table in NUMBERED}
     _merge_repeated_starts(bind)
     op.add_column("id_tags", sa.Column("max_active_transactions", sa.Integer, nullable=False, server_default="1"))
     op.add_column("charging_profiles", sa.Column("remote_start_id", sa.Integer))
@@ -48,14 +51,16 @@ def upgrade() -> None:
                 if table == "transactions":
                     batch.add_column(sa.Column("stop_note", sa.String(255)))
                     batch.drop_index("ix_transactions_cp_connector_started")
+            # The copy set the table's sequence to the highest id copied.
+            op.execute(f"DELETE FROM sqlite_sequence WHERE name = '{table}'")
+            op.execute(f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{table}', {highest[table]})")
     else:
         op.add_column("transactions", sa.Column("stop_note", sa.String(255)))
         op.drop_index("ix_transactions_cp_connector_started", "transactions")
         for table in NUMBERED:
-            op.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            )
+            # Past every id in use: reservation ids were max + 1, which the sequence never saw.
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            op.execute(f"SELECT setval({sequence}, GREATEST({highest[table]}, nextval({sequence})))")
     op.create_index("uq_transactions_start", "transactions", list(START_KEY), unique=True)
     op.create_index(
         "ix_transactions_open_connector", "transactions", ["charge_point_id", "connector_id"],
