@@ -77,7 +77,9 @@ async def test_a_start_on_a_connector_with_an_open_transaction_closes_that_one(s
     assert (stopped.type, stopped.data["transaction_id"], stopped.data["meter_stop"]) == ("transaction.stopped", old, 3500)
     active = (await api.get("/api/v1/transactions", params={"charge_point_id": "CP-1", "active": "true"})).json()
     assert [tx["id"] for tx in active["items"]] == [new]
-    assert (await api.get(f"/api/v1/transactions/{old}")).json()["energy_wh"] == 2500
+    detail = (await api.get(f"/api/v1/transactions/{old}")).json()
+    assert (detail["energy_wh"], detail["stop_reason"], detail["status"]) == (2500, "Other", "Stopped")
+    assert detail["stop_note"] == closed.stop_note
     assert server.services.transactions.live[("CP-1", 1)].transaction_id == new
     # Another connector's session is none of its business.
     other = (await client.ok("StartTransaction", start(2, "OTHER", 0, T2)))["transactionId"]

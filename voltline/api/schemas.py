@@ -218,6 +218,9 @@ class TransactionOut(Out):
     stop_reason: str | None
     stop_id_tag: str | None
     status: Literal["Active", "Stopped"]
+    stop_note: str | None = Field(
+        None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
+    )
 
 
 class SampleOut(Out):

@@ -97,14 +97,17 @@ class TransactionService:
             return StartResult(transaction_id, info, repeated=True)
 
         async def start_tx(conn: AsyncConnection) -> StartResult:
-            existing = await conn.scalar(_FIND_START, start)
-            if existing is not None:
-                return await repeated(conn, existing)
+            # This very start (a repeat), and the connector's open transactions: one statement.
+            found = (await conn.execute(_START_OR_OPEN, start)).all()
+            for row in found:
+                if row.repeat:
+                    return await repeated(conn, row.id)
             # A connector charges one transaction at a time: one still open there lost its
-            # StopTransaction (a power loss, a reboot) and ends where this one begins. One that
-            # started later is left alone: this start is a late one of an earlier session.
-            open_here = (await conn.execute(_OPEN_ON_CONNECTOR, start)).all()
-            superseded = [row for row in open_here if row.started_at <= timestamp]
+            # StopTransaction (a power loss, a reboot) and ends where this one begins, whatever
+            # the verdict on this one (the charge point has started it: it is stored, and it
+            # stops it when refused). One that started later is left alone: this start is a
+            # late one of an earlier session.
+            superseded = [row for row in found if row.started_at <= timestamp]
             info = await authorize(conn, id_tag, START, exclude_transactions=[row.id for row in superseded])
             reservation, refused = await _fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
             transaction_id = await conn.scalar(
@@ -117,7 +120,7 @@ class TransactionService:
             if reservation is not None:
                 await conn.execute(
                     t.reservations.update()
-                    .where(t.reservations.c.id == reservation)
+                    .where(t.reservations.c.id == reservation, t.reservations.c.status.in_((RESERVED, EXPIRED)))
                     .values(status=USED, transaction_id=transaction_id, updated_at=now())
                 )
             await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
@@ -316,10 +319,15 @@ _START_KEY = ("charge_point_id", "connector_id", "started_at", "id_tag", "meter_
 _FIND_START = sa.select(_tx.id).where(
     *(getattr(_tx, name) == sa.bindparam(name, type_=getattr(_tx, name).type) for name in _START_KEY)
 )
-_OPEN_ON_CONNECTOR = sa.select(_tx.id, _tx.meter_start, _tx.started_at).where(
-    _tx.charge_point_id == sa.bindparam("charge_point_id"),
-    _tx.connector_id == sa.bindparam("connector_id"),
-    _tx.stopped_at.is_(None),
+# A union rather than an OR: each half is found by its own index (the start's key; the open
+# transactions' partial index), where an OR walked the connector's whole history.
+_START_OR_OPEN = sa.union_all(
+    _FIND_START.add_columns(_tx.meter_start, _tx.started_at, sa.literal_column("1").label("repeat")),
+    sa.select(_tx.id, _tx.meter_start, _tx.started_at, sa.literal_column("0").label("repeat")).where(
+        _tx.charge_point_id == sa.bindparam("charge_point_id"),
+        _tx.connector_id == sa.bindparam("connector_id"),
+        _tx.stopped_at.is_(None),
+    ),
 )
 # The unique key of a start decides, not a look first: two nodes may store the same start at once.
 _INSERT_START = {
