@@ -139,7 +139,7 @@ async def test_a_tag_may_have_as_many_active_transactions_as_its_limit(server, a
     fleet = await api.post("/api/v1/id-tags", json={"id_tag": "FLEET", "max_active_transactions": 2})
     assert fleet.json()["max_active_transactions"] == 2
     assert (await api.get("/api/v1/id-tags/FLEET")).json()["max_active_transactions"] == 2
-    assert (await api.post("/api/v1/id-tags", json={"id_tag": "BAD", "max_active_transactions": -1})).status_code in (400, 422)
+    assert (await api.post("/api/v1/id-tags", json={"id_tag": "BAD", "max_active_transactions": -1})).status_code == 400
 
     await server.services.charge_points.register("CP-1")
     client = await connect("CP-1")
