@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization import ACCEPTED, AuthorizationContext, authorize
@@ -216,7 +217,7 @@ class RemoteStartService:
         started, is linked to it (here, or by the StartTransaction when that comes later)."""
         rs, tx = t.remote_starts.c, t.transactions.c
 
-        async def install(conn: Any) -> tuple[int, int]:
+        async def install(conn: AsyncConnection) -> tuple[int, int]:
             started = (
                 await conn.execute(
                     sa.select(tx.id, tx.connector_id)
