@@ -106,14 +106,16 @@ async def test_a_closed_transaction_without_meter_values_keeps_its_start_reading
     assert (await transaction(server, new)).stopped_at is None
 
 
-async def test_a_late_start_older_than_the_open_transaction_leaves_it_open(server, connect) -> None:  # type: ignore[no-untyped-def]
+async def test_a_late_start_older_than_the_open_transaction_leaves_it_open(server, connect, caplog) -> None:  # type: ignore[no-untyped-def]
     await server.services.charge_points.register("CP-1")
     client = await connect("CP-1")
     await client.boot()
     newer = (await client.ok("StartTransaction", start(1, "A", 500, T1)))["transactionId"]
-    older = (await client.ok("StartTransaction", start(1, "B", 100, T0)))["transactionId"]
+    with caplog.at_level(logging.WARNING, logger="voltline.transactions"):
+        older = (await client.ok("StartTransaction", start(1, "B", 100, T0)))["transactionId"]
     assert (await transaction(server, newer)).stopped_at is None
     assert (await transaction(server, older)).stopped_at is None
+    assert any(f"open transactions [{newer}]" in record.getMessage() for record in caplog.records)
 
 
 # -- authorization context and the per-tag limit -----------------------------------------------------

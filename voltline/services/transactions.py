@@ -48,6 +48,8 @@ class StartResult:
     # The reservation it used, or why the one it named was left as it was.
     reservation_used: int | None = None
     reservation_refused: str | None = None
+    # Open transactions on the connector that started after this one: left open.
+    left_open: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,7 +109,8 @@ class TransactionService:
             # the verdict on this one (the charge point has started it: it is stored, and it
             # stops it when refused). One that started later is left alone: this start is a
             # late one of an earlier session.
-            superseded = [row for row in found if row.started_at <= timestamp]
+            superseded = [row for row in found if not row.repeat and row.started_at <= timestamp]
+            later = [row.id for row in found if not row.repeat and row.started_at > timestamp]
             info = await authorize(conn, id_tag, START, exclude_transactions=[row.id for row in superseded])
             reservation, refused = await _fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
             transaction_id = await conn.scalar(
@@ -124,13 +127,18 @@ class TransactionService:
                     .values(status=USED, transaction_id=transaction_id, updated_at=now())
                 )
             await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
-            return StartResult(transaction_id, info, False, closed, reservation, refused)
+            return StartResult(transaction_id, info, False, closed, reservation, refused, later)
 
         result: StartResult = await self._store.write(start_tx)
         if result.repeated:
             return result
         for closed in result.closed:
             log.warning("%s: transaction %s %s", identity, closed.transaction_id, closed.note)
+        if result.left_open:
+            log.warning(
+                "%s: transaction %s started on connector %s before its open transactions %s: they stay open",
+                identity, result.transaction_id, connector_id, result.left_open,
+            )
         if result.reservation_refused:
             log.warning(
                 "%s: transaction %s named reservation %s, which %s: the reservation is left as it was",
