@@ -134,3 +134,83 @@ async def test_meter_values_and_the_message_log_move_into_their_packed_tables_an
         ]
     finally:
         await engine.dispose()
+
+
+def _insert(conn: sa.Connection, table: str, rows: list[dict[str, object]]) -> None:
+    """Rows as revision 0005 had them, in plain SQL (the tables module describes the newest schema)."""
+    columns = list(rows[0])
+    conn.execute(
+        sa.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
+        [{c: (t.UTCDateTime().process_bind_param(v, conn.dialect) if isinstance(v, datetime) else v)
+          for c, v in row.items()} for row in rows],
+    )
+
+
+START = {"charge_point_id": "CP-1", "connector_id": 1, "id_tag": "TAG", "id_tag_status": "Accepted", "meter_start": 500,
+         "started_at": AT, "created_at": AT}
+
+
+async def test_0006_merges_repeated_starts_and_never_hands_an_id_out_again(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0005")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
+                                              "created_at": AT, "updated_at": AT}])
+                _insert(c, "id_tags", [{"id_tag": "TAG", "status": "Accepted", "created_at": AT, "updated_at": AT}])
+                # One StartTransaction stored three times (two nodes at once), the last one stopped;
+                # and a transaction of its own, whose id was the highest.
+                _insert(c, "transactions", [{"id": i, **START} for i in (1, 2, 3)] + [
+                    {"id": 9, **START, "connector_id": 2}])
+                c.execute(sa.text("UPDATE transactions SET stopped_at = started_at, meter_stop = 900,"
+                                  " stop_reason = 'Local' WHERE id = 3"))
+                c.execute(sa.text("DELETE FROM transactions WHERE id = 9"))
+                _insert(c, "meter_readings", [{"charge_point_id": "CP-1", "connector_id": 1, "transaction_id": 2,
+                                               "timestamp": AT, "sampled_values": "[]"}])
+                # Reservation ids were max + 1, beside PostgreSQL's sequence.
+                _insert(c, "reservations", [
+                    {"id": i, "charge_point_id": "CP-1", "connector_id": 1, "id_tag": "TAG", "expiry_date": AT,
+                     "status": "Reserved", "created_at": AT, "updated_at": AT} for i in (1, 2, 3)])
+
+            await conn.run_sync(old_rows)
+            if engine.dialect.name == "postgresql":  # the transaction with id 9 was the sequence's
+                await conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('transactions', 'id'), 9)"))
+
+        await _migrate(engine, empty_database, "head")
+        async with engine.begin() as conn:
+            merged = (await conn.execute(sa.select(t.transactions))).all()
+            assert [(r.id, r.meter_stop, r.stop_reason, r.stopped_at) for r in merged] == [(1, 900, "Local", AT)]
+            readings = (await conn.execute(sa.select(t.meter_readings.c.transaction_id))).scalars().all()
+            assert readings == [1]  # moved to the row kept
+            assert (await conn.execute(sa.select(t.id_tags.c.max_active_transactions))).scalars().all() == [1]
+            with pytest.raises(sa.exc.IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(t.transactions.insert().values({**START, "id_tag_status": "Accepted"}))
+            fresh = await conn.scalar(
+                t.transactions.insert().values({**START, "connector_id": 3}).returning(t.transactions.c.id)
+            )
+            # Past the merged rows (their ids were answered to the charge point), and on PostgreSQL
+            # past the deleted one too (SQLite without AUTOINCREMENT kept no trace of it).
+            assert fresh > (9 if engine.dialect.name == "postgresql" else 3)
+            await conn.execute(t.transactions.delete().where(t.transactions.c.id == fresh))
+            after = await conn.scalar(
+                t.transactions.insert().values({**START, "connector_id": 4}).returning(t.transactions.c.id)
+            )
+            assert after > fresh  # from now on, never again
+            reservation = await conn.scalar(
+                t.reservations.insert()
+                .values(charge_point_id="CP-1", connector_id=1, id_tag="TAG", expiry_date=AT, status="Reserved")
+                .returning(t.reservations.c.id)
+            )
+            assert reservation == 4
+
+        await _migrate(engine, empty_database, "0005", down=True)
+        async with engine.connect() as conn:
+            kept = (await conn.execute(sa.text("SELECT id FROM transactions ORDER BY id"))).scalars().all()
+            reservations = (await conn.execute(sa.text("SELECT id FROM reservations ORDER BY id"))).scalars().all()
+            tags = (await conn.execute(sa.text("SELECT id_tag FROM id_tags"))).scalars().all()
+        assert (kept, reservations, tags) == ([1, after], [1, 2, 3, 4], ["TAG"])
+        await _migrate(engine, empty_database, "head")  # and up again
+    finally:
+        await engine.dispose()

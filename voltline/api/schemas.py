@@ -161,12 +161,23 @@ class ChargePointEventOut(Out):
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
 
 
+MaxActiveTransactions = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=INT32_MAX,
+        description="how many transactions the tag may have active at once (more: ConcurrentTx); 0 = no limit",
+    ),
+]
+
+
 class IdTagIn(Model):
     id_tag: IdTagStr
     status: IdTagStatus = "Accepted"
     expiry_date: UtcDateTime | None = None
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
+    max_active_transactions: MaxActiveTransactions = 1
 
 
 class IdTagPatch(Model):
@@ -174,6 +185,7 @@ class IdTagPatch(Model):
     expiry_date: UtcDateTime | None = None
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
+    max_active_transactions: MaxActiveTransactions | None = None
 
 
 class IdTagOut(Out):
@@ -182,6 +194,7 @@ class IdTagOut(Out):
     expiry_date: datetime | None
     parent_id_tag: str | None
     description: str | None
+    max_active_transactions: int
     created_at: datetime
     updated_at: datetime
 
@@ -205,6 +218,9 @@ class TransactionOut(Out):
     stop_reason: str | None
     stop_id_tag: str | None
     status: Literal["Active", "Stopped"]
+    stop_note: str | None = Field(
+        None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
+    )
 
 
 class SampleOut(Out):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +18,15 @@ ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX = "Accepted", "Blocked", "Exp
 ID_TAG_STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID)
 
 
+class AuthorizationContext(Enum):
+    """What a verdict answers. OCPP 1.6 allows ConcurrentTx only in a StartTransaction answer:
+    an Authorize or a StopTransaction of a tag that is charging elsewhere gets its own status."""
+
+    AUTHORIZE = "Authorize"
+    START = "StartTransaction"
+    STOP = "StopTransaction"
+
+
 @dataclass(slots=True, frozen=True)
 class IdTagInfo:
     status: str
@@ -23,25 +34,30 @@ class IdTagInfo:
     parent_id_tag: str | None = None
 
 
-async def authorize(conn: AsyncConnection, id_tag: str, *, exclude_transaction: int | None = None) -> IdTagInfo:
+async def authorize(
+    conn: AsyncConnection,
+    id_tag: str,
+    context: AuthorizationContext = AuthorizationContext.AUTHORIZE,
+    *,
+    exclude_transactions: Collection[int] = (),
+) -> IdTagInfo:
     """The status of `id_tag` right now, as OCPP's IdTagInfo.
 
-    Unknown → Invalid; Blocked → Blocked; past its expiry → Expired; already charging in an active
-    transaction (other than `exclude_transaction`) → ConcurrentTx; the parent tag is returned when set.
+    Unknown → Invalid; Blocked → Blocked; past its expiry → Expired; for a start, already in as
+    many active transactions (other than `exclude_transactions`) as the tag may have → ConcurrentTx;
+    the parent tag is returned when set.
     """
-    tx = t.transactions.c
-    active = sa.select(tx.id).where(tx.id_tag == id_tag, tx.stopped_at.is_(None))
-    if exclude_transaction is not None:
-        active = active.where(tx.id != exclude_transaction)
     tags = t.id_tags.c
+    columns: list[sa.ColumnElement[object]] = [tags.status, tags.expiry_date, tags.parent_id_tag]
+    starting = context is AuthorizationContext.START
+    if starting:
+        tx = t.transactions.c
+        active = sa.select(sa.func.count()).where(tx.id_tag == id_tag, tx.stopped_at.is_(None))
+        if exclude_transactions:
+            active = active.where(tx.id.not_in(list(exclude_transactions)))
+        columns += [tags.max_active_transactions, active.scalar_subquery().label("active")]
     # One statement: on a loaded server every round trip to the database costs turns of the loop.
-    row = (
-        await conn.execute(
-            sa.select(tags.status, tags.expiry_date, tags.parent_id_tag, active.exists().label("charging")).where(
-                tags.id_tag == id_tag
-            )
-        )
-    ).first()
+    row = (await conn.execute(sa.select(*columns).where(tags.id_tag == id_tag))).first()
     if row is None:
         return IdTagInfo(INVALID)
     status, expiry, parent = row.status, row.expiry_date, row.parent_id_tag
@@ -49,7 +65,7 @@ async def authorize(conn: AsyncConnection, id_tag: str, *, exclude_transaction: 
         return IdTagInfo(status, expiry, parent)
     if expiry is not None and expiry <= now():
         return IdTagInfo(EXPIRED, expiry, parent)
-    if row.charging:
+    if starting and row.max_active_transactions and row.active >= row.max_active_transactions:
         return IdTagInfo(CONCURRENT_TX, expiry, parent)
     return IdTagInfo(ACCEPTED, expiry, parent)
 
@@ -58,6 +74,8 @@ class AuthorizationService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def authorize(self, id_tag: str) -> IdTagInfo:
+    async def authorize(
+        self, id_tag: str, context: AuthorizationContext = AuthorizationContext.AUTHORIZE
+    ) -> IdTagInfo:
         async with self._store.read() as conn:
-            return await authorize(conn, id_tag)
+            return await authorize(conn, id_tag, context)

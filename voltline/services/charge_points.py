@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
@@ -368,25 +369,31 @@ class ChargePointService:
         vendor_id: str | None = None,
         vendor_error_code: str | None = None,
         timestamp: datetime | None = None,
-    ) -> None:
+    ) -> bool:
+        """Store what a connector reports. Charge points queue these while offline and may deliver
+        them late: one older (by the charge point's `timestamp`) than the status stored changes
+        nothing; one without a timestamp is taken as the newest. Returns whether it was applied."""
+        at = now()
         values = {
+            "charge_point_id": identity,
+            "connector_id": connector_id,
             "status": status,
             "error_code": error_code,
             "info": info,
             "vendor_id": vendor_id,
             "vendor_error_code": vendor_error_code,
-            "status_at": timestamp or now(),
-            "updated_at": now(),
+            "status_at": timestamp or at,
+            "updated_at": at,
         }
 
-        row = {**values, "charge_point_id": identity, "connector_id": connector_id}
-        values |= {"b_cp": identity, "b_connector": connector_id}
+        async def upsert(conn: AsyncConnection) -> bool:
+            statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
+            return bool((await conn.execute(statement, values)).rowcount)
 
-        async def upsert(conn: AsyncConnection) -> None:
-            if (await conn.execute(_STATUS_UPDATE, values)).rowcount == 0:
-                await conn.execute(t.connectors.insert(), row)
-
-        await self._store.write(upsert)
+        if not await self._store.write(upsert):
+            log.info("%s: connector %s status %s of %s is older than the one stored; left as it was",
+                     identity, connector_id, status, values["status_at"])
+            return False
         if self._bus.has_subscribers:
             self._bus.publish(
                 Event(
@@ -395,6 +402,7 @@ class ChargePointService:
                     {"connector_id": connector_id, "status": status, "error_code": error_code, "info": info},
                 )
             )
+        return True
 
     async def record_event(
         self,
@@ -462,16 +470,26 @@ _DISCONNECT = (
         last_heartbeat_at=sa.func.coalesce(sa.bindparam("b_beat", type_=t.UTCDateTime), _cp.last_heartbeat_at),
     )
 )
-_STATUS_UPDATE = (
-    t.connectors.update()
-    .where(
-        t.connectors.c.charge_point_id == sa.bindparam("b_cp"),
-        t.connectors.c.connector_id == sa.bindparam("b_connector"),
+
+
+def _status_upsert(insert: Any, *, ordered: bool) -> sa.Insert:
+    """A connector's status inserted or replaced; when `ordered`, not over a newer one."""
+    c = t.connectors.c
+    statement = insert(t.connectors)
+    columns = ("status", "error_code", "info", "vendor_id", "vendor_error_code", "status_at", "updated_at")
+    newer = sa.or_(c.status_at.is_(None), c.status_at <= statement.excluded.status_at) if ordered else None
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[c.charge_point_id, c.connector_id],
+        set_={name: statement.excluded[name] for name in columns},
+        where=newer,
     )
-    .values({name: sa.bindparam(name) for name in (
-        "status", "error_code", "info", "vendor_id", "vendor_error_code", "status_at", "updated_at",
-    )})
-)
+
+
+# By dialect, then by whether the charge point gave a timestamp to order by.
+_STATUS_UPSERT = {
+    name: {ordered: _status_upsert(dialect.insert, ordered=ordered) for ordered in (True, False)}
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def _access_of(row: Any) -> Access:

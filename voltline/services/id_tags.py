@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization import ID_TAG_STATUSES
 from voltline.services.clock import now
+from voltline.services.commands import INT32_MAX
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.store import tables as t
 from voltline.store.database import Store
 
-_EDITABLE = ("status", "expiry_date", "parent_id_tag", "description")
+_EDITABLE = ("status", "expiry_date", "parent_id_tag", "description", "max_active_transactions")
 
 
 @dataclass(slots=True, frozen=True)
@@ -29,6 +30,7 @@ class IdTag:
     description: str | None
     created_at: datetime
     updated_at: datetime
+    max_active_transactions: int  # beyond it a StartTransaction gets ConcurrentTx; 0: no limit
 
 
 class IdTagService:
@@ -44,8 +46,10 @@ class IdTagService:
         expiry_date: datetime | None = None,
         parent_id_tag: str | None = None,
         description: str | None = None,
+        max_active_transactions: int = 1,
     ) -> IdTag:
         _check_status(status)
+        _check_limit(max_active_transactions)
         at = now()
         values = {
             "id_tag": id_tag,
@@ -55,6 +59,7 @@ class IdTagService:
             "description": description,
             "created_at": at,
             "updated_at": at,
+            "max_active_transactions": max_active_transactions,
         }
 
         async def insert(conn: AsyncConnection) -> bool:
@@ -89,6 +94,8 @@ class IdTagService:
         values = {key: changes[key] for key in _EDITABLE if key in changes}
         if "status" in values:
             _check_status(values["status"])
+        if "max_active_transactions" in values:
+            _check_limit(values["max_active_transactions"])
         if values:
             values["updated_at"] = now()
             result = await self._store.write(
@@ -113,7 +120,13 @@ def _check_status(status: str) -> None:
         raise Invalid(f"status must be one of {', '.join(ID_TAG_STATUSES)}")
 
 
+def _check_limit(limit: int) -> None:
+    if not 0 <= limit <= INT32_MAX:
+        raise Invalid("max_active_transactions must be 0 (no limit) or a positive number")
+
+
 def _id_tag(row: Any) -> IdTag:
     return IdTag(
-        row.id_tag, row.status, row.expiry_date, row.parent_id_tag, row.description, row.created_at, row.updated_at
+        row.id_tag, row.status, row.expiry_date, row.parent_id_tag, row.description, row.created_at, row.updated_at,
+        row.max_active_transactions,
     )

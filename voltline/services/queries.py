@@ -90,6 +90,7 @@ class TransactionView:
     stop_reason: str | None
     stop_id_tag: str | None
     status: str
+    stop_note: str | None = None  # why Voltline closed it itself, when it did
 
 
 @dataclass(slots=True)
@@ -414,6 +415,7 @@ def _transaction(row: Any, at: datetime) -> TransactionView:
         stop_reason=row.stop_reason,
         stop_id_tag=row.stop_id_tag,
         status=ACTIVE if row.stopped_at is None else STOPPED,
+        stop_note=row.stop_note,
     )
 
 

@@ -16,13 +16,15 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.authorization import ACCEPTED, authorize
+from voltline.services.authorization import ACCEPTED, AuthorizationContext, authorize
 from voltline.services.clock import now
 from voltline.services.commands import CommandService, Payload, Send
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
+from voltline.services.smart_charging import install_profile, require_storable_profile
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -67,7 +69,8 @@ class RemoteStartService:
         start. With `wait`, return once the transaction has started (or `wait_timeout` ran out)."""
         if check_tag:
             async with self._store.read() as conn:
-                info = await authorize(conn, id_tag)
+                # Would the StartTransaction that follows be accepted? (ConcurrentTx included.)
+                info = await authorize(conn, id_tag, AuthorizationContext.START)
             if info.status != ACCEPTED:
                 raise Invalid(
                     f"id tag {id_tag} is {info.status}: the remote start was not sent",
@@ -156,6 +159,9 @@ class RemoteStartService:
         that follows always finds it (TransactionService matches Requested and Accepted remote
         starts), and the answer is recorded only on a row still Requested, so it never undoes a
         start that came first."""
+        profile = payload.get("chargingProfile")
+        if isinstance(profile, dict):
+            require_storable_profile(profile)
         requested_at = now()
         rs = t.remote_starts.c
         inserted = await self._store.commit_one(
@@ -186,6 +192,8 @@ class RemoteStartService:
             )
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
+        if status == ACCEPTED and isinstance(profile, dict):
+            await self._install_profile(identity, remote_start_id, payload.get("connectorId"), profile)
         self._bus.publish(
             Event(
                 "remote_start",
@@ -200,6 +208,35 @@ class RemoteStartService:
             )
         )
         return response, remote_start
+
+    async def _install_profile(
+        self, identity: str, remote_start_id: int, connector_id: int | None, profile: Payload
+    ) -> None:
+        """A charge point that accepted a remote start with a charging profile has installed it
+        (OCPP 1.6 §5.11: a TxProfile for the transaction it starts). Its transaction, once
+        started, is linked to it (here, or by the StartTransaction when that comes later)."""
+        rs, tx = t.remote_starts.c, t.transactions.c
+
+        async def install(conn: AsyncConnection) -> tuple[int, int]:
+            started = (
+                await conn.execute(
+                    sa.select(tx.id, tx.connector_id)
+                    .select_from(t.remote_starts.join(t.transactions, tx.id == rs.transaction_id))
+                    .where(rs.id == remote_start_id)
+                )
+            ).first()
+            connector = started.connector_id if started is not None else connector_id or 0
+            profile_id = await install_profile(
+                conn, identity, connector, profile,
+                transaction_id=started.id if started is not None else None, remote_start_id=remote_start_id,
+            )
+            return profile_id, connector
+
+        profile_id, connector = await self._store.write(install)
+        self._bus.publish(
+            Event("charging_profile.set", identity,
+                  {"id": profile_id, "connector_id": connector, "charging_profile_id": profile["chargingProfileId"]})
+        )
 
     async def _wait_started(
         self, remote_start: RemoteStart, events: asyncio.Queue[Event], wait_timeout: float

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
@@ -76,11 +77,14 @@ class ReservationService:
         }
 
         async def allocate(conn: AsyncConnection) -> int:
-            # Ids are allocated here rather than by the database sequence: the generic command
-            # endpoint may store reservations under ids the operator chose.
-            reservation_id = int(await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(t.reservations.c.id), 0)))) + 1
-            await conn.execute(t.reservations.insert().values(id=reservation_id, **values))
-            return reservation_id
+            # The database hands out the id (a sequence; AUTOINCREMENT on SQLite): never one in
+            # use, on any node, nor one used before. The generic command endpoint may store
+            # reservations under ids an operator chose, which a PostgreSQL sequence does not
+            # know of: one it hands out again is skipped.
+            while True:
+                reservation_id = await conn.scalar(_ALLOCATE[conn.dialect.name], values)
+                if reservation_id is not None:
+                    return int(reservation_id)
 
         reservation_id = await self._store.write(allocate)
         payload: Payload = {
@@ -228,6 +232,12 @@ class ReservationService:
             )
             self._bus.publish(Event("reservation.cancelled", identity, {"reservation_id": payload["reservationId"]}))
         return response
+
+
+_ALLOCATE = {
+    name: dialect.insert(t.reservations).on_conflict_do_nothing(index_elements=["id"]).returning(t.reservations.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def _reservation(row: Any) -> Reservation:

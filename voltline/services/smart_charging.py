@@ -110,55 +110,19 @@ class SmartChargingService:
         profile = payload.get("csChargingProfiles")
         if isinstance(profile, dict):
             require_storable(payload, "connectorId")
-            require_storable(profile, "chargingProfileId", "stackLevel", "transactionId")
+            require_storable_profile(profile)
         response = await send(payload)
         if response.get("status") != "Accepted":
             return response
         connector_id = payload["connectorId"]
-        c = t.charging_profiles.c
-        at = now()
-        values = {
-            "charge_point_id": identity,
-            "connector_id": connector_id,
-            "charging_profile_id": profile["chargingProfileId"],
-            "stack_level": profile["stackLevel"],
-            "purpose": profile["chargingProfilePurpose"],
-            "kind": profile["chargingProfileKind"],
-            "recurrency_kind": profile.get("recurrencyKind"),
-            "transaction_id": profile.get("transactionId"),
-            "valid_from": _time(profile.get("validFrom")),
-            "valid_to": _time(profile.get("validTo")),
-            "charging_schedule": profile["chargingSchedule"],
-            "status": ACTIVE,
-            "created_at": at,
-            "updated_at": at,
-        }
 
         async def install(conn: AsyncConnection) -> int:
-            # OCPP 1.6 §3.13.2: a profile replaces the one with the same id, and the one with the
-            # same stack level and purpose on the same connector.
-            await conn.execute(
-                t.charging_profiles.update()
-                .where(
-                    c.charge_point_id == identity,
-                    c.status == ACTIVE,
-                    sa.or_(
-                        c.charging_profile_id == values["charging_profile_id"],
-                        sa.and_(
-                            c.connector_id == connector_id,
-                            c.purpose == values["purpose"],
-                            c.stack_level == values["stack_level"],
-                        ),
-                    ),
-                )
-                .values(status=REPLACED, updated_at=at)
-            )
-            return await conn.scalar(t.charging_profiles.insert().values(values).returning(c.id))
+            return await install_profile(conn, identity, connector_id, profile)
 
         profile_id = await self._store.write(install)
         self._bus.publish(
             Event("charging_profile.set", identity, {"id": profile_id, "connector_id": connector_id,
-                                                      "charging_profile_id": values["charging_profile_id"]})
+                                                      "charging_profile_id": profile["chargingProfileId"]})
         )
         return response
 
@@ -185,6 +149,58 @@ class SmartChargingService:
         )
         self._bus.publish(Event("charging_profile.cleared", identity, {"cleared": result.rowcount}))
         return response
+
+
+def require_storable_profile(profile: Payload) -> None:
+    """The numbers of a profile that must fit the database once the charge point accepted it."""
+    require_storable(profile, "chargingProfileId", "stackLevel", "transactionId")
+
+
+async def install_profile(
+    conn: AsyncConnection,
+    identity: str,
+    connector_id: int,
+    profile: Payload,
+    *,
+    transaction_id: int | None = None,
+    remote_start_id: int | None = None,
+) -> int:
+    """Record a profile the charge point accepted as installed; return its row id.
+
+    OCPP 1.6 §3.13.2: a profile replaces the one with the same id, and the one with the same
+    stack level and purpose on the same connector."""
+    c = t.charging_profiles.c
+    at = now()
+    values = {
+        "charge_point_id": identity,
+        "connector_id": connector_id,
+        "charging_profile_id": profile["chargingProfileId"],
+        "stack_level": profile["stackLevel"],
+        "purpose": profile["chargingProfilePurpose"],
+        "kind": profile["chargingProfileKind"],
+        "recurrency_kind": profile.get("recurrencyKind"),
+        "transaction_id": profile.get("transactionId", transaction_id),
+        "valid_from": _time(profile.get("validFrom")),
+        "valid_to": _time(profile.get("validTo")),
+        "charging_schedule": profile["chargingSchedule"],
+        "status": ACTIVE,
+        "remote_start_id": remote_start_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    await conn.execute(
+        t.charging_profiles.update()
+        .where(
+            c.charge_point_id == identity,
+            c.status == ACTIVE,
+            sa.or_(
+                c.charging_profile_id == values["charging_profile_id"],
+                sa.and_(c.connector_id == connector_id, c.purpose == values["purpose"], c.stack_level == values["stack_level"]),
+            ),
+        )
+        .values(status=REPLACED, updated_at=at)
+    )
+    return int(await conn.scalar(t.charging_profiles.insert().values(values).returning(c.id)))
 
 
 def _time(value: str | None) -> datetime | None:

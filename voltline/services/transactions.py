@@ -8,25 +8,34 @@ transaction, and none creates a second one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services import meter_values as mv
-from voltline.services.authorization import ACCEPTED, IdTagInfo, authorize
+from voltline.services.authorization import ACCEPTED, AuthorizationContext, IdTagInfo, authorize
 from voltline.services.clock import now
 from voltline.services.remote_start import REQUESTED, STARTED
+from voltline.services.reservations import EXPIRED, RESERVED, USED
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 log = logging.getLogger("voltline.transactions")
 
+START, STOP = AuthorizationContext.START, AuthorizationContext.STOP
+
 # A RemoteStartTransaction is matched to a StartTransaction that follows within this window.
 REMOTE_START_WINDOW = timedelta(minutes=10)
+
+CLOSED_REASON = "Other"
+"""The stop reason of a transaction Voltline closes because a new one started on its connector.
+OCPP's Reason has no value for "the charge point never said": PowerLoss or Reboot would be a
+guess, so "Other", as OCPP offers for any other reason, with `stop_note` saying what happened."""
 
 
 @dataclass(slots=True)
@@ -34,6 +43,20 @@ class StartResult:
     transaction_id: int
     id_tag_info: IdTagInfo
     repeated: bool
+    # Transactions this start closed: their connector's new session says they are over.
+    closed: list[ClosedTransaction] = field(default_factory=list)
+    # The reservation it used, or why the one it named was left as it was.
+    reservation_used: int | None = None
+    reservation_refused: str | None = None
+    # Open transactions on the connector that started after this one: left open.
+    left_open: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class ClosedTransaction:
+    transaction_id: int
+    meter_stop: int
+    note: str
 
 
 @dataclass(slots=True)
@@ -62,64 +85,93 @@ class TransactionService:
         timestamp: datetime,
         reservation_id: int | None = None,
     ) -> StartResult:
+        start = {
+            "charge_point_id": identity,
+            "connector_id": connector_id,
+            "id_tag": id_tag,
+            "started_at": timestamp,
+            "meter_start": meter_start,
+        }
+
+        async def repeated(conn: AsyncConnection, transaction_id: int) -> StartResult:
+            # The charge point lost our answer and asks again: same transaction, same verdict.
+            info = await authorize(conn, id_tag, START, exclude_transactions=(transaction_id,))
+            return StartResult(transaction_id, info, repeated=True)
+
         async def start_tx(conn: AsyncConnection) -> StartResult:
-            tx = t.transactions.c
-            existing = (
-                await conn.execute(
-                    sa.select(tx.id).where(
-                        tx.charge_point_id == identity,
-                        tx.connector_id == connector_id,
-                        tx.id_tag == id_tag,
-                        tx.started_at == timestamp,
-                        tx.meter_start == meter_start,
-                    )
-                )
-            ).first()
-            if existing is not None:
-                # The charge point lost our answer and asks again: same transaction, same verdict.
-                info = await authorize(conn, id_tag, exclude_transaction=existing.id)
-                return StartResult(existing.id, info, repeated=True)
-            info = await authorize(conn, id_tag)
-            transaction_id = (
-                await conn.execute(
-                    t.transactions.insert()
-                    .values(
-                        charge_point_id=identity,
-                        connector_id=connector_id,
-                        id_tag=id_tag,
-                        id_tag_status=info.status,
-                        reservation_id=reservation_id,
-                        meter_start=meter_start,
-                        started_at=timestamp,
-                    )
-                    .returning(tx.id)
-                )
-            ).scalar_one()
-            if reservation_id is not None:
+            # This very start (a repeat), and the connector's open transactions: one statement.
+            found = (await conn.execute(_START_OR_OPEN, start)).all()
+            for row in found:
+                if row.repeat:
+                    return await repeated(conn, row.id)
+            # A connector charges one transaction at a time: one still open there lost its
+            # StopTransaction (a power loss, a reboot) and ends where this one begins, whatever
+            # the verdict on this one (the charge point has started it: it is stored, and it
+            # stops it when refused). One that started later is left alone: this start is a
+            # late one of an earlier session.
+            superseded = [row for row in found if not row.repeat and row.started_at <= timestamp]
+            later = [row.id for row in found if not row.repeat and row.started_at > timestamp]
+            info = await authorize(conn, id_tag, START, exclude_transactions=[row.id for row in superseded])
+            reservation, refused = await _fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
+            transaction_id = await conn.scalar(
+                _INSERT_START[conn.dialect.name], {**start, "id_tag_status": info.status, "reservation_id": reservation}
+            )
+            if transaction_id is None:
+                # Another node stored this very start meanwhile (the unique key of a start).
+                return await repeated(conn, await conn.scalar(_FIND_START, start))
+            closed = [await _close(conn, row, connector_id, timestamp, transaction_id) for row in superseded]
+            if reservation is not None:
                 await conn.execute(
                     t.reservations.update()
-                    .where(t.reservations.c.id == reservation_id, t.reservations.c.charge_point_id == identity)
-                    .values(status="Used", transaction_id=transaction_id)
+                    .where(t.reservations.c.id == reservation, t.reservations.c.status.in_((RESERVED, EXPIRED)))
+                    .values(status=USED, transaction_id=transaction_id, updated_at=now())
                 )
             await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
-            return StartResult(transaction_id, info, repeated=False)
+            return StartResult(transaction_id, info, False, closed, reservation, refused, later)
 
-        result = await self._store.write(start_tx)
-        if not result.repeated:
-            self.live[(identity, connector_id)] = LiveReading(result.transaction_id, at=timestamp)
+        result: StartResult = await self._store.write(start_tx)
+        if result.repeated:
+            return result
+        for closed in result.closed:
+            log.warning("%s: transaction %s %s", identity, closed.transaction_id, closed.note)
+        if result.left_open:
+            log.warning(
+                "%s: transaction %s started on connector %s before its open transactions %s: they stay open",
+                identity, result.transaction_id, connector_id, result.left_open,
+            )
+        if result.reservation_refused:
+            log.warning(
+                "%s: transaction %s named reservation %s, which %s: the reservation is left as it was",
+                identity, result.transaction_id, reservation_id, result.reservation_refused,
+            )
+        self.live[(identity, connector_id)] = LiveReading(result.transaction_id, at=timestamp)
+        for closed in result.closed:
             self._bus.publish(
                 Event(
-                    "transaction.started",
+                    "transaction.stopped",
                     identity,
-                    {
-                        "transaction_id": result.transaction_id,
-                        "connector_id": connector_id,
-                        "id_tag": id_tag,
-                        "meter_start": meter_start,
-                        "id_tag_status": result.id_tag_info.status,
-                    },
+                    {"transaction_id": closed.transaction_id, "connector_id": connector_id,
+                     "meter_stop": closed.meter_stop, "reason": CLOSED_REASON, "note": closed.note},
                 )
             )
+        if result.reservation_used is not None:
+            self._bus.publish(
+                Event("reservation.used", identity,
+                      {"reservation_id": result.reservation_used, "transaction_id": result.transaction_id})
+            )
+        self._bus.publish(
+            Event(
+                "transaction.started",
+                identity,
+                {
+                    "transaction_id": result.transaction_id,
+                    "connector_id": connector_id,
+                    "id_tag": id_tag,
+                    "meter_start": meter_start,
+                    "id_tag_status": result.id_tag_info.status,
+                },
+            )
+        )
         return result
 
     async def stop(
@@ -139,15 +191,16 @@ class TransactionService:
             tx = t.transactions.c
             row = (
                 await conn.execute(
-                    sa.select(tx.connector_id, tx.stopped_at, tx.meter_start).where(
+                    sa.select(tx.connector_id, tx.stopped_at, tx.stop_note).where(
                         tx.id == transaction_id, tx.charge_point_id == identity
                     )
                 )
             ).first()
-            info = await authorize(conn, id_tag, exclude_transaction=transaction_id) if id_tag else None
+            info = await authorize(conn, id_tag, STOP) if id_tag else None
             if row is None:
                 return False, None, info
-            if row.stopped_at is None:
+            # Stopped by Voltline itself (stop_note), the charge point's own stop still counts.
+            if row.stopped_at is None or row.stop_note is not None:
                 await conn.execute(
                     t.transactions.update()
                     .where(tx.id == transaction_id)
@@ -156,6 +209,7 @@ class TransactionService:
                         stopped_at=timestamp,
                         stop_reason=reason or "Local",  # OCPP: an absent reason means Local
                         stop_id_tag=id_tag,
+                        stop_note=None,
                     )
                 )
                 if samples:
@@ -226,9 +280,9 @@ class TransactionService:
     async def restore_live(self) -> None:
         """Rebuild live readings of active transactions after a restart."""
         rows = await self._store.fetch_all(
-            sa.select(t.transactions.c.id, t.transactions.c.charge_point_id, t.transactions.c.connector_id).where(
-                t.transactions.c.stopped_at.is_(None)
-            )
+            sa.select(t.transactions.c.id, t.transactions.c.charge_point_id, t.transactions.c.connector_id)
+            .where(t.transactions.c.stopped_at.is_(None))
+            .order_by(t.transactions.c.id)  # the newest of a connector's, should it have several
         )
         for row in rows:
             self.live[(row.charge_point_id, row.connector_id)] = LiveReading(row.id)
@@ -258,3 +312,97 @@ async def _match_remote_start(
         await conn.execute(
             t.remote_starts.update().where(rs.id == candidate.id).values(transaction_id=transaction_id, status=STARTED)
         )
+        # A profile the remote start brought is this transaction's (installed once it was accepted).
+        cp = t.charging_profiles.c
+        await conn.execute(
+            t.charging_profiles.update()
+            .where(cp.remote_start_id == candidate.id, cp.transaction_id.is_(None))
+            .values(transaction_id=transaction_id, connector_id=connector_id, updated_at=now())
+        )
+
+
+# Statements built once: constructing a Core statement per message costs more than running it.
+_tx = t.transactions.c
+_START_KEY = ("charge_point_id", "connector_id", "started_at", "id_tag", "meter_start")
+_FIND_START = sa.select(_tx.id).where(
+    *(getattr(_tx, name) == sa.bindparam(name, type_=getattr(_tx, name).type) for name in _START_KEY)
+)
+# A union rather than an OR: each half is found by its own index (the start's key; the open
+# transactions' partial index), where an OR walked the connector's whole history.
+_START_OR_OPEN = sa.union_all(
+    _FIND_START.add_columns(_tx.meter_start, _tx.started_at, sa.literal_column("1").label("repeat")),
+    sa.select(_tx.id, _tx.meter_start, _tx.started_at, sa.literal_column("0").label("repeat")).where(
+        _tx.charge_point_id == sa.bindparam("charge_point_id"),
+        _tx.connector_id == sa.bindparam("connector_id"),
+        _tx.stopped_at.is_(None),
+    ),
+)
+# The unique key of a start decides, not a look first: two nodes may store the same start at once.
+_INSERT_START = {
+    name: dialect.insert(t.transactions).on_conflict_do_nothing(index_elements=list(_START_KEY)).returning(_tx.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_m = t.meter_values.c
+_LAST_ENERGY = (
+    sa.select(_m.value)
+    .where(
+        _m.transaction_id == sa.bindparam("transaction_id"),
+        _m.measurand == mv.ENERGY_REGISTER,
+        _m.phase.is_(None),
+        _m.value.is_not(None),
+        _m.timestamp <= sa.bindparam("at", type_=t.UTCDateTime),
+    )
+    .order_by(_m.timestamp.desc(), _m.reading_id.desc())  # the order of the readings' index
+    .limit(1)
+)
+
+
+async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetime, new_id: int) -> ClosedTransaction:
+    """Close an open transaction where the next one on its connector began: its energy up to its
+    last meter value (none: nothing charged as far as we know)."""
+    energy = await conn.scalar(_LAST_ENERGY, {"transaction_id": row.id, "at": at})
+    meter_stop = round(energy) if energy is not None else row.meter_start
+    note = f"closed by Voltline: transaction {new_id} started on connector {connector_id} without a StopTransaction for it"
+    await conn.execute(
+        t.transactions.update()
+        .where(_tx.id == row.id, _tx.stopped_at.is_(None))
+        .values(meter_stop=meter_stop, stopped_at=at, stop_reason=CLOSED_REASON, stop_note=note)
+    )
+    return ClosedTransaction(row.id, meter_stop, note)
+
+
+async def _fitting_reservation(
+    conn: AsyncConnection,
+    identity: str,
+    connector_id: int,
+    id_tag: str,
+    info: IdTagInfo,
+    reservation_id: int | None,
+    at: datetime,
+) -> tuple[int | None, str | None]:
+    """The reservation a StartTransaction names, when it may use it; else None and why not.
+
+    OCPP 1.6 §5.13: a reservation is for its connector (0: any) until its expiry, and for its id
+    tag or any tag of its parent tag. One the sweep expired already still counts when the start
+    came before its expiry (a charge point that was offline reports it late)."""
+    if reservation_id is None:
+        return None, None
+    rv = t.reservations.c
+    row = (
+        await conn.execute(
+            sa.select(rv.connector_id, rv.id_tag, rv.parent_id_tag, rv.expiry_date, rv.status).where(
+                rv.id == reservation_id, rv.charge_point_id == identity
+            )
+        )
+    ).first()
+    if row is None:
+        return None, "is not one of this charge point's"
+    if row.status not in (RESERVED, EXPIRED):
+        return None, f"is {row.status}"
+    if row.expiry_date < at:
+        return None, f"expired at {row.expiry_date.isoformat()}, before the start"
+    if row.connector_id not in (0, connector_id):
+        return None, f"is for connector {row.connector_id}"
+    if row.id_tag != id_tag and (row.parent_id_tag is None or row.parent_id_tag != info.parent_id_tag):
+        return None, f"is for id tag {row.id_tag}" + (f" or the tags of {row.parent_id_tag}" if row.parent_id_tag else "")
+    return reservation_id, None

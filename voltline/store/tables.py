@@ -110,7 +110,12 @@ id_tags = sa.Table(
     sa.Column("description", sa.String(255)),
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    # How many transactions the tag may have active at once (ConcurrentTx beyond): 1 as SteVe
+    # has it; 0 for no limit (a fleet card shared by several vehicles).
+    sa.Column("max_active_transactions", sa.Integer, nullable=False, default=1, server_default="1"),
 )
+
+_open = sa.text("stopped_at IS NULL")
 
 transactions = sa.Table(
     "transactions",
@@ -129,9 +134,24 @@ transactions = sa.Table(
     sa.Column("stop_reason", sa.String(32)),
     sa.Column("stop_id_tag", IdTagStr),
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
-    sa.Index("ix_transactions_cp_connector_started", "charge_point_id", "connector_id", "started_at"),
+    # Set when Voltline closed the transaction itself, saying why (a new transaction started on
+    # its connector and its StopTransaction never came). A StopTransaction that still comes
+    # replaces that stop: the charge point's own values are better than ours.
+    sa.Column("stop_note", sa.String(255)),
+    # A StartTransaction the charge point repeats is this very row (the key of its idempotency,
+    # kept by the database across nodes). Led by the connector and its start times, it also
+    # serves a connector's history.
+    sa.Index(
+        "uq_transactions_start", "charge_point_id", "connector_id", "started_at", "id_tag", "meter_start", unique=True
+    ),
     sa.Index("ix_transactions_id_tag", "id_tag"),
     sa.Index("ix_transactions_started_at", "started_at"),
+    # The few active transactions among many stopped ones: a StartTransaction looks up those of
+    # its connector and those of its tag.
+    sa.Index("ix_transactions_open_connector", "charge_point_id", "connector_id", sqlite_where=_open, postgresql_where=_open),
+    sa.Index("ix_transactions_open_id_tag", "id_tag", sqlite_where=_open, postgresql_where=_open),
+    # OCPP's transactionId is never handed out twice, even after its charge point was deleted.
+    sqlite_autoincrement=True,
 )
 
 meter_readings = sa.Table(
@@ -283,6 +303,7 @@ reservations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     sa.Index("ix_reservations_cp", "charge_point_id", "connector_id"),
+    sqlite_autoincrement=True,  # OCPP's reservationId: never handed out twice
 )
 
 charging_profiles = sa.Table(
@@ -303,6 +324,8 @@ charging_profiles = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    # A TxProfile sent with a RemoteStartTransaction: linked to the transaction that follows.
+    sa.Column("remote_start_id", sa.Integer),
     sa.Index("ix_charging_profiles_cp", "charge_point_id", "connector_id"),
 )
 
@@ -349,4 +372,5 @@ remote_starts = sa.Table(
     sa.Column("transaction_id", sa.Integer),
     sa.Column("requested_at", UTCDateTime, nullable=False, default=_now),
     sa.Index("ix_remote_starts_cp", "charge_point_id", "requested_at"),
+    sqlite_autoincrement=True,  # operators refer to it, and 2.0.1's remoteStartId: never reused
 )
