@@ -30,7 +30,7 @@ async def fetch_page(
     convert: Callable[[Any], T],
 ) -> Page[T]:
     """`query` filtered but not ordered: the total counts every match, the items are one page."""
-    async with store.read() as conn:
+    async with store.query() as conn:
         total = await conn.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
         rows = (await conn.execute(query.order_by(*order_by).limit(limit).offset(offset))).all()
     return Page([convert(row) for row in rows], int(total or 0), limit, offset)

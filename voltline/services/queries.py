@@ -186,7 +186,7 @@ class Queries:
         return Page([self._view(row, connectors.get(row.id, [])) for row in page.items], page.total, limit, offset)
 
     async def charge_point(self, identity: str) -> ChargePointView:
-        row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
+        row = await self._store.query_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
         if row is None:
             raise NotFound(f"no charge point {identity}")
         return self._view(row, (await self._connectors([identity])).get(identity, []))
@@ -201,7 +201,7 @@ class Queries:
         if not identities:
             return {}
         c = t.connectors.c
-        rows = await self._store.fetch_all(
+        rows = await self._store.query_all(
             sa.select(t.connectors).where(c.charge_point_id.in_(identities)).order_by(c.charge_point_id, c.connector_id)
         )
         found: dict[str, list[ConnectorView]] = {}
@@ -302,7 +302,7 @@ class Queries:
         )
         at, last_id = now(), 0
         while True:
-            rows = await self._store.fetch_all(
+            rows = await self._store.query_all(
                 query.where(t.transactions.c.id > last_id).order_by(t.transactions.c.id).limit(1000)
             )
             for row in rows:
@@ -312,13 +312,13 @@ class Queries:
             last_id = rows[-1].id
 
     async def transaction(self, transaction_id: int) -> tuple[TransactionView, list[MeterValueView]]:
-        row = await self._store.fetch_one(
+        row = await self._store.query_one(
             self._transactions_query(None, None, None, None, None, None).where(t.transactions.c.id == transaction_id)
         )
         if row is None:
             raise NotFound(f"no transaction {transaction_id}")
         m = t.meter_values.c
-        samples = await self._store.fetch_all(
+        samples = await self._store.query_all(
             sa.select(t.meter_values).where(m.transaction_id == transaction_id).order_by(m.timestamp, m.id)
         )
         return _transaction(row, now()), [_meter_value(s) for s in samples]
@@ -374,7 +374,7 @@ class Queries:
             query = query.where(c.created_at >= time_from, c.batch_last_at >= time_from)
         if time_to is not None:
             query = query.where(c.created_at < time_to, c.batch_first_at < time_to)
-        async with self._store.read() as conn:
+        async with self._store.query() as conn:
             if charge_point_id is None:
                 if query.whereclause is None:  # the whole log: counted by batch, not unpacked
                     total = await conn.scalar(sa.select(sa.func.sum(t.message_batches.c.frame_count)))
