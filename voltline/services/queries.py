@@ -15,7 +15,7 @@ from voltline.services import message_search
 from voltline.services import meter_values as mv
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.transactions import TransactionService
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -287,11 +287,16 @@ class Queries:
         started_to: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[TransactionView]:
+        """Newest first; `after` is the `next_cursor` of the page before."""
         query = self._transactions_query(charge_point_id, connector_id, id_tag, active, started_from, started_to)
         at = now()
+        c = t.transactions.c
         return await fetch_page(
-            self._store, query, (t.transactions.c.id.desc(),), limit, offset, lambda row: _transaction(row, at)
+            self._store, query, (c.id.desc(),), limit, offset, lambda row: _transaction(row, at),
+            after=None if after is None else c.id < decode_cursor(after, "tx", int)[0],
+            cursor_of=lambda row: encode_cursor("tx", row.id),
         )
 
     async def stream_transactions(self, **filters: Any) -> AsyncIterator[TransactionView]:
@@ -336,7 +341,9 @@ class Queries:
         time_to: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[MeterValueView]:
+        """Oldest first; `after` is the `next_cursor` of the page before."""
         c = t.meter_values.c
         query = sa.select(t.meter_values)
         for column, value in (
@@ -349,7 +356,14 @@ class Queries:
             query = query.where(c.timestamp >= time_from)
         if time_to is not None:
             query = query.where(c.timestamp < time_to)
-        return await fetch_page(self._store, query, (c.timestamp, c.id), limit, offset, _meter_value)
+        past = None
+        if after is not None:
+            at, last = decode_cursor(after, "mv", datetime, int)
+            past = sa.or_(c.timestamp > at, sa.and_(c.timestamp == at, c.id > last))
+        return await fetch_page(
+            self._store, query, (c.timestamp, c.id), limit, offset, _meter_value,
+            after=past, cursor_of=lambda row: encode_cursor("mv", row.timestamp, row.id),
+        )
 
     async def messages(
         self,
@@ -363,7 +377,9 @@ class Queries:
         newest_first: bool = True,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[MessageView]:
+        """Newest (or oldest) first; `after` is the `next_cursor` of the page before."""
         c = t.messages.c
         query = sa.select(t.messages)
         for column, value in ((c.action, action), (c.direction, direction), (c.message_type, message_type)):
@@ -374,20 +390,33 @@ class Queries:
             query = query.where(c.created_at >= time_from, c.batch_last_at >= time_from)
         if time_to is not None:
             query = query.where(c.created_at < time_to, c.batch_first_at < time_to)
+        # A cursor is a frame id; its batch bounds the batches to read (their index finds them).
+        last = None if after is None else decode_cursor(after, "msg", int)[0]
+        page_query, before = query, None
+        if last is not None:
+            if newest_first:
+                before = last
+                page_query = query.where(c.id < last, c.batch_id <= last // t.FRAMES_PER_BATCH)
+            else:
+                page_query = query.where(c.id > last, c.batch_id >= last // t.FRAMES_PER_BATCH)
         async with self._store.query() as conn:
             if charge_point_id is None:
                 if query.whereclause is None:  # the whole log: counted by batch, not unpacked
                     total = await conn.scalar(sa.select(sa.func.sum(t.message_batches.c.frame_count)))
                 else:
                     total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-                rows = await message_search.log_rows(conn, query, limit=limit, offset=offset, newest_first=newest_first)
-                return Page([_message(row) for row in rows], int(total or 0), limit, offset)
-            # No index is led by the charge point (it slowed the log's writes): walk its blocks.
-            total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
-            rows = await message_search.charge_point_rows(
-                conn, query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first
-            )
-        return Page([_message(row) for row in rows], total, limit, offset)
+                rows = await message_search.log_rows(
+                    conn, page_query, limit=limit, offset=offset, newest_first=newest_first
+                )
+            else:
+                # No index is led by the charge point (it slowed the log's writes): walk its blocks.
+                total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
+                rows = await message_search.charge_point_rows(
+                    conn, page_query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first,
+                    before=before,
+                )
+        next_cursor = encode_cursor("msg", rows[-1].id) if rows and len(rows) == limit else None
+        return Page([_message(row) for row in rows], int(total or 0), limit, offset, next_cursor)
 
 
 def _transaction(row: Any, at: datetime) -> TransactionView:
