@@ -259,7 +259,7 @@ class _Write:
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rows, self.size = _weight(self.inserts)
+        self.rows, self.size = _weight(self.inserts) if self.inserts else (1, WRITE_BYTES)
 
     @property
     def ordered(self) -> bool:
@@ -280,9 +280,7 @@ def _weight(inserts: Iterable[tuple[sa.Table, list[Any]]]) -> tuple[int, int]:
         rows += len(inserted)
         size += ROW_BYTES * len(inserted)
         for row in inserted:
-            for value in row if type(row) is tuple else row.values():
-                if type(value) is str:
-                    size += len(value)
+            size += sum([len(value) for value in (row if type(row) is tuple else row.values()) if type(value) is str])
     return rows, size
 
 
@@ -333,6 +331,9 @@ def _is_unavailability(error: BaseException) -> bool:
     return type(error).__module__.startswith("asyncpg") and name in ("InterfaceError", "ConnectionDoesNotExistError")
 
 
+QUERY_THREADS = 4  # SQLite: operators' reads run at once (more wait for one to end)
+
+
 class Store:
     def __init__(
         self,
@@ -376,7 +377,10 @@ class Store:
             self._query_engine = create_engine(url, pool_size=max(2, pool_size // 2), statement_timeout=query_timeout)
             self._queries = self._query_engine.execution_options(isolation_level="AUTOCOMMIT")
         elif self._sqlite_writer.queries is not None:
-            self._query_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-query")
+            self._query_threads = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="sqlite-query")
+        # One operator read per thread at a time: a statement's time limit then counts from its
+        # start, not from when it was queued in the executor.
+        self._query_slots = asyncio.Semaphore(QUERY_THREADS)
         self.commits = 0
         self.writes = 0
         self.rejected = 0  # writes refused at once: a lane full, or the database away
@@ -440,11 +444,12 @@ class Store:
             return
         assert self._sqlite_writer is not None and self._sqlite_writer.queries is not None
         loop = asyncio.get_running_loop()
-        sync_conn = await loop.run_in_executor(self._query_threads, self._sqlite_writer.queries.connect)
-        try:
-            yield _ThreadedConnection(sync_conn, self._query_threads, self.query_timeout)  # type: ignore[misc]
-        finally:
-            await loop.run_in_executor(self._query_threads, sync_conn.close)
+        async with self._query_slots:
+            sync_conn = await loop.run_in_executor(self._query_threads, self._sqlite_writer.queries.connect)
+            try:
+                yield _ThreadedConnection(sync_conn, self._query_threads, self.query_timeout)  # type: ignore[misc]
+            finally:
+                await loop.run_in_executor(self._query_threads, sync_conn.close)
 
     async def query_all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
         async with self.query() as conn:
