@@ -154,3 +154,14 @@ async def test_a_cursor_that_is_not_one_is_refused(server, api) -> None:  # type
     for cursor in ("bm90LWEtY3Vyc29y", "WyJ0eCIsIDFd"):  # "not-a-cursor", a transactions cursor
         answer = await api.get("/api/v1/meter-values", params={"after": cursor})
         assert 400 <= answer.status_code < 500 and answer.json()["error"]["code"] == "invalid_cursor", answer.text
+
+
+async def test_a_heavy_read_given_up_by_its_asker_stops_and_frees_its_connection(server) -> None:  # type: ignore[no-untyped-def]
+    reading = asyncio.create_task(fetch_page(server.store, _counter(50_000_000), (sa.column("n"),), 10, 0, tuple))
+    await asyncio.sleep(0.2)
+    assert not reading.done()
+    reading.cancel()  # an operator closed the tab; the statement must not run on to its end
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert await server.store.query_one(sa.select(sa.literal(7))) == (7,)
+    assert not getattr(server.store, "_querying", ())  # no statement left stepping

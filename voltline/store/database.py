@@ -297,6 +297,8 @@ class _Breaker:
         self.opened = 0  # times the circuit opened
 
     def trip(self, at: float) -> None:
+        if at < self.open_until:
+            return  # already open: the other batches that were committing failed the same way
         if not self.open_until:
             self.opened += 1
         self.open_until = at + self.pause
@@ -381,6 +383,7 @@ class Store:
         # One operator read per thread at a time: a statement's time limit then counts from its
         # start, not from when it was queued in the executor.
         self._query_slots = asyncio.Semaphore(QUERY_THREADS)
+        self._querying: set[Any] = set()  # SQLite connections stepping a statement in a thread
         self.commits = 0
         self.writes = 0
         self.rejected = 0  # writes refused at once: a lane full, or the database away
@@ -447,7 +450,9 @@ class Store:
         async with self._query_slots:
             sync_conn = await loop.run_in_executor(self._query_threads, self._sqlite_writer.queries.connect)
             try:
-                yield _ThreadedConnection(sync_conn, self._query_threads, self.query_timeout)  # type: ignore[misc]
+                yield _ThreadedConnection(  # type: ignore[misc]
+                    sync_conn, self._query_threads, self.query_timeout, self._querying
+                )
             finally:
                 await loop.run_in_executor(self._query_threads, sync_conn.close)
 
@@ -658,6 +663,8 @@ class Store:
         await self._appends.drain()
         await self._background.drain()
         if self._query_threads is not None:
+            for raw in list(self._querying):  # a long read must not hold the stop up
+                raw.interrupt()
             self._query_threads.shutdown(wait=True)
         if self._sqlite_writer is not None:
             self._sqlite_writer.close()
@@ -814,10 +821,10 @@ class _ThreadedConnection:
     takes the GIL back every few thousand steps, each time competing with the busy loop). An
     interrupt that comes after the statement ended is a no-op (SQLite: no running statement)."""
 
-    __slots__ = ("_conn", "_threads", "_limit")
+    __slots__ = ("_conn", "_threads", "_limit", "_running")
 
-    def __init__(self, conn: sa.Connection, threads: ThreadPoolExecutor, limit: float) -> None:
-        self._conn, self._threads, self._limit = conn, threads, limit
+    def __init__(self, conn: sa.Connection, threads: ThreadPoolExecutor, limit: float, running: set[Any]) -> None:
+        self._conn, self._threads, self._limit, self._running = conn, threads, limit, running
 
     @property
     def dialect(self) -> sa.Dialect:
@@ -834,6 +841,7 @@ class _ThreadedConnection:
         loop = asyncio.get_running_loop()
         raw = self._conn.connection.driver_connection
         stopping = loop.call_later(self._limit, raw.interrupt)  # type: ignore[union-attr]
+        self._running.add(raw)
         running = loop.run_in_executor(self._threads, self._step, run)
         try:
             result = await asyncio.shield(running)
@@ -849,6 +857,7 @@ class _ThreadedConnection:
             raise
         finally:
             stopping.cancel()
+            self._running.discard(raw)
         return result() if isinstance(result, sa.engine.FrozenResult) else result
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
