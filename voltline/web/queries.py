@@ -1,7 +1,9 @@
 """The reads behind the dashboard's pages: SQLAlchemy Core against the store's tables.
 
 One function per question a page asks. Live facts that the services keep in memory (who is
-connected right now, the newest power reading) are merged in by the pages, not here.
+connected right now, the newest power reading) are merged in by the pages, not here. Every read
+goes through `Store.query`: off the event loop, stopped past the statement time limit, so a
+page over a big table never holds up a charge point.
 """
 
 from __future__ import annotations
