@@ -124,8 +124,9 @@ async def test_cursor_paging_gives_the_items_of_offset_paging(server, api, conne
             {"transactionId": start[2]["transactionId"], "meterStop": 10, "timestamp": "2026-11-01T11:05:00Z"},
         )
         assert stop[0] == 3
-    server.services.message_log.flush()
-    await asyncio.sleep(0.3)
+    flushed = server.services.message_log.flush()  # every frame so far committed
+    if flushed is not None:
+        await flushed
 
     for path, params in (
         ("/api/v1/meter-values", {}),
