@@ -25,6 +25,7 @@ log = logging.getLogger("voltline.message_log")
 
 CHUNK_FRAMES = 2000
 FRAME_BYTES = 64  # a frame's fields beside its text, as counted against `max_bytes`
+WARN_EVERY = 10.0  # seconds between two warnings that frames wait for the database
 
 Frame = tuple[str, str, int, str | None, str | None, str | None, str]  # in the order of tables.FRAME_FIELDS
 Batch = tuple[str, datetime, datetime, int, str]  # a message_batches row: charge point, first/last at, count, frames
@@ -67,6 +68,7 @@ class MessageLog:
         self._room_frames = max_buffer
         self._room_bytes = max_bytes
         self.dropped = 0
+        self._warned_at = -WARN_EVERY
 
     @property
     def held_frames(self) -> int:
@@ -177,7 +179,11 @@ class MessageLog:
             self._retry += chunk
             self._retry_frames += frames
             self._retry_bytes += size
-            log.warning("message log: %d frames wait for the database", frames)
+            # Every chunk is offered again at each flush: say so now and then, not each time.
+            if time.monotonic() - self._warned_at >= WARN_EVERY:
+                self._warned_at = time.monotonic()
+                error = None if done.cancelled() else done.exception()
+                log.warning("message log: %d frames wait for the database (%s)", self._retry_frames, error)
         self._held_changed()
 
     async def run(self, interval: float = 0.2) -> None:
