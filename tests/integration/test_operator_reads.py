@@ -55,7 +55,7 @@ async def test_a_heavy_read_runs_while_charge_points_are_answered(server, connec
     client = await connect("CP-1")
     await client.boot()
     # The read behind every API list (count, then the page), over seconds of work.
-    reading = asyncio.create_task(fetch_page(server.store, _counter(3_000_000), (sa.column("n"),), 10, 0, tuple))
+    reading = asyncio.create_task(fetch_page(server.store, _counter(10_000_000), (sa.column("n"),), 10, 0, tuple))
     await asyncio.sleep(0)  # the read has started (inline on the loop, it would now be over)
     heartbeat = await client.call("Heartbeat", {})
     meter_values = await client.call(
@@ -158,7 +158,7 @@ async def test_a_cursor_that_is_not_one_is_refused(server, api) -> None:  # type
 
 
 async def test_a_heavy_read_given_up_by_its_asker_stops_and_frees_its_connection(server) -> None:  # type: ignore[no-untyped-def]
-    reading = asyncio.create_task(fetch_page(server.store, _counter(50_000_000), (sa.column("n"),), 10, 0, tuple))
+    reading = asyncio.create_task(fetch_page(server.store, _counter(10_000_000), (sa.column("n"),), 10, 0, tuple))
     await asyncio.sleep(0.2)
     assert not reading.done()
     reading.cancel()  # an operator closed the tab; the statement must not run on to its end

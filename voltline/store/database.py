@@ -328,9 +328,12 @@ def _is_unavailability(error: BaseException) -> bool:
     if isinstance(error, sqlite3.OperationalError):
         text = str(error)
         return "locked" in text or "unable to open" in text or "disk I/O" in text
-    name = type(error).__name__
-    # asyncpg's own, raised outside SQLAlchemy (the driver's transaction): "connection is closed".
-    return type(error).__module__.startswith("asyncpg") and name in ("InterfaceError", "ConnectionDoesNotExistError")
+    # asyncpg's own, raised outside SQLAlchemy (the driver's transaction): "connection is closed",
+    # or a connection left in a broken state by a backend killed under it.
+    return type(error).__module__.startswith("asyncpg") and type(error).__name__ in _ASYNCPG_CONNECTION_ERRORS
+
+
+_ASYNCPG_CONNECTION_ERRORS = frozenset(("InterfaceError", "ConnectionDoesNotExistError", "InternalClientError"))
 
 
 QUERY_THREADS = 4  # SQLite: operators' reads run at once (more wait for one to end)
@@ -594,8 +597,8 @@ class Store:
                 try:
                     async with driver.transaction():
                         results = await self._apply(conn, batch, driver)
-                except Exception:
-                    if driver.is_closed():
+                except Exception as error:
+                    if driver.is_closed() or _is_unavailability(error):
                         # Lost under the driver, where SQLAlchemy did not see it: the pool must
                         # not hand this connection out again.
                         await conn.invalidate()
