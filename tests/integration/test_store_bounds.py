@@ -132,6 +132,25 @@ async def test_an_api_write_that_finds_its_queue_full_answers_503(server, api, d
     await asyncio.gather(*held, return_exceptions=True)
 
 
+async def test_a_backlog_of_log_rows_leaves_room_for_the_writes_charge_points_wait_for(database_url: str) -> None:
+    store = Store(database_url, lane_max_rows=MAX_ROWS)
+    log_row = ("CP-1", now(), now(), 1, '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
+    try:
+        await ensure_schema(store.engine)
+        async with _locked(database_url, "message_batches", "meter_readings"):
+            logged = await _fill(lambda: store.write(inserts=((t.message_batches, [log_row]),), background=True))
+            assert store._background.queued_rows <= MAX_ROWS // 2
+            # On SQLite the log shares its lane with everything else; it took half at most.
+            waited_for = store.write(inserts=((t.meter_readings, [_reading()]),))
+            await asyncio.sleep(0)
+            assert not waited_for.done()
+        await asyncio.gather(waited_for, *logged, return_exceptions=True)
+    finally:
+        await store.write(lambda conn: conn.execute(t.message_batches.delete()))
+        await store.write(lambda conn: conn.execute(t.meter_readings.delete()))
+        await store.close()
+
+
 async def test_a_failed_batch_is_bisected_to_its_bad_write(database_url: str) -> None:
     store = Store(database_url)
     try:

@@ -140,9 +140,13 @@ class _Lane:
         self.queued_rows = 0  # of the writes waiting for a batch (not those committing)
         self.queued_bytes = 0
 
-    def add(self, write: _Write) -> None:
+    def add(self, write: _Write, background: bool = False) -> None:
+        """Queue `write`, or raise StoreBusy. Background writes (the message log's, which no one
+        waits for) may fill half the lane only: on SQLite they share it with the writes charge
+        points wait for, and a backlog of log rows must not refuse a StartTransaction."""
         rows, size = self.queued_rows + write.rows, self.queued_bytes + write.size
-        if (rows > self.max_rows or size > self.max_bytes) and self:
+        share = 2 if background else 1
+        if (rows * share > self.max_rows or size * share > self.max_bytes) and self:
             raise StoreBusy(
                 f"{self.queued_rows} rows ({self.queued_bytes} bytes) wait for the database already"
             )
@@ -489,7 +493,9 @@ class Store:
         and may be committed alongside, in transactions of their own. `background` row inserts
         (no `fn`) are ones no charge point or operator waits for: they give way to the others."""
         write = _Write(fn, inserts)
-        return self._submit(write, self._background if background and fn is None else None)
+        if background and fn is None:
+            return self._submit(write, self._background, background=True)
+        return self._submit(write)
 
     async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
         """Run one statement as an ordered write; return once committed.
@@ -511,7 +517,7 @@ class Store:
         async with _connection(self._reads) as conn:
             return await _all_rows(conn, statement)
 
-    def _submit(self, write: _Write, lane: _Lane | None = None) -> asyncio.Future[Any]:
+    def _submit(self, write: _Write, lane: _Lane | None = None, background: bool = False) -> asyncio.Future[Any]:
         """Queue a write on its lane (by default: ordered, or appends for pure row inserts); the
         future resolves once it is committed. (A plain function: an extra coroutine per meter
         value would be one more frame on the hot path.)"""
@@ -524,7 +530,7 @@ class Store:
         if lane is None:
             lane = self._ordered if write.ordered else self._appends
         try:
-            lane.add(write)
+            lane.add(write, background)
         except StoreBusy as error:
             return self._refuse(write, error)
         return write.future
