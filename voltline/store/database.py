@@ -487,11 +487,15 @@ class Store:
         A row of `inserts` is a dict, or a tuple of every column but an autoincrement key, in the
         table's column order.
 
-        `fn` may be run twice (its batch is retried alone when another write in it failed), so it
-        must have no effect outside the database. Writes with a `fn` are committed in the order
-        they were made; pure row inserts (meter values, the message log) depend on no other write
-        and may be committed alongside, in transactions of their own. `background` row inserts
-        (no `fn`) are ones no charge point or operator waits for: they give way to the others."""
+        `fn` may be run more than once (a failed batch is split in halves and retried, down to
+        the bad write: about log2 of the batch's size times), so it must have no effect outside
+        the database. Writes with a `fn` are committed in the order they were made; pure row
+        inserts (meter values, the message log) depend on no other write and may be committed
+        alongside, in transactions of their own. `background` row inserts (no `fn`) are ones no
+        charge point or operator waits for: they give way to the others.
+
+        Fails at once, without queueing, with StoreBusy when its lane holds as much as it may,
+        and with DatabaseUnavailable while the circuit is open (the database was found away)."""
         write = _Write(fn, inserts)
         if background and fn is None:
             return self._submit(write, self._background, background=True)
