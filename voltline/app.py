@@ -56,7 +56,14 @@ class Voltline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.node_id = settings.node_id or socket.gethostname()
-        self.store = Store(settings.database_url, pool_size=settings.database_pool_size, batch_max=settings.write_batch_max)
+        self.store = Store(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            batch_max=settings.write_batch_max,
+            lane_max_rows=settings.write_queue_max_rows,
+            lane_max_bytes=settings.write_queue_max_bytes,
+            query_timeout=settings.query_timeout,
+        )
         self.bus = EventBus()
         self.services = Services.build(settings, self.store, self.bus, self.node_id)
         self.gateway = OcppGateway(

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     message_log_retention_days: int = 30
     # Group commit: writes that arrive while a commit is in flight share the next one.
     write_batch_max: int = 512
+    # Bounds on memory while the database is slow or away: past them a write fails at once
+    # (InternalError to the charge point, 503 to the API) and a log frame is dropped (counted).
+    write_queue_max_rows: int = Field(100_000, ge=1, description="rows waiting to be committed, per write lane")
+    write_queue_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes waiting to be committed, per write lane")
+    message_log_max_frames: int = Field(200_000, ge=1, description="log frames held in memory until committed")
+    message_log_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes of log frames held in memory")
+    query_timeout: float = Field(10.0, gt=0, description="seconds an operator's read (API, dashboard, export) may run")
 
     # -- OCPP -----------------------------------------------------------------------------
     auto_register: bool = Field(False, description="accept charge points that were not registered before")

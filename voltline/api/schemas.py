@@ -49,6 +49,9 @@ class Page(Out, Generic[T]):
     total: int = Field(description="how many match, on every page")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        None, description="where the lists that page by cursor go on: pass it as `after` (null at the end)"
+    )
 
 
 # -- charge points --------------------------------------------------------------------------------

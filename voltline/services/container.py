@@ -62,7 +62,11 @@ class Services:
             authorization=AuthorizationService(store),
             transactions=transactions,
             message_log=MessageLog(
-                store, enabled=settings.message_log, retention_days=settings.message_log_retention_days
+                store,
+                enabled=settings.message_log,
+                retention_days=settings.message_log_retention_days,
+                max_buffer=settings.message_log_max_frames,
+                max_bytes=settings.message_log_max_bytes,
             ),
             tokens=TokenService(store),
             commands=commands,
