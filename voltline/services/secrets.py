@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _ITERATIONS = 200_000
 
@@ -33,3 +39,43 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     # Tokens are 256 random bits: a plain digest is as safe as a slow hash and costs nothing per request.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class HasherBusy(Exception):
+    """As many password checks as the hasher takes are already waiting: try again later."""
+
+
+class PasswordHasher:
+    """Slow hashes on threads of their own, so the event loop never waits for one.
+
+    hashlib's PBKDF2 releases the GIL, so a hash on a worker thread costs the loop nothing but a
+    share of the CPU. At most `threads + queue` checks are in the hasher at once; a check beyond
+    that is refused at once (`HasherBusy`) rather than queued without bound behind a storm of
+    wrong passwords. Hashing a new password (an operator's action) waits its turn instead."""
+
+    def __init__(self, threads: int = 1, queue: int = 32) -> None:
+        self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="voltline-password")
+        self.limit = max(1, threads) + max(0, queue)
+        self.pending = 0
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.limit
+
+    async def verify(self, password: str, stored: str) -> bool:
+        if self.pending >= self.limit:
+            raise HasherBusy
+        return await self._run(verify_password, password, stored)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(hash_password, password)
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        finally:
+            self.pending -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
