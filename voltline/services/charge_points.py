@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
+from voltline.ocpp.identity import identity_problem
 from voltline.services.backoff import FailureBackoff
+from voltline.services.errors import Invalid
 from voltline.services.secrets import HasherBusy, PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -217,6 +219,9 @@ class ChargePointService:
         ping_interval: float | None = None,
         lenient_actions: Iterable[str] = (),
     ) -> None:
+        problem = identity_problem(identity)
+        if problem is not None:
+            raise Invalid(problem, code="invalid_identity")
         values = {
             "id": identity,
             "description": description,
