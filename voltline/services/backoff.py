@@ -59,8 +59,8 @@ class FailureBackoff:
             return 0.0
         if attempts.blocked_until > now:
             return attempts.blocked_until - now
-        if attempts.failures + attempts.in_flight >= self.threshold:
-            return min(self.base, 1.0)  # settles within a hash's time
+        if attempts.in_flight and attempts.failures + attempts.in_flight >= self.threshold:
+            return 1.0  # the attempts in flight settle within a hash's time
         return 0.0
 
     def begin(self, key: Hashable) -> None:
