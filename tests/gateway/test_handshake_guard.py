@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.ocpp_client import OcppClient
 from voltline.app import Voltline
+from voltline.config import Settings
 from voltline.services import secrets
 from voltline.store import tables as t
 
@@ -217,3 +218,28 @@ async def test_the_api_registers_only_ocpp_identities_and_still_reaches_older_on
     await server.store.write(lambda conn: conn.execute(t.charge_points.insert().values(id="OLD 7", connected=False)))
     assert (await api.get("/api/v1/charge-points/OLD%207")).status_code == 200
     assert (await api.patch("/api/v1/charge-points/OLD%207", json={"description": "kept"})).status_code == 200
+
+
+def test_passwords_are_verified_the_same_on_uvloop_which_voltline_serve_runs(database_url: str) -> None:
+    """The gate hands the socket from one protocol to another: uvloop's transports do that their own way."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        server = Voltline(Settings(database_url=database_url, port=0, ocpp_port=0, node_id="uvloop-test"))
+        await server.start()
+        try:
+            await server.services.charge_points.register("CP-SEC", password=PASSWORD)
+            await server.services.charge_points.register("CP-OPEN")
+            assert (await handshake(server.ocpp_port, "/ocpp/CP-SEC", identity="CP-SEC", password="wrong"))[0] == 401
+            assert (await handshake(server.ocpp_port, "/ocpp/a%2Fb"))[0] == 400
+            for identity, password in (("CP-SEC", PASSWORD), ("CP-SEC", PASSWORD), ("CP-OPEN", None)):
+                client = await OcppClient.connect(url(server, identity), password=password)
+                try:
+                    assert (await client.boot())["status"] == "Accepted"
+                    assert "currentTime" in await client.ok("Heartbeat", {})
+                finally:
+                    await client.close()
+        finally:
+            await server.stop()
+
+    uvloop.run(scenario())

@@ -58,10 +58,6 @@ class PasswordHasher:
         self.limit = max(1, threads) + max(0, queue)
         self.pending = 0
 
-    @property
-    def full(self) -> bool:
-        return self.pending >= self.limit
-
     async def verify(self, password: str, stored: str) -> bool:
         if self.pending >= self.limit:
             raise HasherBusy
