@@ -3,6 +3,7 @@
 Built on picows, the leanest WebSocket layer measured for this job (bench/README.md): its
 handshake hook is synchronous, so the decision to accept a charge point uses the in-memory
 registry of ChargePointService, and a refused charge point gets its HTTP status before any frame.
+A password only a slow hash can settle is verified first, off the loop (gateway/handshake.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from picows.picows import WSProtocol
 
 from voltline.gateway.handshake import HandshakeGate, Settled, basic_auth_password, identity_of_target
 from voltline.ocpp.identity import identity_problem
-
 from voltline.ocpp.rpc import ConnectionLost, RpcSession
 from voltline.ocpp.schemas import OCPP16, Validators
 from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
