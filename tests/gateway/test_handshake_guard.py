@@ -20,8 +20,11 @@ from voltline.store import tables as t
 PASSWORD = "s3cret-passw0rd-16"
 
 
-async def handshake(port: int, target: str, *, identity: str | None = None, password: str | None = None) -> tuple[int, dict[str, str]]:
-    """Send a WebSocket upgrade request exactly as given; the status and headers of the answer."""
+async def handshake(
+    port: int, target: str, *, identity: str | None = None, password: str | None = None, pieces: int = 1
+) -> tuple[int, dict[str, str]]:
+    """Send a WebSocket upgrade request exactly as given (in `pieces` writes, each after a pause);
+    the status and headers of the answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     lines = [
         f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
@@ -29,7 +32,13 @@ async def handshake(port: int, target: str, *, identity: str | None = None, pass
     ]
     if password is not None:
         lines.append("Authorization: Basic " + base64.b64encode(f"{identity}:{password}".encode()).decode())
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    size = -(-len(request) // pieces)
+    for start in range(0, len(request), size):
+        writer.write(request[start:start + size])
+        await writer.drain()
+        if start + size < len(request):
+            await asyncio.sleep(0.05)
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
     finally:
@@ -182,6 +191,34 @@ async def test_a_repeat_of_the_right_password_and_a_charge_point_without_one_nee
     finally:
         await again.close()
         await open_one.close()
+
+
+async def test_a_request_head_in_pieces_and_a_check_outlasting_the_handshake_timeout_are_handled(  # type: ignore[no-untyped-def]
+    start_server, held_verification
+) -> None:
+    server = await start_server(handshake_timeout=1.0)
+    await server.services.charge_points.register("CP-SEC", password=PASSWORD)
+    # The handshake timeout bounds the wait for a password check too; an unsettled check is no failure.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.ocpp_port)
+    basic = base64.b64encode(b"CP-SEC:wrong-password").decode()
+    writer.write(
+        "GET /ocpp/CP-SEC HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: ocpp1.6\r\nAuthorization: Basic {basic}\r\n\r\n".encode()
+    )
+    await until(lambda: server.services.passwords.pending == 1)
+    assert await asyncio.wait_for(reader.read(), 20) == b""  # closed by the server, no answer
+    writer.close()
+    assert server.services.passwords.pending == 0
+    assert server.services.charge_points.identity_failures.retry_after("CP-SEC") == 0
+    held_verification.set()
+
+    for identity_password, expected in (("wrong-password", 401), (PASSWORD, 101)):
+        status, _ = await handshake(
+            server.ocpp_port, "/ocpp/CP-SEC", identity="CP-SEC", password=identity_password, pieces=3
+        )
+        assert status == expected
+    assert len(server.services.charge_points.identity_failures) == 0  # the success cleared the failure
 
 
 BAD_TARGETS = ["/ocpp//", "/ocpp/a%2Fb", "/ocpp/%20", "/ocpp/" + "x" * 300, "/ocpp/" + "x" * 49, "/ocpp/caf%C3%A9"]
