@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -53,8 +55,10 @@ class PasswordHasher:
     that is refused at once (`HasherBusy`) rather than queued without bound behind a storm of
     wrong passwords. Hashing a new password (an operator's action) waits its turn instead."""
 
-    def __init__(self, threads: int = 1, queue: int = 32) -> None:
-        self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="voltline-password")
+    def __init__(self, threads: int = 1, queue: int = 16) -> None:
+        self._pool = ThreadPoolExecutor(
+            max(1, threads), thread_name_prefix="voltline-password", initializer=_yield_to_the_event_loop
+        )
         self.limit = max(1, threads) + max(0, queue)
         self.pending = 0
 
@@ -75,3 +79,12 @@ class PasswordHasher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _yield_to_the_event_loop() -> None:
+    """A hashing thread runs at a lower priority than the rest of the process (Linux sets the
+    nice value per thread): where the event loop and the hasher share a core, the loop comes first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not on this platform: the hasher merely shares the CPU evenly
