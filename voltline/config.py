@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     handshake_timeout: float = 10.0
     # Passwords (charge points' Basic auth, operators' logins) are hashed on threads of their own.
     password_hash_threads: int = Field(1, ge=1, description="threads that verify passwords, beside the event loop")
-    password_hash_queue: int = Field(16, ge=0, description="password checks that may wait; more answer 503 at once")
+    password_hash_queue: int = Field(8, ge=0, description="password checks that may wait; more answer 503 at once")
 
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None

@@ -55,7 +55,7 @@ class PasswordHasher:
     that is refused at once (`HasherBusy`) rather than queued without bound behind a storm of
     wrong passwords. Hashing a new password (an operator's action) waits its turn instead."""
 
-    def __init__(self, threads: int = 1, queue: int = 16) -> None:
+    def __init__(self, threads: int = 1, queue: int = 8) -> None:
         self._pool = ThreadPoolExecutor(
             max(1, threads), thread_name_prefix="voltline-password", initializer=_yield_to_the_event_loop
         )
