@@ -138,6 +138,7 @@ class Voltline:
         self.services.message_log.flush()
         await asyncio.sleep(0)
         await self.store.close()
+        self.services.passwords.close()
 
     async def run_forever(self) -> None:
         await self.start()

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ping_interval: float = Field(60.0, description="WebSocket ping interval; 0 disables; per charge point override")
     max_frame_bytes: int = Field(256 * 1024, description="larger WebSocket frames close the connection (1009)")
     handshake_timeout: float = 10.0
+    # Passwords (charge points' Basic auth, operators' logins) are hashed on threads of their own.
+    password_hash_threads: int = Field(1, ge=1, description="threads that verify passwords, beside the event loop")
+    password_hash_queue: int = Field(8, ge=0, description="password checks that may wait; more answer 503 at once")
 
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
-from voltline.services.secrets import hash_password, verify_password
+from voltline.ocpp.identity import identity_problem
+from voltline.services.backoff import FailureBackoff
+from voltline.services.errors import Invalid
+from voltline.services.secrets import HasherBusy, PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -53,6 +56,12 @@ class HandshakeDecision:
     reason: str = ""
     access: Access | None = None
     auto_registered: bool = False
+    retry_after: float | None = None  # seconds, for a 429 or 503
+    verify: bool = False  # only the slow hash can settle the password: see verify_handshake
+
+
+def _backed_off(wait: float) -> HandshakeDecision:
+    return HandshakeDecision(False, 429, "too many wrong passwords; try again later", retry_after=wait)
 
 
 @dataclass(slots=True)
@@ -80,8 +89,15 @@ class ChargePointService:
         boot_policy: str = "accept",
         heartbeat_interval: int = 300,
         node_id: str = "local",
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._store = store
+        self._hasher = hasher or PasswordHasher()
+        # Wrong passwords back off the charge point they were tried for, and the address they
+        # came from. An address may hold many charge points (a site router, a mobile carrier's
+        # NAT), so it is given more attempts, and it only holds back passwords that need a hash.
+        self.identity_failures = FailureBackoff(threshold=5)
+        self.address_failures = FailureBackoff(threshold=20)
         self._bus = bus
         self.auto_register = auto_register
         self.boot_policy = boot_policy
@@ -126,20 +142,70 @@ class ChargePointService:
         """Known, and its row written (what refers to the charge point in the database can be)."""
         return identity in self._access and identity not in self._unwritten
 
-    def check_handshake(self, identity: str, password: str | None) -> HandshakeDecision:
+    def check_handshake(self, identity: str, password: str | None, address: str | None = None) -> HandshakeDecision:
+        """Decided from memory alone, never by a slow hash (the handshake hook is synchronous).
+
+        A password that only the slow hash can settle gives a decision with `verify` set:
+        `verify_handshake` then settles it off the event loop."""
         access = self._access.get(identity)
         if access is None:
             if self.auto_register:
                 return HandshakeDecision(True, auto_registered=True)
             return HandshakeDecision(False, 404, f"unknown charge point {identity!r}")
-        if access.password_hash is not None:
-            if password is None:
-                return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
-            fingerprint = hashlib.sha256(password.encode()).digest()
-            if access.verified != fingerprint:
-                if not verify_password(password, access.password_hash):
-                    return HandshakeDecision(False, 401, "wrong password")
-                access.verified = fingerprint
+        if access.password_hash is None:
+            return HandshakeDecision(True, access=access)
+        if password is None:
+            return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
+        # Backed off even for the password that verified last: otherwise the cheap comparison
+        # below would tell a guesser at wire speed whether a guess is right.
+        wait = self.identity_failures.retry_after(identity)
+        if wait:
+            return _backed_off(wait)
+        if access.verified == hashlib.sha256(password.encode()).digest():
+            self.identity_failures.succeeded(identity)
+            return HandshakeDecision(True, access=access)
+        if address is not None:
+            wait = self.address_failures.retry_after(address)
+            if wait:
+                return _backed_off(wait)
+        return HandshakeDecision(False, 401, "the password is being verified", access=access, verify=True)
+
+    @staticmethod
+    def busy_decision() -> HandshakeDecision:
+        return HandshakeDecision(False, 503, "too many password checks at once; try again later", retry_after=1)
+
+    async def verify_handshake(self, identity: str, password: str, address: str | None = None) -> HandshakeDecision:
+        """Settle a password `check_handshake` could not, on the password hasher's threads."""
+        decision = self.check_handshake(identity, password, address)
+        access = decision.access
+        if not decision.verify or access is None or access.password_hash is None:
+            return decision
+        stored = access.password_hash
+        keys = [(self.identity_failures, identity)]
+        if address is not None:
+            keys.append((self.address_failures, address))
+        for failures, key in keys:
+            failures.begin(key)
+        try:
+            right = await self._hasher.verify(password, stored)
+        except BaseException as exc:
+            for failures, key in keys:
+                failures.abandoned(key)
+            if isinstance(exc, HasherBusy):
+                return self.busy_decision()
+            raise
+        if self._access.get(identity) is not access or access.password_hash != stored:
+            # The operator changed the password or removed the charge point while it was hashed.
+            for failures, key in keys:
+                failures.abandoned(key)
+            return HandshakeDecision(False, 503, "the charge point changed meanwhile; try again", retry_after=1)
+        if not right:
+            for failures, key in keys:
+                failures.failed(key)
+            return HandshakeDecision(False, 401, "wrong password")
+        for failures, key in keys:
+            failures.succeeded(key)
+        access.verified = hashlib.sha256(password.encode()).digest()
         return HandshakeDecision(True, access=access)
 
     # -- registration by operators ----------------------------------------------------------
@@ -154,10 +220,13 @@ class ChargePointService:
         ping_interval: float | None = None,
         lenient_actions: Iterable[str] = (),
     ) -> None:
+        problem = identity_problem(identity)
+        if problem is not None:
+            raise Invalid(problem, code="invalid_identity")
         values = {
             "id": identity,
             "description": description,
-            "password_hash": hash_password(password) if password else None,
+            "password_hash": await self._hasher.hash(password) if password else None,
             "registration_status": registration_status,
             "ping_interval": ping_interval,
             "lenient_actions": sorted(set(lenient_actions)),
@@ -188,7 +257,7 @@ class ChargePointService:
         if "lenient_actions" in changes:
             values["lenient_actions"] = sorted(set(changes["lenient_actions"] or ()))
         if "password" in changes:
-            values["password_hash"] = hash_password(changes["password"]) if changes["password"] else None
+            values["password_hash"] = await self._hasher.hash(changes["password"]) if changes["password"] else None
         if not values:
             return
 
