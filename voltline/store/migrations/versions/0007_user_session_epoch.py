@@ -4,16 +4,16 @@ The dashboard's session cookie is signed, not stored; a cookie names the epoch i
 and `users.session_epoch` grows with each password change and logout, on every node at once.
 Existing operators start at 0, so the sessions open when this runs stay valid.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
