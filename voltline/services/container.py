@@ -54,6 +54,7 @@ class Services:
             boot_policy=settings.boot_policy,
             heartbeat_interval=settings.heartbeat_interval,
             node_id=node_id,
+            single_node=not settings.redis_url,
         )
         return cls(
             store=store,
