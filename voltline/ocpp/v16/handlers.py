@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import OcppError
+from voltline.ocpp.v16 import lenient
 
 Payload = dict[str, Any]
 
@@ -47,6 +48,9 @@ class Context:
     registration_status: str = "Accepted"
     # Created on first use: most charge points are never asked to send anything.
     triggered: list[Allowance] | None = None
+    # The actions this charge point is served despite a payload that breaks the schema (read once
+    # per connection, as the RPC session does).
+    lenient: frozenset[str] | None = None
 
     def allow(self, action: str, within: float | None = None) -> Allowance:
         """Let `action` through while not Accepted: once, or for `within` seconds as often as it
@@ -215,19 +219,29 @@ async def sign_certificate(ctx: Context, p: Payload) -> Payload:
 Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]
 
 _ALWAYS_ALLOWED = frozenset({"BootNotification"})
+_NO_ACTIONS: frozenset[str] = frozenset()
+
+
+def _lenient_actions(ctx: Context) -> frozenset[str]:
+    access = ctx.services.charge_points.access(ctx.identity)
+    ctx.lenient = access.lenient_actions if access is not None else _NO_ACTIONS
+    return ctx.lenient
 
 
 def _guarded(action: str, handler: Handler16) -> Handler16:
-    if action in _ALWAYS_ALLOWED:
-        return handler
+    """Until Accepted, only what OCPP permits (a boot, what was triggered); for a lenient action,
+    the payload brought into the shape its handler reads (see lenient.py)."""
+    always_allowed = action in _ALWAYS_ALLOWED
 
     async def guarded(ctx: Context, p: Payload) -> Payload:
-        if ctx.registration_status != "Accepted":
+        if not always_allowed and ctx.registration_status != "Accepted":
             if not ctx.take(action):
                 raise OcppError(
                     ErrorCode.SECURITY_ERROR,
                     f"{action} refused: the charge point's registration is {ctx.registration_status}",
                 )
+        if action in (ctx.lenient if ctx.lenient is not None else _lenient_actions(ctx)):
+            p = lenient.repair(action, p)
         return await handler(ctx, p)
 
     return guarded
