@@ -192,11 +192,11 @@ class Voltline:
             await asyncio.wait_for(charge_points.all_disconnected(), FLUSH_GRACE_S)
         except Exception:
             log.warning("could not record the charge points offline; the next start does")
-        frames = self.services.message_log.unwritten
+        frames = self.services.message_log.buffered
         flushed = self.services.message_log.flush()
         if flushed is not None:
             await asyncio.wait([asyncio.ensure_future(flushed)], timeout=FLUSH_GRACE_S)
-        unwritten = self.services.message_log.unwritten
+        unwritten = self.services.message_log.buffered
         if unwritten:
             log.warning("message log: %d frames could not be written before the stop", unwritten)
         await asyncio.sleep(0)

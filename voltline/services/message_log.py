@@ -83,11 +83,6 @@ class MessageLog:
             )
         )
 
-    @property
-    def unwritten(self) -> int:
-        """Frames recorded (or waiting for the database) and not yet handed to the store."""
-        return self._recorded + self._retry_frames
-
     def _now(self) -> str:
         """Now, to the millisecond, as the frames keep it: formatted once per millisecond."""
         at = time.time()
