@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 ENV_PREFIX = "VOLTLINE_"
 # Variables of that prefix that are read elsewhere, not settings: the config file's name,
-# passwords the CLI takes without echoing them, and the test suite's own.
-NOT_SETTINGS = frozenset({"VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD"})
+# passwords the CLI takes without echoing them, the scripts' virtualenv, and the test suite's own.
+NOT_SETTINGS = frozenset({"VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV"})
 NOT_SETTINGS_PREFIXES = ("VOLTLINE_TEST_",)
 
 Port = Annotated[int, Field(ge=0, le=65535)]

@@ -64,7 +64,10 @@ def test_settings_refuse_an_unknown_name_from_code_too() -> None:
 
 
 def test_variables_of_the_prefix_that_are_no_settings_are_told_apart() -> None:
-    environ = {"VOLTLINE_PORT": "1", "VOLTLINE_CONFIG": "x", "VOLTLINE_TEST_DATABASES": "sqlite", "VOLTLINE_PROT": "1"}
+    environ = {
+        "VOLTLINE_PORT": "1", "VOLTLINE_CONFIG": "x", "VOLTLINE_TEST_DATABASES": "sqlite", "VOLTLINE_VENV": ".venv",
+        "VOLTLINE_USER_PASSWORD": "x", "VOLTLINE_PROT": "1",
+    }
     assert unknown_environment(environ) == ["VOLTLINE_PROT"]
 
 
