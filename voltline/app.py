@@ -110,7 +110,6 @@ class Voltline:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
         self._stopped: asyncio.Future[StopReport] | None = None
-        self._stop_requested: asyncio.Event | None = None
 
     @property
     def stopping(self) -> bool:
@@ -185,41 +184,43 @@ class Voltline:
         if serving is not None:
             # uvicorn cancels what is still open after its own grace period (HTTP_GRACE_S).
             await asyncio.wait([serving], timeout=HTTP_GRACE_S + 1.0)
+        # What is buffered goes to the database, within one grace period for all of it: with the
+        # database away, each step would otherwise wait on its own.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FLUSH_GRACE_S
+
+        def left() -> float:
+            return max(0.01, deadline - loop.time())
+
         charge_points = self.services.charge_points
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(charge_points.flush_liveness(), FLUSH_GRACE_S)
+            await asyncio.wait_for(charge_points.flush_liveness(), left())
         try:
-            await asyncio.wait_for(charge_points.all_disconnected(), FLUSH_GRACE_S)
+            await asyncio.wait_for(charge_points.all_disconnected(), left())
         except Exception:
             log.warning("could not record the charge points offline; the next start does")
         frames = self.services.message_log.buffered
         flushed = self.services.message_log.flush()
         if flushed is not None:
-            await asyncio.wait([asyncio.ensure_future(flushed)], timeout=FLUSH_GRACE_S)
-        unwritten = self.services.message_log.buffered
-        if unwritten:
-            log.warning("message log: %d frames could not be written before the stop", unwritten)
-        await asyncio.sleep(0)
+            await asyncio.wait([asyncio.ensure_future(flushed)], timeout=left())
         try:
-            await asyncio.wait_for(self.store.close(), FLUSH_GRACE_S)
+            await asyncio.wait_for(self.store.close(), left())
         except Exception:
             log.warning("the database did not take the last writes before the stop")
+        unwritten = self.services.message_log.buffered  # failed commits came back here
+        if unwritten:
+            log.warning("message log: %d frames could not be written before the stop", unwritten)
         return StopReport(closed, frames - unwritten)
-
-    def request_stop(self) -> None:
-        """Begin a graceful stop of run_forever (what SIGTERM and SIGINT do)."""
-        if self._stop_requested is not None:
-            self._stop_requested.set()
 
     async def run_forever(self) -> StopReport:
         """Serve until SIGTERM or SIGINT, then stop gracefully. A second signal during the stop
         ends the process at once."""
-        self._stop_requested = asyncio.Event()
-        with stop_signals(self._stop_requested):
+        requested = asyncio.Event()
+        with stop_signals(requested):
             await self.start()
             tune_garbage_collector()
             try:
-                await self._stop_requested.wait()
+                await requested.wait()
             finally:
                 report = await self.stop()
         return report
