@@ -75,3 +75,12 @@ def test_an_unknown_environment_variable_is_a_bad_setting(monkeypatch: pytest.Mo
     monkeypatch.setenv("VOLTLINE_PROT", "1")
     with pytest.raises(BadSetting, match="VOLTLINE_PROT names no setting"):
         load_settings()
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["token", "list"], ["user", "list"]], ids=" ".join)
+def test_every_command_refuses_a_bad_setting_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VOLTLINE_")}
+    environ |= {"VOLTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}", "VOLTLINE_WRITE_BATCH_MAX": "0"}
+    done = subprocess.run([sys.executable, "-m", "voltline", *command], env=environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "bad setting write_batch_max" in done.stderr
