@@ -356,9 +356,10 @@ class ChargePointService:
         }
         values["b_id"] = identity
         if access is not None:
-            # Batched with other boots (see Store.execute). The registry holds only charge points
-            # whose row is written or being written, and loses one whose write failed or that was
-            # deleted meanwhile: then the UPDATE found no row, and the boot is not answered.
+            # Batched with other boots (see Store.execute), which tells no row count. The registry
+            # holds only charge points whose row is written or being written, and loses one whose
+            # write failed or that was deleted meanwhile: gone from it now, the UPDATE found no
+            # row, and the row is written below or the boot refused.
             await self._store.execute(_BOOT, values)
         if self._access.get(identity) is None:
             status = await self._register_at_boot(identity, values)
