@@ -59,13 +59,14 @@ async def run_demo(settings: Settings, console: Console | None = None) -> StopRe
     with stop_signals(requested):
         await voltline.start()
         try:
-            await _show(voltline, settings, console, requested)
+            await _run_fleet(voltline, settings, console, requested)
         finally:
             report = await voltline.stop()
     return report
 
 
-async def _show(voltline: Voltline, settings: Settings, console: Console, requested: asyncio.Event) -> None:
+async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, requested: asyncio.Event) -> None:
+    """Seed, say how to reach everything, and run the simulated fleet until a stop is requested."""
     password, token = await _seed(voltline)
     http = f"http://{settings.host}:{voltline.http_port}"
     console.print(
