@@ -228,16 +228,23 @@ class OcppGateway:
             2048,
         )
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> int:
+        """Stop accepting, close every connection with 1001 (Going Away), and wait up to `grace`
+        seconds until each is closed: a close frame still in a socket's buffer when the process
+        exits never reaches its charge point. Returns how many connections were closed."""
         if self._server is not None:
             self._server.close()
-        for connection in list(self.connections.values()):
-            if connection.transport is not None:
-                connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
-                connection.transport.disconnect()
+        closing = [c for c in self.connections.values() if c.transport is not None]
+        for connection in closing:
+            connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
+            connection.transport.disconnect()
+        deadline = self.loop.time() + grace
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.01)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        return len(closing)
 
     # -- handshake --------------------------------------------------------------------------
 

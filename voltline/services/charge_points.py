@@ -36,6 +36,10 @@ class ChargePointExists(ValueError):
     pass
 
 
+class NotStored(RuntimeError):
+    """A charge point's row could not be found or written: nothing may be answered Accepted."""
+
+
 @dataclass(slots=True)
 class Access:
     """What the handshake needs to know about a charge point, kept in memory: the WebSocket
@@ -90,6 +94,7 @@ class ChargePointService:
         heartbeat_interval: int = 300,
         node_id: str = "local",
         hasher: PasswordHasher | None = None,
+        single_node: bool = True,
     ) -> None:
         self._store = store
         self._hasher = hasher or PasswordHasher()
@@ -103,6 +108,8 @@ class ChargePointService:
         self.boot_policy = boot_policy
         self.heartbeat_interval = heartbeat_interval
         self.node_id = node_id
+        # Alone, this node held every connection the database remembers, whatever its name was.
+        self.single_node = single_node
         self._access: dict[str, Access] = {}
         self._unwritten: set[str] = set()  # auto-registered, in the registry before their row is committed
         self._liveness = Liveness()
@@ -116,24 +123,26 @@ class ChargePointService:
     # -- the registry the handshake consults ------------------------------------------------
 
     async def load(self) -> None:
-        rows = await self._store.fetch_all(
-            sa.select(
-                t.charge_points.c.id,
-                t.charge_points.c.password_hash,
-                t.charge_points.c.registration_status,
-                t.charge_points.c.ping_interval,
-                t.charge_points.c.lenient_actions,
-            )
-        )
+        rows = await self._store.fetch_all(_ACCESS_COLUMNS)
         self._access = {row.id: _access_of(row) for row in rows}
-        # Connections this node held before a crash or restart are gone.
-        await self._store.write(
-            lambda conn: conn.execute(
-                t.charge_points.update()
-                .where(t.charge_points.c.connected_node == self.node_id)
-                .values(connected=False, connected_node=None, disconnected_at=now())
-            )
+        # Connections this node held before a crash or restart are gone; on a single node, so
+        # are those recorded under another node id (the host was renamed).
+        await self._forget_connections()
+
+    async def _forget_connections(self) -> int:
+        held = t.charge_points.c.connected if self.single_node else t.charge_points.c.connected_node == self.node_id
+        statement = (
+            t.charge_points.update()
+            .where(held)
+            .values(connected=False, connected_node=None, disconnected_at=now())
         )
+        return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
+
+    async def all_disconnected(self) -> int:
+        """At shutdown: every charge point this node held is recorded offline, in one statement
+        (the connections' own disconnect records would be thousands of writes). Returns how many."""
+        self._liveness = Liveness()
+        return await self._forget_connections()
 
     def access(self, identity: str) -> Access | None:
         return self._access.get(identity)
@@ -301,8 +310,9 @@ class ChargePointService:
 
     @property
     def status_for_new(self) -> str:
-        """The registration status an auto-registered charge point starts with."""
-        return PENDING if self.boot_policy == "pending" else ACCEPTED
+        """The registration status an auto-registered charge point starts with: under
+        "reject-unknown" it is recorded Rejected, for an operator to accept (or not) later."""
+        return _STATUS_FOR_NEW[self.boot_policy]
 
     async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
         at = now()
@@ -316,11 +326,13 @@ class ChargePointService:
         if auto_registered:
             self._unwritten.add(identity)
             try:
-                await self._store.execute(self._register_connected, {
-                    "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
-                    "connected_node": self.node_id, "connected_at": at, "last_seen_at": at,
-                    "remote_address": remote_address,
-                })
+                await self._store.execute(self._register_connected, self._new_row(identity, status, at, remote_address))
+            except BaseException:
+                # Not in the database: not in the registry either, or its messages would meet a
+                # foreign key forever. Its next BootNotification writes the row (see boot).
+                if self._access.get(identity) is access:
+                    del self._access[identity]
+                raise
             finally:
                 self._unwritten.discard(identity)
         else:
@@ -413,9 +425,46 @@ class ChargePointService:
             "ocpp_version": "1.6",
         }
         values["b_id"] = identity
-        await self._store.execute(_BOOT, values)
+        if access is not None:
+            # Batched with other boots (see Store.execute), which tells no row count. The registry
+            # holds only charge points whose row is written or being written, and loses one whose
+            # write failed or that was deleted meanwhile: gone from it now, the UPDATE found no
+            # row, and the row is written below or the boot refused.
+            await self._store.execute(_BOOT, values)
+        if self._access.get(identity) is None:
+            status = await self._register_at_boot(identity, values)
         self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
         return BootResult(status, self.heartbeat_interval, at)
+
+    async def _register_at_boot(self, identity: str, values: dict[str, Any]) -> str:
+        """A boot of a charge point that has no row: written now if auto-registration allows it
+        (its registration at connect failed, e.g. the database was away), else refused."""
+        if not self.auto_register:
+            raise NotStored(f"charge point {identity} is not registered")
+        status = self.status_for_new
+        at = values["last_boot_at"]
+        row = self._new_row(identity, status, at, None)
+        boot = {name: value for name, value in values.items() if name != "b_id"}
+
+        async def upsert(conn: AsyncConnection) -> Any:
+            await conn.execute(self._register_connected, row)
+            await conn.execute(t.charge_points.update().where(_cp.id == identity).values(boot))
+            # The row may have been there after all (written by another node, or before a
+            # restart): what it says about the charge point wins.
+            return (await conn.execute(_ACCESS_COLUMNS.where(_cp.id == identity))).one_or_none()
+
+        stored = await self._store.write(upsert)
+        if stored is None:
+            raise NotStored(f"the row of charge point {identity} was not written")
+        access = self._access.setdefault(identity, _access_of(stored))
+        self._bus.publish(Event("charge_point.connected", identity, {"remote_address": None}))
+        return access.registration_status
+
+    def _new_row(self, identity: str, status: str, at: datetime, remote_address: str | None) -> dict[str, Any]:
+        return {
+            "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+            "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
+        }
 
     def heartbeat(self, identity: str) -> datetime:
         at = now()
@@ -559,6 +608,14 @@ _STATUS_UPSERT = {
     name: {ordered: _status_upsert(dialect.insert, ordered=ordered) for ordered in (True, False)}
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+
+
+_ACCESS_COLUMNS = sa.select(_cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions)
+_STATUS_FOR_NEW = {"accept": ACCEPTED, "pending": PENDING, "reject-unknown": REJECTED}
+
+
+async def _rowcount(conn: AsyncConnection, statement: sa.Executable) -> int:
+    return (await conn.execute(statement)).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def _access_of(row: Any) -> Access:

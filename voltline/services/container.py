@@ -58,6 +58,7 @@ class Services:
             heartbeat_interval=settings.heartbeat_interval,
             node_id=node_id,
             hasher=passwords,
+            single_node=not settings.redis_url,
         )
         return cls(
             store=store,
