@@ -14,9 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 def mount(app: FastAPI, voltline: Any) -> None:
     from voltline.web import charge_points, id_tags, live, login, messages, overview, sessions
+    from voltline.web import firmware, reservations, smart_charging
+    from voltline.web.form_fields import input_in
     from voltline.web.routing import STATIC, Dashboard
 
     app.state.dashboard = Dashboard.build(voltline)
-    for module in (login, overview, charge_points, sessions, id_tags, messages, live):
+    app.state.dashboard.templates.env.globals.update(input_in=input_in)
+    for module in (login, overview, charge_points, sessions, id_tags, messages, live, reservations, smart_charging, firmware):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
