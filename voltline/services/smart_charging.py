@@ -19,6 +19,8 @@ from voltline.services.request_checks import InvalidRequest, Problem, schema_pro
 from voltline.store import tables as t
 from voltline.store.database import Store
 
+CS = "csChargingProfiles"  # the profile's place in a SetChargingProfile request
+
 # Active (installed) → Replaced (a newer profile took its id or its slot) | Cleared.
 ACTIVE, REPLACED, CLEARED = "Active", "Replaced", "Cleared"
 
@@ -82,7 +84,7 @@ class SmartChargingService:
         if not isinstance(profile, dict):
             return problems
         at = ("csChargingProfiles",)
-        problems += [Problem(at + path, message) for path, message in _profile_rules(connector_id, profile)]
+        problems += [Problem(path, message) for path, message in _profile_rules(connector_id, profile)]
         transaction_id = profile.get("transactionId")
         if (
             profile.get("chargingProfilePurpose") == "TxProfile"
@@ -192,8 +194,8 @@ class SmartChargingService:
 
 
 def _profile_rules(connector_id: Any, profile: Payload) -> list[tuple[tuple[str | int, ...], str]]:
-    """The rules of a profile that need no database; checked only where the types are right (the
-    schema reports the rest)."""
+    """The rules of a profile that need no database, each at its path in the request; checked only
+    where the types are right (the schema reports the rest)."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     purpose = profile.get("chargingProfilePurpose")
     kind = profile.get("chargingProfileKind")
@@ -204,21 +206,21 @@ def _profile_rules(connector_id: Any, profile: Payload) -> list[tuple[tuple[str 
     if purpose == "TxProfile" and connector_id == 0:
         problems.append((("connectorId",), "a TxProfile is set on the connector of its transaction, not on 0"))
     if "transactionId" in profile and purpose != "TxProfile":
-        problems.append((("transactionId",), "only a TxProfile names a transaction"))
+        problems.append(((CS, "transactionId"), "only a TxProfile names a transaction"))
     stack_level = profile.get("stackLevel")
     if isinstance(stack_level, int) and stack_level < 0:
-        problems.append((("stackLevel",), "must be 0 or more"))
+        problems.append(((CS, "stackLevel"), "must be 0 or more"))
     if kind == "Recurring" and "recurrencyKind" not in profile:
-        problems.append((("recurrencyKind",), "a Recurring profile recurs Daily or Weekly"))
+        problems.append(((CS, "recurrencyKind"), "a Recurring profile recurs Daily or Weekly"))
     if kind != "Recurring" and "recurrencyKind" in profile:
-        problems.append((("recurrencyKind",), "only a Recurring profile recurs"))
+        problems.append(((CS, "recurrencyKind"), "only a Recurring profile recurs"))
     valid_from, valid_to = _parsed(profile.get("validFrom")), _parsed(profile.get("validTo"))
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        problems.append((("validTo",), "must be later than valid from"))
+        problems.append(((CS, "validTo"), "must be later than valid from"))
     schedule = profile.get("chargingSchedule")
     if not isinstance(schedule, dict):
         return problems
-    at: tuple[str | int, ...] = ("chargingSchedule",)
+    at: tuple[str | int, ...] = (CS, "chargingSchedule")
     if kind == "Recurring" and "startSchedule" not in schedule:
         problems.append((at + ("startSchedule",), "a Recurring profile recurs from its start"))
     duration = schedule.get("duration")
