@@ -11,13 +11,28 @@ from typing import Any
 import pytest
 
 from tests.integration.sim_fixtures import Central, central, eventually, station  # noqa: F401
-from tests.web.test_browser import DESKTOP, PHONE, browser, log_in, shoot  # noqa: F401
+from tests.web.test_browser import PHONE, SCREENSHOTS, backend_of, browser, log_in  # noqa: F401
+from tests.web.test_browser import shoot as shoot_page
 from voltline.app import Voltline
 
 playwright_api = pytest.importorskip("playwright.async_api")
 from playwright.async_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 900}
+# Sections of the charge point page shot on their own too: a whole phone page is too tall to read.
+SECTIONS = {"reservations": "#reservations-title", "profiles": "#profiles-title", "maintenance": "#maintenance-title"}
+
+
+async def shoot(page: Page, name: str, server: Voltline) -> None:
+    """The page without the notices floating over it (they are asserted on, not looked at)."""
+    await page.evaluate("document.querySelectorAll('.toasts .notice').forEach((n) => n.remove())")
+    await shoot_page(page, name, server)
+    if "/charge-points/" in page.url:
+        for section, heading in SECTIONS.items():
+            card = page.locator(heading).locator("xpath=ancestor::section[1]")
+            await card.screenshot(path=str(SCREENSHOTS / f"{backend_of(server)}-{name}-{section}.png"))
 
 
 async def open_dashboard(server: Voltline, browser: Browser) -> tuple[Any, Page, str]:  # noqa: F811
