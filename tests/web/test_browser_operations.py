@@ -175,7 +175,7 @@ async def test_reserve_and_cancel_from_the_charge_point_page(
 
     form = page.get_by_role("form", name="Reserve a connector")
     await form.get_by_label("Connector").select_option("2")
-    await form.get_by_label("Id tag").select_option("GUEST-2")
+    await form.get_by_label("Reserved for").select_option("GUEST-2")
     await form.get_by_role("button", name="Reserve").click()
     await expect(page.locator('.toasts [data-outcome="accepted"]')).to_contain_text("ReserveNow")
     first = page.locator("#reservations-title").locator("xpath=ancestor::section").locator("[data-reservation-row]").first
@@ -186,7 +186,7 @@ async def test_reserve_and_cancel_from_the_charge_point_page(
 
     # The same connector again: the charge point's refusal is shown as such.
     await form.get_by_label("Connector").select_option("2")
-    await form.get_by_label("Id tag").select_option("GUEST-1")
+    await form.get_by_label("Reserved for").select_option("GUEST-1")
     await form.get_by_role("button", name="Reserve").click()
     await expect(page.locator('.toasts [data-outcome="rejected"]')).to_contain_text("ReserveNow: Occupied")
     await expect(first.locator("[data-reservation-status]")).to_have_text("Occupied")

@@ -61,8 +61,10 @@ def parse_number(value: str, name: str, label: str) -> float:
 
 def utc_time(form: FormData, name: str, label: str, *, required: bool = True) -> datetime | None:
     value = text(form, name, label, required=required)
-    if value is None:
-        return None
+    return None if value is None else parse_utc(value, name, label)
+
+
+def parse_utc(value: str, name: str, label: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

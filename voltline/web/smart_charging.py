@@ -9,7 +9,7 @@ problem comes back at its place in the request and is shown at the form field it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +21,7 @@ from voltline.services.clock import iso, now, parse_timestamp
 from voltline.services.errors import NotFound
 from voltline.services.request_checks import InvalidRequest, Path, Problem
 from voltline.web import commands, queries
-from voltline.web.form_fields import FieldError, answer, local_input, parse_integer, parse_number, raw, utc_time
+from voltline.web.form_fields import FieldError, answer, local_input, parse_integer, parse_number, parse_utc, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
@@ -140,12 +140,12 @@ class ProfileForm:
         if self.kind == "Recurring":
             profile["recurrencyKind"] = self.recurrency_kind
         for name, key, label in (("valid_from", "validFrom", "Valid from"), ("valid_to", "validTo", "Valid to")):
-            moment = read(name, label, _time, getattr(self, name), required=False)
+            moment = read(name, label, parse_utc, getattr(self, name), required=False)
             if moment is not None:
                 profile[key] = iso(moment)
         schedule: dict[str, Any] = {"chargingRateUnit": self.rate_unit}
         if self.kind != "Relative":
-            start = read("start_schedule", "Schedule start", _time, self.start_schedule, required=self.kind == "Recurring")
+            start = read("start_schedule", "Schedule start", parse_utc, self.start_schedule, required=self.kind == "Recurring")
             if start is not None:
                 schedule["startSchedule"] = iso(start)
         duration = read("duration", "Duration", parse_integer, self.duration, required=False)
@@ -171,12 +171,6 @@ class ProfileForm:
 
 def add(errors: dict[str, list[str]], name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
-
-
-def _time(value: str, name: str, label: str) -> datetime:
-    moment = utc_time(FormData({name: value}), name, label)
-    assert moment is not None
-    return moment
 
 
 def problems_at_fields(problems: list[Problem], errors: dict[str, list[str]]) -> None:
