@@ -150,6 +150,8 @@ async def test_a_profile_built_in_the_form_is_installed_and_a_bad_one_refused(
 
     # Cleared from the charge point's page: gone from the charge point too.
     await page.goto(base + "/charge-points/CP-SC")
+    await expect(page.locator('[data-profile-row="1"]')).to_contain_text("21600 s: 10.0 A")
+    await shoot(page, "charge-point-profile", server)
     page.once("dialog", lambda dialog: dialog.accept())
     await page.locator('[data-profile-row="1"]').get_by_role("button", name="Clear").click()
     await expect(page.locator('.toasts [data-outcome="accepted"]')).to_contain_text("ClearChargingProfile")
