@@ -349,8 +349,11 @@ def expect_answer(done: Done, terminal: Terminal, clone: Path) -> None:
 def expect_simulator(line: str, charge_points: Callable[[str], list[dict[str, Any]]], sim: Background) -> None:
     """A simulator left running: its charge points come online (and charge, with traffic)."""
     if "--no-traffic" in line and "--charge-points 1" in line:
-        wait_for(f"CP-1 online ({sim.output()[-500:]})",
-                 lambda: any(cp["id"] == "CP-1" and cp["connected"] for cp in charge_points("CP-1")))
+        # Online and booted: its connectors reported Available after BootNotification was accepted.
+        wait_for(f"CP-1 online ({sim.output()[-500:]})", lambda: any(
+            cp["id"] == "CP-1" and cp["connected"] and any(c["status"] == "Available" for c in cp["connectors"])
+            for cp in charge_points("CP-1")
+        ))
     elif "--prefix SIM-" in line:
         count = int(re.search(r"--charge-points (\d+)", line).group(1))  # type: ignore[union-attr]
         # "connects and charges within a minute"

@@ -103,3 +103,27 @@ async def test_swagger_ui_renders_the_operations_with_other_hosts_blocked(server
     await expect(page.locator(".opblock.is-open .responses-wrapper")).to_be_visible()
     assert elsewhere == [], f"the page asked other hosts: {elsewhere}"
     await context.close()
+
+
+@pytest.mark.browser
+async def test_redoc_renders_the_operations_with_other_hosts_blocked(server: Voltline, browser: object) -> None:
+    from playwright.async_api import Browser, Route, expect
+
+    assert isinstance(browser, Browser)
+    elsewhere: list[str] = []
+
+    async def only_this_server(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort("internetdisconnected")
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.route("**/*", only_this_server)
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    await page.goto(f"http://127.0.0.1:{server.http_port}/redoc")
+    await expect(page.get_by_role("heading", name="Register a charge point")).to_be_visible()
+    assert elsewhere == [], f"the page asked other hosts: {elsewhere}"
+    await context.close()
