@@ -78,3 +78,12 @@ def test_only_iana_names_are_zones() -> None:
     for bad in ["Mars/Olympus", "", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "CET-1CEST", "europe/berlin"]:
         with pytest.raises(ValueError):
             valid_time_zone(bad)
+
+
+def test_the_pages_script_gets_the_zones_names_by_offset() -> None:
+    from voltline.web.zones import abbreviations
+
+    assert abbreviations(BERLIN, utc(2026, 12, 1)) == {"+01:00": "CET", "+02:00": "CEST"}
+    assert abbreviations(ZoneInfo("Asia/Kolkata"), utc(2026, 12, 1)) == {"+05:30": "IST"}
+    assert abbreviations(ZoneInfo("America/St_Johns"), utc(2026, 12, 1)) == {"-03:30": "NST", "-02:30": "NDT"}
+    assert abbreviations(zone_of(None)) == {"+00:00": "UTC"}

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 
-async def test_a_new_operator_sees_times_in_the_browsers_zone(server: Voltline, operator: Any,
+async def test_a_new_operator_sees_times_in_the_browsers_zone(server: Voltline, operator: Any, connect: Any,
                                                               browser: Browser) -> None:  # noqa: F811
     base = f"http://127.0.0.1:{server.http_port}"
     await add_session(server, 201, LATE_EVENING)
@@ -36,6 +36,13 @@ async def test_a_new_operator_sees_times_in_the_browsers_zone(server: Voltline, 
     await expect(page.locator(".who [data-zone]")).to_have_text("America/New_York")
     stored = await server.store.fetch_one(sa.select(t.users.c.time_zone).where(t.users.c.username == USERNAME))
     assert stored is not None and stored[0] == "America/New_York"
+
+    # A live event's time, written by the page's script, reads like the server's.
+    await expect(page.locator("#live-state")).to_have_text("live")
+    await server.services.charge_points.register("CP-LIVE")
+    await connect("CP-LIVE")
+    item = page.locator("[data-feed] li.new", has_text="CP-LIVE").first
+    await expect(item.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T$"))
 
     # 23:30 UTC on 28 March is 19:30 the same day in New York (summer time since 8 March).
     await page.goto(base + "/sessions")

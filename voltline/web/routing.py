@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.services.users import User, UserService
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
-from voltline.web.zones import UTC_ZONE, local_input, show, zone_of
+from voltline.web.zones import UTC_ZONE, abbreviations, local_input, show, zone_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -49,8 +49,8 @@ class Dashboard:
         secret_key = voltline.settings.secret_key or secrets.token_urlsafe(32)
         templates = Jinja2Templates(directory=str(TEMPLATES))
         env = templates.env
-        env.filters.update(dt=_dt_in_zone, local_input=_local_input_in_zone, ago=fmt_ago, kwh=fmt_kwh, kw=fmt_kw,
-                           duration=fmt_duration)
+        env.filters.update(dt=_dt_in_zone, local_input=_local_input_in_zone, zone_names=abbreviations, ago=fmt_ago,
+                           kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
         env.globals.update(status_class=status_class)
         users = UserService(voltline.store, voltline.services.passwords)
         return cls(voltline, users, SessionCodec(secret_key), templates)

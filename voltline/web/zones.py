@@ -12,6 +12,7 @@ read with the offset before the change, as zoneinfo does for fold 0: in Europe/B
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,3 +80,26 @@ def show(value: datetime, zone: ZoneInfo, seconds: bool = True) -> str:
     """`2026-10-25 02:30:00 CEST`: the abbreviation tells the two 02:30s of the repeated hour apart."""
     local = value.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + (local.tzname() or zone.key)
+
+
+def abbreviations(zone: ZoneInfo, now: datetime | None = None) -> dict[str, str]:
+    """The zone's names by UTC offset around now (`{"+01:00": "CET", "+02:00": "CEST"}`), for the
+    page's script: browsers name zones by locale (Asia/Kolkata is "GMT+5:30" in English), and the
+    times it adds live must read like those the server wrote."""
+    return dict(_abbreviations(zone.key, (now or datetime.now(UTC)).year))
+
+
+@functools.lru_cache(maxsize=512)
+def _abbreviations(key: str, year: int) -> tuple[tuple[str, str], ...]:
+    zone, names = ZoneInfo(key), {}
+    for month in range(1, 13):
+        for day in (1, 15):
+            local = datetime(year, month, day, 12, tzinfo=UTC).astimezone(zone)
+            names[_offset(local.utcoffset() or timedelta(0))] = local.tzname() or ""
+    return tuple(names.items())
+
+
+def _offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

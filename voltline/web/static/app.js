@@ -9,12 +9,18 @@
   const kwh = (wh) => (wh == null ? "—" : (wh / 1000).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kWh");
   // Times in the operator's zone (the page's data-time-zone), written as the server writes them.
   const TIME_PARTS = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-                       second: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+                       second: "2-digit", hourCycle: "h23", timeZoneName: "longOffset" };
   const localTime = (iso) => {
-    const p = {};
-    new Intl.DateTimeFormat("en-GB", { ...TIME_PARTS, timeZone: document.body.dataset.timeZone || "UTC" })
-      .formatToParts(new Date(iso)).forEach((part) => { p[part.type] = part.value; });
-    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+    const p = {}, timeZone = document.body.dataset.timeZone || "UTC";
+    new Intl.DateTimeFormat("en-US", { ...TIME_PARTS, timeZone }).formatToParts(new Date(iso))
+      .forEach((part) => { p[part.type] = part.value; });
+    // The zone's name as the server writes it (CET, IST, +04), from the page's offset → name map:
+    // browsers name zones by locale. An offset the map lacks is written as the offset.
+    const m = /^GMT(?:([+-])(\d+)(?::(\d\d))?)?$/.exec(p.timeZoneName) || [];
+    const offset = (m[1] || "+") + (m[2] || "0").padStart(2, "0") + ":" + (m[3] || "00");
+    const names = JSON.parse(document.body.dataset.zoneNames || "{}");
+    const name = names[offset] || offset.replace(":00", "").replace(":", "");
+    return `${p.year}-${p.month}-${p.day} ${p.hour === "24" ? "00" : p.hour}:${p.minute}:${p.second} ${name}`;
   };
   // The browser's own zone: sent with the login form (kept while the operator has chosen none)
   // and offered on the account page.
