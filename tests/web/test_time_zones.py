@@ -202,7 +202,8 @@ async def test_the_message_logs_time_filter_reads_the_operators_clock(
     around = {"charge_point_id": "CP-LOG", "action": "Heartbeat",
               "since": (here - timedelta(minutes=30)).strftime(field), "until": (here + timedelta(minutes=30)).strftime(field)}
     page = (await web.get("/messages", params=around)).text
-    assert "From (Asia/Kolkata)" in page and "Heartbeat" in page and "IST" in page
+    assert "From (Asia/Kolkata)" in page
+    assert re.search(r"<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d IST</time>", page)
     earlier = {**around, "until": (here - timedelta(minutes=30)).strftime(field)}
     assert "<details" not in (await web.get("/messages", params=earlier)).text
     later = {**around, "since": (here + timedelta(minutes=30)).strftime(field), "until": ""}
