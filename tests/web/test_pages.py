@@ -120,7 +120,7 @@ async def test_every_page_renders_with_data(web: httpx.AsyncClient, server: Volt
     assert f"{energy / 1000:,.2f} kWh" in session_page
     assert "Remote" in session_page
     log = (await web.get("/messages?charge_point_id=CP-PAGES&action=RemoteStartTransaction")).text
-    assert "RemoteStartTransaction" in log and "answered" in log
+    assert "RemoteStartTransaction" in log and 'data-answer-status="Accepted"' in log
     config = (await web.get("/charge-points/CP-PAGES/configuration")).text
     assert "MeterValueSampleInterval" in config and "Read from the charge point" in config
     export = await web.get("/sessions.csv?charge_point_id=CP-PAGES")

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.services.users import User, UserService
+from voltline.web.answers import logged_answer_status
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,7 +47,7 @@ class Dashboard:
         templates = Jinja2Templates(directory=str(TEMPLATES))
         env = templates.env
         env.filters.update(dt=fmt_datetime, ago=fmt_ago, kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
-        env.globals.update(status_class=status_class)
+        env.globals.update(status_class=status_class, answer_of=logged_answer_status)
         return cls(voltline, UserService(voltline.store), SessionCodec(secret_key), templates)
 
 
