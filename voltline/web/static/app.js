@@ -262,6 +262,7 @@
     if (event.type === "meter_values") onMeterValues(cp, d, event.at);
     if (event.type === "connector.status") {
       $$("[data-status]").forEach((el) => { if (matches(el, cp, d.connector_id)) setBadge(el, d.status); });
+      $$("[data-connector-option]").forEach((el) => { if (matches(el, cp, d.connector_id)) el.textContent = d.connector_id + " (" + d.status + ")"; });
     }
     if (event.type === "charge_point.connected" || event.type === "charge_point.disconnected") {
       const state = event.type.endsWith("disconnected") ? "offline" : "online";
