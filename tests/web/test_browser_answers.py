@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Page, expect
 
-from tests.web.test_browser import DESKTOP, PHONE, browser, log_in  # noqa: F401  (fixture)
+from tests.web.test_browser import DESKTOP, PHONE, browser, log_in  # noqa: F401  (fixture; skips without Playwright)
 from voltline.app import Voltline
+
+from playwright.async_api import Browser, Dialog, Page, expect  # noqa: E402  isort: skip
 
 pytestmark = pytest.mark.browser
 

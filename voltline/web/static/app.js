@@ -218,8 +218,8 @@
     const d = event.data || {};
     switch (event.type) {
       case "command": return "answered " + d.action;
-      case "remote_start": return "was asked to start charging for " + d.id_tag + (d.connector_id ? " on connector " + d.connector_id : "");
-      case "configuration.changed": return "was asked to set " + d.key;
+      // Told by the command's own event, with its answer: once is enough.
+      case "remote_start": case "configuration.changed": case "firmware.requested": case "diagnostics.requested": return null;
       case "charge_point.connected": return "connected";
       case "charge_point.disconnected": return "disconnected";
       case "charge_point.booted": return "booted (" + [d.vendor, d.model].filter(Boolean).join(" ") + ")";
