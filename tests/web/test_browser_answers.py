@@ -136,6 +136,10 @@ async def test_an_offline_charge_point_is_shown_offline(server: Voltline, operat
     await expect(bars.locator("li", has_text="Offline")).to_contain_text("2")
     await expect(bars.locator("li", has_text="Available")).to_have_count(0)
     await shoot(page, server, "offline-overview")
+    await bars.get_by_role("link", name="Offline").click()
+    await expect(page.locator("[data-cp-row]")).to_have_count(1)
+    await page.goto(base + "/charge-points?status=Available")  # what it last reported is not now
+    await expect(page.locator("[data-cp-row]")).to_have_count(0)
 
     await page.goto(base + "/charge-points")
     row = page.locator('[data-cp-row="CP-GONE"]')

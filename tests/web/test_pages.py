@@ -179,6 +179,10 @@ async def test_command_outcomes_are_told_apart(quick_server: Voltline, station) 
             assert plain.status_code == 303
             page = await client.get(plain.headers["location"])
             assert "CP-OFF is offline" in page.text
+            plain = await client.post("/charge-points/CP-ON/commands/raw",
+                                      data={"csrf_token": token, "ocpp_action": "GetConfiguration", "payload": "{}"})
+            page = await client.get(plain.headers["location"])
+            assert "&#34;key&#34;: &#34;HeartbeatInterval&#34;" in page.text  # the answer, in the notice
     finally:
         await cp.close()
 

@@ -109,7 +109,10 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
     kind = {"accepted": "ok", "rejected": "bad", "error": "bad"}.get(outcome.kind, "warn")
     if outcome.status is not None and outcome.status.tone != "muted":
         kind = outcome.status.tone  # Scheduled is amber, though accepted
-    web_session(request).add_flash(kind, outcome.message)
+    message = outcome.message
+    if request.path_params.get("action") == "raw" and outcome.response is not None:  # without JavaScript, the answer in the notice
+        message += " — " + json.dumps(outcome.response, ensure_ascii=False)
+    web_session(request).add_flash(kind, message)
     fallback = f"/charge-points/{charge_point_id}"
     next_ = form.get("next")
     return RedirectResponse(safe_next(next_ if isinstance(next_, str) else None, fallback), status_code=303)
