@@ -154,6 +154,10 @@ async def test_an_offline_charge_point_is_shown_offline(server: Voltline, operat
     for name in ("Start charging", "Reset", "Change availability", "Unlock", "Trigger", "Clear authorization cache"):
         await expect(page.get_by_role("button", name=name, exact=True).first).to_be_disabled()
     await shoot(page, server, "offline-charge-point")
+    await page.goto(base + "/charge-points/CP-GONE/configuration")
+    await expect(page.locator("[data-offline-reason]")).to_contain_text("CP-GONE is offline")
+    await expect(page.locator("details.raw-command button[type=submit]")).to_be_disabled()
+    await page.goto(base + "/charge-points/CP-GONE")
     phone = await new_page(browser, server, PHONE)
     await phone.goto(base + "/charge-points/CP-GONE")
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
@@ -198,12 +202,12 @@ async def test_the_live_indicator_tells_when_the_server_is_gone(restartable: Any
     await page.reload()
     await expect(indicator).to_have_text("disconnected — reconnecting")
     await page.unroute("**/live")
-    await expect(indicator).to_have_text("live")
+    await expect(indicator).to_have_text("live", timeout=20_000)
 
     # The server stops: disconnected. It starts again on the same port: live, and the page
     # fetches what changed while it was gone (the events of that time were never sent).
     await server.stop()
-    await expect(indicator).to_have_text("disconnected — reconnecting")
+    await expect(indicator).to_have_text("disconnected — reconnecting", timeout=20_000)
     await expect(page.locator("#cp-connected")).to_contain_text("/ 0")
 
     async def down(route: Any) -> None:
@@ -213,7 +217,7 @@ async def test_the_live_indicator_tells_when_the_server_is_gone(restartable: Any
     again = await restartable(port, ocpp_port)
     await again.services.charge_points.register("CP-WHILE-AWAY")
     await page.unroute("**/live")
-    await expect(indicator).to_have_text("live")
+    await expect(indicator).to_have_text("live", timeout=20_000)
     await expect(page.locator("#cp-connected")).to_contain_text("/ 1")
 
 

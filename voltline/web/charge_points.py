@@ -67,6 +67,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
     outcome = None
     live: list[dict[str, Any]] | None = None
     unknown: list[str] = []
+    online = voltline.gateway.is_connected(charge_point_id) or bool(point.connected)
     if voltline.gateway.is_connected(charge_point_id):
         outcome = await commands.send(voltline, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
         if outcome.ok and outcome.response is not None:
@@ -78,7 +79,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
         request,
         "configuration.html",
         {"point": point, "keys": keys, "from_charge_point": live is not None, "outcome": outcome, "unknown": unknown,
-         "key": key},
+         "key": key, "online": online},
     )
 
 

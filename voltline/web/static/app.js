@@ -314,7 +314,7 @@
     live.source = null;
     live.open = false;
     live.retry = setTimeout(() => { live.retry = null; openLive(); }, live.delay);
-    live.delay = Math.min(live.delay * 2, 10000);
+    live.delay = Math.min(live.delay * 2, 5000);
   }
 
   function openLive() {
