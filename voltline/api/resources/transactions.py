@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.openapi import answers, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionDetailOut, TransactionOut
 from voltline.services.transaction_csv import csv_lines
@@ -38,9 +38,9 @@ Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 @router.get("", summary="List transactions, newest first")
 async def list_transactions(
-    services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0
+    services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0, after: After = None
 ) -> Page[TransactionOut]:
-    page = await services.queries.transactions(**filters, limit=limit, offset=offset)
+    page = await services.queries.transactions(**filters, limit=limit, offset=offset, after=after)
     return Page[TransactionOut].model_validate(page_out(page))
 
 
