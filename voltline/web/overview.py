@@ -15,7 +15,7 @@ from voltline.web.zones import month_start, today_start
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 STATUS_ORDER = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved",
-                "Unavailable", "Faulted"]
+                "Unavailable", "Faulted", queries.OFFLINE]
 
 
 def live_energy(voltline: Any, session: Any) -> float | None:
@@ -43,8 +43,11 @@ async def overview(request: Request) -> Response:
     total, connected = await queries.charge_point_counts(store)
     statuses = await queries.connector_status_counts(store)
     active = await queries.active_sessions(store)
+    online = await queries.connected_among(store, {s.charge_point_id for s in active})
     running = [
-        {"session": s, "energy": live_energy(voltline, s), "power": live_power(voltline, s)} for s in active
+        {"session": s, "energy": live_energy(voltline, s), "power": live_power(voltline, s),
+         "offline": s.charge_point_id not in online}
+        for s in active
     ]
     # Energy of a period = sessions that finished in it + what the running ones delivered so far.
     running_wh = sum(r["energy"] or 0.0 for r in running)
@@ -61,6 +64,9 @@ async def overview(request: Request) -> Response:
             "statuses": ordered,
             "connector_total": sum(statuses.values()),
             "running": running,
+            # A session on an offline charge point is open, but nobody knows that it is charging.
+            "charging_now": sum(1 for r in running if not r["offline"]),
+            "open_offline": sum(1 for r in running if r["offline"]),
             "power_now": sum(r["power"] or 0.0 for r in running),
             "energy_today": energy_today,
             "energy_month": energy_month,

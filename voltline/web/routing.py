@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.services.users import User, UserService
+from voltline.web.answers import logged_answer_status
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
 from voltline.web.zones import UTC_ZONE, abbreviations, local_input, show, zone_of
 
@@ -51,7 +52,7 @@ class Dashboard:
         env = templates.env
         env.filters.update(dt=_dt_in_zone, local_input=_local_input_in_zone, zone_names=abbreviations, ago=fmt_ago,
                            kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
-        env.globals.update(status_class=status_class)
+        env.globals.update(status_class=status_class, answer_of=logged_answer_status)
         users = UserService(voltline.store, voltline.services.passwords)
         return cls(voltline, users, SessionCodec(secret_key), templates)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
+from voltline.services.transaction_csv import csv_lines
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render
@@ -72,40 +70,20 @@ async def session_list(
     )
 
 
-CSV_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "started_at", "stopped_at", "duration_s",
-               "meter_start", "meter_stop", "energy_wh", "stop_reason", "status"]
-
-
 @router.get("/sessions.csv")
 async def session_csv(
     request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
 ) -> Response:
-    voltline = dashboard(request).voltline
-    rows = await queries.sessions(voltline.store, _filter(request, charge_point_id, id_tag, state, since, until),
-                                 limit=None)
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for s in rows:
-            energy = energy_wh(voltline, s)
-            writer.writerow([
-                s.id, s.charge_point_id, s.connector_id, s.id_tag, s.started_at.isoformat(),
-                s.stopped_at.isoformat() if s.stopped_at else "", round(duration_s(s)), s.meter_start,
-                "" if s.meter_stop is None else s.meter_stop, "" if energy is None else round(energy, 1),
-                s.stop_reason or "", "finished" if s.stopped_at else "active",
-            ])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    # The export is in UTC like the API (ISO-8601 with +00:00), whatever the operator's zone: the name says so.
+    # The REST API's export, with the page's filters: the same writer, so the same file.
+    where = _filter(request, charge_point_id, id_tag, state, since, until)
+    transactions = dashboard(request).voltline.services.queries.stream_transactions(
+        charge_point_id=where.charge_point_id or None, id_tag=where.id_tag or None,
+        active={"active": True, "finished": False}.get(where.state), started_from=where.since, started_to=where.until,
+    )
+    # The export is in UTC like the API, whatever the operator's zone: the name says so.
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     return StreamingResponse(
-        lines(), media_type="text/csv; charset=utf-8",
+        csv_lines(transactions), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="voltline-sessions-{stamp}.csv"'},
     )
 
