@@ -109,6 +109,7 @@ class Voltline:
             call_timeout=settings.call_timeout,
             max_message_bytes=settings.max_frame_bytes,
             handshake_timeout=settings.handshake_timeout,
+            max_inbound_calls=settings.max_inbound_calls,
         )
         self.services.commands.bind(self.gateway.call, self.gateway.is_connected, self.gateway.context, (NotConnected,))
         self.metrics = Metrics(self)
