@@ -144,6 +144,9 @@ class Voltline:
             host=self.settings.host,
             port=self.settings.port,
             log_level="warning",
+            # Its records go to ours (voltline.logging: written off the event loop), not to a
+            # handler of its own that writes tracebacks on the loop.
+            log_config=None,
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=HTTP_GRACE_S,
