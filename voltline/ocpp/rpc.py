@@ -237,7 +237,10 @@ class RpcSession:
             else:
                 next_call = queue.popleft()
             if self.on_inbound_done is not None:
-                self.on_inbound_done()
+                try:
+                    self.on_inbound_done()
+                except Exception:  # the queue goes on whatever the listener does
+                    log.exception("the inbound-done hook of %s failed", self.identity)
             if next_call is None:
                 return
             call = next_call
