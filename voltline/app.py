@@ -20,6 +20,7 @@ from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
 from voltline.config import Settings
 from voltline.gateway.server import NotConnected, OcppGateway
+from voltline.logging import silence as silence_log
 from voltline.metrics import Metrics
 from voltline.ocpp.schemas import OCPP16, validators
 from voltline.services.container import Services
@@ -246,6 +247,7 @@ def stop_signals(requested: asyncio.Event) -> Iterator[None]:
 
     def on_signal(number: int) -> None:
         if requested.is_set():
+            silence_log()  # its thread would otherwise go on writing after the line below
             sys.stderr.write(f"voltline: {signal.Signals(number).name} again: stopped at once, unflushed\n")
             sys.stderr.flush()
             os._exit(128 + number)

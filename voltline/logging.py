@@ -24,7 +24,7 @@ QUEUE_LIMIT = 10_000
 
 _listener: logging.handlers.QueueListener | None = None
 _queue: queue.Queue[logging.LogRecord] | None = None
-_writer: logging.Handler | None = None
+_writer: _Writer | None = None
 
 
 class _Enqueue(logging.handlers.QueueHandler):
@@ -53,6 +53,16 @@ class _Enqueue(logging.handlers.QueueHandler):
             self.dropped += 1
 
 
+class _Writer(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes records on the writer thread; silenced for an exit that cannot wait for it."""
+
+    silenced = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.silenced:
+            super().emit(record)
+
+
 def _dropped_record(count: int) -> logging.LogRecord:
     return logging.LogRecord(
         "voltline.logging", logging.WARNING, __file__, 0, f"{count} log records were dropped: the log could not keep up",
@@ -71,7 +81,7 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
         render: list[Any] = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
         render = [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
-    writer = logging.StreamHandler()
+    writer = _Writer()
     writer.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -114,6 +124,17 @@ def flush(timeout: float = 5.0) -> None:
             if remaining <= 0:
                 return
             records.all_tasks_done.wait(remaining)
+
+
+def silence(within: float = 0.5) -> None:
+    """Write what is queued for at most `within` seconds, then nothing more: for a process about
+    to end at once, whose own last line must come last."""
+    writer = _writer
+    if writer is None:
+        return
+    flush(within)
+    with writer.lock:  # a record being written is finished first
+        writer.silenced = True
 
 
 def stop() -> None:

@@ -92,3 +92,30 @@ def test_a_log_that_cannot_keep_up_drops_and_counts_instead_of_waiting() -> None
         records.get_nowait()
     handler.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, "after", None, None))
     assert [r.getMessage() for r in records.queue] == ["2 log records were dropped: the log could not keep up", "after"]
+
+
+SILENCED = """
+import logging, os, sys
+from voltline.logging import configure, silence
+
+configure("INFO", "console")
+log = logging.getLogger("voltline.probe")
+for n in range(2000):
+    log.info("record %d", n)
+silence()
+sys.stderr.write("the last line\\n")
+sys.stderr.flush()
+log.info("after the last line")
+os._exit(3)
+"""
+
+
+def test_a_silenced_log_writes_nothing_after_the_last_line(tmp_path: Path) -> None:
+    script = tmp_path / "silenced.py"
+    script.write_text(SILENCED)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        text=True, timeout=60,
+    )
+    assert done.returncode == 3
+    assert done.stderr.splitlines()[-1] == "the last line"
