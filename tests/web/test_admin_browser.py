@@ -71,6 +71,7 @@ async def test_add_edit_and_delete_a_charge_point(server: Voltline, operator: An
     await page.get_by_label("Password (optional)").fill("bay7-secret")
     await page.get_by_label("Ping interval (s)").fill("40")
     await page.get_by_label("Description").fill("Depot, bay 7")
+    await page.get_by_text("Lenient actions").click()
     await page.get_by_label("MeterValues").check()
     await page.get_by_role("button", name="Register charge point").click()
     await expect(page.get_by_role("heading", name="BAY-7")).to_be_visible()
@@ -199,7 +200,6 @@ async def test_a_token_is_shown_once_works_and_stops_when_revoked(server: Voltli
         await expect(page.locator("#token-secret")).to_have_count(0)
         assert secret not in await page.content()
         row = page.locator("#tokens tr", has_text="billing export")
-        await expect(row).not_to_contain_text("never")  # its use is recorded
         await shoot_both(context, browser, server, base, "tokens", "/admin/tokens")
 
         await row.get_by_role("link", name="Revoke billing export").click()

@@ -4,14 +4,35 @@ written and never writes a bad row."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
 import httpx
 import pytest
 import websockets
 
 from tests.ocpp_client import OcppClient
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, log_in
 from voltline.app import Voltline
 from voltline.services.users import UserService
+
+@pytest.fixture
+async def anonymous_factory() -> AsyncIterator[Any]:
+    """`await anonymous_factory(server)`: an HTTP client logged in to the dashboard of `server`."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(server: Voltline) -> httpx.AsyncClient:
+        await UserService(server.store).create("operator", "correct horse battery")
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30)
+        clients.append(client)
+        assert (await log_in(client, "operator", "correct horse battery")).status_code == 303
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
 
 FORM = {"registration_status": "Accepted", "ping_interval": "", "description": ""}
 
@@ -235,3 +256,31 @@ async def test_deleting_an_id_tag_asks_first(web: httpx.AsyncClient, server: Vol
     deleted = await web.post("/id-tags/GONE-SOON/delete", data={"csrf_token": csrf_of(confirm.text)})
     assert deleted.status_code == 303
     assert (await api.get("/api/v1/id-tags/GONE-SOON")).status_code == 404
+
+
+async def test_a_charge_point_the_boot_policy_rejected_is_listed_and_accepted_in_a_click(
+    start_server: Any, anonymous_factory: Any
+) -> None:
+    server = await start_server(auto_register=True, boot_policy="reject-unknown")
+    web = await anonymous_factory(server)
+    url = f"ws://127.0.0.1:{server.ocpp_port}/ocpp/CP-UNASKED"
+    client = await OcppClient.connect(url)
+    boot = {"chargePointVendor": "V", "chargePointModel": "M"}
+    try:
+        assert (await client.call("BootNotification", boot))[2]["status"] == "Rejected"
+        page = await web.get("/admin/charge-points")
+        assert 'data-refused="CP-UNASKED"' in page.text
+        assert "registered as Rejected by the boot policy" in page.text
+        response = await web.post("/admin/charge-points/refused/CP-UNASKED/register",
+                                  data={"csrf_token": csrf_of(page.text)})
+        assert response.status_code == 303
+        # Its connection is closed, so that it boots again: now Accepted.
+        await asyncio.wait_for(client.ws.wait_closed(), 10)
+    finally:
+        await client.close()
+    assert 'data-refused="CP-UNASKED"' not in (await web.get("/admin/charge-points")).text
+    again = await OcppClient.connect(url)
+    try:
+        assert (await again.call("BootNotification", boot))[2]["status"] == "Accepted"
+    finally:
+        await again.close()

@@ -129,9 +129,10 @@ async def registration_page(request: Request, id: str = "") -> Response:
 
 def _registration(request: Request, values: dict[str, Any], problems: list[str] | None = None,
                   status_code: int = 200) -> Response:
-    refused = dashboard(request).voltline.services.charge_points.refused_unknown()
-    return render(request, "admin_charge_points.html", {**_form_context(values, problems), "refused": refused},
-                  status_code=status_code)
+    charge_points = dashboard(request).voltline.services.charge_points
+    context = {**_form_context(values, problems), "refused": charge_points.refused_unknown(),
+               "refused_limit": charge_points.refusals.limit}
+    return render(request, "admin_charge_points.html", context, status_code=status_code)
 
 
 @router.post("/admin/charge-points")
@@ -241,7 +242,14 @@ async def save_settings(request: Request, charge_point_id: str) -> Response:
 @router.get("/charge-points/{charge_point_id}/delete")
 async def delete_page(request: Request, charge_point_id: str) -> Response:
     point = await _point(request, charge_point_id)
-    return render(request, "charge_point_delete.html", {"point": point, "typed": "", "problem": None})
+    return _delete_page(request, point, "", None)
+
+
+def _delete_page(request: Request, point: Any, typed: str, problem: str | None, status_code: int = 200) -> Response:
+    auto_register = dashboard(request).voltline.services.charge_points.auto_register
+    return render(request, "charge_point_delete.html",
+                  {"point": point, "typed": typed, "problem": problem, "auto_register": auto_register},
+                  status_code=status_code)
 
 
 @router.post("/charge-points/{charge_point_id}/delete")
@@ -249,8 +257,7 @@ async def delete(request: Request, charge_point_id: str, confirm_id: str = Form(
     point = await _point(request, charge_point_id)
     if confirm_id.strip() != point.id:
         problem = f"Type {point.id} exactly to delete it." if confirm_id.strip() else f"Type {point.id} to confirm."
-        return render(request, "charge_point_delete.html", {"point": point, "typed": confirm_id, "problem": problem},
-                      status_code=400)
+        return _delete_page(request, point, confirm_id, problem, status_code=400)
     voltline = dashboard(request).voltline
     try:
         await voltline.services.charge_points.delete(charge_point_id)
