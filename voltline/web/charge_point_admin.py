@@ -174,10 +174,12 @@ async def register_refused(request: Request, identity: str) -> Response:
         if access is None:
             await charge_points.register(identity)
             session.add_flash("ok", f"Registered {identity} (Accepted): it may connect now.")
-        else:
+        elif access.registration_status == "Rejected":
             await charge_points.update(identity, registration_status="Accepted")
             voltline.gateway.disconnect(identity)
             session.add_flash("ok", f"Accepted {identity}: it boots again when it reconnects.")
+        else:
+            session.add_flash("info", f"{identity} is registered already ({access.registration_status}).")
     except ChargePointExists:
         session.add_flash("info", f"{identity} was registered meanwhile.")
     except (UnknownChargePoint, DomainError) as exc:
