@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, render
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
+from voltline.web.zones import month_start, today_start
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -36,9 +37,9 @@ def live_power(voltline: Any, session: Any) -> float | None:
 async def overview(request: Request) -> Response:
     voltline = dashboard(request).voltline
     store = voltline.store
-    now = datetime.now(UTC)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
+    # "Today" and "this month" are the operator's, in their zone.
+    now, zone = datetime.now(UTC), operator_zone(request)
+    day, month = today_start(zone, now), month_start(zone, now)
     total, connected = await queries.charge_point_counts(store)
     statuses = await queries.connector_status_counts(store)
     active = await queries.active_sessions(store)

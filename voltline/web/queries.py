@@ -253,6 +253,8 @@ class MessageFilter:
     action: str = ""
     direction: str = ""  # "" | "in" | "out"
     errors: bool = False
+    since: datetime | None = None  # UTC, from the operator's local time
+    until: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -275,6 +277,11 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
         statement = statement.where(msg.action == where.action)
     if where.direction in ("in", "out"):
         statement = statement.where(msg.direction == where.direction)
+    # Each time bound twice, as the API does: on the frame, and on its batch (the batches' index).
+    if where.since is not None:
+        statement = statement.where(msg.created_at >= where.since, msg.batch_last_at >= where.since)
+    if where.until is not None:
+        statement = statement.where(msg.created_at < where.until, msg.batch_first_at < where.until)
     if where.errors:
         failed = (
             sa.select(msg.message_id)

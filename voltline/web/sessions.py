@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,26 +13,22 @@ from starlette.responses import Response, StreamingResponse
 
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render
+from voltline.web.zones import day_range
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
 
-def _day(value: str) -> datetime | None:
-    try:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC) if value else None
-    except ValueError:
-        return None
-
-
-def _filter(charge_point_id: str, id_tag: str, state: str, since: str, until: str) -> queries.SessionFilter:
-    end = _day(until)
+def _filter(request: Request, charge_point_id: str, id_tag: str, state: str, since: str,
+            until: str) -> queries.SessionFilter:
+    # The days are the operator's calendar days; the "to" day is included.
+    start, end = day_range(since, until, operator_zone(request))
     return queries.SessionFilter(
         charge_point_id=charge_point_id.strip(),
         id_tag=id_tag.strip(),
         state=state if state in ("active", "finished") else "",
-        since=_day(since),
-        until=end + timedelta(days=1) if end else None,  # the "to" day is included
+        since=start,
+        until=end,
     )
 
 
@@ -54,7 +50,7 @@ async def session_list(
 ) -> Response:
     voltline = dashboard(request).voltline
     page = max(1, page)
-    where = _filter(charge_point_id, id_tag, state, since, until)
+    where = _filter(request, charge_point_id, id_tag, state, since, until)
     rows = await queries.sessions(voltline.store, where, page=page)
     more = len(rows) > queries.PAGE_SIZE
     rows = rows[: queries.PAGE_SIZE]
@@ -85,7 +81,8 @@ async def session_csv(
     request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
 ) -> Response:
     voltline = dashboard(request).voltline
-    rows = await queries.sessions(voltline.store, _filter(charge_point_id, id_tag, state, since, until), limit=None)
+    rows = await queries.sessions(voltline.store, _filter(request, charge_point_id, id_tag, state, since, until),
+                                 limit=None)
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -105,7 +102,8 @@ async def session_csv(
                 buffer.truncate()
         yield buffer.getvalue()
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    # The export is in UTC like the API (ISO-8601 with +00:00), whatever the operator's zone: the name says so.
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     return StreamingResponse(
         lines(), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="voltline-sessions-{stamp}.csv"'},

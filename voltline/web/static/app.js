@@ -7,7 +7,24 @@
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
   const kw = (w) => (w == null ? "—" : (w / 1000).toLocaleString("en", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " kW");
   const kwh = (wh) => (wh == null ? "—" : (wh / 1000).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kWh");
-  const utc = (iso) => new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  // Times in the operator's zone (the page's data-time-zone), written as the server writes them.
+  const TIME_PARTS = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+                       second: "2-digit", hourCycle: "h23", timeZoneName: "longOffset" };
+  const localTime = (iso) => {
+    const p = {}, timeZone = document.body.dataset.timeZone || "UTC";
+    new Intl.DateTimeFormat("en-US", { ...TIME_PARTS, timeZone }).formatToParts(new Date(iso))
+      .forEach((part) => { p[part.type] = part.value; });
+    // The zone's name as the server writes it (CET, IST, +04), from the page's offset → name map:
+    // browsers name zones by locale. An offset the map lacks is written as the offset.
+    const m = /^GMT(?:([+-])(\d+)(?::(\d\d))?)?$/.exec(p.timeZoneName) || [];
+    const offset = (m[1] || "+") + (m[2] || "0").padStart(2, "0") + ":" + (m[3] || "00");
+    const names = JSON.parse(document.body.dataset.zoneNames || "{}");
+    const name = names[offset] || offset.replace(":00", "").replace(":", "");
+    return `${p.year}-${p.month}-${p.day} ${p.hour === "24" ? "00" : p.hour}:${p.minute}:${p.second} ${name}`;
+  };
+  // The browser's own zone: sent with the login form (kept while the operator has chosen none)
+  // and offered on the account page.
+  const browserZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; } };
   const matches = (el, cp, connector) =>
     el.dataset.cp === cp && (connector === undefined || el.dataset.connector === String(connector));
 
@@ -171,7 +188,7 @@
     const item = document.createElement("li");
     item.className = "new";
     const time = document.createElement("time");
-    time.textContent = utc(event.at);
+    time.textContent = localTime(event.at);
     item.appendChild(time);
     item.append(" ");
     if (event.charge_point_id) {
@@ -287,7 +304,7 @@
     for (let i = 0; i <= ticks; i++) {
       const t = t0 + (i / ticks) * (t1 - t0);
       const anchor = i === 0 ? "start" : i === ticks ? "end" : "middle";
-      el("text", { x: x(t), y: height - 8, "text-anchor": anchor }, svg).textContent = new Date(t).toISOString().slice(11, 19);
+      el("text", { x: x(t), y: height - 8, "text-anchor": anchor }, svg).textContent = localTime(new Date(t).toISOString()).slice(11, 19);
     }
     const path = (points, y) => points.map((p, i) => (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1)).join(" ");
     if (energy.length) {
@@ -307,6 +324,15 @@
     const data = document.getElementById("chart-data");
     const canvas = document.querySelector("[data-chart]");
     if (data && canvas) chart = new Chart(canvas, JSON.parse(data.textContent));
+    $$("input[data-browser-zone]").forEach((input) => { input.value = browserZone(); });
+    $$("button[data-browser-zone]").forEach((button) => {
+      const select = document.getElementById(button.dataset.browserZone);
+      const zone = browserZone();
+      if (!select || !zone || !Array.from(select.options).some((o) => o.value === zone)) return;
+      button.hidden = false;
+      button.querySelector("[data-zone-name]").textContent = zone;
+      button.addEventListener("click", () => { select.value = zone; });
+    });
     connectLive();
   });
 })();
