@@ -145,6 +145,9 @@ async def test_an_unknown_charge_point_refused_at_the_handshake_is_listed_then_r
     assert 'data-refused="CP-STRANGER"' in page.text
     assert "127.0.0.1" in page.text
     assert [(r.identity, r.attempts) for r in server.services.charge_points.refused_unknown()] == [("CP-STRANGER", 2)]
+    # "With settings…" opens the form with its identity filled in.
+    assert 'href="/admin/charge-points?id=CP-STRANGER' in page.text
+    assert 'name="id" value="CP-STRANGER"' in (await web.get("/admin/charge-points?id=CP-STRANGER")).text
 
     response = await web.post("/admin/charge-points/refused/CP-STRANGER/register", data={"csrf_token": csrf_of(page.text)})
     assert response.status_code == 303
