@@ -336,6 +336,7 @@ class OcppGateway:
                 decision = self.services.charge_points.busy_decision()
         if not decision.allowed:
             log.info("refused %s: %s", identity, decision.reason)
+            self.services.charge_points.refused(identity, self.handshake_address, decision)
             return _refuse(decision.status, decision.reason, _refusal_headers(decision))
         access = decision.access
         status = access.registration_status if access else self.services.charge_points.status_for_new

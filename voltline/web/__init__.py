@@ -13,10 +13,16 @@ from fastapi.staticfiles import StaticFiles
 
 
 def mount(app: FastAPI, voltline: Any) -> None:
-    from voltline.web import account, charge_points, id_tags, live, login, messages, overview, sessions
+    from voltline.web import (
+        account, charge_point_admin, charge_points, id_tags, live, login, messages, operators, overview, sessions,
+        tokens,
+    )
     from voltline.web.routing import STATIC, Dashboard
 
     app.state.dashboard = Dashboard.build(voltline)
-    for module in (login, overview, charge_points, sessions, id_tags, messages, live, account):
+    # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
+    # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.
+    for module in (login, overview, charge_point_admin, charge_points, sessions, id_tags, messages, live, account,
+                   tokens, operators):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -247,6 +247,13 @@ async def id_tag(store: Store, tag: str) -> sa.Row[Any] | None:
     return await store.query_one(sa.select(t.id_tags).where(t.id_tags.c.id_tag == tag))
 
 
+async def id_tag_children(store: Store, tag: str) -> list[str]:
+    """The tags that name `tag` as their parent."""
+    c = t.id_tags.c
+    rows = await store.query_all(sa.select(c.id_tag).where(c.parent_id_tag == tag).order_by(c.id_tag).limit(20))
+    return [row.id_tag for row in rows]
+
+
 # -- message log --------------------------------------------------------------------------
 
 
