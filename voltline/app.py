@@ -20,6 +20,7 @@ from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
 from voltline.config import Settings
 from voltline.gateway.server import NotConnected, OcppGateway
+from voltline.logging import silence as silence_log
 from voltline.metrics import Metrics
 from voltline.ocpp.schemas import OCPP16, validators
 from voltline.services.container import Services
@@ -109,6 +110,7 @@ class Voltline:
             call_timeout=settings.call_timeout,
             max_message_bytes=settings.max_frame_bytes,
             handshake_timeout=settings.handshake_timeout,
+            max_inbound_calls=settings.max_inbound_calls,
         )
         self.services.commands.bind(self.gateway.call, self.gateway.is_connected, self.gateway.context, (NotConnected,))
         self.metrics = Metrics(self)
@@ -143,6 +145,9 @@ class Voltline:
             host=self.settings.host,
             port=self.settings.port,
             log_level="warning",
+            # Its records go to ours (voltline.logging: written off the event loop), not to a
+            # handler of its own that writes tracebacks on the loop.
+            log_config=None,
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=HTTP_GRACE_S,
@@ -242,6 +247,7 @@ def stop_signals(requested: asyncio.Event) -> Iterator[None]:
 
     def on_signal(number: int) -> None:
         if requested.is_set():
+            silence_log()  # its thread would otherwise go on writing after the line below
             sys.stderr.write(f"voltline: {signal.Signals(number).name} again: stopped at once, unflushed\n")
             sys.stderr.flush()
             os._exit(128 + number)

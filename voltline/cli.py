@@ -57,7 +57,7 @@ def serve(
 ) -> None:
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
-    from voltline.logging import configure
+    from voltline.logging import configure, flush
 
     if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
         from voltline.demo import DEMO_DATABASE
@@ -81,6 +81,7 @@ def serve(
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
+    flush()  # the log is written by a thread of its own: this line comes last
     typer.echo(f"voltline: stopped ({report})", err=True)
 
 

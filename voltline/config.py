@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Passwords (charge points' Basic auth, operators' logins) are hashed on threads of their own.
     password_hash_threads: int = Field(1, ge=1, description="threads that verify passwords, beside the event loop")
     password_hash_queue: int = Field(8, ge=0, description="password checks that may wait; more answer 503 at once")
+    max_inbound_calls: int = Field(
+        8, ge=2, description="unanswered CALLs one charge point may have; beyond them its socket is not read"
+    )
 
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import sqlite3
 from typing import Any
 
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import postgres_admin
 from tests.ocpp_client import OcppClient
+from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
 from voltline.store import tables as t
 
 T0 = "2026-11-01T10:00:00Z"
@@ -204,3 +207,91 @@ class _outage:
         else:
             name = self.url.rsplit("/", 1)[-1]
             await postgres_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def _deep_call(message_id: str, depth: int = 300) -> str:
+    return f'[2, "{message_id}", "DataTransfer", {{"vendorId": "v", "data": {"[" * depth}1{"]" * depth}}}]'
+
+
+async def test_a_deeply_nested_call_is_answered_with_one_log_line_and_disturbs_no_one(pair, caplog) -> None:  # type: ignore[no-untyped-def]
+    bad, good = pair
+    frame = _deep_call("deep")
+    assert len(frame) < 700  # a small frame: 630 bytes froze the server
+    caplog.clear()
+    await bad.send_raw(frame)
+    answer = await bad.receive()
+    assert answer[:3] == [4, "deep", "FormationViolation"], answer
+    assert (await good.ok("Heartbeat", {}))["currentTime"]
+    assert (await bad.ok("Heartbeat", {}))["currentTime"]
+    about_it = [r for r in caplog.records if r.name.startswith("voltline") and r.levelno >= logging.WARNING]
+    assert len(about_it) == 1 and not about_it[0].exc_info, [r.getMessage() for r in about_it]
+
+
+async def test_a_callresult_with_a_number_for_its_id_is_not_answered(pair) -> None:  # type: ignore[no-untyped-def]
+    bad, _ = pair
+    await bad.send_raw('[3, 17, {"status": "Accepted"}]')
+    await bad.send_raw('[4, null, "InternalError", "", {}]')
+    # The next frame the charge point gets is the answer to its next CALL, not a CALLERROR.
+    await bad.send_raw('[2, "after", "Heartbeat", {}]')
+    answer = await bad.receive()
+    assert answer[:2] == [3, "after"], answer
+
+
+async def test_a_charge_point_that_pipelines_calls_is_read_only_as_fast_as_it_is_answered(
+    start_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    # A short keep-alive: a connection we do not read from is not silent, and must not be dropped.
+    server = await start_server(ping_interval=2)
+    limit = server.settings.max_inbound_calls
+    for identity in ("CP-BAD", "CP-GOOD"):
+        await server.services.charge_points.register(identity)
+    url = f"ws://127.0.0.1:{server.ocpp_port}/ocpp/"
+    bad, good = await OcppClient.connect(url + "CP-BAD"), await OcppClient.connect(url + "CP-GOOD")
+    try:
+        await bad.boot()
+        await good.boot()
+        # The server's handling is held (as by a slow database) while the charge point sends
+        # 1,000 CALLs of 12.8 KB without waiting for any answer.
+        release = asyncio.Event()
+        original = HANDLERS_16["DataTransfer"]
+
+        async def held(ctx, payload):  # type: ignore[no-untyped-def]
+            await release.wait()
+            return await original(ctx, payload)
+
+        monkeypatch.setitem(HANDLERS_16, "DataTransfer", held)
+        count, data = 1000, "x" * 12_800
+        sent = 0
+
+        async def pipeline() -> None:
+            nonlocal sent
+            for n in range(count):
+                await bad.send_raw(json.dumps([2, f"p{n}", "DataTransfer", {"vendorId": "v", "data": data}]))
+                sent += 1
+
+        sender = asyncio.create_task(pipeline())
+        connection = server.gateway.connections["CP-BAD"]
+        loop = asyncio.get_running_loop()
+        watch_until = loop.time() + 3.5
+        peak = 0
+        while not sender.done() and loop.time() < watch_until:
+            peak = max(peak, connection.waiting + connection.session.backlog)
+            await asyncio.sleep(0.005)
+        # TCP holds the charge point back: it cannot hand over what the server does not read...
+        assert not sender.done() and sent < count
+        # ...and the server holds the limit, plus the rest of the read in which it was reached.
+        assert limit <= peak <= limit + 16, peak
+        # Meanwhile the neighbour is served, and our own call to the paused charge point is
+        # answered once its CALLs are.
+        assert (await good.ok("Heartbeat", {}))["currentTime"]
+        bad.auto_answer["ClearCache"] = {"status": "Accepted"}
+        command = asyncio.create_task(server.gateway.call("CP-BAD", "ClearCache", {}))
+        release.set()
+        answers = [await bad.receive(timeout=60) for _ in range(count)]
+        assert [a[:2] for a in answers] == [[3, f"p{n}"] for n in range(count)]
+        assert await command == {"status": "Accepted"}
+        await sender
+        assert "CP-BAD" in server.gateway.connections and not connection.paused
+    finally:
+        await bad.close()
+        await good.close()

@@ -7,16 +7,25 @@ from voltline.gateway.server import InboundFrames, OcppGateway
 
 
 class FakeSession:
+    """A charge point's connection and its session in one: the parts InboundFrames uses."""
+
     def __init__(self, name: str, handled: list[tuple[str, bytes]], fail_on: bytes | None = None) -> None:
         self.identity = name
         self.closed = False
         self._handled = handled
         self._fail_on = fail_on
+        self.session = self
+        self.waiting = 0
+        self.paused = False
+        self.resume_checks = 0
 
     def feed(self, data: bytes) -> None:
         self._handled.append((self.identity, data))
         if data == self._fail_on:
             raise RuntimeError("handler bug")
+
+    def resume_if_drained(self) -> None:
+        self.resume_checks += 1
 
 
 async def test_calls_are_handled_in_order_a_budget_per_turn() -> None:
@@ -84,3 +93,19 @@ async def test_only_requests_that_change_something_put_the_operator_first() -> N
         await wrapped({"type": "http", "method": method}, None, None)
     assert seen == [0, 1, 0, 1]
     assert gateway.inbound.urgent == 0
+
+
+async def test_each_connection_knows_how_many_of_its_calls_wait_in_the_queue() -> None:
+    handled: list[tuple[str, bytes]] = []
+    inbound = InboundFrames(asyncio.get_running_loop(), budget=2)
+    a, b = FakeSession("A", handled), FakeSession("B", handled)
+    assert inbound.put(a, b'[2,"1","Heartbeat",{}]') is True
+    assert inbound.put(a, b'[2,"2","Heartbeat",{}]') is True
+    assert inbound.put(b, b'[2,"3","Heartbeat",{}]') is True
+    assert inbound.put(a, b'[3,"x",{}]') is False  # an answer is not queued, nor counted
+    assert (a.waiting, b.waiting) == (2, 1)
+    a.paused = True  # a paused connection is asked to resume as its frames leave the queue
+    await asyncio.sleep(0)
+    assert (a.waiting, b.waiting, a.resume_checks) == (0, 1, 2)
+    await asyncio.sleep(0)
+    assert (a.waiting, b.waiting, b.resume_checks) == (0, 0, 0)

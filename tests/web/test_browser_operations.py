@@ -37,7 +37,8 @@ async def shoot(page: Page, name: str, server: Voltline) -> None:
 
 async def open_dashboard(server: Voltline, browser: Browser) -> tuple[Any, Page, str]:  # noqa: F811
     base = f"http://127.0.0.1:{server.http_port}"
-    context = await browser.new_context(viewport=DESKTOP)
+    # The operator's zone is the browser's (sent at login): UTC here, so the times typed are UTC.
+    context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
     page = await context.new_page()
     page.set_default_timeout(15_000)
     await log_in(page, base)
@@ -45,7 +46,7 @@ async def open_dashboard(server: Voltline, browser: Browser) -> tuple[Any, Page,
 
 
 async def on_phone(browser: Browser, context: Any, base: str, server: Voltline, shots: dict[str, str]) -> None:  # noqa: F811
-    phone = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+    phone = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, timezone_id="UTC",
                                       storage_state=await context.storage_state())
     small = await phone.new_page()
     for name, path in shots.items():
@@ -73,7 +74,7 @@ async def test_a_profile_built_in_the_form_is_installed_and_a_bad_one_refused(
     await page.get_by_label("Kind").select_option("Recurring")
     await expect(page.get_by_label("Recurrency")).to_be_visible()
     await page.get_by_label("Recurrency").select_option("Daily")
-    await page.get_by_label("Schedule start (UTC)").fill("2026-01-01T00:00")
+    await page.get_by_label("Schedule start").fill("2026-01-01T00:00")
     await page.get_by_label("Rate unit").select_option("A")
     await page.get_by_label("Period 1 limit").fill("16")
     await page.get_by_role("button", name="Add period").click()
@@ -240,12 +241,12 @@ async def test_firmware_update_and_diagnostics_show_their_notifications_as_they_
 
     diagnostics = page.get_by_role("form", name="Get diagnostics")
     await diagnostics.get_by_label("Upload to (URL)").fill("ftp://logs.example/upload/")
-    await diagnostics.get_by_label("From (UTC)").fill("2026-01-02T00:00")
-    await diagnostics.get_by_label("Until (UTC)").fill("2026-01-01T00:00")
+    await diagnostics.get_by_label("From").fill("2026-01-02T00:00")
+    await diagnostics.get_by_label("Until").fill("2026-01-01T00:00")
     await diagnostics.get_by_role("button", name="Get diagnostics").click()
     await expect(page.locator('.toasts [data-outcome="invalid"]')).to_contain_text(
         "Until: must be later than the start time")
-    await diagnostics.get_by_label("Until (UTC)").fill("2026-01-03T00:00")
+    await diagnostics.get_by_label("Until").fill("2026-01-03T00:00")
     await diagnostics.get_by_role("button", name="Get diagnostics").click()
     await expect(page.locator('.toasts [data-outcome="accepted"]').last).to_contain_text("will upload diagnostics-CP-FW")
     uploads = page.locator('.maintenance-history [data-event-kind="diagnostics"] [data-event-status]')

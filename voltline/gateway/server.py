@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ log = logging.getLogger("voltline.gateway")
 
 SUPPORTED_SUBPROTOCOLS = (OCPP16,)
 NO_ACTIONS: frozenset[str] = frozenset()
+PAUSED_RECEIVE_BUFFER = 64 * 1024
 
 
 class NotConnected(Exception):
@@ -39,10 +41,19 @@ class NotConnected(Exception):
 
 
 class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
-    """One charge point's WebSocket: reassembles messages and feeds them to its RPC session."""
+    """One charge point's WebSocket: reassembles messages and feeds them to its RPC session.
+
+    Memory per connection is bounded: a charge point that sends CALL after CALL without waiting
+    for the answers (OCPP allows one outstanding CALL) is read from only while fewer than
+    `max_inbound_calls` of its CALLs are unanswered; beyond that its socket is not read, and TCP
+    slows it down. Reading resumes when no more than half the limit are left. While paused, its
+    answers to our own CALLs wait in the socket too: that is why the limit is at least 2 (the one
+    CALL OCPP allows never pauses anything) and reading resumes before the backlog is gone, so
+    such an answer waits for a few CALLs to be served, well within a call's timeout."""
 
     __slots__ = ("gateway", "identity", "session", "context", "transport", "last_rx", "ping_sent",
-                 "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced")
+                 "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced",
+                 "waiting", "paused", "_ever_paused")
 
     def __init__(self, gateway: OcppGateway, identity: str, context: Context, ping_interval: float,
                  auto_registered: bool) -> None:
@@ -58,6 +69,10 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
         self.auto_registered = auto_registered
         self._fragments: bytearray | None = None
         self.replaced = False
+        # CALLs of this charge point in the gateway's InboundFrames queue, not yet fed to its session.
+        self.waiting = 0
+        self.paused = False
+        self._ever_paused = False
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
@@ -77,7 +92,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
         msg_type = frame.msg_type
         if msg_type is WSMsgType.TEXT:
             if frame.fin:
-                self.gateway.inbound.put(self.session, frame.get_payload_as_bytes())  # type: ignore[arg-type]
+                self._received(frame.get_payload_as_bytes())
             else:
                 self._fragments = bytearray(frame.get_payload_as_memoryview())
         elif msg_type is WSMsgType.CONTINUATION:
@@ -90,7 +105,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
                 transport.disconnect()
             elif frame.fin:
                 data, self._fragments = bytes(self._fragments), None
-                self.gateway.inbound.put(self.session, data)  # type: ignore[arg-type]
+                self._received(data)
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
@@ -99,6 +114,46 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
             transport.send_close(WSCloseCode.UNSUPPORTED_DATA, b"OCPP-J frames are text")
             transport.disconnect()
         # PING is answered by picows itself; PONG only needed to refresh last_rx.
+
+    def _received(self, data: bytes) -> None:
+        if self.gateway.inbound.put(self, data) and not self.paused:
+            if self.waiting + self.session.backlog >= self.gateway.max_inbound_calls:  # type: ignore[union-attr]
+                self._pause()
+
+    def _pause(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_disconnected:
+            return
+        self.paused = True
+        self.session.on_inbound_done = self.resume_if_drained  # type: ignore[union-attr]
+        underlying = transport.underlying_transport
+        underlying.pause_reading()
+        if not self._ever_paused:
+            self._ever_paused = True
+            log.warning(
+                "%s sends CALLs without waiting for the answers; its socket is read only while fewer "
+                "than %d are unanswered", self.identity, self.gateway.max_inbound_calls,
+            )
+            # What the kernel takes in for us while we do not read is the rest of the bound: a
+            # small window for a charge point that broke the rule once (the default grows to MBs).
+            sock = underlying.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, PAUSED_RECEIVE_BUFFER)
+                except OSError:
+                    pass
+
+    def resume_if_drained(self) -> None:
+        """Read again once the backlog is down to half the limit (called as its CALLs are done with)."""
+        if not self.paused or self.waiting + self.session.backlog > self.gateway.max_inbound_calls // 2:  # type: ignore[union-attr]
+            return
+        self.paused = False
+        self.session.on_inbound_done = None  # type: ignore[union-attr]
+        # It was not silent while we did not listen: the keep-alive counts from now.
+        self.last_rx = self.gateway.loop.time()
+        transport = self.transport
+        if transport is not None and not transport.is_disconnected:
+            transport.underlying_transport.resume_reading()
 
     def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
         if self.session is not None:
@@ -122,7 +177,7 @@ class InboundFrames:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, budget: int = 24, urgent_budget: int = 6) -> None:
         self._loop = loop
-        self._frames: deque[tuple[RpcSession, bytes]] = deque()
+        self._frames: deque[tuple[ChargePointConnection, bytes]] = deque()
         self._scheduled = False
         self.budget = budget
         # While an operator's command is in flight (OcppGateway.operator_first), turns are kept
@@ -130,16 +185,19 @@ class InboundFrames:
         self.urgent_budget = urgent_budget
         self.urgent = 0
 
-    def put(self, session: RpcSession, data: bytes) -> None:
+    def put(self, connection: ChargePointConnection, data: bytes) -> bool:
+        """Queue a CALL (True, counted in `connection.waiting`), or hand an answer over at once."""
         if _is_answer(data):
             # Inbound CALLs and answers are independent streams (one outstanding CALL per
             # direction), so an answer may overtake a queued CALL of the same charge point.
-            session.feed(data)
-            return
-        self._frames.append((session, data))
+            connection.session.feed(data)  # type: ignore[union-attr]
+            return False
+        connection.waiting += 1
+        self._frames.append((connection, data))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._drain)
+        return True
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -147,13 +205,17 @@ class InboundFrames:
     def _drain(self) -> None:
         frames = self._frames
         for _ in range(min(self.urgent_budget if self.urgent else self.budget, len(frames))):
-            session, data = frames.popleft()
-            if session.closed:
+            connection, data = frames.popleft()
+            connection.waiting -= 1
+            session = connection.session
+            if session.closed:  # type: ignore[union-attr]
                 continue
             try:
-                session.feed(data)
+                session.feed(data)  # type: ignore[union-attr]
             except Exception:
-                log.exception("handling a frame from %s failed", session.identity)
+                log.exception("handling a frame from %s failed", connection.identity)
+            if connection.paused:
+                connection.resume_if_drained()
         if frames:
             self._loop.call_soon(self._drain)
         else:
@@ -179,6 +241,7 @@ class OcppGateway:
         call_timeout: float = 30.0,
         max_message_bytes: int = 256 * 1024,
         handshake_timeout: float = 10.0,
+        max_inbound_calls: int = 8,
     ) -> None:
         self.services = services
         self.validators = validators
@@ -188,6 +251,7 @@ class OcppGateway:
         self.call_timeout = call_timeout
         self.max_message_bytes = max_message_bytes
         self.handshake_timeout = handshake_timeout
+        self.max_inbound_calls = max_inbound_calls
         self.connections: dict[str, ChargePointConnection] = {}
         self.loop = asyncio.get_event_loop()
         self.inbound = InboundFrames(self.loop)
@@ -272,6 +336,7 @@ class OcppGateway:
                 decision = self.services.charge_points.busy_decision()
         if not decision.allowed:
             log.info("refused %s: %s", identity, decision.reason)
+            self.services.charge_points.refused(identity, self.handshake_address, decision)
             return _refuse(decision.status, decision.reason, _refusal_headers(decision))
         access = decision.access
         status = access.registration_status if access else self.services.charge_points.status_for_new
@@ -377,7 +442,8 @@ class OcppGateway:
                     )
                 interval = connection.ping_interval
                 transport = connection.transport
-                if not interval or transport is None:
+                if not interval or transport is None or connection.paused:
+                    # A paused connection is not silent: we are not listening to it.
                     continue
                 quiet = now - connection.last_rx
                 if quiet >= interval:

@@ -6,6 +6,7 @@ lenient about nothing else: the payload's content is the schema validator's job.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -35,6 +36,9 @@ class ErrorCode:
 
 
 MAX_MESSAGE_ID_LENGTH = 36
+# Deepest nesting of arrays and objects a frame may have, the frame's own array included. OCPP's
+# own messages need 8 at most; the validator and the JSON encoder give up at about 255 levels.
+MAX_DEPTH = 32
 
 
 @dataclass(slots=True)
@@ -82,23 +86,41 @@ class FrameError(Exception):
 
 
 def parse(data: bytes | str) -> Frame:
+    if type(data) is str:
+        data = data.encode()
     try:
         message = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise FrameError(ErrorCode.FORMATION_VIOLATION, f"not valid JSON: {exc}") from None
-    if not isinstance(message, list) or len(message) < 3:
+    if not isinstance(message, list) or not message:
         raise FrameError(ErrorCode.FORMATION_VIOLATION, "a frame must be a JSON array of 3 to 5 elements")
-    message_type, message_id = message[0], message[1]
+    # The type is read first: a broken CALLRESULT or CALLERROR must be known as one, or it would
+    # be answered. bool is an int subclass in Python; `true` is no message type.
+    message_type = message[0]
+    kind = message_type if type(message_type) is int else None
+    if len(message) < 3:
+        raise FrameError(ErrorCode.FORMATION_VIOLATION, "a frame must be a JSON array of 3 to 5 elements", None, kind)
+    message_id = message[1]
     if not isinstance(message_id, str) or not message_id:
-        raise FrameError(ErrorCode.FORMATION_VIOLATION, "the message id must be a non-empty string")
+        raise FrameError(ErrorCode.FORMATION_VIOLATION, "the message id must be a non-empty string", None, kind)
     if len(message_id) > MAX_MESSAGE_ID_LENGTH:
         raise FrameError(
-            ErrorCode.FORMATION_VIOLATION, f"the message id is longer than {MAX_MESSAGE_ID_LENGTH} characters"
+            ErrorCode.FORMATION_VIOLATION, f"the message id is longer than {MAX_MESSAGE_ID_LENGTH} characters", None, kind
         )
-    # bool is an int subclass in Python; `true` is no message type.
-    if type(message_type) is not int:
+    if kind is None:
         raise FrameError(ErrorCode.FORMATION_VIOLATION, "the message type must be an integer", message_id)
-    kind = message_type
+    # Cheap for ordinary frames: one nested deeper than MAX_DEPTH has two bytes and an opening
+    # bracket per level, so a Heartbeat is not looked at, and a frame of a few hundred bytes only
+    # counted (cheaper than nesting_exceeds's skeleton below 2 KiB; above, the skeleton is cheaper).
+    size = len(data)
+    if (
+        size > 2 * MAX_DEPTH
+        and (size > 2048 or data.count(b"[") + data.count(b"{") > MAX_DEPTH)
+        and nesting_exceeds(data, MAX_DEPTH)
+    ):
+        raise FrameError(
+            ErrorCode.FORMATION_VIOLATION, f"the frame is nested deeper than {MAX_DEPTH} levels", message_id, kind
+        )
     if message_type == MessageType.CALL:
         if len(message) != 4:
             raise FrameError(ErrorCode.FORMATION_VIOLATION, "a CALL has exactly 4 elements", message_id, kind)
@@ -127,6 +149,35 @@ def parse(data: bytes | str) -> Frame:
             )
         return CallError(message_id, code, description, details)
     raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {message_type}", message_id)
+
+
+# Brackets and quotes are all that nesting is made of; `{}` count as `[]`.
+_SKELETON = bytes.maketrans(b"{}", b"[]")
+_NOT_SKELETON = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def nesting_exceeds(data: bytes, limit: int) -> bool:
+    """Whether the JSON text `data` (already known to be valid) nests arrays and objects deeper
+    than `limit`. Done on the text, in C: walking the parsed objects cost more than parsing them."""
+    if b"\\" in data:
+        # Escapes pair up from the left: drop escaped backslashes first, then escaped quotes, so
+        # every quote left delimits a string.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = data.translate(_SKELETON, _NOT_SKELETON)
+    if len(skeleton) - skeleton.count(b'"') <= 2 * limit:
+        return False  # no more opening brackets than levels allowed: the common case
+    # Adjacent quotes are an empty string or the end of one and the start of the next: taking
+    # them out leaves every bracket inside or outside a string as it was. Runs go first (fewer).
+    skeleton = skeleton.replace(b'""""""""', b"").replace(b'""', b"")
+    if b'"' in skeleton:  # a string with brackets in it: rare, and slower to take out
+        skeleton = _STRING.sub(b"", skeleton)
+    # Each pass removes the innermost pairs: the passes needed to empty it are the depth.
+    for _ in range(limit):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"[]", b"")
+    return bool(skeleton)
 
 
 def call(message_id: str, action: str, payload: dict[str, Any]) -> bytes:

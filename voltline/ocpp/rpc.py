@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -66,6 +67,38 @@ class MessageLog(Protocol):
 IN, OUT = "in", "out"
 
 
+class PeerWarnings:
+    """What one peer's frames make us log: the first `burst` records per `window` seconds, then
+    only a count, so a hostile or broken charge point cannot flood the log."""
+
+    __slots__ = ("identity", "_window_ends", "_logged", "_suppressed")
+
+    burst = 5
+    window = 60.0
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+        self._window_ends = 0.0
+        self._logged = 0
+        self._suppressed = 0
+
+    def log(self, level: int, message: str, *args: Any, exc_info: bool = False) -> None:
+        now = time.monotonic()
+        if now >= self._window_ends:
+            self.flush()
+            self._window_ends, self._logged = now + self.window, 0
+        if self._logged < self.burst:
+            self._logged += 1
+            log.log(level, message, *args, exc_info=exc_info)
+        else:
+            self._suppressed += 1
+
+    def flush(self) -> None:
+        if self._suppressed:
+            log.warning("%s: %d more warnings about its frames were not logged", self.identity, self._suppressed)
+            self._suppressed = 0
+
+
 class RpcSession:
     __slots__ = (
         "identity",
@@ -84,6 +117,8 @@ class RpcSession:
         "_pending_action",
         "_pending_future",
         "_closed",
+        "_warnings",
+        "on_inbound_done",
     )
 
     def __init__(
@@ -114,6 +149,10 @@ class RpcSession:
         self._pending_action: str | None = None
         self._pending_future: asyncio.Future[dict[str, Any]] | None = None
         self._closed = False
+        self._warnings: PeerWarnings | None = None
+        # Called each time an inbound CALL is done with, while someone (the gateway, holding a
+        # connection's reading back) waits for the backlog to shrink; None otherwise.
+        self.on_inbound_done: Callable[[], None] | None = None
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -122,12 +161,10 @@ class RpcSession:
         try:
             frame = frames.parse(data)
         except FrameError as exc:
-            self._record(IN, exc.message_type or 0, exc.message_id, None, data, exc.code)
-            log.warning("bad frame from %s: %s", self.identity, exc.description)
-            if exc.answerable:
-                self._answer_error(exc.message_id or "-1", None, exc.code, exc.description)
-            elif exc.message_id is not None and exc.message_id == self._pending_id:
-                self._settle(exc=OcppError(ErrorCode.FORMATION_VIOLATION, exc.description))
+            self._bad_frame(data, exc)
+            return
+        except Exception as exc:  # a parser bug must not leave the frame unanswered
+            self._bad_frame(data, FrameError(ErrorCode.INTERNAL_ERROR, f"the frame could not be read: {exc!r}"))
             return
         if type(frame) is Call:
             self._record(IN, MessageType.CALL, frame.message_id, frame.action, data)
@@ -141,6 +178,22 @@ class RpcSession:
                 IN, MessageType.CALLERROR, frame.message_id, self._action_of(frame.message_id), data, frame.error_code
             )
             self._on_error(frame)
+
+    def _bad_frame(self, data: bytes, exc: FrameError) -> None:
+        self._record(IN, exc.message_type or 0, exc.message_id, None, data, exc.code)
+        self.warn(logging.WARNING, "bad frame from %s: %s", self.identity, exc.description)
+        if exc.answerable:
+            self._answer_error(exc.message_id or "-1", None, exc.code, exc.description)
+        elif exc.message_id is not None and exc.message_id == self._pending_id:
+            # A broken answer to our CALL: the call fails now rather than at its timeout.
+            self._settle(exc=OcppError(exc.code, f"the answer is not valid OCPP-J: {exc.description}"))
+
+    def warn(self, level: int, message: str, *args: Any, exc_info: bool = False) -> None:
+        """Log something about this peer's frames, a few records a minute at most."""
+        warnings = self._warnings
+        if warnings is None:
+            warnings = self._warnings = PeerWarnings(self.identity)
+        warnings.log(level, message, *args, exc_info=exc_info)
 
     def _accept_call(self, call: Call) -> None:
         if self._inbound_busy:
@@ -169,8 +222,9 @@ class RpcSession:
             try:
                 await self._handle(call)
             except Exception:
-                # Never let one message stop the queue: later CALLs would go unanswered.
-                log.exception("serving %s from %s failed", call.action, self.identity)
+                # _handle answers whatever happens; this is a failure to send. Never let one
+                # message stop the queue: later CALLs would go unanswered.
+                self.warn(logging.ERROR, "answering %s from %s failed", call.action, self.identity, exc_info=True)
             finally:
                 if self._inbound_ids is not None:
                     self._inbound_ids.discard(call.message_id)
@@ -179,45 +233,73 @@ class RpcSession:
                 self._inbound_busy = False
                 # An idle connection keeps no per-call state: thousands of them add up.
                 self._inbound_ids = self._inbound_queue = None
+                next_call = None
+            else:
+                next_call = queue.popleft()
+            if self.on_inbound_done is not None:
+                try:
+                    self.on_inbound_done()
+                except Exception:  # the queue goes on whatever the listener does
+                    log.exception("the inbound-done hook of %s failed", self.identity)
+            if next_call is None:
                 return
-            call = queue.popleft()
+            call = next_call
+
+    @property
+    def backlog(self) -> int:
+        """Inbound CALLs taken and not yet answered: the one being served and those queued behind it."""
+        if not self._inbound_busy:
+            return 0
+        queue = self._inbound_queue
+        return 1 + len(queue) if queue else 1
 
     async def _handle(self, call: Call) -> None:
+        """Answer `call` exactly once, whatever its payload, its handler or our own response do."""
         action, message_id = call.action, call.message_id
-        handler = self._handlers.get(action)
-        if handler is None:
-            if self._validators.knows(action):
-                self._answer_error(message_id, action, ErrorCode.NOT_SUPPORTED, f"{action} is not accepted from this side")
+        result: bytes | None = None
+        code = description = ""
+        details: dict[str, Any] | None = None
+        try:
+            handler = self._handlers.get(action)
+            if handler is None:
+                if self._validators.knows(action):
+                    code, description = ErrorCode.NOT_SUPPORTED, f"{action} is not accepted from this side"
+                else:
+                    code, description = ErrorCode.NOT_IMPLEMENTED, f"unknown action {action!r}"
             else:
-                self._answer_error(message_id, action, ErrorCode.NOT_IMPLEMENTED, f"unknown action {action!r}")
-            return
-        try:
-            self._validators.validate_request(action, call.payload)
-        except SchemaViolation as exc:
-            if action not in self._lenient:
-                self._answer_error(message_id, action, exc.code, exc.description)
-                return
-            log.warning("lenient %s from %s despite %s: %s", action, self.identity, exc.code, exc.description)
-        try:
-            response = await handler(self.context, call.payload)
-        except OcppError as exc:
-            self._answer_error(message_id, action, exc.code, exc.description, exc.details)
-            return
+                try:
+                    self._validators.validate_request(action, call.payload)
+                except SchemaViolation as exc:
+                    if action not in self._lenient:
+                        code, description = exc.code, exc.description
+                    else:
+                        self.warn(
+                            logging.WARNING, "lenient %s from %s despite %s: %s",
+                            action, self.identity, exc.code, exc.description,
+                        )
+                if not code:
+                    try:
+                        response = await handler(self.context, call.payload)
+                    except OcppError as exc:
+                        code, description, details = exc.code, exc.description, exc.details
+                    else:
+                        try:
+                            self._validators.validate_response(action, response)
+                        except SchemaViolation as exc:
+                            log.error("own %s response to %s breaks the schema: %s", action, self.identity, exc.description)
+                            code, description = ErrorCode.INTERNAL_ERROR, "the server built an invalid response"
+                        else:
+                            result = frames.call_result(message_id, response)
         except Exception:
-            log.exception("handler for %s from %s failed", action, self.identity)
-            self._answer_error(message_id, action, ErrorCode.INTERNAL_ERROR, "the server could not process this request")
-            return
-        try:
-            self._validators.validate_response(action, response)
-        except SchemaViolation as exc:
-            log.error("own %s response to %s breaks the schema: %s", action, self.identity, exc.description)
-            self._answer_error(message_id, action, ErrorCode.INTERNAL_ERROR, "the server built an invalid response")
-            return
-        if self._closed:
-            return
-        data = frames.call_result(message_id, response)
-        self._record(OUT, MessageType.CALLRESULT, message_id, action, data)
-        self._send(data)
+            # The handler, a validator or the encoder failed: the last resort is still an answer.
+            self.warn(logging.ERROR, "%s from %s answered InternalError", action, self.identity, exc_info=True)
+            result = None
+            code, description, details = ErrorCode.INTERNAL_ERROR, "the server could not process this request", None
+        if result is None:
+            self._answer_error(message_id, action, code, description, details)
+        elif not self._closed:
+            self._record(OUT, MessageType.CALLRESULT, message_id, action, result)
+            self._send(result)
 
     def _answer_error(
         self,
@@ -229,7 +311,11 @@ class RpcSession:
     ) -> None:
         if self._closed:
             return
-        data = frames.call_error(message_id, code, description, details)
+        try:
+            data = frames.call_error(message_id, code, description, details)
+        except Exception:  # details a handler put in that JSON cannot carry
+            code = ErrorCode.INTERNAL_ERROR
+            data = frames.call_error(message_id, code, "the server could not encode its error")
         self._record(OUT, MessageType.CALLERROR, message_id, action, data, code)
         self._send(data)
 
@@ -248,22 +334,27 @@ class RpcSession:
             self._outbound_lock = asyncio.Lock()
         if self._closed:
             raise ConnectionLost(f"{self.identity} is not connected")
+        # One deadline for the whole call: the wait behind earlier calls uses up its time too.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 await self._outbound_lock.acquire()
         except TimeoutError:
             raise CallTimeout(f"{action} to {self.identity} waited {timeout:g} s behind earlier calls") from None
         try:
             if self._closed:
                 raise ConnectionLost(f"{self.identity} disconnected before {action} was sent")
+            if loop.time() >= deadline:
+                raise CallTimeout(f"{action} to {self.identity} waited {timeout:g} s behind earlier calls")
             message_id = uuid.uuid4().hex
-            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._pending_id, self._pending_action, self._pending_future = message_id, action, future
             data = frames.call(message_id, action, payload)
             self._record(OUT, MessageType.CALL, message_id, action, data)
             self._send(data)
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout_at(deadline):
                     return await future
             except TimeoutError:
                 raise CallTimeout(f"{self.identity} did not answer {action} within {timeout:g} s") from None
@@ -276,7 +367,7 @@ class RpcSession:
 
     def _on_result(self, result: CallResult) -> None:
         if result.message_id != self._pending_id:
-            log.warning("%s answered unknown message id %s", self.identity, result.message_id)
+            self.warn(logging.WARNING, "%s answered unknown message id %s", self.identity, result.message_id)
             return
         action = self._pending_action
         assert action is not None
@@ -286,12 +377,12 @@ class RpcSession:
             if action not in self._lenient:
                 self._settle(exc=OcppError(exc.code, f"the {action} response breaks the schema: {exc.description}"))
                 return
-            log.warning("lenient %s response from %s despite %s", action, self.identity, exc.description)
+            self.warn(logging.WARNING, "lenient %s response from %s despite %s", action, self.identity, exc.description)
         self._settle(result=result.payload)
 
     def _on_error(self, error: CallError) -> None:
         if error.message_id != self._pending_id:
-            log.warning("%s sent a CALLERROR for unknown message id %s", self.identity, error.message_id)
+            self.warn(logging.WARNING, "%s sent a CALLERROR for unknown message id %s", self.identity, error.message_id)
             return
         self._settle(exc=CallErrorReceived(error.error_code, error.error_description, error.error_details))
 
@@ -316,6 +407,9 @@ class RpcSession:
         self._settle(exc=ConnectionLost(f"{self.identity} disconnected"))
         if self._inbound_queue:
             self._inbound_queue.clear()
+        self.on_inbound_done = None
+        if self._warnings is not None:
+            self._warnings.flush()
 
     def _record(
         self,
@@ -327,4 +421,7 @@ class RpcSession:
         error_code: str | None = None,
     ) -> None:
         if self._log is not None:
-            self._log.record(self.identity, direction, message_type, message_id, action, raw, error_code)
+            try:
+                self._log.record(self.identity, direction, message_type, message_id, action, raw, error_code)
+            except Exception:  # the frame is still answered; the log is not worth a lost answer
+                self.warn(logging.ERROR, "the message log refused a frame of %s", self.identity, exc_info=True)

@@ -18,6 +18,7 @@ from voltline.services.clock import now
 from voltline.ocpp.identity import identity_problem
 from voltline.services.backoff import FailureBackoff
 from voltline.services.errors import Invalid
+from voltline.services.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
 from voltline.services.secrets import HasherBusy, PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -111,6 +112,8 @@ class ChargePointService:
         # Alone, this node held every connection the database remembers, whatever its name was.
         self.single_node = single_node
         self._access: dict[str, Access] = {}
+        # Who was turned away for not being registered, for the operator to register them.
+        self.refusals = RefusalLog()
         self._unwritten: set[str] = set()  # auto-registered, in the registry before their row is committed
         self._liveness = Liveness()
         # A charge point unknown until its handshake: registered and marked connected at once.
@@ -178,6 +181,21 @@ class ChargePointService:
             if wait:
                 return _backed_off(wait)
         return HandshakeDecision(False, 401, "the password is being verified", access=access, verify=True)
+
+    def refused(self, identity: str, address: str | None, decision: HandshakeDecision) -> None:
+        """The gateway refused a handshake with `decision`: an unknown identity is remembered."""
+        if decision.status == 404:
+            self.refusals.record(identity, NOT_REGISTERED, address)
+
+    def refused_unknown(self) -> list[Refusal]:
+        """The charge points refused for being unknown that are still not registered (or still
+        Rejected as the boot policy registered them), newest first."""
+        still = []
+        for refusal in self.refusals.newest_first():
+            access = self._access.get(refusal.identity)
+            if access is None or (refusal.reason == REGISTERED_REJECTED and access.registration_status == REJECTED):
+                still.append(refusal)
+        return still
 
     @staticmethod
     def busy_decision() -> HandshakeDecision:
@@ -335,6 +353,8 @@ class ChargePointService:
                 raise
             finally:
                 self._unwritten.discard(identity)
+            if status == REJECTED:
+                self.refusals.record(identity, REGISTERED_REJECTED, remote_address)
         else:
             await self._store.execute(_CONNECT, {
                 "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,

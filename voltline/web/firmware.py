@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from voltline.services.request_checks import InvalidRequest
 from voltline.web import commands
-from voltline.web.form_fields import FieldError, answer, integer, raw, text, utc_time
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard
+from voltline.web.form_fields import FieldError, answer, integer, moment, raw, text
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -25,10 +25,11 @@ async def update_firmware(request: Request) -> Response:
     voltline = dashboard(request).voltline
     form = await request.form()
     charge_point_id = raw(form, "charge_point_id")
+    zone = operator_zone(request)
     try:
         values = {
             "location": text(form, "location", "Location"),
-            "retrieve_date": utc_time(form, "retrieve_date", "Retrieve from"),
+            "retrieve_date": moment(form, "retrieve_date", "Retrieve from", zone),
             "retries": integer(form, "retries", "Retries", required=False),
             "retry_interval": integer(form, "retry_interval", "Retry interval", required=False),
         }
@@ -46,11 +47,12 @@ async def get_diagnostics(request: Request) -> Response:
     voltline = dashboard(request).voltline
     form = await request.form()
     charge_point_id = raw(form, "charge_point_id")
+    zone = operator_zone(request)
     try:
         values = {
             "location": text(form, "location", "Location"),
-            "start_time": utc_time(form, "start_time", "From", required=False),
-            "stop_time": utc_time(form, "stop_time", "Until", required=False),
+            "start_time": moment(form, "start_time", "From", zone, required=False),
+            "stop_time": moment(form, "stop_time", "Until", zone, required=False),
             "retries": integer(form, "retries", "Retries", required=False),
             "retry_interval": integer(form, "retry_interval", "Retry interval", required=False),
         }

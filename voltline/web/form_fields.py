@@ -1,12 +1,13 @@
 """Reading the fields of the operation forms (reservations, profiles, firmware): each reader
 returns the value or raises FieldError naming the field, so a form can show it where it belongs.
 
-Times are entered and shown in UTC (the inputs say so): a `datetime-local` value has no zone.
+Times are typed in the operator's zone (the inputs say which): a `datetime-local` value has none.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from starlette.datastructures import FormData
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.web.commands import Outcome
 from voltline.web.routing import safe_next, wants_json, web_session
+from voltline.web.zones import parse_local
 
 
 class FieldError(ValueError):
@@ -59,27 +61,25 @@ def parse_number(value: str, name: str, label: str) -> float:
     return number
 
 
-def utc_time(form: FormData, name: str, label: str, *, required: bool = True) -> datetime | None:
+def moment(form: FormData, name: str, label: str, zone: ZoneInfo, *, required: bool = True) -> datetime | None:
+    """A `datetime-local` field read in the operator's `zone`, as UTC."""
     value = text(form, name, label, required=required)
-    return None if value is None else parse_utc(value, name, label)
+    return None if value is None else parse_moment(value, name, label, zone)
 
 
-def parse_utc(value: str, name: str, label: str) -> datetime:
+def parse_moment(value: str, name: str, label: str, zone: ZoneInfo) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_local(value.replace("Z", "+00:00"), zone)
     except ValueError:
-        raise FieldError(name, f"{label} must be a date and time (YYYY-MM-DDTHH:MM, UTC)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        parsed = None
+    if parsed is None:
+        raise FieldError(name, f"{label} must be a date and time (YYYY-MM-DDTHH:MM, {zone.key})")
+    return parsed
 
 
-def local_input(moment: datetime | None) -> str:
-    """A UTC moment as a `datetime-local` input's value."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else ""
-
-
-def input_in(minutes: float) -> str:
-    """Now plus `minutes`, as a `datetime-local` value: the default of a time a form asks for."""
-    return local_input(datetime.now(UTC) + timedelta(minutes=minutes))
+def now_plus(minutes: float) -> datetime:
+    """Now plus `minutes`: the default of a time a form asks for (shown with `|local_input`)."""
+    return datetime.now(UTC) + timedelta(minutes=minutes)
 
 
 def answer(request: Request, outcome: Outcome, next_: str, fallback: str) -> Response:

@@ -1,17 +1,22 @@
-"""Id tags: the list, creating one, blocking and unblocking, expiry and parent tag."""
+"""Id tags: the list, creating one, blocking and unblocking, expiry and parent tag, deleting one,
+importing many from a CSV file."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
+from voltline.services.id_tags import IMPORT_COLUMNS, ImportRefused
 from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
+from voltline.web.zones import parse_local
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -27,18 +32,16 @@ class InvalidParent(Invalid):
     pass
 
 
-def _expiry(value: str) -> datetime | None:
-    """A `datetime-local` field's value, read as UTC (the dashboard shows every time in UTC)."""
-    if not value.strip():
-        return None
+def _expiry(value: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` field's value, read in the operator's zone (the one the page shows)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_local(value, zone)
     except ValueError:
         raise InvalidIdTag("the expiry is not a date and time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str) -> dict[str, Any]:
+def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str,
+            zone: ZoneInfo) -> dict[str, Any]:
     if status not in STATUSES:
         raise InvalidIdTag(f"the status must be one of {', '.join(STATUSES)}")
     parent = parent_id_tag.strip() or None
@@ -46,7 +49,7 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
         raise InvalidIdTag("the parent tag must be another tag of at most 20 characters")
     return {
         "status": status,
-        "expiry_date": _expiry(expiry_date),
+        "expiry_date": _expiry(expiry_date, zone),
         "parent_id_tag": parent,
         "description": description.strip()[:255] or None,
     }
@@ -77,7 +80,7 @@ async def id_tag_create(
     try:
         if not tag or len(tag) > MAX_LENGTH:
             raise InvalidIdTag("an id tag has 1 to 20 characters")
-        values = _values(status, expiry_date, parent_id_tag, description, tag)
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not created: {exc}.")
         return RedirectResponse("/id-tags", status_code=303)
@@ -114,7 +117,7 @@ async def id_tag_update(
 ) -> Response:
     session = web_session(request)
     try:
-        values = _values(status, expiry_date, parent_id_tag, description, tag)
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not changed: {exc}.")
         return RedirectResponse(f"/id-tags/{tag}", status_code=303)
@@ -152,3 +155,76 @@ async def _update(request: Request, tag: str, values: dict[str, Any]) -> None:
         session.add_flash("ok", f"{verb} the id tag {tag}.")
     else:
         session.add_flash("ok", f"Saved the id tag {tag}.")
+
+
+# -- deleting -----------------------------------------------------------------------------------
+
+
+@router.get("/id-tags/{tag}/delete")
+async def id_tag_delete_page(request: Request, tag: str) -> Response:
+    store = dashboard(request).voltline.store
+    row = await queries.id_tag(store, tag)
+    if row is None:
+        raise PageNotFound(f"There is no id tag {tag!r}.")
+    children = await queries.id_tag_children(store, tag)
+    message = (f"{tag} can no longer start sessions (Invalid). Its past sessions stay, with its name. "
+               "Charge points that keep it in their local list or cache may still accept it until they are updated.")
+    if children:
+        message += f" It is the parent of {', '.join(children)}, which then name a parent that does not exist."
+    return render(request, "confirm.html", {
+        "title": f"Delete the id tag {tag}?", "message": message, "action": f"/id-tags/{tag}/delete",
+        "button": f"Delete {tag}", "cancel": f"/id-tags/{tag}"})
+
+
+@router.post("/id-tags/{tag}/delete")
+async def id_tag_delete(request: Request, tag: str) -> Response:
+    session = web_session(request)
+    try:
+        await dashboard(request).voltline.services.id_tags.delete(tag)
+    except DomainError as exc:
+        session.add_flash("bad", f"The id tag was not deleted: {exc.message}.")
+    else:
+        session.add_flash("ok", f"Deleted the id tag {tag}.")
+    return RedirectResponse("/id-tags", status_code=303)
+
+
+# -- importing from CSV -------------------------------------------------------------------------
+
+MAX_IMPORT_BYTES = 1024 * 1024
+
+
+@router.get("/id-tags/import/csv")
+async def import_page(request: Request) -> Response:
+    return render(request, "id_tag_import.html", {"report": None, "csv_text": "", "problem": None,
+                                                 "columns": IMPORT_COLUMNS})
+
+
+@router.post("/id-tags/import/csv")
+async def import_csv(request: Request) -> Response:
+    """A file uploaded is checked and shown (nothing written); the preview's "Import" sends the
+    same text back with `apply`, and the valid rows are written."""
+    form = await request.form()
+    upload, text_field, apply = form.get("file"), form.get("csv_text"), form.get("apply") == "1"
+    context: dict[str, Any] = {"report": None, "csv_text": "", "problem": None, "columns": IMPORT_COLUMNS}
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_IMPORT_BYTES + 1)
+    elif isinstance(text_field, str) and text_field:
+        data = text_field.encode()
+    else:
+        context["problem"] = "Choose a CSV file to import."
+        return render(request, "id_tag_import.html", context, status_code=400)
+    if len(data) > MAX_IMPORT_BYTES:
+        context["problem"] = f"The file is larger than {MAX_IMPORT_BYTES // 1024} KiB; split it."
+        return render(request, "id_tag_import.html", context, status_code=400)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        context["problem"] = "The file is not UTF-8 text: save it from the spreadsheet as “CSV UTF-8”."
+        return render(request, "id_tag_import.html", context, status_code=400)
+    try:
+        report = await dashboard(request).voltline.services.id_tags.import_csv(text, apply=apply)
+    except ImportRefused as exc:
+        context["problem"] = f"The file was not imported: {exc.message}."
+        return render(request, "id_tag_import.html", context, status_code=400)
+    context.update(report=report, csv_text=text)
+    return render(request, "id_tag_import.html", context)

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from voltline.services.errors import NotFound
 from voltline.services.reservations import STATUSES
 from voltline.web import commands
-from voltline.web.form_fields import FieldError, answer, integer, raw, text, utc_time
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, render
+from voltline.web.form_fields import FieldError, answer, integer, moment, raw, text
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -49,7 +49,7 @@ async def reserve(request: Request) -> Response:
     try:
         connector_id = integer(form, "connector_id", "Connector")
         id_tag = text(form, "id_tag", "Id tag")
-        expiry = utc_time(form, "expiry_date", "Expiry")
+        expiry = moment(form, "expiry_date", "Expiry", operator_zone(request))
     except FieldError as exc:
         outcome = commands.Outcome("invalid", f"ReserveNow was not sent: {exc.message}")
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,8 +22,9 @@ from voltline.services.clock import iso, now, parse_timestamp
 from voltline.services.errors import NotFound
 from voltline.services.request_checks import InvalidRequest, Path, Problem
 from voltline.web import commands, queries
-from voltline.web.form_fields import FieldError, answer, local_input, parse_integer, parse_number, parse_utc, raw
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
+from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
+from voltline.web.zones import local_input
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -110,8 +112,12 @@ class ProfileForm:
         periods = [p for p in periods if p.start or p.limit or p.phases] or [Period("0", "", "")]
         return cls(**values, periods=periods)
 
-    def build(self, errors: dict[str, list[str]]) -> tuple[int | None, dict[str, Any] | None]:
-        """(connector id, the ChargingProfile) as OCPP 1.6 writes it; what cannot be read goes to `errors`."""
+    def build(self, errors: dict[str, list[str]], zone: ZoneInfo) -> tuple[int | None, dict[str, Any] | None]:
+        """(connector id, the ChargingProfile) as OCPP 1.6 writes it, its times typed in `zone`; what
+        cannot be read goes to `errors`."""
+
+        def parse_time(value: str, name: str, label: str) -> Any:
+            return parse_moment(value, name, label, zone)
 
         def read(name: str, label: str, parse: Any, value: str, required: bool = True) -> Any:
             if not value:
@@ -140,12 +146,12 @@ class ProfileForm:
         if self.kind == "Recurring":
             profile["recurrencyKind"] = self.recurrency_kind
         for name, key, label in (("valid_from", "validFrom", "Valid from"), ("valid_to", "validTo", "Valid to")):
-            moment = read(name, label, parse_utc, getattr(self, name), required=False)
+            moment = read(name, label, parse_time, getattr(self, name), required=False)
             if moment is not None:
                 profile[key] = iso(moment)
         schedule: dict[str, Any] = {"chargingRateUnit": self.rate_unit}
         if self.kind != "Relative":
-            start = read("start_schedule", "Schedule start", parse_utc, self.start_schedule, required=self.kind == "Recurring")
+            start = read("start_schedule", "Schedule start", parse_time, self.start_schedule, required=self.kind == "Recurring")
             if start is not None:
                 schedule["startSchedule"] = iso(start)
         duration = read("duration", "Duration", parse_integer, self.duration, required=False)
@@ -216,7 +222,7 @@ async def new_profile(request: Request, charge_point_id: str = "", connector_id:
     form = ProfileForm(
         charge_point_id=charge_point_id,
         charging_profile_id=str(await voltline.services.smart_charging.next_profile_id(charge_point_id)),
-        start_schedule=local_input(now().replace(second=0, microsecond=0)),
+        start_schedule=local_input(now(), operator_zone(request)),
     )
     if connector_id.isdigit():
         form.connector_id = connector_id
@@ -231,7 +237,7 @@ async def send_profile(request: Request) -> Response:
     form = ProfileForm.read(await request.form())
     await _charge_point(voltline, form.charge_point_id)
     errors: dict[str, list[str]] = {}
-    connector_id, profile = form.build(errors)
+    connector_id, profile = form.build(errors, operator_zone(request))
     if errors:
         return await _form_page(request, form, errors, status_code=400)
     service = voltline.services.smart_charging
