@@ -158,8 +158,8 @@ async def test_firmware_and_diagnostics_requests_are_checked_before_they_are_sen
     backwards = await web.post("/diagnostics-requests", headers=json_accept, data={
         "csrf_token": token, "charge_point_id": "CP-F", "location": "ftp://logs.example/",
         "start_time": "2026-01-02T00:00", "stop_time": "2026-01-01T00:00"})
-    assert backwards.json() == {"kind": "invalid", "response": None,
-                                "message": "GetDiagnostics was not sent: Until: must be later than the start time"}
+    assert (backwards.json()["kind"], backwards.json()["message"]) == (
+        "invalid", "GetDiagnostics was not sent: Until: must be later than the start time")
     assert await sent(server, "UpdateFirmware") == [] and await sent(server, "GetDiagnostics") == []
 
     good = await web.post("/firmware-updates", headers=json_accept, data={
