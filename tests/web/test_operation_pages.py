@@ -181,6 +181,11 @@ async def test_the_new_pages_render_and_unknown_charge_points_are_not_found(
         page = await web.get(path)
         assert page.status_code == 200, path
         assert 'href="/reservations"' in page.text and 'href="/charging-profiles"' in page.text
+    # Offline: the charge point page's operation forms cannot be used.
+    page = (await web.get("/charge-points/CP-X")).text
+    for heading in ("reservations-title", "maintenance-title"):
+        section = page[page.index(f'id="{heading}"'):]
+        assert re.search(r'<fieldset class="commands" data-needs-online data-cp="CP-X" disabled>', section[:600]), heading
     offline = await web.get("/charging-profiles/composite?charge_point_id=CP-X&connector_id=0&duration=600")
     assert "offline" in offline.text
     for path in ["/charging-profiles/new?charge_point_id=NOPE", "/charging-profiles/composite?charge_point_id=NOPE"]:
