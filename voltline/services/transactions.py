@@ -292,7 +292,7 @@ class TransactionService:
             value = meter_stop
             if value is None:
                 energy = await conn.scalar(last_energy, {"transaction_id": transaction_id, **bound})
-                value = round(energy) if energy is not None else row.meter_start
+                value = max(round(energy), row.meter_start) if energy is not None else row.meter_start
             if value < row.meter_start:
                 raise Invalid(f"meter_stop {value} Wh is below the transaction's meter_start ({row.meter_start} Wh)")
             closed = ClosedTransaction(transaction_id, value, note[:NOTE_LENGTH])
@@ -318,7 +318,6 @@ class TransactionService:
         async def close_all(conn: AsyncConnection) -> list[ClosedTransaction]:
             closed = []
             for tx in lost:
-                energy = await conn.scalar(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})
                 row = (await conn.execute(
                     sa.select(_tx.meter_start, _tx.started_at).where(_tx.id == tx.transaction_id, _tx.stopped_at.is_(None))
                 )).first()
@@ -326,9 +325,9 @@ class TransactionService:
                     continue
                 if tx.reported_at is not None and tx.reported_at < row.started_at:
                     continue  # a status queued from before this transaction says nothing about it
-                result = ClosedTransaction(
-                    tx.transaction_id, round(energy) if energy is not None else row.meter_start, tx.note[:NOTE_LENGTH]
-                )
+                energy = await conn.scalar(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})
+                meter_stop = row.meter_start if energy is None else max(round(energy), row.meter_start)
+                result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH])
                 # It ended by the reboot at the latest; never before it began (clocks differ).
                 if await _close_open(conn, result, max(tx.stopped_by, row.started_at)):
                     closed.append(result)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
 from voltline.web import commands, queries
 from voltline.web.overview import live_energy, live_power
+from voltline.web.sessions import last_readings
 from voltline.web.routing import (
     CurrentUser,
     DashboardRoute,
@@ -139,6 +140,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "point": point,
             "online": voltline.gateway.is_connected(charge_point_id) or bool(point.connected),
             "rows": rows,
+            "last_readings": await last_readings(voltline, sessions.values()),
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
             "id_tags": await queries.id_tag_choices(store),
             "reservations": await queries.reservations(store, charge_point_id),

@@ -73,6 +73,13 @@
     }
   });
 
+  // A plain form that asks first (a command form asks in its own handler above).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.hasAttribute("data-command") || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
   // -- live regions: re-rendered by the server, swapped in place -----------------------------
 
   // At most one page fetch a second, however many events arrive.
