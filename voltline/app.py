@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import os
+import signal
 import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 
 from voltline.api import create_api
-from voltline.bus.events import EventBus
+from voltline.bus.events import Event, EventBus
 from voltline.config import Settings
 from voltline.gateway.server import NotConnected, OcppGateway
 from voltline.metrics import Metrics
@@ -21,6 +27,33 @@ from voltline.store.database import Store
 from voltline.store.migrate import ensure_schema
 
 log = logging.getLogger("voltline")
+
+# Published once when the node begins to stop: every event stream ends on it at once.
+SERVER_STOPPING = "server.stopping"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# What a stop may take, step by step: whatever is connected, the process is gone within seconds.
+CLOSE_GRACE_S = 2.0
+HTTP_GRACE_S = 2.0
+FLUSH_GRACE_S = 3.0
+
+
+@dataclass(slots=True, frozen=True)
+class StopReport:
+    charge_points: int  # connections closed with 1001
+    log_frames: int  # message log frames written at the stop
+
+    def __str__(self) -> str:
+        return f"{self.charge_points} charge points disconnected, {self.log_frames} log frames flushed"
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn without its own signal handling: a signal stops the whole node (Voltline.run_forever),
+    both listeners together, not only the HTTP one (uvicorn re-raised SIGTERM once its listener
+    was down, which killed the process before the charge points were told)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def tune_garbage_collector() -> None:
@@ -56,7 +89,14 @@ class Voltline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.node_id = settings.node_id or socket.gethostname()
-        self.store = Store(settings.database_url, pool_size=settings.database_pool_size, batch_max=settings.write_batch_max)
+        self.store = Store(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            batch_max=settings.write_batch_max,
+            lane_max_rows=settings.write_queue_max_rows,
+            lane_max_bytes=settings.write_queue_max_bytes,
+            query_timeout=settings.query_timeout,
+        )
         self.bus = EventBus()
         self.services = Services.build(settings, self.store, self.bus, self.node_id)
         self.gateway = OcppGateway(
@@ -76,6 +116,7 @@ class Voltline:
         self._http_server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
+        self._stopped: asyncio.Future[StopReport] | None = None
 
     @property
     def stopping(self) -> bool:
@@ -104,9 +145,9 @@ class Voltline:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            timeout_graceful_shutdown=HTTP_GRACE_S,
         )
-        self._http_server = uvicorn.Server(config)
-        self._http_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http_server = _HttpServer(config)
         serving = asyncio.create_task(self._http_server.serve())
         self._tasks.append(serving)
         while not self._http_server.started:
@@ -120,22 +161,102 @@ class Voltline:
             self.settings.ocpp_host, self.ocpp_port, self.settings.host, self.http_port,
         )
 
-    async def stop(self) -> None:
+    async def stop(self) -> StopReport:
+        """Stop gracefully: stop accepting on both listeners, end the event streams, close every
+        charge point connection with 1001, record them offline, write what is buffered (the
+        message log, the store's lanes) and close the database. Bounded in time whatever is
+        connected. A second call waits for the first."""
+        if self._stopped is not None:
+            return await asyncio.shield(self._stopped)
+        self._stopped = asyncio.get_running_loop().create_future()
+        try:
+            report = await self._stop()
+        except BaseException as exc:
+            self._stopped.set_exception(exc)
+            self._stopped.exception()  # retrieved: the caller sees it raised
+            raise
+        self._stopped.set_result(report)
+        return report
+
+    async def _stop(self) -> StopReport:
         self._stopping = True
-        await self.gateway.stop()
+        self.bus.publish(Event(SERVER_STOPPING, None, {}))
+        serving = self._tasks[0] if self._tasks else None
         if self._http_server is not None:
             self._http_server.should_exit = True
+        closed = await self.gateway.stop(CLOSE_GRACE_S)
         for task in self._tasks[1:]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.services.message_log.flush()
-        await asyncio.sleep(0)
-        await self.store.close()
+        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        if serving is not None:
+            # uvicorn cancels what is still open after its own grace period (HTTP_GRACE_S).
+            await asyncio.wait([serving], timeout=HTTP_GRACE_S + 1.0)
+        # What is buffered goes to the database, within one grace period for all of it: with the
+        # database away, each step would otherwise wait on its own.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FLUSH_GRACE_S
 
-    async def run_forever(self) -> None:
-        await self.start()
-        tune_garbage_collector()
+        def left() -> float:
+            return max(0.01, deadline - loop.time())
+
+        charge_points = self.services.charge_points
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(charge_points.flush_liveness(), left())
         try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
+            await asyncio.wait_for(charge_points.all_disconnected(), left())
+        except Exception:
+            log.warning("could not record the charge points offline; the next start does")
+        frames = self.services.message_log.buffered
+        flushed = self.services.message_log.flush()
+        if flushed is not None:
+            await asyncio.wait([asyncio.ensure_future(flushed)], timeout=left())
+        try:
+            await asyncio.wait_for(self.store.close(), left())
+        except Exception:
+            log.warning("the database did not take the last writes before the stop")
+        self.services.passwords.close()
+        unwritten = self.services.message_log.buffered  # failed commits came back here
+        if unwritten:
+            log.warning("message log: %d frames could not be written before the stop", unwritten)
+        return StopReport(closed, frames - unwritten)
+
+    async def run_forever(self) -> StopReport:
+        """Serve until SIGTERM or SIGINT, then stop gracefully. A second signal during the stop
+        ends the process at once."""
+        requested = asyncio.Event()
+        with stop_signals(requested):
+            await self.start()
+            tune_garbage_collector()
+            try:
+                await requested.wait()
+            finally:
+                report = await self.stop()
+        return report
+
+
+@contextlib.contextmanager
+def stop_signals(requested: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set `requested`; another one while it is set exits at once, with one
+    line and without unwinding (every task's traceback would follow otherwise)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(number: int) -> None:
+        if requested.is_set():
+            sys.stderr.write(f"voltline: {signal.Signals(number).name} again: stopped at once, unflushed\n")
+            sys.stderr.flush()
+            os._exit(128 + number)
+        log.info("%s: stopping", signal.Signals(number).name)
+        requested.set()
+
+    installed = []
+    for number in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(number, on_signal, number)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+            continue
+        installed.append(number)
+    try:
+        yield
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)

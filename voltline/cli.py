@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from voltline.config import Settings, load_settings
+from voltline.config import BadSetting, Settings
+from voltline.config import load_settings as _load_settings
 
 app = typer.Typer(help="Voltline: a Charging Station Management System for OCPP charge points.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
@@ -18,6 +19,15 @@ ConfigOption = Annotated[Optional[str], typer.Option("--config", help="a TOML se
 DatabaseOption = Annotated[
     Optional[str], typer.Option("--database-url", help="sqlite:///path or postgresql://… (env VOLTLINE_DATABASE_URL)")
 ]
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """The settings, or the one line that says which is wrong and exit status 2."""
+    try:
+        return _load_settings(config_file, **overrides)
+    except BadSetting as exc:
+        typer.echo(f"voltline: bad setting {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _run(coroutine) -> object:  # type: ignore[no-untyped-def]
@@ -62,15 +72,16 @@ def serve(
         if demo:
             from voltline.demo import run_demo
 
-            _run(run_demo(settings))
+            report = _run(run_demo(settings))
         else:
-            _run(Voltline(settings).run_forever())
-    except KeyboardInterrupt:
-        pass
+            report = _run(Voltline(settings).run_forever())
+    except KeyboardInterrupt:  # a signal before the server was up
+        raise typer.Exit(130) from None
     except OSError as exc:
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
+    typer.echo(f"voltline: stopped ({report})", err=True)
 
 
 @app.command()

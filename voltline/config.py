@@ -2,6 +2,9 @@
 
 Sources, later ones winning: built-in defaults, a TOML file (`--config` or `VOLTLINE_CONFIG`),
 environment variables `VOLTLINE_<NAME>`, and command-line options.
+
+A setting that is not one (a misspelt key or variable) or a value out of its range refuses the
+start with `BadSetting`: a typo silently falling back to a default is found in production.
 """
 
 from __future__ import annotations
@@ -9,38 +12,65 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "VOLTLINE_"
+# Variables of that prefix that are read elsewhere, not settings: the config file's name,
+# passwords the CLI takes without echoing them, the scripts' virtualenv, and the test suite's own.
+NOT_SETTINGS = frozenset({"VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV"})
+NOT_SETTINGS_PREFIXES = ("VOLTLINE_TEST_",)
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class BadSetting(ValueError):
+    """A setting that is not one, or a value it cannot take; the message is one line."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VOLTLINE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     # -- listeners ------------------------------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = 8000
     ocpp_host: str = "127.0.0.1"
-    ocpp_port: int = 9000
+    ocpp_port: Port = 9000
     public_url: str | None = Field(None, description="how operators reach the HTTP listener, for printed links")
 
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///voltline.db"
-    database_pool_size: int = 10
+    database_pool_size: int = Field(10, ge=1)
     message_log: bool = True
-    message_log_retention_days: int = 30
+    message_log_retention_days: int = Field(30, ge=1)
     # Group commit: writes that arrive while a commit is in flight share the next one.
-    write_batch_max: int = 512
+    write_batch_max: int = Field(512, ge=1)
+    # Bounds on memory while the database is slow or away: past them a write fails at once
+    # (InternalError to the charge point, 503 to the API) and a log frame is dropped (counted).
+    write_queue_max_rows: int = Field(100_000, ge=1, description="rows waiting to be committed, per write lane")
+    write_queue_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes waiting to be committed, per write lane")
+    message_log_max_frames: int = Field(200_000, ge=1, description="log frames held in memory until committed")
+    message_log_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes of log frames held in memory")
+    query_timeout: float = Field(10.0, gt=0, description="seconds an operator's read (API, dashboard, export) may run")
 
     # -- OCPP -----------------------------------------------------------------------------
     auto_register: bool = Field(False, description="accept charge points that were not registered before")
-    heartbeat_interval: int = Field(300, description="seconds; returned in BootNotification.conf")
-    boot_policy: Literal["accept", "pending", "reject-unknown"] = "accept"
-    call_timeout: float = Field(30.0, description="seconds a charge point has to answer our CALL")
-    ping_interval: float = Field(60.0, description="WebSocket ping interval; 0 disables; per charge point override")
-    max_frame_bytes: int = Field(256 * 1024, description="larger WebSocket frames close the connection (1009)")
-    handshake_timeout: float = 10.0
+    heartbeat_interval: int = Field(300, ge=1, description="seconds; returned in BootNotification.conf")
+    boot_policy: Literal["accept", "pending", "reject-unknown"] = Field(
+        "accept",
+        description="what an auto-registered charge point's boot is answered: Accepted, Pending, or Rejected "
+        "(recorded, for an operator to accept)",
+    )
+    call_timeout: Seconds = Field(30.0, description="seconds a charge point has to answer our CALL")
+    ping_interval: float = Field(60.0, ge=0, description="WebSocket ping interval; 0 disables; per charge point override")
+    max_frame_bytes: int = Field(256 * 1024, ge=1024, description="larger WebSocket frames close the connection (1009)")
+    handshake_timeout: Seconds = 10.0
+    # Passwords (charge points' Basic auth, operators' logins) are hashed on threads of their own.
+    password_hash_threads: int = Field(1, ge=1, description="threads that verify passwords, beside the event loop")
+    password_hash_queue: int = Field(8, ge=0, description="password checks that may wait; more answer 503 at once")
 
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None
@@ -48,8 +78,20 @@ class Settings(BaseSettings):
 
     # -- operator side --------------------------------------------------------------------
     secret_key: str | None = Field(None, description="signs dashboard sessions; random per start when unset")
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("must be sqlite:///PATH or postgresql://…")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -73,16 +115,54 @@ class _TomlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
         super().__init__(settings_cls)
         path = os.environ.get("VOLTLINE_CONFIG")
-        self._values: dict[str, Any] = tomllib.loads(Path(path).read_text()) if path else {}
+        self._values: dict[str, Any] = _read_toml(path) if path else {}
+        unknown = sorted(set(self._values) - set(settings_cls.model_fields))
+        if unknown:
+            raise BadSetting(f"{path}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a setting")
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._values.items() if k in self.settings_cls.model_fields}
+        return dict(self._values)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise BadSetting(f"{path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadSetting(f"{path}: not TOML ({exc})") from None
+
+
+def unknown_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    """`VOLTLINE_*` variables that name no setting."""
+    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(
+        name for name in environ
+        if name.upper().startswith(ENV_PREFIX)
+        and name.upper() not in fields
+        and name.upper() not in NOT_SETTINGS
+        and not name.upper().startswith(NOT_SETTINGS_PREFIXES)
+    )
 
 
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """The settings from every source; BadSetting (one line) if any source says nonsense."""
     if config_file:
         os.environ["VOLTLINE_CONFIG"] = config_file
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    unknown = unknown_environment()
+    if unknown:
+        raise BadSetting(f"{', '.join(unknown)} {'names' if len(unknown) == 1 else 'name'} no setting")
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise BadSetting("; ".join(_explain(error) for error in exc.errors())) from None
+
+
+def _explain(error: Any) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if error["type"] == "extra_forbidden":
+        return f"{name} is not a setting"
+    return f"{name} = {error.get('input')!r}: {error['msg']}"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.panel import Panel
 
-from voltline.app import Voltline
+from voltline.app import StopReport, Voltline, stop_signals
 from voltline.config import Settings
 from voltline.services.users import UnknownUser, UserExists, UserService
 from voltline.simulator import Simulator
@@ -51,43 +51,56 @@ async def _seed(voltline: Voltline) -> tuple[str, str]:
     return password, token
 
 
-async def run_demo(settings: Settings, console: Console | None = None) -> None:
+async def run_demo(settings: Settings, console: Console | None = None) -> StopReport:
+    """Serve with a simulated fleet until SIGTERM or SIGINT (Ctrl-C), then stop gracefully."""
     console = console or Console()
     voltline = Voltline(settings)
-    await voltline.start()
-    try:
-        password, token = await _seed(voltline)
-        http = f"http://{settings.host}:{voltline.http_port}"
-        console.print(
-            Panel.fit(
-                f"[bold]Dashboard[/]  {http}/   login [bold]{OPERATOR}[/] / [bold]{password}[/]\n"
-                f"[bold]REST API[/]   {http}/docs   token [bold]{token}[/]\n"
-                f"[bold]OCPP[/]       ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp/{{chargePointId}}\n"
-                f"[bold]Database[/]   {settings.database_url}\n\n"
-                f"{len(CHARGE_POINTS)} simulated charge points are connecting; sessions start within seconds.\n"
-                "Stop with Ctrl-C.",
-                title="Voltline demo",
-            )
+    requested = asyncio.Event()
+    with stop_signals(requested):
+        await voltline.start()
+        try:
+            await _run_fleet(voltline, settings, console, requested)
+        finally:
+            report = await voltline.stop()
+    return report
+
+
+async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, requested: asyncio.Event) -> None:
+    """Seed, say how to reach everything, and run the simulated fleet until a stop is requested."""
+    password, token = await _seed(voltline)
+    http = f"http://{settings.host}:{voltline.http_port}"
+    console.print(
+        Panel.fit(
+            f"[bold]Dashboard[/]  {http}/   login [bold]{OPERATOR}[/] / [bold]{password}[/]\n"
+            f"[bold]REST API[/]   {http}/docs   token [bold]{token}[/]\n"
+            f"[bold]OCPP[/]       ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp/{{chargePointId}}\n"
+            f"[bold]Database[/]   {settings.database_url}\n\n"
+            f"{len(CHARGE_POINTS)} simulated charge points are connecting; sessions start within seconds.\n"
+            "Stop with Ctrl-C.",
+            title="Voltline demo",
         )
-        simulator = Simulator(
-            f"ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp",
-            identities=CHARGE_POINTS,
-            connectors=2,
-            vendor="Voltline",
-            model="Demo AC 22",
-            meter_interval=10,
-            heartbeat_interval=60,
-            seed="demo",
-        )
-        async with simulator:
-            # Two drivers are already waiting; the rest arrive at random.
-            for cp, tag in ((simulator[CHARGE_POINTS[0]], ACCEPTED_TAGS[0]), (simulator[CHARGE_POINTS[1]], ACCEPTED_TAGS[1])):
-                await cp.plug_in(1, tag, energy_kwh=2.0, soc=40.0, max_power_w=11_000.0, unplug_when_full=True)
-            drivers = [
-                drive_connector(cp, connector, [*ACCEPTED_TAGS, "DEMO-BLOCKED"], mean_idle_s=45.0, energy_kwh=(0.5, 3.0))
-                for cp in simulator
-                for connector in cp.connectors
-            ]
-            await asyncio.gather(*drivers)
-    finally:
-        await voltline.stop()
+    )
+    simulator = Simulator(
+        f"ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp",
+        identities=CHARGE_POINTS,
+        connectors=2,
+        vendor="Voltline",
+        model="Demo AC 22",
+        meter_interval=10,
+        heartbeat_interval=60,
+        seed="demo",
+    )
+    async with simulator:
+        # Two drivers are already waiting; the rest arrive at random.
+        for cp, tag in ((simulator[CHARGE_POINTS[0]], ACCEPTED_TAGS[0]), (simulator[CHARGE_POINTS[1]], ACCEPTED_TAGS[1])):
+            await cp.plug_in(1, tag, energy_kwh=2.0, soc=40.0, max_power_w=11_000.0, unplug_when_full=True)
+        drivers = asyncio.gather(*(
+            drive_connector(cp, connector, [*ACCEPTED_TAGS, "DEMO-BLOCKED"], mean_idle_s=45.0, energy_kwh=(0.5, 3.0))
+            for cp in simulator
+            for connector in cp.connectors
+        ))
+        stop = asyncio.ensure_future(requested.wait())
+        await asyncio.wait([drivers, stop], return_when=asyncio.FIRST_COMPLETED)
+        for waiting in (drivers, stop):
+            waiting.cancel()
+        await asyncio.gather(drivers, stop, return_exceptions=True)

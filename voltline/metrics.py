@@ -24,6 +24,9 @@ class VoltlineCollector:
         yield _counter("voltline_store_commits", "database transactions committed", store.commits)
         yield _counter("voltline_store_writes", "writes committed (several share a commit)", store.writes)
         yield _counter(
+            "voltline_store_rejected_writes", "writes refused at once: a write queue full, or the database away", store.rejected
+        )
+        yield _counter(
             "voltline_message_log_dropped_frames", "message log frames dropped because the buffer was full", log.dropped
         )
         yield _gauge("voltline_connected_charge_points", "charge points connected to this node", len(v.gateway.connections))

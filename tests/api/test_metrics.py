@@ -13,7 +13,12 @@ from tests.commands.support import T0, eventually, online
 from voltline.metrics import Metrics
 from voltline.services.message_log import MessageLog
 
-COUNTERS = {"voltline_store_commits", "voltline_store_writes", "voltline_message_log_dropped_frames"}
+COUNTERS = {
+    "voltline_store_commits",
+    "voltline_store_writes",
+    "voltline_store_rejected_writes",
+    "voltline_message_log_dropped_frames",
+}
 GAUGES = {
     "voltline_connected_charge_points",
     "voltline_active_transactions",
@@ -82,7 +87,7 @@ def test_each_figure_is_read_from_its_part_at_scrape_time() -> None:
     for n in range(3):
         log.record("CP-1", "in", 2, str(n), "Heartbeat", f'[2,"{n}","Heartbeat",{{}}]'.encode())
     parts = SimpleNamespace(
-        store=SimpleNamespace(commits=7, writes=19),
+        store=SimpleNamespace(commits=7, writes=19, rejected=4),
         services=SimpleNamespace(message_log=log, transactions=SimpleNamespace(live={1: None, 2: None})),
         gateway=SimpleNamespace(connections={"CP-1": None}, inbound=[b"a", b"b", b"c"]),
     )
@@ -91,6 +96,7 @@ def test_each_figure_is_read_from_its_part_at_scrape_time() -> None:
     assert {name: values for name, (_, values) in figures.items()} == {
         "voltline_store_commits": {"voltline_store_commits_total": 7},
         "voltline_store_writes": {"voltline_store_writes_total": 19},
+        "voltline_store_rejected_writes": {"voltline_store_rejected_writes_total": 4},
         "voltline_message_log_dropped_frames": {"voltline_message_log_dropped_frames_total": 1},
         "voltline_connected_charge_points": {"voltline_connected_charge_points": 1},
         "voltline_active_transactions": {"voltline_active_transactions": 2},

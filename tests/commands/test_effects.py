@@ -360,3 +360,20 @@ async def test_trigger_message_lets_a_pending_charge_point_send_what_was_asked(s
     # The security extension's ExtendedTriggerMessage works the same way.
     await command(api, cp, "CP-PEND", "ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
     assert (await cp.call("Heartbeat", {}))[0] == 3
+
+
+async def test_a_trigger_for_no_connector_lets_every_connectors_status_through(server, api, connect) -> None:  # type: ignore[no-untyped-def]
+    await api.post("/api/v1/charge-points", json={"id": "CP-PEND", "registration_status": "Pending"})
+    cp = await connect("CP-PEND")
+    assert (await cp.boot())["status"] == "Pending"
+    await command(api, cp, "CP-PEND", "TriggerMessage", {"requestedMessage": "StatusNotification"}, {"status": "Accepted"})
+    # One StatusNotification per connector, and one for the charge point itself (connector 0).
+    for connector_id, status in ((0, "Available"), (1, "Preparing"), (2, "Faulted")):
+        answer = await cp.call("StatusNotification", {"connectorId": connector_id, "errorCode": "NoError", "status": status})
+        assert answer[0] == 3, answer
+    stored = (await api.get("/api/v1/charge-points/CP-PEND")).json()["connectors"]
+    assert sorted((c["connector_id"], c["status"]) for c in stored) == [(0, "Available"), (1, "Preparing"), (2, "Faulted")]
+    # Still nothing else.
+    refused = await cp.call("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": T0, "sampledValue": [{"value": "1"}]}]})
+    assert refused[0] == 4 and refused[2] == "SecurityError"
+    assert (await cp.call("Heartbeat", {}))[2] == "SecurityError"

@@ -79,3 +79,34 @@ async def test_a_flush_waits_for_what_an_earlier_flush_is_still_committing() -> 
     store.pending[0].set_result(None)
     await later
     assert log.flush() is None  # all committed
+
+
+async def test_frames_handed_to_the_store_count_against_the_bound_until_committed() -> None:
+    """A slow database: what the store has not committed yet stays within the log's bounds."""
+    store = _SlowStore()
+    log = MessageLog(store=store, max_buffer=10)  # type: ignore[arg-type]
+    for i in range(8):
+        log.record("CP-1", "in", 2, str(i), "Heartbeat", b"[]")
+    log.flush()  # all 8 committing, none committed
+    for i in range(5):
+        log.record("CP-1", "in", 2, str(i), "Heartbeat", b"[]")
+    assert log.held_frames == 10 and log.dropped == 3
+    store.pending[0].set_result(None)
+    await asyncio.sleep(0)
+    log.record("CP-1", "in", 2, "x", "Heartbeat", b"[]")
+    assert log.held_frames == 3 and log.dropped == 3
+
+
+async def test_the_bound_in_bytes_drops_big_frames_and_a_failed_commit_keeps_them_counted() -> None:
+    store = _SlowStore()
+    log = MessageLog(store=store, max_bytes=10_000)  # type: ignore[arg-type]
+    big = b"[" + b"0" * 3000 + b"]"
+    for i in range(5):
+        log.record("CP-1", "in", 2, str(i), "DataTransfer", big)
+    assert log.held_frames == 4 and log.dropped == 1  # the fourth took it past 10,000 bytes
+    log.flush()
+    store.pending[0].set_exception(ConnectionError("the database is away"))
+    await asyncio.sleep(0)
+    assert log.held_frames == 4 and log.held_bytes > 10_000  # kept for the next flush
+    log.record("CP-1", "in", 2, "late", "DataTransfer", big)
+    assert log.dropped == 2

@@ -25,6 +25,11 @@ IntPath = Annotated[int, Path(ge=0, le=INT32_MAX)]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="items to skip")]
+After = Annotated[
+    str | None,
+    Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+          description="the next_cursor of the page before: a deep page as cheap as the first"),
+]
 IntQuery = Annotated[int | None, Query(ge=0, le=INT32_MAX)]
 TextQuery = Annotated[str | None, Query(max_length=255, pattern=PRINTABLE)]
 TimeQuery = Annotated[UtcDateTime | None, Query()]
@@ -36,4 +41,4 @@ Timeout = Annotated[
 
 def page_out(page: Page[Any], convert: Any = None) -> dict[str, Any]:
     items = [convert(item) for item in page.items] if convert else list(page.items)
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor}

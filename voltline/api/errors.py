@@ -20,6 +20,7 @@ from voltline.services.errors import (
     Invalid,
     NotFound,
 )
+from voltline.store.errors import StoreError
 
 
 class ApiError(Exception):
@@ -107,6 +108,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ChargePointExists)
     async def _charge_point_exists(request: Request, exc: ChargePointExists) -> JSONResponse:
         return JSONResponse(error_body("charge_point_exists", f"charge point {exc} exists"), status_code=409)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+        # The database is slow, away or the read too big: nothing is wrong with the request as
+        # such, and a narrower or later one can succeed.
+        return JSONResponse(error_body(exc.code, str(exc)), status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

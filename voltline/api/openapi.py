@@ -35,6 +35,11 @@ CALL_ERROR = Answer(
     502, "the charge point answered a CALLERROR, or an answer that breaks the OCPP schema (`error.details` has its code)"
 )
 NO_ANSWER = Answer(504, "the charge point did not answer in time")
+STORE_UNAVAILABLE = Answer(
+    503,
+    "the database is away or its write queue is full (`store_busy`, `database_unavailable`), or a read ran past"
+    " the time limit (`query_timeout`): try again, with narrower filters for a read; `Retry-After` says when",
+)
 NOT_OCPP = Answer(400, "the OCPP request built from the input breaks the OCPP schema (nothing was sent)")
 
 
@@ -76,9 +81,10 @@ def calls_charge_point(*more: Answer) -> Responses:
 
 
 # What every route behind the API token answers. A failure any of them can meet belongs here
-# (as would a store that refuses work when overloaded); one that only some routes meet goes on
-# those routes, so that no operation documents a status it cannot answer.
-EVERY_API_ROUTE = answers(NO_TOKEN)
+# (every one checks its token in the database, so every one can meet a store that refuses work);
+# one that only some routes meet goes on those routes, so that no operation documents a status it
+# cannot answer.
+EVERY_API_ROUTE = answers(NO_TOKEN, STORE_UNAVAILABLE)
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from voltline.ocpp import identity as identity_rule
+
 T = TypeVar("T")
 
 INT32_MAX = 2**31 - 1
@@ -27,6 +29,11 @@ def _utc(value: datetime) -> datetime:
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 Identity = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+# A new charge point's identity follows OCPP's rule (voltline.ocpp.identity); `Identity` still
+# names the charge points registered before the rule, whatever their ids.
+NewIdentity = Annotated[
+    str, StringConstraints(min_length=1, max_length=identity_rule.MAX_LENGTH, pattern=identity_rule.PATTERN)
+]
 IdTagStr = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 ConnectorId = Annotated[int, Field(ge=0, le=INT32_MAX)]
@@ -49,6 +56,9 @@ class Page(Out, Generic[T]):
     total: int = Field(description="how many match, on every page")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        None, description="where the lists that page by cursor go on: pass it as `after` (null at the end)"
+    )
 
 
 # -- charge points --------------------------------------------------------------------------------
@@ -108,7 +118,7 @@ OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 
 
 class ChargePointIn(Model):
-    id: Identity
+    id: NewIdentity = Field(description="the identity the charge point connects with: A-Z a-z 0-9 - . _ ~, at most 48")
     password: Password | None = Field(None, description="HTTP Basic password the charge point must present")
     description: Description | None = None
     registration_status: RegistrationStatus = "Accepted"

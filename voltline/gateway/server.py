@@ -3,24 +3,26 @@
 Built on picows, the leanest WebSocket layer measured for this job (bench/README.md): its
 handshake hook is synchronous, so the decision to accept a charge point uses the in-memory
 registry of ChargePointService, and a refused charge point gets its HTTP status before any frame.
+A password only a slow hash can settle is verified first, off the loop (gateway/handshake.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
+import math
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
 
 import picows
-from picows import WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
+from picows import WSAutoPingStrategy, WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
+from picows.picows import WSProtocol
 
+from voltline.gateway.handshake import HandshakeGate, Settled, basic_auth_password, identity_of_target
+from voltline.ocpp.identity import identity_problem
 from voltline.ocpp.rpc import ConnectionLost, RpcSession
 from voltline.ocpp.schemas import OCPP16, Validators
 from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
@@ -30,7 +32,6 @@ log = logging.getLogger("voltline.gateway")
 
 SUPPORTED_SUBPROTOCOLS = (OCPP16,)
 NO_ACTIONS: frozenset[str] = frozenset()
-PATH_PREFIX = "/ocpp/"
 
 
 class NotConnected(Exception):
@@ -191,59 +192,87 @@ class OcppGateway:
         self.loop = asyncio.get_event_loop()
         self.inbound = InboundFrames(self.loop)
         self._server: asyncio.base_events.Server | None = None
+        # An adapter, not a logger name: picows then keeps no logger object per connection.
+        self._ws_logger = logging.LoggerAdapter(logging.getLogger("voltline.gateway.ws"), {})
+        # Left here by the HandshakeGate for the hook while it hands a request head to picows.
+        self.settled: Settled | None = None
+        self.handshake_address: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.inbound = InboundFrames(self.loop)
-        self._server = await picows.ws_create_server(
-            self._handshake,
-            self.host,
-            self.port,
-            websocket_handshake_timeout=self.handshake_timeout,
-            max_frame_size=self.max_message_bytes,
-            enable_auto_ping=False,  # our own keep-alive honours a per charge point interval
-            # OCPP messages are small; picows grows the buffer for a larger one. The default 16 KiB
-            # made up half of an idle charge point's memory.
-            read_buffer_init_size=2048,
-            use_aiofastnet=False,
-            # An adapter, not a logger name: picows then keeps no logger object per connection.
-            logger_name=logging.LoggerAdapter(logging.getLogger("voltline.gateway.ws"), {}),
-            backlog=4096,
+        # picows' own server (ws_create_server) with a HandshakeGate in front of each connection,
+        # so a password that needs the slow hash is verified before picows' synchronous hook.
+        self._server = await self.loop.create_server(
+            lambda: HandshakeGate(self, self._websocket_protocol()), self.host, self.port, backlog=4096
         )
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
         self._spawn(self._keepalive())
 
-    async def stop(self) -> None:
+    def _websocket_protocol(self) -> WSProtocol:
+        # The arguments ws_create_server gives its protocols (picows 2.3), in its order.
+        return WSProtocol(
+            None, None, False,  # host and port, path, not the client side
+            self._handshake,
+            self._ws_logger,
+            True,  # disconnect when a listener raises
+            self.handshake_timeout,
+            False, 20, 20, WSAutoPingStrategy.PING_WHEN_IDLE,  # our own keep-alive honours a per charge point interval
+            True,  # picows answers pings
+            self.max_message_bytes,
+            None,  # no extra headers
+            # OCPP messages are small; picows grows the buffer for a larger one. The default 16 KiB
+            # made up half of an idle charge point's memory.
+            2048,
+        )
+
+    async def stop(self, grace: float = 2.0) -> int:
+        """Stop accepting, close every connection with 1001 (Going Away), and wait up to `grace`
+        seconds until each is closed: a close frame still in a socket's buffer when the process
+        exits never reaches its charge point. Returns how many connections were closed."""
         if self._server is not None:
             self._server.close()
-        for connection in list(self.connections.values()):
-            if connection.transport is not None:
-                connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
-                connection.transport.disconnect()
+        closing = [c for c in self.connections.values() if c.transport is not None]
+        for connection in closing:
+            connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
+            connection.transport.disconnect()
+        deadline = self.loop.time() + grace
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.01)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        return len(closing)
 
     # -- handshake --------------------------------------------------------------------------
 
     def _handshake(self, request: picows.WSUpgradeRequest) -> WSUpgradeResponseWithListener:
-        path = request.path.decode("latin-1").split("?", 1)[0]
-        if not path.startswith(PATH_PREFIX) or len(path) <= len(PATH_PREFIX):
+        identity = identity_of_target(request.path)
+        if identity is None:
             return _refuse(404, "connect to /ocpp/{chargePointId}")
-        identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+        problem = identity_problem(identity)
+        if problem is not None:
+            log.info("refused %r: %s", identity[:64], problem)
+            return _refuse(400, problem)
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
         subprotocol = next((p for p in offered if p in SUPPORTED_SUBPROTOCOLS), None)
         if subprotocol is None:
             log.info("refused %s: no supported subprotocol in %s", identity, offered)
             return _refuse(400, f"offer one of the subprotocols {', '.join(SUPPORTED_SUBPROTOCOLS)}")
-        password = _basic_auth_password(request.headers.get("Authorization"), identity)
-        decision = self.services.charge_points.check_handshake(identity, password)
+        password = basic_auth_password(request.headers.get("Authorization"), identity)
+        settled = self.settled
+        if settled is not None and settled.identity == identity and settled.password == password:
+            decision = settled.decision
+        else:
+            decision = self.services.charge_points.check_handshake(identity, password, self.handshake_address)
+            if decision.verify:
+                # Only the gate verifies passwords, off the loop; it saw this head differently.
+                decision = self.services.charge_points.busy_decision()
         if not decision.allowed:
             log.info("refused %s: %s", identity, decision.reason)
-            headers = {"WWW-Authenticate": 'Basic realm="OCPP"'} if decision.status == 401 else None
-            return _refuse(decision.status, decision.reason, headers)
+            return _refuse(decision.status, decision.reason, _refusal_headers(decision))
         access = decision.access
         status = access.registration_status if access else self.services.charge_points.status_for_new
         context = Context(identity, self.services, status)
@@ -376,12 +405,9 @@ def _refuse(status: int, reason: str, headers: dict[str, str] | None = None) -> 
     )
 
 
-def _basic_auth_password(header: str | None, identity: str) -> str | None:
-    """The password of an HTTP Basic header whose user is the charge point (OCPP security profile 1)."""
-    if not header or not header[:6].lower() == "basic ":
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return password if user == identity else None
+def _refusal_headers(decision: Any) -> dict[str, str] | None:
+    if decision.status == 401:
+        return {"WWW-Authenticate": 'Basic realm="OCPP"'}
+    if decision.retry_after:
+        return {"Retry-After": str(max(1, math.ceil(decision.retry_after)))}
+    return None

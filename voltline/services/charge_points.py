@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
-from voltline.services.secrets import hash_password, verify_password
+from voltline.ocpp.identity import identity_problem
+from voltline.services.backoff import FailureBackoff
+from voltline.services.errors import Invalid
+from voltline.services.secrets import HasherBusy, PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -31,6 +34,10 @@ class UnknownChargePoint(LookupError):
 
 class ChargePointExists(ValueError):
     pass
+
+
+class NotStored(RuntimeError):
+    """A charge point's row could not be found or written: nothing may be answered Accepted."""
 
 
 @dataclass(slots=True)
@@ -53,6 +60,12 @@ class HandshakeDecision:
     reason: str = ""
     access: Access | None = None
     auto_registered: bool = False
+    retry_after: float | None = None  # seconds, for a 429 or 503
+    verify: bool = False  # only the slow hash can settle the password: see verify_handshake
+
+
+def _backed_off(wait: float) -> HandshakeDecision:
+    return HandshakeDecision(False, 429, "too many wrong passwords; try again later", retry_after=wait)
 
 
 @dataclass(slots=True)
@@ -80,13 +93,23 @@ class ChargePointService:
         boot_policy: str = "accept",
         heartbeat_interval: int = 300,
         node_id: str = "local",
+        hasher: PasswordHasher | None = None,
+        single_node: bool = True,
     ) -> None:
         self._store = store
+        self._hasher = hasher or PasswordHasher()
+        # Wrong passwords back off the charge point they were tried for, and the address they
+        # came from. An address may hold many charge points (a site router, a mobile carrier's
+        # NAT), so it is given more attempts, and it only holds back passwords that need a hash.
+        self.identity_failures = FailureBackoff(threshold=5)
+        self.address_failures = FailureBackoff(threshold=20)
         self._bus = bus
         self.auto_register = auto_register
         self.boot_policy = boot_policy
         self.heartbeat_interval = heartbeat_interval
         self.node_id = node_id
+        # Alone, this node held every connection the database remembers, whatever its name was.
+        self.single_node = single_node
         self._access: dict[str, Access] = {}
         self._unwritten: set[str] = set()  # auto-registered, in the registry before their row is committed
         self._liveness = Liveness()
@@ -100,24 +123,26 @@ class ChargePointService:
     # -- the registry the handshake consults ------------------------------------------------
 
     async def load(self) -> None:
-        rows = await self._store.fetch_all(
-            sa.select(
-                t.charge_points.c.id,
-                t.charge_points.c.password_hash,
-                t.charge_points.c.registration_status,
-                t.charge_points.c.ping_interval,
-                t.charge_points.c.lenient_actions,
-            )
-        )
+        rows = await self._store.fetch_all(_ACCESS_COLUMNS)
         self._access = {row.id: _access_of(row) for row in rows}
-        # Connections this node held before a crash or restart are gone.
-        await self._store.write(
-            lambda conn: conn.execute(
-                t.charge_points.update()
-                .where(t.charge_points.c.connected_node == self.node_id)
-                .values(connected=False, connected_node=None, disconnected_at=now())
-            )
+        # Connections this node held before a crash or restart are gone; on a single node, so
+        # are those recorded under another node id (the host was renamed).
+        await self._forget_connections()
+
+    async def _forget_connections(self) -> int:
+        held = t.charge_points.c.connected if self.single_node else t.charge_points.c.connected_node == self.node_id
+        statement = (
+            t.charge_points.update()
+            .where(held)
+            .values(connected=False, connected_node=None, disconnected_at=now())
         )
+        return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
+
+    async def all_disconnected(self) -> int:
+        """At shutdown: every charge point this node held is recorded offline, in one statement
+        (the connections' own disconnect records would be thousands of writes). Returns how many."""
+        self._liveness = Liveness()
+        return await self._forget_connections()
 
     def access(self, identity: str) -> Access | None:
         return self._access.get(identity)
@@ -126,20 +151,70 @@ class ChargePointService:
         """Known, and its row written (what refers to the charge point in the database can be)."""
         return identity in self._access and identity not in self._unwritten
 
-    def check_handshake(self, identity: str, password: str | None) -> HandshakeDecision:
+    def check_handshake(self, identity: str, password: str | None, address: str | None = None) -> HandshakeDecision:
+        """Decided from memory alone, never by a slow hash (the handshake hook is synchronous).
+
+        A password that only the slow hash can settle gives a decision with `verify` set:
+        `verify_handshake` then settles it off the event loop."""
         access = self._access.get(identity)
         if access is None:
             if self.auto_register:
                 return HandshakeDecision(True, auto_registered=True)
             return HandshakeDecision(False, 404, f"unknown charge point {identity!r}")
-        if access.password_hash is not None:
-            if password is None:
-                return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
-            fingerprint = hashlib.sha256(password.encode()).digest()
-            if access.verified != fingerprint:
-                if not verify_password(password, access.password_hash):
-                    return HandshakeDecision(False, 401, "wrong password")
-                access.verified = fingerprint
+        if access.password_hash is None:
+            return HandshakeDecision(True, access=access)
+        if password is None:
+            return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
+        # Backed off even for the password that verified last: otherwise the cheap comparison
+        # below would tell a guesser at wire speed whether a guess is right.
+        wait = self.identity_failures.retry_after(identity)
+        if wait:
+            return _backed_off(wait)
+        if access.verified == hashlib.sha256(password.encode()).digest():
+            self.identity_failures.succeeded(identity)
+            return HandshakeDecision(True, access=access)
+        if address is not None:
+            wait = self.address_failures.retry_after(address)
+            if wait:
+                return _backed_off(wait)
+        return HandshakeDecision(False, 401, "the password is being verified", access=access, verify=True)
+
+    @staticmethod
+    def busy_decision() -> HandshakeDecision:
+        return HandshakeDecision(False, 503, "too many password checks at once; try again later", retry_after=1)
+
+    async def verify_handshake(self, identity: str, password: str, address: str | None = None) -> HandshakeDecision:
+        """Settle a password `check_handshake` could not, on the password hasher's threads."""
+        decision = self.check_handshake(identity, password, address)
+        access = decision.access
+        if not decision.verify or access is None or access.password_hash is None:
+            return decision
+        stored = access.password_hash
+        keys = [(self.identity_failures, identity)]
+        if address is not None:
+            keys.append((self.address_failures, address))
+        for failures, key in keys:
+            failures.begin(key)
+        try:
+            right = await self._hasher.verify(password, stored)
+        except BaseException as exc:
+            for failures, key in keys:
+                failures.abandoned(key)
+            if isinstance(exc, HasherBusy):
+                return self.busy_decision()
+            raise
+        if self._access.get(identity) is not access or access.password_hash != stored:
+            # The operator changed the password or removed the charge point while it was hashed.
+            for failures, key in keys:
+                failures.abandoned(key)
+            return HandshakeDecision(False, 503, "the charge point changed meanwhile; try again", retry_after=1)
+        if not right:
+            for failures, key in keys:
+                failures.failed(key)
+            return HandshakeDecision(False, 401, "wrong password")
+        for failures, key in keys:
+            failures.succeeded(key)
+        access.verified = hashlib.sha256(password.encode()).digest()
         return HandshakeDecision(True, access=access)
 
     # -- registration by operators ----------------------------------------------------------
@@ -154,10 +229,13 @@ class ChargePointService:
         ping_interval: float | None = None,
         lenient_actions: Iterable[str] = (),
     ) -> None:
+        problem = identity_problem(identity)
+        if problem is not None:
+            raise Invalid(problem, code="invalid_identity")
         values = {
             "id": identity,
             "description": description,
-            "password_hash": hash_password(password) if password else None,
+            "password_hash": await self._hasher.hash(password) if password else None,
             "registration_status": registration_status,
             "ping_interval": ping_interval,
             "lenient_actions": sorted(set(lenient_actions)),
@@ -188,7 +266,7 @@ class ChargePointService:
         if "lenient_actions" in changes:
             values["lenient_actions"] = sorted(set(changes["lenient_actions"] or ()))
         if "password" in changes:
-            values["password_hash"] = hash_password(changes["password"]) if changes["password"] else None
+            values["password_hash"] = await self._hasher.hash(changes["password"]) if changes["password"] else None
         if not values:
             return
 
@@ -232,8 +310,9 @@ class ChargePointService:
 
     @property
     def status_for_new(self) -> str:
-        """The registration status an auto-registered charge point starts with."""
-        return PENDING if self.boot_policy == "pending" else ACCEPTED
+        """The registration status an auto-registered charge point starts with: under
+        "reject-unknown" it is recorded Rejected, for an operator to accept (or not) later."""
+        return _STATUS_FOR_NEW[self.boot_policy]
 
     async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
         at = now()
@@ -247,11 +326,13 @@ class ChargePointService:
         if auto_registered:
             self._unwritten.add(identity)
             try:
-                await self._store.execute(self._register_connected, {
-                    "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
-                    "connected_node": self.node_id, "connected_at": at, "last_seen_at": at,
-                    "remote_address": remote_address,
-                })
+                await self._store.execute(self._register_connected, self._new_row(identity, status, at, remote_address))
+            except BaseException:
+                # Not in the database: not in the registry either, or its messages would meet a
+                # foreign key forever. Its next BootNotification writes the row (see boot).
+                if self._access.get(identity) is access:
+                    del self._access[identity]
+                raise
             finally:
                 self._unwritten.discard(identity)
         else:
@@ -344,9 +425,46 @@ class ChargePointService:
             "ocpp_version": "1.6",
         }
         values["b_id"] = identity
-        await self._store.execute(_BOOT, values)
+        if access is not None:
+            # Batched with other boots (see Store.execute), which tells no row count. The registry
+            # holds only charge points whose row is written or being written, and loses one whose
+            # write failed or that was deleted meanwhile: gone from it now, the UPDATE found no
+            # row, and the row is written below or the boot refused.
+            await self._store.execute(_BOOT, values)
+        if self._access.get(identity) is None:
+            status = await self._register_at_boot(identity, values)
         self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
         return BootResult(status, self.heartbeat_interval, at)
+
+    async def _register_at_boot(self, identity: str, values: dict[str, Any]) -> str:
+        """A boot of a charge point that has no row: written now if auto-registration allows it
+        (its registration at connect failed, e.g. the database was away), else refused."""
+        if not self.auto_register:
+            raise NotStored(f"charge point {identity} is not registered")
+        status = self.status_for_new
+        at = values["last_boot_at"]
+        row = self._new_row(identity, status, at, None)
+        boot = {name: value for name, value in values.items() if name != "b_id"}
+
+        async def upsert(conn: AsyncConnection) -> Any:
+            await conn.execute(self._register_connected, row)
+            await conn.execute(t.charge_points.update().where(_cp.id == identity).values(boot))
+            # The row may have been there after all (written by another node, or before a
+            # restart): what it says about the charge point wins.
+            return (await conn.execute(_ACCESS_COLUMNS.where(_cp.id == identity))).one_or_none()
+
+        stored = await self._store.write(upsert)
+        if stored is None:
+            raise NotStored(f"the row of charge point {identity} was not written")
+        access = self._access.setdefault(identity, _access_of(stored))
+        self._bus.publish(Event("charge_point.connected", identity, {"remote_address": None}))
+        return access.registration_status
+
+    def _new_row(self, identity: str, status: str, at: datetime, remote_address: str | None) -> dict[str, Any]:
+        return {
+            "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+            "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
+        }
 
     def heartbeat(self, identity: str) -> datetime:
         at = now()
@@ -490,6 +608,14 @@ _STATUS_UPSERT = {
     name: {ordered: _status_upsert(dialect.insert, ordered=ordered) for ordered in (True, False)}
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+
+
+_ACCESS_COLUMNS = sa.select(_cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions)
+_STATUS_FOR_NEW = {"accept": ACCEPTED, "pending": PENDING, "reject-unknown": REJECTED}
+
+
+async def _rowcount(conn: AsyncConnection, statement: sa.Executable) -> int:
+    return (await conn.execute(statement)).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def _access_of(row: Any) -> Access:

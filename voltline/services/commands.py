@@ -70,6 +70,9 @@ TRIGGERED_ACTIONS = {
     "SignChargePointCertificate": "SignCertificate",
 }
 
+# Triggered for no connector in particular, these come once per connector.
+PER_CONNECTOR = frozenset({"StatusNotification", "MeterValues"})
+PER_CONNECTOR_WITHIN_S = 60.0
 
 INT32_MAX = 2**31 - 1
 
@@ -160,17 +163,20 @@ class CommandService:
 
     async def _trigger(self, identity: str, payload: Payload, send: Send) -> Payload:
         # A charge point whose registration is Pending may send only what we asked for: the
-        # guarded handlers let a triggered action through once. It is allowed before sending,
-        # because the triggered message may arrive before we have read the answer.
+        # guarded handlers let a triggered action through. It is allowed before sending,
+        # because the triggered message may arrive before we have read the answer. Asked for no
+        # connector in particular, a charge point sends one message per connector (and for
+        # connector 0): those are let through for a while, as many as come.
         action = TRIGGERED_ACTIONS.get(payload.get("requestedMessage", ""))
         context = self._context(identity) if self._context is not None and action else None
-        added = context is not None and context.allow_once(action)
+        within = PER_CONNECTOR_WITHIN_S if action in PER_CONNECTOR and payload.get("connectorId") is None else None
+        allowance = context.allow(action, within) if context is not None else None
         try:
             response = await send(payload)
         except Exception:
-            if added:
-                context.withdraw(action)
+            if allowance is not None:
+                context.withdraw(allowance)
             raise
-        if added and response.get("status") != "Accepted":
-            context.withdraw(action)
+        if allowance is not None and response.get("status") != "Accepted":
+            context.withdraw(allowance)
         return response

@@ -17,6 +17,7 @@ from voltline.services.message_log import MessageLog
 from voltline.services.queries import Queries
 from voltline.services.remote_start import RemoteStartService
 from voltline.services.reservations import ReservationService
+from voltline.services.secrets import PasswordHasher
 from voltline.services.smart_charging import SmartChargingService
 from voltline.services.tokens import TokenService
 from voltline.services.transactions import TransactionService
@@ -41,12 +42,14 @@ class Services:
     configuration: ConfigurationService
     firmware: FirmwareService
     queries: Queries
+    passwords: PasswordHasher
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
         transactions = TransactionService(store, bus)
+        passwords = PasswordHasher(settings.password_hash_threads, settings.password_hash_queue)
         charge_points = ChargePointService(
             store,
             bus,
@@ -54,6 +57,8 @@ class Services:
             boot_policy=settings.boot_policy,
             heartbeat_interval=settings.heartbeat_interval,
             node_id=node_id,
+            hasher=passwords,
+            single_node=not settings.redis_url,
         )
         return cls(
             store=store,
@@ -62,7 +67,11 @@ class Services:
             authorization=AuthorizationService(store),
             transactions=transactions,
             message_log=MessageLog(
-                store, enabled=settings.message_log, retention_days=settings.message_log_retention_days
+                store,
+                enabled=settings.message_log,
+                retention_days=settings.message_log_retention_days,
+                max_buffer=settings.message_log_max_frames,
+                max_bytes=settings.message_log_max_bytes,
             ),
             tokens=TokenService(store),
             commands=commands,
@@ -76,6 +85,7 @@ class Services:
             queries=Queries(
                 store, transactions, commands.is_connected, charge_points.last_heartbeat, charge_points.is_registered
             ),
+            passwords=passwords,
         )
 
     async def load(self) -> None:

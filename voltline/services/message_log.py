@@ -24,26 +24,64 @@ from voltline.store.database import Store
 log = logging.getLogger("voltline.message_log")
 
 CHUNK_FRAMES = 2000
+FRAME_BYTES = 64  # a frame's fields beside its text, as counted against `max_bytes`
+WARN_EVERY = 10.0  # seconds between two warnings that frames wait for the database
 
 Frame = tuple[str, str, int, str | None, str | None, str | None, str]  # in the order of tables.FRAME_FIELDS
 Batch = tuple[str, datetime, datetime, int, str]  # a message_batches row: charge point, first/last at, count, frames
 
 
 class MessageLog:
-    def __init__(self, store: Store, *, enabled: bool = True, retention_days: int = 30, max_buffer: int = 200_000):
+    """Frames wait in memory until committed: recorded since the last flush, handed to the store,
+    or failed and kept for the next flush. All of them together are bounded by `max_buffer`
+    frames and `max_bytes` of text; past either, a new frame is dropped and counted (`dropped`,
+    exported in /metrics) — the newest are lost, not the memory."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        enabled: bool = True,
+        retention_days: int = 30,
+        max_buffer: int = 200_000,
+        max_bytes: int = 64 * 1024 * 1024,
+    ):
         self._store = store
         self.enabled = enabled
         self.retention = timedelta(days=retention_days)
         self._frames: dict[str, list[Frame]] = {}  # recorded since the last flush, by charge point
         self._recorded = 0  # frames in self._frames
+        self._recorded_bytes = 0
         self._retry: list[Batch] = []  # batches whose commit failed, oldest first
         self._retry_frames = 0
+        self._retry_bytes = 0
         self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
+        self._committing_frames = 0
+        self._committing_bytes = 0
         self._stamp_ms = 0
         self._stamp = ""
         self._instants: dict[str, datetime] = {}  # the stamps of the frames since the last flush
         self._max_buffer = max_buffer
+        self._max_bytes = max_bytes
+        # What newly recorded frames may take: the bounds less what is held beyond them (kept
+        # up to date at flushes and commits, so that `record` compares two numbers).
+        self._room_frames = max_buffer
+        self._room_bytes = max_bytes
         self.dropped = 0
+        self._warned_at = -WARN_EVERY
+
+    @property
+    def held_frames(self) -> int:
+        """Frames in memory: not yet committed."""
+        return self._recorded + self._retry_frames + self._committing_frames
+
+    @property
+    def held_bytes(self) -> int:
+        return self._recorded_bytes + self._retry_bytes + self._committing_bytes
+
+    def _held_changed(self) -> None:
+        self._room_frames = self._max_buffer - self._retry_frames - self._committing_frames
+        self._room_bytes = self._max_bytes - self._retry_bytes - self._committing_bytes
 
     @property
     def buffered(self) -> int:
@@ -63,11 +101,12 @@ class MessageLog:
     ) -> None:
         if not self.enabled:
             return
-        if self._recorded + self._retry_frames >= self._max_buffer:
-            # The database has been away for a long time: keep the newest, count what is lost.
+        if self._recorded >= self._room_frames or self._recorded_bytes >= self._room_bytes:
+            # The database has been away or slow for long: count what is lost.
             self.dropped += 1
             return
         self._recorded += 1
+        self._recorded_bytes += len(raw) + FRAME_BYTES
         frames = self._frames.get(identity)
         if frames is None:
             frames = self._frames[identity] = []
@@ -101,11 +140,11 @@ class MessageLog:
         Batches go in chunks of about `CHUNK_FRAMES` frames, each a commit of its own: on SQLite a
         commit holds the event loop, and one of a fifth of a second's log held every charge point
         and API request for tens of milliseconds."""
-        pending, self._frames, self._recorded = self._frames, {}, 0
+        pending, self._frames, self._recorded, self._recorded_bytes = self._frames, {}, 0, 0
         instants, self._instants = self._instants, {}
         if self._stamp:  # frames of the current millisecond may follow, and need it again
             self._instants[self._stamp] = instants[self._stamp]
-        batches, self._retry, self._retry_frames = self._retry, [], 0
+        batches, self._retry, self._retry_frames, self._retry_bytes = self._retry, [], 0, 0
         for identity, frames in pending.items():
             for start in range(0, len(frames), t.FRAMES_PER_BATCH):
                 part = frames[start:start + t.FRAMES_PER_BATCH]
@@ -122,24 +161,36 @@ class MessageLog:
                 chunk, size = [], 0
         if chunk:
             self._commit(chunk)
+        self._held_changed()
         if not self._committing:
             return None
         return asyncio.gather(*self._committing, return_exceptions=True)
 
     def _commit(self, chunk: list[Batch]) -> None:
+        frames = sum(batch[3] for batch in chunk)
+        size = sum(len(batch[4]) for batch in chunk) + FRAME_BYTES * frames
+        self._committing_frames += frames
+        self._committing_bytes += size
         written = self._store.write(inserts=((t.message_batches, chunk),), background=True)
-        written.add_done_callback(lambda done: self._written(done, chunk))
+        written.add_done_callback(lambda done: self._written(done, chunk, frames, size))
         self._committing.add(written)
 
-    def _written(self, done: asyncio.Future[Any], chunk: list[Batch]) -> None:
+    def _written(self, done: asyncio.Future[Any], chunk: list[Batch], frames: int, size: int) -> None:
         self._committing.discard(done)
+        self._committing_frames -= frames
+        self._committing_bytes -= size
         if done.cancelled() or done.exception() is not None:
-            # Not written (the database is away): kept for the next flush, ahead of newer frames
-            # (chunks fail in the order they were committed).
+            # Not written (the database is away, or the store's lane is full): kept for the next
+            # flush, ahead of newer frames (chunks fail in the order they were committed).
             self._retry += chunk
-            frames = sum(batch[3] for batch in chunk)
             self._retry_frames += frames
-            log.warning("message log: %d frames wait for the database", frames)
+            self._retry_bytes += size
+            # Every chunk is offered again at each flush: say so now and then, not each time.
+            if time.monotonic() - self._warned_at >= WARN_EVERY:
+                self._warned_at = time.monotonic()
+                error = None if done.cancelled() else done.exception()
+                log.warning("message log: %d frames wait for the database (%s)", self._retry_frames, error)
+        self._held_changed()
 
     async def run(self, interval: float = 0.2) -> None:
         """Flush forever; prune past the retention period once an hour."""

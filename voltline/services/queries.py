@@ -15,7 +15,7 @@ from voltline.services import message_search
 from voltline.services import meter_values as mv
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.transactions import TransactionService
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -187,7 +187,7 @@ class Queries:
         return Page([self._view(row, connectors.get(row.id, [])) for row in page.items], page.total, limit, offset)
 
     async def charge_point(self, identity: str) -> ChargePointView:
-        row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
+        row = await self._store.query_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
         if row is None:
             raise NotFound(f"no charge point {identity}")
         return self._view(row, (await self._connectors([identity])).get(identity, []))
@@ -202,7 +202,7 @@ class Queries:
         if not identities:
             return {}
         c = t.connectors.c
-        rows = await self._store.fetch_all(
+        rows = await self._store.query_all(
             sa.select(t.connectors).where(c.charge_point_id.in_(identities)).order_by(c.charge_point_id, c.connector_id)
         )
         found: dict[str, list[ConnectorView]] = {}
@@ -288,11 +288,16 @@ class Queries:
         started_to: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[TransactionView]:
+        """Newest first; `after` is the `next_cursor` of the page before."""
         query = self._transactions_query(charge_point_id, connector_id, id_tag, active, started_from, started_to)
         at = now()
+        c = t.transactions.c
         return await fetch_page(
-            self._store, query, (t.transactions.c.id.desc(),), limit, offset, lambda row: _transaction(row, at)
+            self._store, query, (c.id.desc(),), limit, offset, lambda row: _transaction(row, at),
+            after=None if after is None else c.id < decode_cursor(after, "tx", int)[0],
+            cursor_of=lambda row: encode_cursor("tx", row.id),
         )
 
     async def stream_transactions(self, **filters: Any) -> AsyncIterator[TransactionView]:
@@ -303,7 +308,7 @@ class Queries:
         )
         at, last_id = now(), 0
         while True:
-            rows = await self._store.fetch_all(
+            rows = await self._store.query_all(
                 query.where(t.transactions.c.id > last_id).order_by(t.transactions.c.id).limit(1000)
             )
             for row in rows:
@@ -313,13 +318,13 @@ class Queries:
             last_id = rows[-1].id
 
     async def transaction(self, transaction_id: int) -> tuple[TransactionView, list[MeterValueView]]:
-        row = await self._store.fetch_one(
+        row = await self._store.query_one(
             self._transactions_query(None, None, None, None, None, None).where(t.transactions.c.id == transaction_id)
         )
         if row is None:
             raise NotFound(f"no transaction {transaction_id}")
         m = t.meter_values.c
-        samples = await self._store.fetch_all(
+        samples = await self._store.query_all(
             sa.select(t.meter_values).where(m.transaction_id == transaction_id).order_by(m.timestamp, m.id)
         )
         return _transaction(row, now()), [_meter_value(s) for s in samples]
@@ -337,7 +342,9 @@ class Queries:
         time_to: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[MeterValueView]:
+        """Oldest first; `after` is the `next_cursor` of the page before."""
         c = t.meter_values.c
         query = sa.select(t.meter_values)
         for column, value in (
@@ -350,7 +357,14 @@ class Queries:
             query = query.where(c.timestamp >= time_from)
         if time_to is not None:
             query = query.where(c.timestamp < time_to)
-        return await fetch_page(self._store, query, (c.timestamp, c.id), limit, offset, _meter_value)
+        past = None
+        if after is not None:
+            at, last = decode_cursor(after, "mv", datetime, int)
+            past = sa.or_(c.timestamp > at, sa.and_(c.timestamp == at, c.id > last))
+        return await fetch_page(
+            self._store, query, (c.timestamp, c.id), limit, offset, _meter_value,
+            after=past, cursor_of=lambda row: encode_cursor("mv", row.timestamp, row.id),
+        )
 
     async def messages(
         self,
@@ -364,7 +378,9 @@ class Queries:
         newest_first: bool = True,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[MessageView]:
+        """Newest (or oldest) first; `after` is the `next_cursor` of the page before."""
         c = t.messages.c
         query = sa.select(t.messages)
         for column, value in ((c.action, action), (c.direction, direction), (c.message_type, message_type)):
@@ -375,20 +391,33 @@ class Queries:
             query = query.where(c.created_at >= time_from, c.batch_last_at >= time_from)
         if time_to is not None:
             query = query.where(c.created_at < time_to, c.batch_first_at < time_to)
-        async with self._store.read() as conn:
+        # A cursor is a frame id; its batch bounds the batches to read (their index finds them).
+        last = None if after is None else decode_cursor(after, "msg", int)[0]
+        page_query, before = query, None
+        if last is not None:
+            if newest_first:
+                before = last
+                page_query = query.where(c.id < last, c.batch_id <= last // t.FRAMES_PER_BATCH)
+            else:
+                page_query = query.where(c.id > last, c.batch_id >= last // t.FRAMES_PER_BATCH)
+        async with self._store.query() as conn:
             if charge_point_id is None:
                 if query.whereclause is None:  # the whole log: counted by batch, not unpacked
                     total = await conn.scalar(sa.select(sa.func.sum(t.message_batches.c.frame_count)))
                 else:
                     total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-                rows = await message_search.log_rows(conn, query, limit=limit, offset=offset, newest_first=newest_first)
-                return Page([_message(row) for row in rows], int(total or 0), limit, offset)
-            # No index is led by the charge point (it slowed the log's writes): walk its blocks.
-            total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
-            rows = await message_search.charge_point_rows(
-                conn, query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first
-            )
-        return Page([_message(row) for row in rows], total, limit, offset)
+                rows = await message_search.log_rows(
+                    conn, page_query, limit=limit, offset=offset, newest_first=newest_first
+                )
+            else:
+                # No index is led by the charge point (it slowed the log's writes): walk its blocks.
+                total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
+                rows = await message_search.charge_point_rows(
+                    conn, page_query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first,
+                    before=before,
+                )
+        next_cursor = encode_cursor("msg", rows[-1].id) if rows and len(rows) == limit else None
+        return Page([_message(row) for row in rows], int(total or 0), limit, offset, next_cursor)
 
 
 def _transaction(row: Any, at: datetime) -> TransactionView:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _ITERATIONS = 200_000
 
@@ -33,3 +41,50 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     # Tokens are 256 random bits: a plain digest is as safe as a slow hash and costs nothing per request.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class HasherBusy(Exception):
+    """As many password checks as the hasher takes are already waiting: try again later."""
+
+
+class PasswordHasher:
+    """Slow hashes on threads of their own, so the event loop never waits for one.
+
+    hashlib's PBKDF2 releases the GIL, so a hash on a worker thread costs the loop nothing but a
+    share of the CPU. At most `threads + queue` checks are in the hasher at once; a check beyond
+    that is refused at once (`HasherBusy`) rather than queued without bound behind a storm of
+    wrong passwords. Hashing a new password (an operator's action) waits its turn instead."""
+
+    def __init__(self, threads: int = 1, queue: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(
+            max(1, threads), thread_name_prefix="voltline-password", initializer=_yield_to_the_event_loop
+        )
+        self.limit = max(1, threads) + max(0, queue)
+        self.pending = 0
+
+    async def verify(self, password: str, stored: str) -> bool:
+        if self.pending >= self.limit:
+            raise HasherBusy
+        return await self._run(verify_password, password, stored)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(hash_password, password)
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        finally:
+            self.pending -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _yield_to_the_event_loop() -> None:
+    """A hashing thread runs at a lower priority than the rest of the process (Linux sets the
+    nice value per thread): where the event loop and the hasher share a core, the loop comes first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not on this platform: the hasher merely shares the CPU evenly

@@ -1,15 +1,24 @@
-"""Dashboard operators: created with `voltline user create`, passwords stored as slow hashes."""
+"""Dashboard operators: created with `voltline user create`, passwords stored as slow hashes.
+
+Passwords are hashed on the password hasher's threads, never on the event loop. Wrong passwords
+back off the username they were tried for and the address they came from (FailureBackoff):
+while backed off, a login is refused at once, the right password included. An operator's
+`session_epoch` grows with each password change and logout; a dashboard session of an older
+epoch is over, on every node.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voltline.services.backoff import FailureBackoff
 from voltline.services.clock import now
-from voltline.services.secrets import hash_password, verify_password
+from voltline.services.secrets import PasswordHasher, hash_password
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -26,16 +35,29 @@ class UnknownUser(LookupError):
     pass
 
 
+class TooManyAttempts(Exception):
+    """Logins for this username or from this address are backed off for `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
 @dataclass(slots=True, frozen=True)
 class User:
     id: int
     username: str
     created_at: datetime
+    session_epoch: int = 0
 
 
 class UserService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
         self._store = store
+        self._hasher = hasher or PasswordHasher()
+        self.username_failures = FailureBackoff(threshold=5)
+        # Several operators may share an office's address.
+        self.address_failures = FailureBackoff(threshold=20)
 
     async def create(self, username: str, password: str) -> User:
         username = username.strip()
@@ -43,7 +65,7 @@ class UserService:
             raise ValueError("the username is empty")
         if len(password) < 8:
             raise ValueError("the password needs at least 8 characters")
-        password_hash = hash_password(password)
+        password_hash = await self._hasher.hash(password)
         created = now()
 
         async def insert(conn: AsyncConnection) -> int | None:
@@ -61,30 +83,63 @@ class UserService:
             raise UserExists(username)
         return User(user_id, username, created)
 
-    async def authenticate(self, username: str, password: str) -> User | None:
-        row = await self._store.fetch_one(sa.select(t.users).where(t.users.c.username == username.strip()))
-        if row is None:
-            verify_password(password, _DUMMY_HASH)
+    async def authenticate(self, username: str, password: str, address: str | None = None) -> User | None:
+        """The operator, if the password is theirs; None otherwise. Raises TooManyAttempts while
+        backed off, and secrets.HasherBusy when too many passwords are being checked at once."""
+        username = username.strip()
+        keys = [(self.username_failures, username)]
+        if address is not None:
+            keys.append((self.address_failures, address))
+        wait = max(failures.retry_after(key) for failures, key in keys)
+        if wait:
+            raise TooManyAttempts(wait)
+        row = await self._store.fetch_one(sa.select(t.users).where(t.users.c.username == username))
+        for failures, key in keys:
+            failures.begin(key)
+        try:
+            right = await self._hasher.verify(password, row.password_hash if row is not None else _DUMMY_HASH)
+        except BaseException:
+            for failures, key in keys:
+                failures.abandoned(key)
+            raise
+        if row is None or not right:
+            for failures, key in keys:
+                failures.failed(key)
             return None
-        if not verify_password(password, row.password_hash):
-            return None
-        return User(row.id, row.username, row.created_at)
+        for failures, key in keys:
+            failures.succeeded(key)
+        return _user(row)
 
     async def get(self, user_id: int) -> User | None:
         row = await self._store.fetch_one(sa.select(t.users).where(t.users.c.id == user_id))
-        return User(row.id, row.username, row.created_at) if row else None
+        return _user(row) if row else None
+
+    async def end_sessions(self, user_id: int, epoch: int) -> None:
+        """End every dashboard session of the operator (logging out ends them all), if `epoch`
+        is still theirs: a cookie already over cannot log the operator out elsewhere."""
+        users = t.users.c
+        await self._store.write(
+            lambda conn: conn.execute(
+                t.users.update()
+                .where(users.id == user_id, users.session_epoch == epoch)
+                .values(session_epoch=users.session_epoch + 1)
+            )
+        )
 
     async def list(self) -> list[User]:
         rows = await self._store.fetch_all(sa.select(t.users).order_by(t.users.c.username))
-        return [User(r.id, r.username, r.created_at) for r in rows]
+        return [_user(r) for r in rows]
 
     async def set_password(self, username: str, password: str) -> None:
         if len(password) < 8:
             raise ValueError("the password needs at least 8 characters")
-        password_hash = hash_password(password)
+        password_hash = await self._hasher.hash(password)
+        # A new password ends the operator's sessions: whoever knew the old one is logged out.
         result = await self._store.write(
             lambda conn: conn.execute(
-                t.users.update().where(t.users.c.username == username).values(password_hash=password_hash)
+                t.users.update()
+                .where(t.users.c.username == username)
+                .values(password_hash=password_hash, session_epoch=t.users.c.session_epoch + 1)
             )
         )
         if not result.rowcount:
@@ -94,3 +149,7 @@ class UserService:
         result = await self._store.write(lambda conn: conn.execute(t.users.delete().where(t.users.c.username == username)))
         if not result.rowcount:
             raise UnknownUser(username)
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.username, row.created_at, row.session_epoch)

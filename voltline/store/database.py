@@ -15,7 +15,8 @@ import operator
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from voltline.store.errors import DatabaseUnavailable, QueryTimeout, StoreBusy
 
 log = logging.getLogger("voltline.store")
 
@@ -41,14 +44,20 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, pool_size: int = 10, ping_idle_after: float = 10.0) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, ping_idle_after: float = 10.0, statement_timeout: float | None = None
+) -> AsyncEngine:
+    """`statement_timeout` (seconds, PostgreSQL only): the server cancels a longer statement."""
     url = async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 5})
         # Readers (and one-off writers such as the CLI) may wait briefly for the writer.
         _sqlite_pragmas_on_connect(engine.sync_engine, busy_timeout_ms=5000)
         return engine
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    connect_args: dict[str, Any] = {}
+    if statement_timeout:
+        connect_args["server_settings"] = {"statement_timeout": str(max(1, int(statement_timeout * 1000)))}
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
     _ping_when_idle(engine.sync_engine, ping_idle_after)
     return engine
 
@@ -89,7 +98,11 @@ async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     2.3). Closing after a committed transaction or an autocommit read does not wait on the
     database, so nothing can interrupt it; errors and cancellations still take SQLAlchemy's
     careful path."""
-    conn = await engine.connect()
+    try:
+        conn = await engine.connect()
+    except Exception as error:
+        # Nothing was sent yet: whatever the reason, the database cannot be reached now.
+        raise DatabaseUnavailable(f"the database cannot be reached: {error}") from error
     try:
         yield conn
     except BaseException as error:
@@ -107,9 +120,13 @@ class _Lane:
     """Writes committed in batches by one task, with up to `in_flight` batches committing at
     once. Writes with logic (a `fn`) go first, in the order they were made; pure row inserts
     fill the rest of a batch. An operator's command or a StartTransaction then never waits
-    behind a backlog of meter values and log rows."""
+    behind a backlog of meter values and log rows.
 
-    def __init__(self, store: Store, in_flight: int) -> None:
+    What waits to be committed is bounded by `max_rows` and `max_bytes`: past them a write is
+    refused at once (StoreBusy), so a slow or locked database costs the writers an error, not
+    the server its memory. (One write alone is always taken, whatever its size.)"""
+
+    def __init__(self, store: Store, in_flight: int, max_rows: int, max_bytes: int) -> None:
         self._store = store
         self._ordered: list[_Write] = []
         self._rows: list[_Write] = []
@@ -118,8 +135,22 @@ class _Lane:
         self._in_flight_max = in_flight
         self._in_flight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.queued_rows = 0  # of the writes waiting for a batch (not those committing)
+        self.queued_bytes = 0
 
-    def add(self, write: _Write) -> None:
+    def add(self, write: _Write, background: bool = False) -> None:
+        """Queue `write`, or raise StoreBusy. Background writes (the message log's, which no one
+        waits for) may fill half the lane only: on SQLite they share it with the writes charge
+        points wait for, and a backlog of log rows must not refuse a StartTransaction."""
+        rows, size = self.queued_rows + write.rows, self.queued_bytes + write.size
+        share = 2 if background else 1
+        if (rows * share > self.max_rows or size * share > self.max_bytes) and self:
+            raise StoreBusy(
+                f"{self.queued_rows} rows ({self.queued_bytes} bytes) wait for the database already"
+            )
+        self.queued_rows, self.queued_bytes = rows, size
         (self._ordered if write.ordered else self._rows).append(write)
         self._wakeup.set()
         if self._task is None:
@@ -169,7 +200,19 @@ class _Lane:
                 rows += len(inserted)
         batch += self._rows[:count]
         self._rows = self._rows[count:]
+        for write in batch:
+            self.queued_rows -= write.rows
+            self.queued_bytes -= write.size
         return batch
+
+    def fail_queued(self, error: Exception) -> None:
+        """Fail every write still waiting for a batch (the database is away: each would wait
+        for a connection attempt of its own only to fail the same way)."""
+        queued, self._ordered, self._rows = self._ordered + self._rows, [], []
+        self.queued_rows = self.queued_bytes = 0
+        for write in queued:
+            if not write.future.done():
+                write.future.set_exception(error)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -216,6 +259,11 @@ class _Write:
     statement: sa.Executable | None = None  # Store.execute: one statement and its parameters
     parameters: dict[str, Any] | None = None
     future: asyncio.Future[Any] = field(init=False)
+    rows: int = field(init=False)  # what it holds while queued, for the lanes' limits
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows, self.size = _weight(self.inserts) if self.inserts else (1, WRITE_BYTES)
 
     @property
     def ordered(self) -> bool:
@@ -223,29 +271,129 @@ class _Write:
         return self.fn is not None or self.statement is not None
 
 
+# A write's own cost in a lane, and each inserted row's beside its text (an estimate: the text
+# of the message log and of sampled values is what makes a backlog big).
+WRITE_BYTES = 256
+ROW_BYTES = 64
+
+
+def _weight(inserts: Iterable[tuple[sa.Table, list[Any]]]) -> tuple[int, int]:
+    """(rows, bytes) a write holds while it waits: itself as a row, and each row it inserts."""
+    rows, size = 1, WRITE_BYTES
+    for _, inserted in inserts:
+        rows += len(inserted)
+        size += ROW_BYTES * len(inserted)
+        for row in inserted:
+            size += sum([len(value) for value in (row if type(row) is tuple else row.values()) if type(value) is str])
+    return rows, size
+
+
+class _Breaker:
+    """The circuit breaker of the writes: after a failure that says the database is away (not a
+    bad write), new writes fail at once until `open_until`; the first batch after it is the
+    probe. The pause doubles with each failed probe, up to `longest`, so that the database is
+    tried a few times a second at most and found again within `longest` of its return."""
+
+    def __init__(self, first: float = 0.05, longest: float = 0.5) -> None:
+        self.first, self.longest = first, longest
+        self.pause = first
+        self.open_until = 0.0  # 0 while closed
+        self.opened = 0  # times the circuit opened
+
+    def trip(self, at: float) -> None:
+        if at < self.open_until:
+            return  # already open: the other batches that were committing failed the same way
+        if not self.open_until:
+            self.opened += 1
+        self.open_until = at + self.pause
+        self.pause = min(self.pause * 2, self.longest)
+
+    def reset(self) -> None:
+        self.open_until, self.pause = 0.0, self.first
+
+
+def _is_unavailability(error: BaseException) -> bool:
+    """Whether `error` says the database is away (connection lost, refused, shutting down, locked
+    by another process) rather than that the write itself is bad (a constraint, a type)."""
+    if isinstance(error, DatabaseUnavailable | OSError | TimeoutError):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig or error
+        cause = error.__cause__
+        if cause is not None and getattr(cause, "sqlstate", None):
+            error = cause
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        # 08: connection exception; 57P: shut down, crashed, cannot connect now; 53300: too many
+        # connections; 55000 is how a database that refuses connections says so.
+        return sqlstate.startswith(("08", "57P")) or sqlstate in ("53300", "55000")
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error)
+        return "locked" in text or "unable to open" in text or "disk I/O" in text
+    # asyncpg's own, raised outside SQLAlchemy (the driver's transaction): "connection is closed",
+    # or a connection left in a broken state by a backend killed under it.
+    return type(error).__module__.startswith("asyncpg") and type(error).__name__ in _ASYNCPG_CONNECTION_ERRORS
+
+
+_ASYNCPG_CONNECTION_ERRORS = frozenset(("InterfaceError", "ConnectionDoesNotExistError", "InternalClientError"))
+
+
+QUERY_THREADS = 4  # SQLite: operators' reads run at once (more wait for one to end)
+
+
 class Store:
-    def __init__(self, url: str, *, pool_size: int = 10, batch_max: int = 512) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        batch_max: int = 512,
+        lane_max_rows: int = 100_000,
+        lane_max_bytes: int = 64 * 1024 * 1024,
+        query_timeout: float = 10.0,
+    ) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.query_timeout = query_timeout
         # Reads on a server database need no transaction of their own: without one they save
         # the BEGIN and ROLLBACK round trips (each one or two turns of a busy event loop), and
         # each statement still sees committed data only.
         self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._batch_max = batch_max
         self._closing = False
-        self._ordered = _Lane(self, in_flight=1)
+        limits = {"max_rows": lane_max_rows, "max_bytes": lane_max_bytes}
+        self._ordered = _Lane(self, in_flight=1, **limits)
         # SQLite has one writer whatever we do; a server database takes several transactions at
         # once, so inserts need not wait behind the ordered writes (or each other).
-        self._appends = self._ordered if self.is_sqlite else _Lane(self, in_flight=3)
+        self._appends = self._ordered if self.is_sqlite else _Lane(self, in_flight=3, **limits)
         # Rows nobody waits for (the message log) have a lane of their own on a server database,
         # so that a burst of them never holds back a meter value whose charge point waits for its
         # commit (it did: MeterValues' p99 was 2.5 times Heartbeat's on PostgreSQL).
-        self._background = self._ordered if self.is_sqlite else _Lane(self, in_flight=2)
+        self._background = self._ordered if self.is_sqlite else _Lane(self, in_flight=2, **limits)
+        self._lanes = list(dict.fromkeys((self._ordered, self._appends, self._background)))
+        self._breaker = _Breaker()
         self._insert_plans: dict[sa.Table, _InsertPlan] = {}
         self._sqlite_writer = _SQLiteWriter(url) if self.is_sqlite else None
+        # Operators' reads: off the event loop on SQLite (threads of their own), and on both
+        # databases stopped past `query_timeout` (see `query`).
+        self._query_engine: AsyncEngine | None = None
+        self._queries: AsyncEngine | None = None
+        self._query_threads: ThreadPoolExecutor | None = None
+        if self._sqlite_writer is None:
+            self._query_engine = create_engine(url, pool_size=max(2, pool_size // 2), statement_timeout=query_timeout)
+            self._queries = self._query_engine.execution_options(isolation_level="AUTOCOMMIT")
+        elif self._sqlite_writer.queries is not None:
+            self._query_threads = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="sqlite-query")
+        # One operator read per thread at a time: a statement's time limit then counts from its
+        # start, not from when it was queued in the executor.
+        self._query_slots = asyncio.Semaphore(QUERY_THREADS)
+        self._querying: set[Any] = set()  # SQLite connections stepping a statement in a thread
         self.commits = 0
         self.writes = 0
+        self.rejected = 0  # writes refused at once: a lane full, or the database away
 
     def insert_updating_on_conflict(self, table: sa.Table, key: Sequence[str], update: Sequence[str]) -> sa.Insert:
         """INSERT … ON CONFLICT (key) DO UPDATE SET each of `update` to the new row's value."""
@@ -262,6 +410,13 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read for the OCPP path (and small point reads): on SQLite in the loop's own thread.
+
+        The hot path's reads (an idTag, a charge point's row, a reservation) are index lookups
+        of microseconds; a hop to a thread and back costs more than that in thread switches and
+        turns of the loop (an idTag lookup, idle: 0.37 ms inline, 0.45-0.7 ms by thread), and
+        under load it waited for the GIL (see _SQLiteWriter). They stay inline. Anything an operator asks for, whose size grows with the tables, goes through
+        `query` instead."""
         if self._sqlite_writer is not None:
             with self._sqlite_writer.reader.connect() as sync_conn:
                 yield _InlineConnection(sync_conn)  # type: ignore[misc]
@@ -275,6 +430,45 @@ class Store:
 
     async def fetch_one(self, statement: sa.Executable) -> sa.Row[Any] | None:
         async with self.read() as conn:
+            return (await conn.execute(statement)).first()
+
+    @asynccontextmanager
+    async def query(self) -> AsyncIterator[AsyncConnection]:
+        """A read for an operator (API lists, dashboard pages, CSV export, log search): never on
+        the event loop's thread, and each statement stopped past `query_timeout` seconds with
+        QueryTimeout. On SQLite the statements run in a thread with a connection of its own
+        (sqlite3 releases the GIL while it steps); on PostgreSQL on a pool whose sessions carry
+        a statement_timeout, so the hot path's reads and writes keep no limit of the kind."""
+        if self._queries is not None:
+            try:
+                async with _connection(self._queries) as conn:
+                    yield conn
+            except sa.exc.DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) == "57014":  # query_canceled
+                    raise _query_timeout(self.query_timeout) from error
+                raise
+            return
+        if self._query_threads is None:  # an in-memory database: no other connection sees it
+            async with self.read() as conn:
+                yield conn
+            return
+        assert self._sqlite_writer is not None and self._sqlite_writer.queries is not None
+        loop = asyncio.get_running_loop()
+        async with self._query_slots:
+            sync_conn = await loop.run_in_executor(self._query_threads, self._sqlite_writer.queries.connect)
+            try:
+                yield _ThreadedConnection(  # type: ignore[misc]
+                    sync_conn, self._query_threads, self.query_timeout, self._querying
+                )
+            finally:
+                await loop.run_in_executor(self._query_threads, sync_conn.close)
+
+    async def query_all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
+        async with self.query() as conn:
+            return list((await conn.execute(statement)).all())
+
+    async def query_one(self, statement: sa.Executable) -> sa.Row[Any] | None:
+        async with self.query() as conn:
             return (await conn.execute(statement)).first()
 
     # -- writes -----------------------------------------------------------------------------
@@ -293,13 +487,19 @@ class Store:
         A row of `inserts` is a dict, or a tuple of every column but an autoincrement key, in the
         table's column order.
 
-        `fn` may be run twice (its batch is retried alone when another write in it failed), so it
-        must have no effect outside the database. Writes with a `fn` are committed in the order
-        they were made; pure row inserts (meter values, the message log) depend on no other write
-        and may be committed alongside, in transactions of their own. `background` row inserts
-        (no `fn`) are ones no charge point or operator waits for: they give way to the others."""
+        `fn` may be run more than once (a failed batch is split in halves and retried, down to
+        the bad write: about log2 of the batch's size times), so it must have no effect outside
+        the database. Writes with a `fn` are committed in the order they were made; pure row
+        inserts (meter values, the message log) depend on no other write and may be committed
+        alongside, in transactions of their own. `background` row inserts (no `fn`) are ones no
+        charge point or operator waits for: they give way to the others.
+
+        Fails at once, without queueing, with StoreBusy when its lane holds as much as it may,
+        and with DatabaseUnavailable while the circuit is open (the database was found away)."""
         write = _Write(fn, inserts)
-        return self._submit(write, self._background if background and fn is None else None)
+        if background and fn is None:
+            return self._submit(write, self._background, background=True)
+        return self._submit(write)
 
     async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
         """Run one statement as an ordered write; return once committed.
@@ -321,39 +521,83 @@ class Store:
         async with _connection(self._reads) as conn:
             return await _all_rows(conn, statement)
 
-    def _submit(self, write: _Write, lane: _Lane | None = None) -> asyncio.Future[Any]:
+    def _submit(self, write: _Write, lane: _Lane | None = None, background: bool = False) -> asyncio.Future[Any]:
         """Queue a write on its lane (by default: ordered, or appends for pure row inserts); the
         future resolves once it is committed. (A plain function: an extra coroutine per meter
         value would be one more frame on the hot path.)"""
         if self._closing:
             raise RuntimeError("the store is closing")
-        write.future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        write.future = loop.create_future()
+        if self._breaker.open_until and loop.time() < self._breaker.open_until:
+            return self._refuse(write, DatabaseUnavailable("the database is unavailable; try again shortly"))
         if lane is None:
             lane = self._ordered if write.ordered else self._appends
-        lane.add(write)
+        try:
+            lane.add(write, background)
+        except StoreBusy as error:
+            return self._refuse(write, error)
         return write.future
 
+    def _refuse(self, write: _Write, error: Exception) -> asyncio.Future[Any]:
+        """The write's future, failed at once: the caller's await raises (an OCPP handler's
+        InternalError, an API's 503) without the write having waited anywhere."""
+        self.rejected += 1
+        write.future.set_exception(error)
+        return write.future
+
+    def _trip(self, error: BaseException) -> DatabaseUnavailable:
+        """The database is away: open the circuit, and fail what waits in the lanes with it."""
+        self._breaker.trip(asyncio.get_running_loop().time())
+        unavailable = (
+            error if isinstance(error, DatabaseUnavailable)
+            else DatabaseUnavailable(f"the database is unavailable: {error}")
+        )
+        if unavailable is not error:
+            unavailable.__cause__ = error
+        for lane in self._lanes:
+            lane.fail_queued(unavailable)
+        return unavailable
+
+    @property
+    def circuit_open(self) -> bool:
+        """Whether writes are refused at once for now (the database was found away)."""
+        return bool(self._breaker.open_until)
+
     async def _commit_batch(self, batch: list[_Write]) -> None:
+        breaker = self._breaker
+        if breaker.open_until and asyncio.get_running_loop().time() < breaker.open_until:
+            # Found away while this batch waited (or while its other half was committed).
+            self._fail(batch, DatabaseUnavailable("the database is unavailable; try again shortly"))
+            return
         try:
             results = await self._run(batch)
-        except Exception as batch_error:
-            if len(batch) == 1:
-                self._fail(batch, batch_error)
+        except Exception as error:
+            if _is_unavailability(error):
+                # Not the writes' fault: splitting would only try the database 2n times more.
+                self._fail(batch, self._trip(error))
                 return
-            # One bad write must not fail its neighbours: retry each alone.
-            for write in batch:
-                try:
-                    results = await self._run([write])
-                except Exception as error:
-                    self._fail([write], error)
-                else:
-                    self._succeed([write], results)
+            if len(batch) == 1:
+                self._fail(batch, error)
+                return
+            # One bad write must not fail its neighbours: commit each half on its own, the
+            # earlier half first (order is kept), so a bad write costs 2·log2(n) commits more,
+            # not n, each of which may wait for a lock.
+            half = len(batch) // 2
+            await self._commit_batch(batch[:half])
+            await self._commit_batch(batch[half:])
             return
+        if breaker.open_until:
+            breaker.reset()  # the probe went through: the database is back
         self._succeed(batch, results)
 
     async def _run(self, batch: list[_Write]) -> list[Any]:
         if self._sqlite_writer is not None:
-            results = await self._sqlite_writer.run(lambda conn: self._apply(conn, batch))
+            # A probe after a lock (another process's) waits for it briefly: the charge points
+            # whose writes queued meanwhile should hear soon, not after a whole lock wait.
+            results = await self._sqlite_writer.run(
+                lambda conn: self._apply(conn, batch), lock_wait=0.1 if self._breaker.open_until else None
+            )
         else:
             # The driver's own transaction, with SQLAlchemy's connection in autocommit inside it:
             # the same BEGIN and COMMIT round trips as conn.begin(), and row inserts can then go
@@ -363,8 +607,8 @@ class Store:
                 try:
                     async with driver.transaction():
                         results = await self._apply(conn, batch, driver)
-                except Exception:
-                    if driver.is_closed():
+                except Exception as error:
+                    if driver.is_closed() or _is_unavailability(error):
                         # Lost under the driver, where SQLAlchemy did not see it: the pool must
                         # not hand this connection out again.
                         await conn.invalidate()
@@ -431,8 +675,14 @@ class Store:
         await self._ordered.drain()
         await self._appends.drain()
         await self._background.drain()
+        if self._query_threads is not None:
+            for raw in list(self._querying):  # a long read must not hold the stop up
+                raw.interrupt()
+            self._query_threads.shutdown(wait=True)
         if self._sqlite_writer is not None:
             self._sqlite_writer.close()
+        if self._query_engine is not None:
+            await self._query_engine.dispose()
         await self.engine.dispose()
 
 
@@ -454,14 +704,20 @@ class _SQLiteWriter:
         sync_url = url.replace("+aiosqlite", "", 1)
         self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool)
         self.reader = sa.create_engine(sync_url, pool_size=5, max_overflow=20)
+        path = sa.engine.make_url(sync_url).database or ""
+        in_memory = not path or path == ":memory:" or path.startswith("file::memory:")
+        # Operators' reads, in threads (Store.query): a pool of their own, used from any thread.
+        self.queries = None if in_memory else sa.create_engine(sync_url, pool_size=4, max_overflow=4)
         self.lock_wait = lock_wait
         _sqlite_pragmas_on_connect(self.engine, busy_timeout_ms=0, autocheckpoint=False)
         _sqlite_pragmas_on_connect(self.reader, busy_timeout_ms=100)
-        self._checkpointer = _Checkpointer(sa.engine.make_url(sync_url).database or "")
+        if self.queries is not None:
+            _sqlite_pragmas_on_connect(self.queries, busy_timeout_ms=100)
+        self._checkpointer = _Checkpointer(path)
 
-    async def run(self, apply: Callable[[Any], Awaitable[list[Any]]]) -> list[Any]:
+    async def run(self, apply: Callable[[Any], Awaitable[list[Any]]], lock_wait: float | None = None) -> list[Any]:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lock_wait
+        deadline = loop.time() + (self.lock_wait if lock_wait is None else lock_wait)
         while True:
             try:
                 with self.engine.connect() as conn:
@@ -479,6 +735,8 @@ class _SQLiteWriter:
         self._checkpointer.stop()
         self.engine.dispose()
         self.reader.dispose()
+        if self.queries is not None:
+            self.queries.dispose()
 
 
 class _Checkpointer:
@@ -561,6 +819,71 @@ class _InlineConnection:
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(self._conn, *args)
+
+
+def _query_timeout(limit: float) -> QueryTimeout:
+    return QueryTimeout(f"the query ran longer than {limit:g} s and was stopped; narrow it with filters (a charge point, a time range) or page with the cursor")
+
+
+class _ThreadedConnection:
+    """The AsyncConnection methods that reads use, over a synchronous SQLite connection whose
+    statements run (rows fetched and all) in a worker thread, the event loop free meanwhile.
+
+    A statement past `limit` seconds is stopped by sqlite3's interrupt(), called from the loop
+    at the deadline: unlike a progress handler, it costs the stepping thread nothing (a handler
+    takes the GIL back every few thousand steps, each time competing with the busy loop). An
+    interrupt that comes after the statement ended is a no-op (SQLite: no running statement)."""
+
+    __slots__ = ("_conn", "_threads", "_limit", "_running")
+
+    def __init__(self, conn: sa.Connection, threads: ThreadPoolExecutor, limit: float, running: set[Any]) -> None:
+        self._conn, self._threads, self._limit, self._running = conn, threads, limit, running
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._conn.dialect
+
+    def _step(self, run: Callable[[sa.Connection], Any]) -> Any:
+        result = run(self._conn)
+        if isinstance(result, sa.CursorResult):
+            # Every row fetched here, in the thread: fetching steps the statement too.
+            return result.freeze() if result.returns_rows else None
+        return result
+
+    async def _call(self, run: Callable[[sa.Connection], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        raw = self._conn.connection.driver_connection
+        stopping = loop.call_later(self._limit, raw.interrupt)  # type: ignore[union-attr]
+        self._running.add(raw)
+        running = loop.run_in_executor(self._threads, self._step, run)
+        try:
+            result = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # The asker went away: stop the statement, and let the thread give the connection
+            # up before it is closed.
+            raw.interrupt()  # type: ignore[union-attr]
+            await asyncio.wait([running])
+            raise
+        except sa.exc.OperationalError as error:
+            if "interrupted" in str(error.orig):
+                raise _query_timeout(self._limit) from error
+            raise
+        finally:
+            stopping.cancel()
+            self._running.discard(raw)
+        return result() if isinstance(result, sa.engine.FrozenResult) else result
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.execute(statement, parameters))
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.scalar(statement, parameters))
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.exec_driver_sql(statement, parameters))
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await self._call(lambda conn: fn(conn, *args))
 
 
 class _InsertPlan:

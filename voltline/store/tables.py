@@ -358,6 +358,8 @@ users = sa.Table(
     sa.Column("username", sa.String(100), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    # Grows with each password change and logout: dashboard sessions of an older epoch are over.
+    sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 remote_starts = sa.Table(

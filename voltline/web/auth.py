@@ -1,6 +1,9 @@
 """Dashboard sessions: a signed cookie holding the operator, a CSRF token and one flash message.
 
 The cookie is signed (HMAC-SHA256 with the secret key), not encrypted: it holds nothing secret.
+It names the operator's session epoch at login; a password change or a logout moves the epoch on
+(UserService), which ends every session of the operator, copies of the cookie included, on
+every node (routing.require_user compares them).
 Every visitor gets a CSRF token before logging in, so the login form is protected too. Every
 unsafe request must bring the token back, as the form field `csrf_token` or the header
 `X-CSRF-Token`; SameSite=Lax on the cookie is a second line, not the only one.
@@ -31,21 +34,23 @@ class WebSession:
     sid: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     user_id: int | None = None
     username: str | None = None
+    epoch: int = 0
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     flash: list[dict[str, str]] = field(default_factory=list)
     issued: float = field(default_factory=time.time)
     dirty: bool = True
 
-    def login(self, user_id: int, username: str) -> None:
+    def login(self, user_id: int, username: str, epoch: int) -> None:
         # A new CSRF token at login: a token seen before logging in is worth nothing after.
         self.sid = secrets.token_urlsafe(12)
-        self.user_id, self.username = user_id, username
+        self.user_id, self.username, self.epoch = user_id, username, epoch
         self.csrf = secrets.token_urlsafe(24)
         self.dirty = True
 
     def logout(self) -> None:
         self.sid = secrets.token_urlsafe(12)
         self.user_id = self.username = None
+        self.epoch = 0
         self.csrf = secrets.token_urlsafe(24)
         self.dirty = True
 
@@ -66,20 +71,15 @@ class WebSession:
 class SessionCodec:
     def __init__(self, secret_key: str) -> None:
         self._key = hashlib.sha256(b"voltline.web.session:" + secret_key.encode()).digest()
-        # Sessions logged out before their cookie expires: a copy of the cookie is worth nothing
-        # after logout. Kept in this process's memory until the cookie would have expired anyway.
-        self._revoked: dict[str, float] = {}
-
-    def revoke(self, session: WebSession) -> None:
-        now = time.time()
-        self._revoked = {sid: until for sid, until in self._revoked.items() if until > now}
-        self._revoked[session.sid] = now + LIFETIME_S
 
     def _sign(self, body: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()).decode().rstrip("=")
 
     def dumps(self, session: WebSession) -> str:
-        data = {"s": session.sid, "u": session.user_id, "n": session.username, "c": session.csrf, "f": session.flash, "t": time.time()}
+        data = {
+            "s": session.sid, "u": session.user_id, "n": session.username, "e": session.epoch, "c": session.csrf,
+            "f": session.flash, "t": time.time(),
+        }
         body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).rstrip(b"=")
         return body.decode() + "." + self._sign(body)
 
@@ -98,10 +98,10 @@ class SessionCodec:
         if time.time() - issued > LIFETIME_S:
             return WebSession()
         sid = str(data.get("s") or "")
-        if not sid or sid in self._revoked:
+        if not sid:
             return WebSession()
         session = WebSession(
-            sid=sid, user_id=data.get("u"), username=data.get("n"), csrf=str(data.get("c") or ""), flash=list(data.get("f") or []),
+            sid=sid, user_id=data.get("u"), username=data.get("n"), epoch=int(data.get("e") or 0), csrf=str(data.get("c") or ""), flash=list(data.get("f") or []),
             issued=issued, dirty=False,
         )
         if not session.csrf:

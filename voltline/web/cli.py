@@ -8,7 +8,6 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from voltline.config import load_settings
 from voltline.services.users import UnknownUser, UserExists, UserService
 
 T = TypeVar("T")
@@ -22,6 +21,7 @@ DatabaseOption = Annotated[
 
 
 def _with_users(config: str | None, database_url: str | None, action: Callable[[UserService], Awaitable[T]]) -> T:
+    from voltline.cli import load_settings  # a bad setting: one line, like every command
     from voltline.store.database import Store
     from voltline.store.migrate import ensure_schema
 

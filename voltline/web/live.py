@@ -32,6 +32,7 @@ def _default(value: Any) -> Any:
 
 def _stopping(voltline: Any) -> bool:
     # uvicorn waits for open responses before it stops; an endless stream must end by itself.
+    # The stop publishes an event (server.stopping), so a waiting stream wakes and ends at once.
     return bool(voltline.stopping)
 
 

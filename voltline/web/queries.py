@@ -1,7 +1,9 @@
 """The reads behind the dashboard's pages: SQLAlchemy Core against the store's tables.
 
 One function per question a page asks. Live facts that the services keep in memory (who is
-connected right now, the newest power reading) are merged in by the pages, not here.
+connected right now, the newest power reading) are merged in by the pages, not here. Every read
+goes through `Store.query`: off the event loop, stopped past the statement time limit, so a
+page over a big table never holds up a charge point.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ msg = t.messages.c
 
 
 async def charge_point_counts(store: Store) -> tuple[int, int]:
-    row = await store.fetch_one(
+    row = await store.query_one(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((cp.connected, 1), else_=0)), 0))
     )
     assert row is not None
@@ -37,7 +39,7 @@ async def charge_point_counts(store: Store) -> tuple[int, int]:
 
 
 async def connector_status_counts(store: Store) -> dict[str, int]:
-    rows = await store.fetch_all(
+    rows = await store.query_all(
         sa.select(t.connectors.c.status, sa.func.count())
         .where(t.connectors.c.connector_id > 0)
         .group_by(t.connectors.c.status)
@@ -61,12 +63,12 @@ async def energy_finished_since(store: Store, since: datetime) -> float:
 
 
 async def active_sessions(store: Store) -> list[sa.Row[Any]]:
-    return await store.fetch_all(sa.select(t.transactions).where(tx.stopped_at.is_(None)).order_by(tx.started_at))
+    return await store.query_all(sa.select(t.transactions).where(tx.stopped_at.is_(None)).order_by(tx.started_at))
 
 
 async def recent_calls(store: Store, limit: int = 20) -> list[sa.Row[Any]]:
     """The newest requests in either direction: the seed of the overview's event feed."""
-    return await store.fetch_all(
+    return await store.query_all(
         sa.select(msg.id, msg.charge_point_id, msg.direction, msg.action, msg.created_at)
         .where(msg.message_type == 2, msg.action.not_in(("MeterValues", "Heartbeat")))
         .order_by(msg.id.desc())
@@ -89,7 +91,7 @@ async def charge_points(store: Store, *, q: str = "", connected: bool | None = N
         )
     if connected is not None:
         statement = statement.where(cp.connected.is_(connected))
-    return await store.fetch_all(statement)
+    return await store.query_all(statement)
 
 
 async def connectors(store: Store, charge_point_ids: list[str] | None = None) -> dict[str, list[sa.Row[Any]]]:
@@ -97,17 +99,17 @@ async def connectors(store: Store, charge_point_ids: list[str] | None = None) ->
     if charge_point_ids is not None:
         statement = statement.where(t.connectors.c.charge_point_id.in_(charge_point_ids))
     grouped: dict[str, list[sa.Row[Any]]] = {}
-    for row in await store.fetch_all(statement):
+    for row in await store.query_all(statement):
         grouped.setdefault(row.charge_point_id, []).append(row)
     return grouped
 
 
 async def charge_point(store: Store, charge_point_id: str) -> sa.Row[Any] | None:
-    return await store.fetch_one(sa.select(t.charge_points).where(cp.id == charge_point_id))
+    return await store.query_one(sa.select(t.charge_points).where(cp.id == charge_point_id))
 
 
 async def active_sessions_of(store: Store, charge_point_id: str) -> dict[int, sa.Row[Any]]:
-    rows = await store.fetch_all(
+    rows = await store.query_all(
         sa.select(t.transactions).where(tx.charge_point_id == charge_point_id, tx.stopped_at.is_(None))
     )
     return {row.connector_id: row for row in rows}
@@ -115,19 +117,19 @@ async def active_sessions_of(store: Store, charge_point_id: str) -> dict[int, sa
 
 async def configuration(store: Store, charge_point_id: str) -> list[sa.Row[Any]]:
     c = t.configuration.c
-    return await store.fetch_all(sa.select(t.configuration).where(c.charge_point_id == charge_point_id).order_by(c.key))
+    return await store.query_all(sa.select(t.configuration).where(c.charge_point_id == charge_point_id).order_by(c.key))
 
 
 async def reservations(store: Store, charge_point_id: str) -> list[sa.Row[Any]]:
     r = t.reservations.c
-    return await store.fetch_all(
+    return await store.query_all(
         sa.select(t.reservations).where(r.charge_point_id == charge_point_id).order_by(r.id.desc()).limit(20)
     )
 
 
 async def charging_profiles(store: Store, charge_point_id: str) -> list[sa.Row[Any]]:
     p = t.charging_profiles.c
-    return await store.fetch_all(
+    return await store.query_all(
         sa.select(t.charging_profiles)
         .where(p.charge_point_id == charge_point_id)
         .order_by(p.connector_id, p.stack_level.desc(), p.id.desc())
@@ -137,13 +139,13 @@ async def charging_profiles(store: Store, charge_point_id: str) -> list[sa.Row[A
 
 async def charge_point_events(store: Store, charge_point_id: str, limit: int = 10) -> list[sa.Row[Any]]:
     e = t.charge_point_events.c
-    return await store.fetch_all(
+    return await store.query_all(
         sa.select(t.charge_point_events).where(e.charge_point_id == charge_point_id).order_by(e.id.desc()).limit(limit)
     )
 
 
 async def id_tag_choices(store: Store) -> list[str]:
-    rows = await store.fetch_all(
+    rows = await store.query_all(
         sa.select(t.id_tags.c.id_tag).where(t.id_tags.c.status == "Accepted").order_by(t.id_tags.c.id_tag).limit(500)
     )
     return [row.id_tag for row in rows]
@@ -180,16 +182,16 @@ async def sessions(store: Store, where: SessionFilter, *, page: int = 1, limit: 
     statement = where.apply(sa.select(t.transactions)).order_by(tx.id.desc())
     if limit is not None:
         statement = statement.limit(limit + 1).offset((page - 1) * limit)
-    return await store.fetch_all(statement)
+    return await store.query_all(statement)
 
 
 async def session(store: Store, transaction_id: int) -> sa.Row[Any] | None:
-    return await store.fetch_one(sa.select(t.transactions).where(tx.id == transaction_id))
+    return await store.query_one(sa.select(t.transactions).where(tx.id == transaction_id))
 
 
 async def meter_values(store: Store, transaction_id: int, limit: int = 5000) -> list[sa.Row[Any]]:
     m = t.meter_values.c
-    return await store.fetch_all(
+    return await store.query_all(
         sa.select(t.meter_values).where(m.transaction_id == transaction_id).order_by(m.timestamp, m.id).limit(limit)
     )
 
@@ -228,11 +230,11 @@ async def id_tags(store: Store, *, q: str = "", status: str = "") -> list[sa.Row
         )
     if status:
         statement = statement.where(c.status == status)
-    return await store.fetch_all(statement.limit(1000))
+    return await store.query_all(statement.limit(1000))
 
 
 async def id_tag(store: Store, tag: str) -> sa.Row[Any] | None:
-    return await store.fetch_one(sa.select(t.id_tags).where(t.id_tags.c.id_tag == tag))
+    return await store.query_one(sa.select(t.id_tags).where(t.id_tags.c.id_tag == tag))
 
 
 # -- message log --------------------------------------------------------------------------
@@ -274,21 +276,21 @@ async def exchanges(store: Store, where: MessageFilter, *, before: int | None = 
         )
         statement = statement.where(sa.or_(msg.message_type == 0, msg.message_id.in_(failed)))
     if where.charge_point_id:
-        async with store.read() as conn:
+        async with store.query() as conn:
             requests = await message_search.charge_point_rows(
                 conn, statement, where.charge_point_id, limit=limit + 1, before=before
             )
     else:
         if before is not None:
             statement = statement.where(msg.id < before, msg.batch_id <= (before - 1) // t.FRAMES_PER_BATCH)
-        async with store.read() as conn:
+        async with store.query() as conn:
             requests = await message_search.log_rows(conn, statement, limit=limit + 1)
     ids = {row.message_id for row in requests if row.message_id}
     answers: dict[tuple[str, str, str], sa.Row[Any]] = {}
     if ids:
         # An answer is logged after its CALL: the batch ids bound the search to recent batches.
         oldest = min(row.id for row in requests)
-        for row in await store.fetch_all(
+        for row in await store.query_all(
             sa.select(t.messages)
             .where(msg.batch_id >= oldest // t.FRAMES_PER_BATCH, msg.id > oldest)
             .where(msg.message_type.in_((3, 4)), msg.message_id.in_(ids))
@@ -335,7 +337,7 @@ def pretty(raw: str) -> str:
 
 
 async def _scalar(store: Store, statement: sa.Select[Any]) -> Any:
-    async with store.read() as conn:
+    async with store.query() as conn:
         return await conn.scalar(statement)
 
 

@@ -47,7 +47,8 @@ class Dashboard:
         env = templates.env
         env.filters.update(dt=fmt_datetime, ago=fmt_ago, kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
         env.globals.update(status_class=status_class)
-        return cls(voltline, UserService(voltline.store), SessionCodec(secret_key), templates)
+        users = UserService(voltline.store, voltline.services.passwords)
+        return cls(voltline, users, SessionCodec(secret_key), templates)
 
 
 class LoginRequired(Exception):
@@ -73,7 +74,7 @@ async def require_user(request: Request) -> User:
     if session.user_id is None:
         raise LoginRequired
     user = await dashboard(request).users.get(session.user_id)
-    if user is None:  # deleted since logging in
+    if user is None or user.session_epoch != session.epoch:  # deleted, or logged out elsewhere, since
         session.logout()
         raise LoginRequired
     request.state.user = user

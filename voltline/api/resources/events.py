@@ -44,7 +44,8 @@ async def events(
         return not types or any(event.type == t or (t.endswith(".") and event.type.startswith(t)) for t in types)
 
     def stopping() -> bool:
-        # The HTTP server waits for open responses when it shuts down: end the stream then.
+        # The HTTP server waits for open responses when it shuts down: end the stream then. The
+        # stop publishes an event (server.stopping), so a waiting stream wakes and ends at once.
         return bool(getattr(voltline, "stopping", False))
 
     async def stream() -> AsyncIterator[bytes]:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from voltline.api.deps import Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.deps import After, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.schemas import MessageOut, Page
 
 router = APIRouter(prefix="/messages", tags=["message log"])
@@ -24,6 +24,7 @@ async def list_messages(
     order: Literal["asc", "desc"] = "desc",
     limit: Limit = 100,
     offset: Offset = 0,
+    after: After = None,
 ) -> Page[MessageOut]:
     page = await services.queries.messages(
         charge_point_id=charge_point_id,
@@ -35,5 +36,6 @@ async def list_messages(
         newest_first=order == "desc",
         limit=limit,
         offset=offset,
+        after=after,
     )
     return Page[MessageOut].model_validate(page_out(page))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from voltline.api.deps import IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.deps import After, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.schemas import MeterValueOut, Page
 
 router = APIRouter(prefix="/meter-values", tags=["meter values"])
@@ -23,6 +23,7 @@ async def list_meter_values(
     time_to: Annotated[TimeQuery, Query(alias="to", description="sampled before")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    after: After = None,
 ) -> Page[MeterValueOut]:
     page = await services.queries.meter_values(
         charge_point_id=charge_point_id,
@@ -33,5 +34,6 @@ async def list_meter_values(
         time_to=time_to,
         limit=limit,
         offset=offset,
+        after=after,
     )
     return Page[MeterValueOut].model_validate(page_out(page))

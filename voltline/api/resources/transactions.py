@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from voltline.api.auth import require_token
-from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
+from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.openapi import answers, conflict, invalid, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
 from voltline.services.tokens import ApiToken
@@ -48,9 +48,9 @@ Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 @router.get("", summary="List transactions, newest first")
 async def list_transactions(
-    services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0
+    services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0, after: After = None
 ) -> Page[TransactionOut]:
-    page = await services.queries.transactions(**filters, limit=limit, offset=offset)
+    page = await services.queries.transactions(**filters, limit=limit, offset=offset, after=after)
     return Page[TransactionOut].model_validate(page_out(page))
 
 

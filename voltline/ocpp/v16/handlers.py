@@ -7,6 +7,7 @@ This module only knows the 1.6 field names and shapes. The services are reached 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import OcppError
+from voltline.ocpp.v16 import lenient
 
 Payload = dict[str, Any]
 
@@ -27,6 +29,14 @@ class Services(Protocol):
     transactions: Any
 
 
+@dataclass(slots=True, eq=False)
+class Allowance:
+    """A message a charge point that is not Accepted may send because we asked for it."""
+
+    action: str
+    until: float | None = None  # None: once; else as often as it comes until then (monotonic)
+
+
 @dataclass(slots=True)
 class Context:
     """One connected charge point, as its handlers see it."""
@@ -37,26 +47,37 @@ class Context:
     # to boot, and to send what we asked for with TriggerMessage.
     registration_status: str = "Accepted"
     # Created on first use: most charge points are never asked to send anything.
-    triggered: set[str] | None = None
+    triggered: list[Allowance] | None = None
+    # The actions this charge point is served despite a payload that breaks the schema (read once
+    # per connection, as the RPC session does).
+    lenient: frozenset[str] | None = None
 
-    def allow_once(self, action: str) -> bool:
-        """Let `action` through once while not Accepted; False if it already was allowed."""
+    def allow(self, action: str, within: float | None = None) -> Allowance:
+        """Let `action` through while not Accepted: once, or for `within` seconds as often as it
+        comes (a trigger for no connector in particular brings one message per connector, and
+        how many that are only the charge point knows)."""
+        allowance = Allowance(action, None if within is None else time.monotonic() + within)
         if self.triggered is None:
-            self.triggered = set()
-        elif action in self.triggered:
-            return False
-        self.triggered.add(action)
-        return True
+            self.triggered = []
+        self.triggered.append(allowance)
+        return allowance
 
-    def withdraw(self, action: str) -> None:
-        if self.triggered:
-            self.triggered.discard(action)
+    def withdraw(self, allowance: Allowance) -> None:
+        if self.triggered and allowance in self.triggered:
+            self.triggered.remove(allowance)
 
     def take(self, action: str) -> bool:
-        """Whether `action` was allowed once, using the allowance up."""
-        if self.triggered and action in self.triggered:
-            self.triggered.discard(action)
-            return True
+        """Whether `action` is allowed, using up an allowance for one message."""
+        if not self.triggered:
+            return False
+        at = time.monotonic()
+        for allowance in list(self.triggered):
+            if allowance.until is not None and at > allowance.until:
+                self.triggered.remove(allowance)
+            elif allowance.action == action:
+                if allowance.until is None:
+                    self.triggered.remove(allowance)
+                return True
         return False
 
 
@@ -203,19 +224,29 @@ async def sign_certificate(ctx: Context, p: Payload) -> Payload:
 Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]
 
 _ALWAYS_ALLOWED = frozenset({"BootNotification"})
+_NO_ACTIONS: frozenset[str] = frozenset()
+
+
+def _lenient_actions(ctx: Context) -> frozenset[str]:
+    access = ctx.services.charge_points.access(ctx.identity)
+    ctx.lenient = access.lenient_actions if access is not None else _NO_ACTIONS
+    return ctx.lenient
 
 
 def _guarded(action: str, handler: Handler16) -> Handler16:
-    if action in _ALWAYS_ALLOWED:
-        return handler
+    """Until Accepted, only what OCPP permits (a boot, what was triggered); for a lenient action,
+    the payload brought into the shape its handler reads (see lenient.py)."""
+    always_allowed = action in _ALWAYS_ALLOWED
 
     async def guarded(ctx: Context, p: Payload) -> Payload:
-        if ctx.registration_status != "Accepted":
+        if not always_allowed and ctx.registration_status != "Accepted":
             if not ctx.take(action):
                 raise OcppError(
                     ErrorCode.SECURITY_ERROR,
                     f"{action} refused: the charge point's registration is {ctx.registration_status}",
                 )
+        if action in (ctx.lenient if ctx.lenient is not None else _lenient_actions(ctx)):
+            p = lenient.repair(action, p)
         return await handler(ctx, p)
 
     return guarded

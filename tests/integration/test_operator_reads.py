@@ -1,0 +1,168 @@
+"""Operators' reads never hold up a charge point, end past the time limit with a clear error, and
+page by cursor as well as by offset."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import ServerFactory
+from voltline.app import Voltline
+from voltline.services.paging import fetch_page
+from voltline.store import tables as t
+from voltline.store.errors import QueryTimeout
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+SAMPLE = '[[230.0, "V", "230", "V", "Voltage", null, "Sample.Periodic", "Outlet", "Raw"]]'
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory, request: pytest.FixtureRequest) -> Voltline:
+    marker = request.node.get_closest_marker("settings")
+    return await start_server(**(marker.kwargs if marker else {}))
+
+
+def _counter(upto: int) -> sa.Select[Any]:
+    """A read that takes seconds whatever the tables hold: counting to `upto`, row by row."""
+    counter = sa.select(sa.literal(1).label("n")).cte("counter", recursive=True)
+    counter = counter.union_all(sa.select(counter.c.n + 1).where(counter.c.n < upto))
+    return sa.select(counter.c.n)
+
+
+async def _generate_readings(server: Voltline, count: int) -> None:
+    """`count` meter readings of one Voltage sample each, made by the database itself."""
+    columns = "charge_point_id, connector_id, transaction_id, timestamp, sampled_values"
+    if server.store.is_sqlite:
+        sql = (
+            f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
+            f"INSERT INTO meter_readings ({columns}) SELECT 'CP-1', 1, NULL, '2026-11-01 10:00:00.000000', '{SAMPLE}' FROM n"
+        )
+    else:
+        sql = (
+            f"INSERT INTO meter_readings ({columns}) SELECT 'CP-1', 1, NULL, TIMESTAMPTZ '2026-11-01 10:00:00+00', "
+            f"'{SAMPLE}' FROM generate_series(1, {count})"
+        )
+    await server.store.write(lambda conn: conn.execute(sa.text(sql)))
+
+
+@pytest.mark.settings(query_timeout=1.5)
+async def test_a_heavy_read_runs_while_charge_points_are_answered(server, connect) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    # The read behind every API list (count, then the page), over seconds of work.
+    reading = asyncio.create_task(fetch_page(server.store, _counter(10_000_000), (sa.column("n"),), 10, 0, tuple))
+    await asyncio.sleep(0)  # the read has started (inline on the loop, it would now be over)
+    heartbeat = await client.call("Heartbeat", {})
+    meter_values = await client.call(
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": "2026-11-01T10:00:00Z", "sampledValue": [{"value": "5"}]}]},
+    )
+    assert heartbeat[0] == 3 and meter_values == [3, meter_values[1], {}]
+    assert not reading.done()  # both answered while the read was still running
+    with pytest.raises(QueryTimeout):  # and the read ends at the time limit, not whenever it is done
+        await reading
+
+
+@pytest.mark.settings(query_timeout=0.02)
+async def test_a_read_past_the_time_limit_answers_a_clear_error(server, api) -> None:  # type: ignore[no-untyped-def]
+    await _generate_readings(server, 200_000)
+    answer = await api.get("/api/v1/meter-values", params={"measurand": "Voltage", "offset": 100_000})
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "query_timeout"
+    assert "filters" in error["message"]
+    # The server goes on serving reads that fit.
+    assert (await api.get("/api/v1/charge-points")).status_code == 200
+
+
+async def _page_all(api: Any, path: str, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    after = None
+    for _ in range(100):
+        answer = await api.get(path, params={**params, "limit": limit, **({"after": after} if after else {})})
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        assert page["total"] >= len(page["items"])
+        items += page["items"]
+        after = page["next_cursor"]
+        if after is None:
+            return items
+    raise AssertionError("the cursor never ended")
+
+
+async def _page_by_offset(api: Any, path: str, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = (await api.get(path, params={**params, "limit": limit, "offset": len(items)})).json()
+        items += page["items"]
+        if len(items) >= page["total"] or not page["items"]:
+            return items
+
+
+async def test_cursor_paging_gives_the_items_of_offset_paging(server, api, connect) -> None:  # type: ignore[no-untyped-def]
+    await server.services.charge_points.register("CP-1")
+    client = await connect("CP-1")
+    await client.boot()
+    # Meter values that share timestamps (the cursor's key is the time and the id), and
+    # transactions, and the frames of it all in the message log.
+    for minute in range(12):
+        stamp = (T0 + timedelta(minutes=minute // 3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sampled = [{"value": str(minute * 10 + i), "measurand": m} for i, m in enumerate(("Voltage", "Current.Import"))]
+        answer = await client.call("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": stamp, "sampledValue": sampled}]})
+        assert answer[0] == 3
+    for n in range(9):
+        start = await client.call(
+            "StartTransaction", {"connectorId": 1, "idTag": f"T{n}", "meterStart": 0, "timestamp": "2026-11-01T11:00:00Z"}
+        )
+        stop = await client.call(
+            "StopTransaction",
+            {"transactionId": start[2]["transactionId"], "meterStop": 10, "timestamp": "2026-11-01T11:05:00Z"},
+        )
+        assert stop[0] == 3
+    flushed = server.services.message_log.flush()  # every frame so far committed
+    if flushed is not None:
+        await flushed
+
+    for path, params in (
+        ("/api/v1/meter-values", {}),
+        ("/api/v1/meter-values", {"measurand": "Voltage"}),
+        ("/api/v1/transactions", {}),
+        ("/api/v1/messages", {}),
+        ("/api/v1/messages", {"order": "asc"}),
+        ("/api/v1/messages", {"charge_point_id": "CP-1"}),
+        ("/api/v1/messages", {"charge_point_id": "CP-1", "order": "asc", "action": "MeterValues"}),
+    ):
+        by_offset = await _page_by_offset(api, path, params, limit=5)
+        by_cursor = await _page_all(api, path, params, limit=5)
+        assert len(by_offset) >= 9, (path, params)
+        assert [item["id"] for item in by_cursor] == [item["id"] for item in by_offset], (path, params)
+        assert by_cursor == by_offset
+
+    # A deep page straight from a cursor: the same items as the offset that lies there.
+    first = (await api.get("/api/v1/meter-values", params={"limit": 10})).json()
+    deep = (await api.get("/api/v1/meter-values", params={"limit": 7, "after": first["next_cursor"]})).json()
+    by_offset = (await api.get("/api/v1/meter-values", params={"limit": 7, "offset": 10})).json()
+    assert deep["items"] == by_offset["items"] and deep["total"] == by_offset["total"] == 24
+    assert {"items", "total", "limit", "offset", "next_cursor"} <= deep.keys()
+
+
+async def test_a_cursor_that_is_not_one_is_refused(server, api) -> None:  # type: ignore[no-untyped-def]
+    for cursor in ("bm90LWEtY3Vyc29y", "WyJ0eCIsIDFd"):  # "not-a-cursor", a transactions cursor
+        answer = await api.get("/api/v1/meter-values", params={"after": cursor})
+        assert 400 <= answer.status_code < 500 and answer.json()["error"]["code"] == "invalid_cursor", answer.text
+
+
+async def test_a_heavy_read_given_up_by_its_asker_stops_and_frees_its_connection(server) -> None:  # type: ignore[no-untyped-def]
+    reading = asyncio.create_task(fetch_page(server.store, _counter(10_000_000), (sa.column("n"),), 10, 0, tuple))
+    await asyncio.sleep(0.2)
+    assert not reading.done()
+    reading.cancel()  # an operator closed the tab; the statement must not run on to its end
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert await server.store.query_one(sa.select(sa.literal(7))) == (7,)
+    assert not getattr(server.store, "_querying", ())  # no statement left stepping
