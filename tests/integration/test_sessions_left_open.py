@@ -168,13 +168,14 @@ async def test_a_stop_transaction_delivered_after_the_close_replaces_its_values(
 
 
 async def test_after_a_reboot_a_connector_reported_free_closes_its_open_session(server, api, connect) -> None:  # type: ignore[no-untyped-def]
-    for tag in "ABCDEF":
+    for tag in "ABCDEFG":
         await add_tag(server, tag)
     client, ids = await charging(server, connect, "CP-1", {n: (tag, 1000 * n) for n, tag in enumerate("ABCDE", 1)})
     # Before any reboot, a connector's status closes nothing: the charge point kept its state.
     await client.ok("StatusNotification", status(5, "Available"))
     assert (await transaction(server, ids[5])).stopped_at is None
 
+    bare = (await client.ok("StartTransaction", start(7, "G", 100, T0)))["transactionId"]  # no reading yet
     client.abort()  # the charge point loses power mid-session
     client = await connect("CP-1")
     booted_at = datetime.now(UTC)
@@ -184,8 +185,7 @@ async def test_after_a_reboot_a_connector_reported_free_closes_its_open_session(
         stopped = await next_of(events, "transaction.stopped")
     closed = await transaction(server, ids[1])
     assert closed.stop_reason == "Other" and closed.stop_note == "closed after reboot: connector 1 reported Available"
-    assert closed.meter_stop == 2500  # its last register reading
-    assert booted_at <= closed.stopped_at <= datetime.now(UTC)  # ended by the reboot
+    assert (closed.meter_stop, closed.stopped_at) == (2500, at(T0_10))  # its last register reading
     assert (stopped.type, stopped.data["transaction_id"], stopped.data["note"]) == ("transaction.stopped", ids[1], closed.stop_note)
     assert ("CP-1", 1) not in server.services.transactions.live
 
@@ -206,6 +206,10 @@ async def test_after_a_reboot_a_connector_reported_free_closes_its_open_session(
     await client.ok("StatusNotification", status(5, "Unavailable"))
     assert (await transaction(server, ids[5])).stop_note == "closed after reboot: connector 5 reported Unavailable"
 
+    # Without a reading: what it started with, ended by the reboot at the latest.
+    await client.ok("StatusNotification", status(7, "Available", T1))
+    closed = await transaction(server, bare)
+    assert closed.meter_stop == 100 and booted_at <= closed.stopped_at <= datetime.now(UTC)
     # A session started after the boot is not the reboot's business: its StopTransaction will come.
     later = (await client.ok("StartTransaction", start(6, "F", 0, T1)))["transactionId"]
     await client.ok("StatusNotification", status(6, "Finishing", T1))

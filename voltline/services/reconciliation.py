@@ -10,9 +10,9 @@ the transactions open on a charge point when it boots, the connector's next Stat
   open, and this boot decides nothing more about it.
 - Available, Preparing, Reserved, Unavailable, Finishing: no transaction is in progress on a
   connector in that state (OCPP 1.6 §4.9 and its status diagram): the charge point no longer has
-  it, and Voltline closes it — stop reason Other, meter stop the last Energy.Active.Import.Register
-  reading (else the meter start), stopped at the boot, `stop_note` "closed after reboot: connector
-  N reported S".
+  it, and Voltline closes it — stop reason Other, meter stop and stop time those of its last
+  Energy.Active.Import.Register reading (else the meter start, and the boot), `stop_note` "closed
+  after reboot: connector N reported S".
 - Faulted says neither (a fault can interrupt a session and clear again): the connector's status
   after it decides.
 
@@ -55,7 +55,7 @@ class LostTransaction:
 
     transaction_id: int
     note: str
-    # It ended by the reboot at the latest.
+    # It ended by the reboot at the latest (its stop time when it has no meter reading).
     stopped_by: datetime
     # The status's own timestamp (None: it gave none), to compare with the transaction's start.
     reported_at: datetime | None

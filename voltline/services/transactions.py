@@ -325,11 +325,13 @@ class TransactionService:
                     continue
                 if tx.reported_at is not None and tx.reported_at < row.started_at:
                     continue  # a status queued from before this transaction says nothing about it
-                energy = await conn.scalar(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})
-                meter_stop = row.meter_start if energy is None else max(round(energy), row.meter_start)
+                last = (await conn.execute(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})).first()
+                meter_stop = row.meter_start if last is None else max(round(last.value), row.meter_start)
                 result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH])
-                # It ended by the reboot at the latest; never before it began (clocks differ).
-                if await _close_open(conn, result, max(tx.stopped_by, row.started_at)):
+                # Where it was last seen charging, else by the reboot at the latest; never before
+                # it began (the charge point's clock and ours differ).
+                stopped_at = last.timestamp if last is not None else tx.stopped_by
+                if await _close_open(conn, result, max(stopped_at, row.started_at)):
                     closed.append(result)
             return closed
 
@@ -465,7 +467,7 @@ _m = t.meter_values.c
 
 def _last_energy(*, up_to_a_time: bool) -> sa.Select[Any]:
     """A transaction's last Energy.Active.Import.Register reading (Wh), up to `at` if bounded."""
-    statement = sa.select(_m.value).where(
+    statement = sa.select(_m.value, _m.timestamp).where(
         _m.transaction_id == sa.bindparam("transaction_id"),
         _m.measurand == mv.ENERGY_REGISTER,
         _m.phase.is_(None),
