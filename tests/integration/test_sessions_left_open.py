@@ -238,3 +238,28 @@ async def test_a_stop_transaction_after_the_reboot_close_replaces_its_values_and
     await client.ok("StatusNotification", status(2, "Available", T1))
     stopped = await transaction(server, ids[2])
     assert (stopped.meter_stop, stopped.stop_reason, stopped.stop_note) == (2900, "PowerLoss", None)
+
+
+async def test_charge_points_booting_together_each_find_their_own_open_sessions(server, connect) -> None:  # type: ignore[no-untyped-def]
+    # A fleet coming back after a power cut: their boots share look-ups, each gets its own answer.
+    await add_tag(server, "FLEET")
+    await server.store.write(lambda c: c.execute(
+        sa.update(t.id_tags).where(t.id_tags.c.id_tag == "FLEET").values(max_active_transactions=0)
+    ))
+    names = [f"CP-{n}" for n in range(30)]
+    sessions = {}
+    for name in names:
+        client, ids = await charging(server, connect, name, {1: ("FLEET", 100)})
+        sessions[name] = ids[1]
+        client.abort()
+    clients = await asyncio.gather(*(connect(name) for name in names))
+    await asyncio.gather(*(client.boot() for client in clients))
+    # Half still charge, half come back free.
+    await asyncio.gather(*(
+        client.ok("StatusNotification", status(1, "Charging" if n % 2 else "Available", T1)) for n, client in enumerate(clients)
+    ))
+    for n, name in enumerate(names):
+        row = await transaction(server, sessions[name])
+        assert (row.stopped_at is None) == bool(n % 2), name
+        if not n % 2:
+            assert row.stop_note == "closed after reboot: connector 1 reported Available"

@@ -23,13 +23,16 @@ the StopTransaction it queued while offline, and that is fine. The next StartTra
 connector also closes an open transaction, reboot or not (see transactions). OCPP 2.0.1 would ask
 with GetTransactionStatus instead; Voltline speaks 1.6 only so far.
 
-The open transactions are looked up once per boot and kept in memory by the node holding the
-connection until each of their connectors has decided; a StatusNotification costs one dict lookup.
-A node that restarts in between leaves them to the next start on the connector, or an operator.
+The open transactions are looked up at the boot — boots that arrive together share one query, so
+a fleet booting after a power cut costs a few queries, not one per charge point — and kept in
+memory by the node holding the connection until each of their connectors has decided; a
+StatusNotification costs one dict lookup. A node that restarts in between leaves them to the next
+start on the connector, or an operator.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,17 +79,50 @@ class SessionsAfterReboot:
         self._store = store
         self._close = close
         self._boots: dict[str, _Boot] = {}
+        # Boots waiting for the next look-up of open transactions, and the task doing them.
+        self._asking: dict[str, list[asyncio.Future[dict[int, list[int]]]]] = {}
+        self._looking: asyncio.Task[None] | None = None
 
     async def booted(self, identity: str, at: datetime) -> None:
         """The charge point booted at `at`: its open transactions wait for their connector's status."""
-        rows = await self._store.fetch_all(_OPEN.params(charge_point_id=identity))
-        if not rows:
+        undecided = await self._open_transactions(identity)
+        if undecided:
+            self._boots[identity] = _Boot(at, undecided)
+        else:
             self._boots.pop(identity, None)
-            return
-        undecided: dict[int, list[int]] = {}
-        for row in rows:
-            undecided.setdefault(row.connector_id, []).append(row.id)
-        self._boots[identity] = _Boot(at, undecided)
+
+    async def _open_transactions(self, identity: str) -> dict[int, list[int]]:
+        future: asyncio.Future[dict[int, list[int]]] = asyncio.get_running_loop().create_future()
+        self._asking.setdefault(identity, []).append(future)
+        if self._looking is None:
+            self._looking = asyncio.create_task(self._look_up())
+        return await future
+
+    async def _look_up(self) -> None:
+        """Answer every boot waiting, a few hundred charge points per query, until none waits."""
+        try:
+            while self._asking:
+                batch, self._asking = self._asking, {}
+                identities = list(batch)
+                try:
+                    found: dict[str, dict[int, list[int]]] = {}
+                    async with self._store.read() as conn:
+                        for i in range(0, len(identities), _PER_QUERY):
+                            rows = await conn.execute(_OPEN, {"charge_points": identities[i : i + _PER_QUERY]})
+                            for row in rows:
+                                found.setdefault(row.charge_point_id, {}).setdefault(row.connector_id, []).append(row.id)
+                except Exception as exc:  # each boot waiting fails as it would have on its own
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for identity, futures in batch.items():
+                    for future in futures:
+                        if not future.done():  # its boot may have been given up meanwhile
+                            future.set_result(found.get(identity, {}))
+        finally:
+            self._looking = None
 
     async def connector_reported(
         self, identity: str, connector_id: int, status: str, timestamp: datetime | None
@@ -109,7 +145,8 @@ class SessionsAfterReboot:
 
 
 _tx = t.transactions.c
+_PER_QUERY = 500
 # Found by the open transactions' partial index (charge point, connector).
-_OPEN = sa.select(_tx.id, _tx.connector_id).where(
-    _tx.charge_point_id == sa.bindparam("charge_point_id"), _tx.stopped_at.is_(None)
+_OPEN = sa.select(_tx.id, _tx.charge_point_id, _tx.connector_id).where(
+    _tx.charge_point_id.in_(sa.bindparam("charge_points", expanding=True)), _tx.stopped_at.is_(None)
 )
