@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Install Voltline into .venv and start it with a demo: a local SQLite database, simulated charge
-# points charging at once, and the dashboard URL, login and API token printed.
-# Extra arguments go to `voltline serve` (e.g. scripts/demo.sh --port 8080).
+# Install Voltline into .venv and start it with a demo: a local SQLite database (voltline-demo.db),
+# simulated charge points charging at once, and the dashboard URL, login, API token and the
+# commands to try it from a second terminal printed.
+# Ports: VOLTLINE_PORT (HTTP, default 8000) and VOLTLINE_OCPP_PORT (OCPP, default 9000), or
+# --port / --ocpp-port: extra arguments go to `voltline serve` (e.g. scripts/demo.sh --port 8080).
+# VOLTLINE_VENV chooses the virtual environment (default .venv), PYTHON the Python that makes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

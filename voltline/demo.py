@@ -2,16 +2,23 @@
 
 A newcomer runs one command and within seconds sees sessions in the dashboard: charge points,
 id tags, an operator login and an API token are created (or refreshed) in a local database, and
-a simulated fleet starts charging against the server in the same process.
+a simulated fleet starts charging against the server in the same process. The demo accepts
+charge points it does not know (unless `auto_register` is set otherwise), so the README's
+`voltline simulate` example connects without registering first, and it prints the exact
+commands to try it from a second terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from rich.console import Console
 from rich.panel import Panel
 
@@ -24,7 +31,14 @@ from voltline.store import tables as t
 
 DEMO_DATABASE = "sqlite:///voltline-demo.db"
 CHARGE_POINTS = [f"DEMO-{n}" for n in range(1, 5)]
-ACCEPTED_TAGS = ["DEMO-TAG-1", "DEMO-TAG-2", "DEMO-TAG-3", "DEMO-FLEET"]
+CONNECTORS = 2
+# One driver's card per connector: a tag may be in one session at a time, so fewer tags than
+# connectors would leave a driver refused with ConcurrentTx and a connector in Preparing.
+DRIVER_TAGS = [f"DEMO-TAG-{n}" for n in range(1, len(CHARGE_POINTS) * CONNECTORS + 1)]
+# The fleet card: parent of the drivers' cards, good for any number of sessions at once (the
+# README's simulator example charges twenty connectors with it).
+FLEET_TAG = "DEMO-FLEET"
+BLOCKED_TAG = "DEMO-BLOCKED"
 OPERATOR = "admin"
 
 
@@ -34,11 +48,21 @@ async def _seed(voltline: Voltline) -> tuple[str, str]:
         if voltline.services.charge_points.access(identity) is None:
             await voltline.services.charge_points.register(identity, description="simulated demo charge point")
     existing = {r.id_tag for r in await voltline.store.fetch_all(sa.select(t.id_tags.c.id_tag))}
-    tags = [(tag, "Accepted", "DEMO-FLEET" if tag != "DEMO-FLEET" else None) for tag in ACCEPTED_TAGS]
-    tags.append(("DEMO-BLOCKED", "Blocked", None))
-    new = [{"id_tag": tag, "status": status, "parent_id_tag": parent} for tag, status, parent in tags if tag not in existing]
-    if new:
-        await voltline.store.write(lambda conn: conn.execute(t.id_tags.insert(), new))
+    tags = [{"id_tag": FLEET_TAG, "status": "Accepted", "parent_id_tag": None, "max_active_transactions": 0}]
+    tags += [{"id_tag": tag, "status": "Accepted", "parent_id_tag": FLEET_TAG, "max_active_transactions": 1}
+             for tag in DRIVER_TAGS]
+    tags.append({"id_tag": BLOCKED_TAG, "status": "Blocked", "parent_id_tag": None, "max_active_transactions": 1})
+
+    async def seed_tags(conn: AsyncConnection) -> None:
+        new = [tag for tag in tags if tag["id_tag"] not in existing]
+        if new:
+            await conn.execute(t.id_tags.insert(), new)
+        # A demo database from an earlier version has a fleet card limited to one session.
+        await conn.execute(
+            t.id_tags.update().where(t.id_tags.c.id_tag == FLEET_TAG).values(status="Accepted", max_active_transactions=0)
+        )
+
+    await voltline.store.write(seed_tags)
 
     password = secrets.token_urlsafe(9)
     users = UserService(voltline.store)
@@ -51,9 +75,41 @@ async def _seed(voltline: Voltline) -> tuple[str, str]:
     return password, token
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The demo accepts unknown charge points unless told otherwise (`--no-auto-register`)."""
+    if "auto_register" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"auto_register": True})
+
+
+def _voltline_command() -> str:
+    """How this process was called, as a second terminal in the same folder can call it again."""
+    called = Path(sys.argv[0])
+    if called.name != "voltline":
+        return "voltline"
+    if called.is_absolute():
+        with contextlib.suppress(ValueError):
+            return str(called.relative_to(Path.cwd()))
+    return str(called)
+
+
+def try_it_commands(settings: Settings, http_port: int, ocpp_port: int) -> list[str]:
+    """The README's first commands against this demo, with its ports and database filled in."""
+    voltline = _voltline_command()
+    api = f"http://127.0.0.1:{http_port}/api/v1"
+    return [
+        f"export VOLTLINE_PORT={http_port} VOLTLINE_OCPP_PORT={ocpp_port}",
+        f"TOKEN=$({voltline} token create --name cli --database-url {settings.database_url} | tail -n 1)",
+        f'curl -H "Authorization: Bearer $TOKEN" {api}/charge-points',
+        f"{voltline} simulate --url ws://127.0.0.1:{ocpp_port}/ocpp --prefix SIM- --charge-points 10 "
+        f"--connectors 2 --id-tag {FLEET_TAG} --mean-idle 30",
+    ]
+
+
 async def run_demo(settings: Settings, console: Console | None = None) -> StopReport:
     """Serve with a simulated fleet until SIGTERM or SIGINT (Ctrl-C), then stop gracefully."""
     console = console or Console()
+    settings = demo_settings(settings)
     voltline = Voltline(settings)
     requested = asyncio.Event()
     with stop_signals(requested):
@@ -69,6 +125,10 @@ async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, r
     """Seed, say how to reach everything, and run the simulated fleet until a stop is requested."""
     password, token = await _seed(voltline)
     http = f"http://{settings.host}:{voltline.http_port}"
+    registration = (
+        "Unknown charge points are registered as they connect." if settings.auto_register
+        else "Only registered charge points may connect."
+    )
     console.print(
         Panel.fit(
             f"[bold]Dashboard[/]  {http}/   login [bold]{OPERATOR}[/] / [bold]{password}[/]\n"
@@ -76,14 +136,18 @@ async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, r
             f"[bold]OCPP[/]       ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp/{{chargePointId}}\n"
             f"[bold]Database[/]   {settings.database_url}\n\n"
             f"{len(CHARGE_POINTS)} simulated charge points are connecting; sessions start within seconds.\n"
-            "Stop with Ctrl-C.",
+            f"{registration} Stop with Ctrl-C.",
             title="Voltline demo",
         )
     )
+    # Printed unwrapped and undecorated, so that they can be copied as they are.
+    console.print(f"Try it from a second terminal, in {os.getcwd()} (more in README.md):", highlight=False)
+    for command in try_it_commands(settings, voltline.http_port, voltline.ocpp_port):
+        console.print(f"  {command}", soft_wrap=True, highlight=False, markup=False)
     simulator = Simulator(
         f"ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp",
         identities=CHARGE_POINTS,
-        connectors=2,
+        connectors=CONNECTORS,
         vendor="Voltline",
         model="Demo AC 22",
         meter_interval=10,
@@ -91,11 +155,16 @@ async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, r
         seed="demo",
     )
     async with simulator:
-        # Two drivers are already waiting; the rest arrive at random.
-        for cp, tag in ((simulator[CHARGE_POINTS[0]], ACCEPTED_TAGS[0]), (simulator[CHARGE_POINTS[1]], ACCEPTED_TAGS[1])):
-            await cp.plug_in(1, tag, energy_kwh=2.0, soc=40.0, max_power_w=11_000.0, unplug_when_full=True)
+        cards = iter(DRIVER_TAGS)
+        driver_tag = {(cp.identity, connector): next(cards) for cp in simulator for connector in cp.connectors}
+        # Two drivers are already waiting; the rest arrive at random, each connector's with its
+        # own card, now and then one with a blocked card (refused, and leaves).
+        for cp in (simulator[CHARGE_POINTS[0]], simulator[CHARGE_POINTS[1]]):
+            await cp.plug_in(1, driver_tag[(cp.identity, 1)], energy_kwh=2.0, soc=40.0, max_power_w=11_000.0,
+                             unplug_when_full=True)
         drivers = asyncio.gather(*(
-            drive_connector(cp, connector, [*ACCEPTED_TAGS, "DEMO-BLOCKED"], mean_idle_s=45.0, energy_kwh=(0.5, 3.0))
+            drive_connector(cp, connector, [driver_tag[(cp.identity, connector)]] * 4 + [BLOCKED_TAG],
+                            mean_idle_s=45.0, energy_kwh=(0.5, 3.0))
             for cp in simulator
             for connector in cp.connectors
         ))

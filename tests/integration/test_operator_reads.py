@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from tests.conftest import ServerFactory
 from voltline.app import Voltline
 from voltline.services.paging import fetch_page
-from voltline.store import tables as t
 from voltline.store.errors import QueryTimeout
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)

@@ -122,7 +122,8 @@ async def test_remote_session_from_the_dashboard(server: Voltline, operator: Any
     await expect(overview.locator("[data-live-power]").first).to_have_text("7.2 kW")
     await shoot(overview, "overview", server)
 
-    # Stop it from the page.
+    # Stop it from the page (it asks first).
+    page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Stop session").click()
     await expect(page.locator('.toasts [data-outcome="accepted"]').last).to_contain_text("RemoteStopTransaction")
     await expect(page.locator('.connector [data-status][data-connector="1"]')).to_have_text("Available")

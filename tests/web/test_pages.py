@@ -120,7 +120,7 @@ async def test_every_page_renders_with_data(web: httpx.AsyncClient, server: Volt
     assert f"{energy / 1000:,.2f} kWh" in session_page
     assert "Remote" in session_page
     log = (await web.get("/messages?charge_point_id=CP-PAGES&action=RemoteStartTransaction")).text
-    assert "RemoteStartTransaction" in log and "answered" in log
+    assert "RemoteStartTransaction" in log and 'data-answer-status="Accepted"' in log
     config = (await web.get("/charge-points/CP-PAGES/configuration")).text
     assert "MeterValueSampleInterval" in config and "Read from the charge point" in config
     export = await web.get("/sessions.csv?charge_point_id=CP-PAGES")
@@ -179,6 +179,10 @@ async def test_command_outcomes_are_told_apart(quick_server: Voltline, station) 
             assert plain.status_code == 303
             page = await client.get(plain.headers["location"])
             assert "CP-OFF is offline" in page.text
+            plain = await client.post("/charge-points/CP-ON/commands/raw",
+                                      data={"csrf_token": token, "ocpp_action": "GetConfiguration", "payload": "{}"})
+            page = await client.get(plain.headers["location"])
+            assert "&#34;key&#34;: &#34;HeartbeatInterval&#34;" in page.text  # the answer, in the notice
     finally:
         await cp.close()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from voltline.api import errors, health, openapi
+from voltline.api import docs, errors, health, openapi
 from voltline.api.auth import require_token
 
 API_PREFIX = "/api/v1"
@@ -18,12 +18,13 @@ def create_api(voltline: Any) -> FastAPI:
         version="0.1.0",
         description="Charging Station Management System for OCPP 1.6J charge points.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # docs.install serves /docs and /redoc with local assets
         redoc_url=None,
     )
     app.state.voltline = voltline
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=openapi.EVERY_API_ROUTE)
     for router in _resource_routers():

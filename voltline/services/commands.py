@@ -142,6 +142,7 @@ class CommandService:
         except CallTimeout as exc:
             raise CommandTimeout(str(exc)) from None
         except CallErrorReceived as exc:
+            self._bus.publish(Event("command", identity, {"action": action, "error_code": exc.code}))
             raise CommandFailed(
                 f"{identity} answered {action} with the CALLERROR {exc.code}",
                 ocpp_code=exc.code,

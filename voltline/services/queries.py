@@ -124,6 +124,13 @@ class MessageView:
     created_at: datetime
 
 
+def natural_order(column: Any) -> tuple[Any, ...]:
+    """CP-2 before CP-10: by the id without its trailing digits, then the shorter number first,
+    then the id itself (a total order, so pages never overlap). `rtrim(x, chars)` is the same
+    function in SQLite and PostgreSQL."""
+    return (sa.func.rtrim(column, "0123456789"), sa.func.length(column), column)
+
+
 def _latest_energy() -> sa.ScalarSelect[Any]:
     m = t.meter_values.c
     return (
@@ -182,7 +189,7 @@ class Queries:
             query = query.where(
                 sa.or_(*(col.contains(search, autoescape=True) for col in (c.id, c.description, c.vendor, c.model)))
             )
-        page = await fetch_page(self._store, query, (c.id,), limit, offset, lambda row: row)
+        page = await fetch_page(self._store, query, natural_order(c.id), limit, offset, lambda row: row)
         connectors = await self._connectors([row.id for row in page.items])
         return Page([self._view(row, connectors.get(row.id, [])) for row in page.items], page.total, limit, offset)
 

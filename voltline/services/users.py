@@ -5,10 +5,14 @@ back off the username they were tried for and the address they came from (Failur
 while backed off, a login is refused at once, the right password included. An operator's
 `session_epoch` grows with each password change and logout; a dashboard session of an older
 epoch is over, on every node.
+An operator's `time_zone` (an IANA name, None until chosen) is where the dashboard shows times
+and reads date filters; it is only ever a name `zoneinfo` knows.
 """
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +53,22 @@ class User:
     username: str
     created_at: datetime
     session_epoch: int = 0
+    time_zone: str | None = None
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone this machine knows: read from the zone database once, it is hundreds of files."""
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
+
+
+def valid_time_zone(name: str) -> str:
+    """`name` if it is an IANA zone (`Europe/Berlin`); ValueError otherwise. A file path or a
+    POSIX TZ string that ZoneInfo would also read is refused: only names from the list."""
+    name = name.strip()
+    if name not in time_zone_names():
+        raise ValueError(f"{name!r} is not a time zone name such as Europe/Berlin")
+    return name
 
 
 class UserService:
@@ -126,6 +146,31 @@ class UserService:
             )
         )
 
+    async def set_time_zone(self, user_id: int, name: str) -> str:
+        """The operator's choice on their account page. Raises ValueError for an unknown zone."""
+        name = valid_time_zone(name)
+        result = await self._store.write(
+            lambda conn: conn.execute(t.users.update().where(t.users.c.id == user_id).values(time_zone=name))
+        )
+        if not result.rowcount:
+            raise UnknownUser(str(user_id))
+        return name
+
+    async def adopt_time_zone(self, user_id: int, name: str) -> bool:
+        """The browser's zone, kept only while the operator has chosen none: a login from a laptop
+        abroad does not overwrite a choice. False when nothing changed (chosen, or not a zone)."""
+        try:
+            name = valid_time_zone(name)
+        except ValueError:
+            return False
+        users = t.users.c
+        result = await self._store.write(
+            lambda conn: conn.execute(
+                t.users.update().where(users.id == user_id, users.time_zone.is_(None)).values(time_zone=name)
+            )
+        )
+        return bool(result.rowcount)
+
     async def list(self) -> list[User]:
         rows = await self._store.fetch_all(sa.select(t.users).order_by(t.users.c.username))
         return [_user(r) for r in rows]
@@ -152,4 +197,4 @@ class UserService:
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, row.created_at, row.session_epoch)
+    return User(row.id, row.username, row.created_at, row.session_epoch, row.time_zone)

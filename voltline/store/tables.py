@@ -360,6 +360,8 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     # Grows with each password change and logout: dashboard sessions of an older epoch are over.
     sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
+    # The IANA zone the dashboard shows times in for this operator; null: not chosen yet (UTC).
+    sa.Column("time_zone", sa.String(64)),
 )
 
 remote_starts = sa.Table(

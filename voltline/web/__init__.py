@@ -13,10 +13,10 @@ from fastapi.staticfiles import StaticFiles
 
 
 def mount(app: FastAPI, voltline: Any) -> None:
-    from voltline.web import charge_points, id_tags, live, login, messages, overview, sessions
+    from voltline.web import account, charge_points, id_tags, live, login, messages, overview, sessions
     from voltline.web.routing import STATIC, Dashboard
 
     app.state.dashboard = Dashboard.build(voltline)
-    for module in (login, overview, charge_points, sessions, id_tags, messages, live):
+    for module in (login, overview, charge_points, sessions, id_tags, messages, live, account):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

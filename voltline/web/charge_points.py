@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
 from voltline.web import commands, queries
+from voltline.web.payload_examples import examples as payload_examples
 from voltline.web.overview import live_energy, live_power
 from voltline.web.sessions import last_readings
 from voltline.web.routing import (
@@ -41,8 +42,11 @@ async def charge_point_list(request: Request, q: str = "", state: str = "", stat
     connected = {"online": True, "offline": False}.get(state)
     points = await queries.charge_points(store, q=q.strip(), connected=connected)
     connectors = await queries.connectors(store, [p.id for p in points]) if points else {}
-    if status:
-        points = [p for p in points if any(c.status == status for c in connectors.get(p.id, ()) if c.connector_id > 0)]
+    if status == queries.OFFLINE:  # the overview's count of connectors whose charge point is offline
+        points = [p for p in points if not p.connected and any(c.connector_id > 0 for c in connectors.get(p.id, ()))]
+    elif status:  # what an offline charge point last reported is not its status now
+        points = [p for p in points if p.connected
+                  and any(c.status == status for c in connectors.get(p.id, ()) if c.connector_id > 0)]
     return render(
         request,
         "charge_points.html",
@@ -52,7 +56,7 @@ async def charge_point_list(request: Request, q: str = "", state: str = "", stat
             "q": q,
             "state": state,
             "status": status,
-            "statuses": CONNECTOR_STATUSES,
+            "statuses": [*CONNECTOR_STATUSES, queries.OFFLINE],
         },
     )
 
@@ -64,6 +68,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
     outcome = None
     live: list[dict[str, Any]] | None = None
     unknown: list[str] = []
+    online = voltline.gateway.is_connected(charge_point_id) or bool(point.connected)
     if voltline.gateway.is_connected(charge_point_id):
         outcome = await commands.send(voltline, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
         if outcome.ok and outcome.response is not None:
@@ -75,7 +80,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
         request,
         "configuration.html",
         {"point": point, "keys": keys, "from_charge_point": live is not None, "outcome": outcome, "unknown": unknown,
-         "key": key},
+         "key": key, "online": online},
     )
 
 
@@ -104,7 +109,12 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
     if wants_json(request):
         return JSONResponse(outcome.as_dict())
     kind = {"accepted": "ok", "rejected": "bad", "error": "bad"}.get(outcome.kind, "warn")
-    web_session(request).add_flash(kind, outcome.message)
+    if outcome.status is not None and outcome.status.tone != "muted":
+        kind = outcome.status.tone  # Scheduled is amber, though accepted
+    message = outcome.message
+    if request.path_params.get("action") == "raw" and outcome.response is not None:  # without JavaScript, the answer in the notice
+        message += " — " + json.dumps(outcome.response, ensure_ascii=False)
+    web_session(request).add_flash(kind, message)
     fallback = f"/charge-points/{charge_point_id}"
     next_ = form.get("next")
     return RedirectResponse(safe_next(next_ if isinstance(next_, str) else None, fallback), status_code=303)
@@ -128,6 +138,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
                 "energy": live_energy(voltline, session) if session else None,
             }
         )
+    online = voltline.gateway.is_connected(charge_point_id) or bool(point.connected)
     # Sessions on connectors that never sent a StatusNotification still show.
     for connector_id, session in sorted(sessions.items()):
         if not any(c.connector_id == connector_id for c in connectors):
@@ -138,10 +149,12 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
         "charge_point.html",
         {
             "point": point,
-            "online": voltline.gateway.is_connected(charge_point_id) or bool(point.connected),
+            "online": online,
             "rows": rows,
             "last_readings": await last_readings(voltline, sessions.values()),
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
+            "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
+            "free_connector": free_connector(connectors, sessions) if online else None,
             "id_tags": await queries.id_tag_choices(store),
             "reservations": await queries.reservations(store, charge_point_id),
             "profiles": await queries.charging_profiles(store, charge_point_id),
@@ -150,9 +163,19 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
                                                  limit=15),
             "triggerable": TRIGGERABLE,
             "raw_actions": RAW_ACTIONS,
+            "raw_action": "GetConfiguration",
+            "payload_examples": payload_examples(),
             "pretty": queries.pretty,
         },
     )
+
+
+def free_connector(connectors: list[Any], sessions: dict[int, Any]) -> int | None:
+    """The connector a remote start should offer first: the first Available one without a session."""
+    for c in connectors:
+        if c.connector_id > 0 and c.status == "Available" and c.connector_id not in sessions:
+            return int(c.connector_id)
+    return None
 
 
 async def _charge_point(voltline: Any, charge_point_id: str) -> Any:

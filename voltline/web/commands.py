@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError
+from voltline.web.answers import ANSWERED, OK, WARN, AnswerStatus, answer_status
 
 log = logging.getLogger("voltline.web")
 
 # Seconds the dashboard waits for an answer: an operator at a screen should not wait 30 s.
 TIMEOUT_S = 15.0
-
-# The answers (`status` field) that mean the charge point will do what was asked.
-_POSITIVE = {"Accepted", "Unlocked", "Scheduled", "Rebooting"}
 
 
 @dataclass(slots=True)
@@ -27,13 +25,15 @@ class Outcome:
     kind: str  # accepted | rejected | timeout | offline | invalid | error
     message: str
     response: dict[str, Any] | None = field(default=None)
+    status: AnswerStatus | None = field(default=None)  # what the charge point answered, when it did
 
     @property
     def ok(self) -> bool:
         return self.kind == "accepted"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "response": self.response}
+        return {"kind": self.kind, "message": self.message, "response": self.response,
+                "status": self.status.as_dict() if self.status else None}
 
 
 def _timeout(voltline: Any) -> float:
@@ -68,7 +68,9 @@ async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
         return Outcome("timeout", exc.message)
     except CommandFailed as exc:
         detail = f": {exc.description}" if exc.description else ""
-        return Outcome("rejected", f"{charge_point_id} answered {action} with the error {exc.ocpp_code}{detail}")
+        return Outcome("rejected", f"{charge_point_id} answered {action} with the error {exc.ocpp_code}{detail}",
+                       {"errorCode": exc.ocpp_code, "errorDescription": exc.description or ""},
+                       answer_status(None, exc.ocpp_code))
     except DomainError as exc:
         return Outcome("invalid", f"{action} was not sent: {exc.message}")
     except Exception:
@@ -78,10 +80,10 @@ async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
 
 
 def _judge(charge_point_id: str, action: str, response: dict[str, Any]) -> Outcome:
-    status = response.get("status")
-    if status is None:
+    status = answer_status(response)
+    if status is ANSWERED:
         # GetConfiguration, GetDiagnostics, GetLocalListVersion…: an answer is success.
-        return Outcome("accepted", f"{charge_point_id} answered {action}", response)
-    if status in _POSITIVE:
-        return Outcome("accepted", f"{charge_point_id} accepted {action} ({status})", response)
-    return Outcome("rejected", f"{charge_point_id} answered {action}: {status}", response)
+        return Outcome("accepted", f"{charge_point_id} answered {action}", response, status)
+    if status.tone in (OK, WARN):  # Scheduled, RebootRequired: it will, later
+        return Outcome("accepted", f"{charge_point_id} accepted {action} ({status.label})", response, status)
+    return Outcome("rejected", f"{charge_point_id} answered {action}: {status.label}", response, status)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
@@ -11,7 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
 from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
+from voltline.web.zones import parse_local
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -27,18 +29,16 @@ class InvalidParent(Invalid):
     pass
 
 
-def _expiry(value: str) -> datetime | None:
-    """A `datetime-local` field's value, read as UTC (the dashboard shows every time in UTC)."""
-    if not value.strip():
-        return None
+def _expiry(value: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` field's value, read in the operator's zone (the one the page shows)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_local(value, zone)
     except ValueError:
         raise InvalidIdTag("the expiry is not a date and time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str) -> dict[str, Any]:
+def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str,
+            zone: ZoneInfo) -> dict[str, Any]:
     if status not in STATUSES:
         raise InvalidIdTag(f"the status must be one of {', '.join(STATUSES)}")
     parent = parent_id_tag.strip() or None
@@ -46,7 +46,7 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
         raise InvalidIdTag("the parent tag must be another tag of at most 20 characters")
     return {
         "status": status,
-        "expiry_date": _expiry(expiry_date),
+        "expiry_date": _expiry(expiry_date, zone),
         "parent_id_tag": parent,
         "description": description.strip()[:255] or None,
     }
@@ -77,7 +77,7 @@ async def id_tag_create(
     try:
         if not tag or len(tag) > MAX_LENGTH:
             raise InvalidIdTag("an id tag has 1 to 20 characters")
-        values = _values(status, expiry_date, parent_id_tag, description, tag)
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not created: {exc}.")
         return RedirectResponse("/id-tags", status_code=303)
@@ -114,7 +114,7 @@ async def id_tag_update(
 ) -> Response:
     session = web_session(request)
     try:
-        values = _values(status, expiry_date, parent_id_tag, description, tag)
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not changed: {exc}.")
         return RedirectResponse(f"/id-tags/{tag}", status_code=303)

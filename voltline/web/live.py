@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
+from voltline.web.answers import answer_status
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -23,11 +24,36 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 KEEPALIVE_S = 15.0
 TICK_S = 0.5
 
+# Events that tell an OCPP answer, and the field holding its status: the stream adds the answer's
+# word and tone (`data.answer`), read by the same function as the message log's.
+ANSWER_FIELDS = {
+    "command": "status",
+    "remote_start": "status",
+    "configuration.changed": "status",
+    "firmware.requested": "status",
+    "diagnostics.requested": "status",
+    "charge_point.booted": "status",
+    "transaction.started": "id_tag_status",
+}
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def as_message(event: Any) -> dict[str, Any]:
+    message: dict[str, Any] = event.as_dict()
+    field = ANSWER_FIELDS.get(event.type)
+    if field is not None:
+        data = event.data
+        if data.get("error_code"):
+            answer = answer_status(None, data["error_code"])
+        else:
+            answer = answer_status({"status": data.get(field)})
+        message["data"] = {**data, "answer": answer.as_dict()}
+    return message
 
 
 def _stopping(voltline: Any) -> bool:
@@ -50,7 +76,7 @@ async def _stream(voltline: Any) -> AsyncIterator[str]:
                     yield ": keep-alive\n\n"
                 continue
             quiet_since = loop.time()
-            yield f"data: {json.dumps(event.as_dict(), default=_default, separators=(',', ':'))}\n\n"
+            yield f"data: {json.dumps(as_message(event), default=_default, separators=(',', ':'))}\n\n"
 
 
 @router.get("/live", dependencies=[CurrentUser])

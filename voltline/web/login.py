@@ -23,7 +23,8 @@ async def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(
-    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
+    time_zone: str = Form(""),
 ) -> Response:
     context = {"next": safe_next(next), "username": username}
     address = request.client.host if request.client else None
@@ -43,6 +44,9 @@ async def login(
     if user is None:
         context["error"] = "Wrong username or password."
         return render(request, "login.html", context, status_code=401)
+    if user.time_zone is None and time_zone:
+        # The browser's zone (the form's hidden field) until the operator picks one at /account.
+        await dashboard(request).users.adopt_time_zone(user.id, time_zone)
     web_session(request).login(user.id, user.username, user.session_epoch)
     return RedirectResponse(safe_next(next), status_code=303)
 

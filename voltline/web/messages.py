@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, render
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
+from voltline.web.zones import parse_local
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
@@ -14,10 +18,14 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 @router.get("/messages")
 async def message_log(
     request: Request, charge_point_id: str = "", action: str = "", direction: str = "", errors: str = "",
-    before: int | None = None,
+    since: str = "", until: str = "", before: int | None = None,
 ) -> Response:
     store = dashboard(request).voltline.store
-    where = queries.MessageFilter(charge_point_id.strip(), action.strip(), direction, errors == "1")
+    zone = operator_zone(request)
+    # The fields hold minutes in the operator's zone; "to" includes its whole minute.
+    end = _local_time(until, zone)
+    where = queries.MessageFilter(charge_point_id.strip(), action.strip(), direction, errors == "1",
+                                  since=_local_time(since, zone), until=end + timedelta(minutes=1) if end else None)
     rows = await queries.exchanges(store, where, before=before)
     more = len(rows) > queries.PAGE_SIZE
     rows = rows[: queries.PAGE_SIZE]
@@ -28,9 +36,16 @@ async def message_log(
         {
             "exchanges": rows,
             "filters": {"charge_point_id": charge_point_id, "action": action, "direction": direction,
-                        "errors": errors == "1"},
+                        "errors": errors == "1", "since": since, "until": until},
             "actions": queries.OCPP16_ACTIONS,
             "older": f"?{query}&before={rows[-1].id}" if more and rows else None,
             "pretty": queries.pretty,
         },
     )
+
+
+def _local_time(value: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        return parse_local(value, zone)
+    except ValueError:  # a garbled field is ignored, as the sessions' date filters do
+        return None

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, render
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
+from voltline.web.zones import month_start, today_start
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 STATUS_ORDER = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved",
-                "Unavailable", "Faulted"]
+                "Unavailable", "Faulted", queries.OFFLINE]
 
 
 def live_energy(voltline: Any, session: Any) -> float | None:
@@ -36,14 +37,17 @@ def live_power(voltline: Any, session: Any) -> float | None:
 async def overview(request: Request) -> Response:
     voltline = dashboard(request).voltline
     store = voltline.store
-    now = datetime.now(UTC)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
+    # "Today" and "this month" are the operator's, in their zone.
+    now, zone = datetime.now(UTC), operator_zone(request)
+    day, month = today_start(zone, now), month_start(zone, now)
     total, connected = await queries.charge_point_counts(store)
     statuses = await queries.connector_status_counts(store)
     active = await queries.active_sessions(store)
+    online = await queries.connected_among(store, {s.charge_point_id for s in active})
     running = [
-        {"session": s, "energy": live_energy(voltline, s), "power": live_power(voltline, s)} for s in active
+        {"session": s, "energy": live_energy(voltline, s), "power": live_power(voltline, s),
+         "offline": s.charge_point_id not in online}
+        for s in active
     ]
     # Energy of a period = sessions that finished in it + what the running ones delivered so far.
     running_wh = sum(r["energy"] or 0.0 for r in running)
@@ -60,6 +64,9 @@ async def overview(request: Request) -> Response:
             "statuses": ordered,
             "connector_total": sum(statuses.values()),
             "running": running,
+            # A session on an offline charge point is open, but nobody knows that it is charging.
+            "charging_now": sum(1 for r in running if not r["offline"]),
+            "open_offline": sum(1 for r in running if r["offline"]),
             "power_now": sum(r["power"] or 0.0 for r in running),
             "energy_today": energy_today,
             "energy_month": energy_month,

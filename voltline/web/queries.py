@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from voltline.services import message_search
 from voltline.services.meter_values import ENERGY_REGISTER, POWER
+from voltline.services.queries import natural_order
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -38,13 +39,27 @@ async def charge_point_counts(store: Store) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+OFFLINE = "Offline"
+
+
 async def connector_status_counts(store: Store) -> dict[str, int]:
+    """Connectors by status; those of an offline charge point count as Offline, whatever they last
+    reported: nobody can start charging there now."""
+    status = sa.case((cp.connected, t.connectors.c.status), else_=sa.literal(OFFLINE)).label("status")
     rows = await store.query_all(
-        sa.select(t.connectors.c.status, sa.func.count())
+        sa.select(status, sa.func.count())
+        .select_from(t.connectors.join(t.charge_points, cp.id == t.connectors.c.charge_point_id))
         .where(t.connectors.c.connector_id > 0)
-        .group_by(t.connectors.c.status)
+        .group_by(status)
     )
     return {row[0]: int(row[1]) for row in rows}
+
+
+async def connected_among(store: Store, charge_point_ids: set[str]) -> set[str]:
+    if not charge_point_ids:
+        return set()
+    rows = await store.query_all(sa.select(cp.id).where(cp.id.in_(charge_point_ids), cp.connected.is_(True)))
+    return {row.id for row in rows}
 
 
 async def active_session_count(store: Store) -> int:
@@ -66,21 +81,16 @@ async def active_sessions(store: Store) -> list[sa.Row[Any]]:
     return await store.query_all(sa.select(t.transactions).where(tx.stopped_at.is_(None)).order_by(tx.started_at))
 
 
-async def recent_calls(store: Store, limit: int = 20) -> list[sa.Row[Any]]:
-    """The newest requests in either direction: the seed of the overview's event feed."""
-    return await store.query_all(
-        sa.select(msg.id, msg.charge_point_id, msg.direction, msg.action, msg.created_at)
-        .where(msg.message_type == 2, msg.action.not_in(("MeterValues", "Heartbeat")))
-        .order_by(msg.id.desc())
-        .limit(limit)
-    )
+async def recent_calls(store: Store, limit: int = 20) -> list[Exchange]:
+    """The newest requests in either direction, with their answers: the seed of the overview's feed."""
+    return await exchanges(store, MessageFilter(calls_only=True, hide=("MeterValues", "Heartbeat")), limit=limit)
 
 
 # -- charge points ------------------------------------------------------------------------
 
 
 async def charge_points(store: Store, *, q: str = "", connected: bool | None = None) -> list[sa.Row[Any]]:
-    statement = sa.select(t.charge_points).order_by(cp.id)
+    statement = sa.select(t.charge_points).order_by(*natural_order(cp.id))
     if q:
         pattern = f"%{_escape_like(q.lower())}%"
         statement = statement.where(
@@ -246,6 +256,10 @@ class MessageFilter:
     action: str = ""
     direction: str = ""  # "" | "in" | "out"
     errors: bool = False
+    since: datetime | None = None  # UTC, from the operator's local time
+    until: datetime | None = None
+    calls_only: bool = False  # without the frames that could not be read
+    hide: tuple[str, ...] = ()  # actions left out (the feed's MeterValues and Heartbeats)
 
 
 @dataclass(slots=True)
@@ -263,11 +277,18 @@ class Exchange:
 async def exchanges(store: Store, where: MessageFilter, *, before: int | None = None,
                     limit: int = PAGE_SIZE) -> list[Exchange]:
     """The newest CALLs (and unreadable frames) with their answers, newest first."""
-    statement = sa.select(t.messages).where(msg.message_type.in_((0, 2)))
+    statement = sa.select(t.messages).where(msg.message_type.in_((2,) if where.calls_only else (0, 2)))
+    if where.hide:
+        statement = statement.where(msg.action.not_in(where.hide))
     if where.action:
         statement = statement.where(msg.action == where.action)
     if where.direction in ("in", "out"):
         statement = statement.where(msg.direction == where.direction)
+    # Each time bound twice, as the API does: on the frame, and on its batch (the batches' index).
+    if where.since is not None:
+        statement = statement.where(msg.created_at >= where.since, msg.batch_last_at >= where.since)
+    if where.until is not None:
+        statement = statement.where(msg.created_at < where.until, msg.batch_first_at < where.until)
     if where.errors:
         failed = (
             sa.select(msg.message_id)

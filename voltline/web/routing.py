@@ -15,14 +15,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.services.users import User, UserService
+from voltline.web.answers import logged_answer_status
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
+from voltline.web.zones import UTC_ZONE, abbreviations, local_input, show, zone_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -45,8 +50,9 @@ class Dashboard:
         secret_key = voltline.settings.secret_key or secrets.token_urlsafe(32)
         templates = Jinja2Templates(directory=str(TEMPLATES))
         env = templates.env
-        env.filters.update(dt=fmt_datetime, ago=fmt_ago, kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
-        env.globals.update(status_class=status_class)
+        env.filters.update(dt=_dt_in_zone, local_input=_local_input_in_zone, zone_names=abbreviations, ago=fmt_ago,
+                           kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
+        env.globals.update(status_class=status_class, answer_of=logged_answer_status)
         users = UserService(voltline.store, voltline.services.passwords)
         return cls(voltline, users, SessionCodec(secret_key), templates)
 
@@ -125,14 +131,21 @@ def _csrf_refused(request: Request) -> Response:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     session = web_session(request)
+    user = getattr(request.state, "user", None)
     values = {
-        "user": getattr(request.state, "user", None),
+        "user": user,
+        "time_zone": zone_of(user),  # read by the `dt` filters: every page shows the operator's zone
         "csrf_token": session.csrf,
         "flashes": session.pop_flash(),
         "path": request.url.path,
         **(context or {}),
     }
     return dashboard(request).templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def operator_zone(request: Request) -> ZoneInfo:
+    """The zone of the operator this request is for (after `CurrentUser`): dates typed are read in it."""
+    return zone_of(getattr(request.state, "user", None))
 
 
 def redirect_back(request: Request, fallback: str) -> RedirectResponse:
@@ -149,10 +162,20 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 # -- formatting for templates -------------------------------------------------------------
 
 
-def fmt_datetime(value: datetime | None, seconds: bool = True) -> str:
+def fmt_datetime(value: datetime | None, seconds: bool = True, zone: ZoneInfo = UTC_ZONE) -> str:
     if value is None:
         return "—"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+    return show(value, zone, seconds)
+
+
+@pass_context
+def _dt_in_zone(context: Context, value: datetime | None, seconds: bool = True) -> str:
+    return fmt_datetime(value, seconds, context.get("time_zone") or UTC_ZONE)
+
+
+@pass_context
+def _local_input_in_zone(context: Context, value: datetime | None) -> str:
+    return local_input(value, context.get("time_zone") or UTC_ZONE)
 
 
 def fmt_ago(value: datetime | None) -> str:

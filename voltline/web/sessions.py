@@ -3,38 +3,42 @@ closing a session its charge point no longer has."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from voltline.services.errors import DomainError
+from voltline.services.transaction_csv import csv_lines
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, safe_next, web_session
+from voltline.web.routing import (
+    CurrentUser,
+    DashboardRoute,
+    PageNotFound,
+    dashboard,
+    operator_zone,
+    render,
+    safe_next,
+    web_session,
+)
+from voltline.web.zones import day_range
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
 
-def _day(value: str) -> datetime | None:
-    try:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC) if value else None
-    except ValueError:
-        return None
-
-
-def _filter(charge_point_id: str, id_tag: str, state: str, since: str, until: str) -> queries.SessionFilter:
-    end = _day(until)
+def _filter(request: Request, charge_point_id: str, id_tag: str, state: str, since: str,
+            until: str) -> queries.SessionFilter:
+    # The days are the operator's calendar days; the "to" day is included.
+    start, end = day_range(since, until, operator_zone(request))
     return queries.SessionFilter(
         charge_point_id=charge_point_id.strip(),
         id_tag=id_tag.strip(),
         state=state if state in ("active", "finished") else "",
-        since=_day(since),
-        until=end + timedelta(days=1) if end else None,  # the "to" day is included
+        since=start,
+        until=end,
     )
 
 
@@ -56,7 +60,7 @@ async def session_list(
 ) -> Response:
     voltline = dashboard(request).voltline
     page = max(1, page)
-    where = _filter(charge_point_id, id_tag, state, since, until)
+    where = _filter(request, charge_point_id, id_tag, state, since, until)
     rows = await queries.sessions(voltline.store, where, page=page)
     more = len(rows) > queries.PAGE_SIZE
     rows = rows[: queries.PAGE_SIZE]
@@ -78,38 +82,20 @@ async def session_list(
     )
 
 
-CSV_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "started_at", "stopped_at", "duration_s",
-               "meter_start", "meter_stop", "energy_wh", "stop_reason", "status"]
-
-
 @router.get("/sessions.csv")
 async def session_csv(
     request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
 ) -> Response:
-    voltline = dashboard(request).voltline
-    rows = await queries.sessions(voltline.store, _filter(charge_point_id, id_tag, state, since, until), limit=None)
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for s in rows:
-            energy = energy_wh(voltline, s)
-            writer.writerow([
-                s.id, s.charge_point_id, s.connector_id, s.id_tag, s.started_at.isoformat(),
-                s.stopped_at.isoformat() if s.stopped_at else "", round(duration_s(s)), s.meter_start,
-                "" if s.meter_stop is None else s.meter_stop, "" if energy is None else round(energy, 1),
-                s.stop_reason or "", "finished" if s.stopped_at else "active",
-            ])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    # The REST API's export, with the page's filters: the same writer, so the same file.
+    where = _filter(request, charge_point_id, id_tag, state, since, until)
+    transactions = dashboard(request).voltline.services.queries.stream_transactions(
+        charge_point_id=where.charge_point_id or None, id_tag=where.id_tag or None,
+        active={"active": True, "finished": False}.get(where.state), started_from=where.since, started_to=where.until,
+    )
+    # The export is in UTC like the API, whatever the operator's zone: the name says so.
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     return StreamingResponse(
-        lines(), media_type="text/csv; charset=utf-8",
+        csv_lines(transactions), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="voltline-sessions-{stamp}.csv"'},
     )
 

@@ -3,9 +3,6 @@ session its charge point no longer has."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -16,13 +13,9 @@ from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesD
 from voltline.api.openapi import answers, conflict, invalid, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
 from voltline.services.tokens import ApiToken
+from voltline.services.transaction_csv import csv_lines
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
-
-CSV_COLUMNS = (
-    "id", "charge_point_id", "connector_id", "id_tag", "status", "started_at", "stopped_at",
-    "meter_start", "meter_stop", "energy_wh", "duration_s", "stop_reason",
-)
 
 
 async def _filters(
@@ -61,26 +54,9 @@ async def list_transactions(
     responses={200: {"content": {"text/csv": {}}, "description": "one line per transaction, oldest first"}},
 )
 async def export_transactions(services: ServicesDep, filters: Filters) -> StreamingResponse:
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        async for tx in services.queries.stream_transactions(**filters):
-            writer.writerow(
-                [
-                    tx.id, tx.charge_point_id, tx.connector_id, tx.id_tag, tx.status,
-                    _iso(tx.started_at), _iso(tx.stopped_at), tx.meter_start,
-                    "" if tx.meter_stop is None else tx.meter_stop, tx.energy_wh, tx.duration_s, tx.stop_reason or "",
-                ]
-            )
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
+    # The same writer as the dashboard's export: the same columns, words and times.
     return StreamingResponse(
-        lines(),
+        csv_lines(services.queries.stream_transactions(**filters)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
     )
@@ -128,6 +104,3 @@ async def close_transaction(
     )
     return await get_transaction(transaction_id, services)
 
-
-def _iso(value: Any) -> str:
-    return "" if value is None else value.isoformat().replace("+00:00", "Z")
