@@ -71,6 +71,7 @@ FAILURES = {
     ("get", "/api/v1/transactions"): {400, 401},
     ("get", "/api/v1/transactions/export.csv"): {400, 401},
     ("get", "/api/v1/transactions/{transaction_id}"): {400, 401, 404},
+    ("post", "/api/v1/transactions/{transaction_id}/close"): {400, 401, 404, 409},
     ("get", "/api/v1/meter-values"): {400, 401},
     ("get", "/api/v1/messages"): {400, 401},
     ("post", "/api/v1/reservations"): CALLS,

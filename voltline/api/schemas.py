@@ -233,6 +233,18 @@ class TransactionOut(Out):
     )
 
 
+class TransactionCloseIn(Model):
+    """Ending a session without its charge point: what is known of how it ended."""
+
+    meter_stop: Int32 | None = Field(
+        None, description="Wh; default: the last Energy.Active.Import.Register reading, else meter_start"
+    )
+    reason: Annotated[str, StringConstraints(max_length=160, pattern=PRINTABLE)] | None = Field(
+        None, description="why, in the operator's words (kept in stop_note)"
+    )
+    stopped_at: UtcDateTime | None = Field(None, description="default: now")
+
+
 class SampleOut(Out):
     timestamp: datetime
     value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")

@@ -3,6 +3,11 @@
 Charge points repeat a StartTransaction whose answer they lost and deliver queued StopTransaction
 and MeterValues after reconnecting, hours late and out of order. Each is applied to the right
 transaction, and none creates a second one.
+
+A session whose StopTransaction never comes is closed by Voltline itself, with its energy up to
+its last meter value and a `stop_note` saying why: when a new transaction starts on its
+connector, when its charge point reboots without it (`reconciliation`), or when an operator
+closes it. A StopTransaction that still comes later replaces those estimated values.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from voltline.bus.events import Event, EventBus
 from voltline.services import meter_values as mv
 from voltline.services.authorization import ACCEPTED, AuthorizationContext, IdTagInfo, authorize
 from voltline.services.clock import now
+from voltline.services.errors import Conflict, Invalid, NotFound
+from voltline.services.reconciliation import LostTransaction, SessionsAfterReboot
 from voltline.services.remote_start import REQUESTED, STARTED
 from voltline.services.reservations import EXPIRED, RESERVED, USED
 from voltline.store import tables as t
@@ -33,9 +40,12 @@ START, STOP = AuthorizationContext.START, AuthorizationContext.STOP
 REMOTE_START_WINDOW = timedelta(minutes=10)
 
 CLOSED_REASON = "Other"
-"""The stop reason of a transaction Voltline closes because a new one started on its connector.
-OCPP's Reason has no value for "the charge point never said": PowerLoss or Reboot would be a
-guess, so "Other", as OCPP offers for any other reason, with `stop_note` saying what happened."""
+"""The stop reason of a transaction Voltline closes itself (a new one started on its connector,
+its charge point rebooted without it, an operator closed it). OCPP's Reason has no value for "the
+charge point never said": PowerLoss or Reboot would be a guess, so "Other", as OCPP offers for any
+other reason, with `stop_note` saying what happened."""
+
+NOTE_LENGTH = 255  # the stop_note column's
 
 
 @dataclass(slots=True)
@@ -75,6 +85,16 @@ class TransactionService:
         self._store = store
         self._bus = bus
         self.live: dict[tuple[str, int], LiveReading] = {}
+        self.after_reboot = SessionsAfterReboot(store, self._close_lost)
+
+    # What a booting charge point says about the sessions it still holds (see reconciliation).
+    async def rebooted(self, identity: str, at: datetime) -> None:
+        await self.after_reboot.booted(identity, at)
+
+    async def connector_reported(
+        self, identity: str, connector_id: int, status: str, timestamp: datetime | None
+    ) -> list[ClosedTransaction]:
+        return await self.after_reboot.connector_reported(identity, connector_id, status, timestamp)
 
     async def start(
         self,
@@ -146,14 +166,7 @@ class TransactionService:
             )
         self.live[(identity, connector_id)] = LiveReading(result.transaction_id, at=timestamp)
         for closed in result.closed:
-            self._bus.publish(
-                Event(
-                    "transaction.stopped",
-                    identity,
-                    {"transaction_id": closed.transaction_id, "connector_id": connector_id,
-                     "meter_stop": closed.meter_stop, "reason": CLOSED_REASON, "note": closed.note},
-                )
-            )
+            self._publish_closed(identity, connector_id, closed)
         if result.reservation_used is not None:
             self._bus.publish(
                 Event("reservation.used", identity,
@@ -225,9 +238,7 @@ class TransactionService:
             log.warning("%s stopped unknown transaction %s", identity, transaction_id)
             return info
         if connector_id is not None:
-            reading = self.live.get((identity, connector_id))
-            if reading is not None and reading.transaction_id == transaction_id:
-                del self.live[(identity, connector_id)]
+            self._forget_live(identity, connector_id, transaction_id)
         self._bus.publish(
             Event(
                 "transaction.stopped",
@@ -236,6 +247,115 @@ class TransactionService:
             )
         )
         return info
+
+    async def close(
+        self,
+        transaction_id: int,
+        *,
+        closed_by: str,
+        meter_stop: int | None = None,
+        reason: str | None = None,
+        stopped_at: datetime | None = None,
+    ) -> ClosedTransaction:
+        """An operator ends a session without its charge point (it is gone, or it answers Rejected
+        to a RemoteStopTransaction because it no longer has the session).
+
+        The meter reading to close at defaults to the last Energy.Active.Import.Register reading
+        up to `stopped_at` (default now), else the meter start: what is known to have been
+        charged. Recorded as stopped by Voltline (`stop_note`), so a StopTransaction the charge
+        point still delivers replaces these values. Raises NotFound, Conflict (stopped already),
+        Invalid (a reading below the start, a stop before the start or in the future)."""
+        at = now()
+        # Without a time, the last reading whenever it was taken: the charge point's clock may
+        # run ahead of ours.
+        last_energy, bound = (
+            (_LAST_ENERGY, {"at": stopped_at}) if stopped_at is not None else (_LAST_ENERGY_EVER, {})
+        )
+        stopped_at = stopped_at or at
+        note = f"closed by operator {closed_by} without the charge point" + (f": {reason}" if reason else "")
+
+        async def close_tx(conn: AsyncConnection) -> tuple[str, ClosedTransaction, int]:
+            row = (
+                await conn.execute(
+                    sa.select(_tx.charge_point_id, _tx.connector_id, _tx.meter_start, _tx.started_at, _tx.stopped_at)
+                    .where(_tx.id == transaction_id)
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no transaction {transaction_id}")
+            if row.stopped_at is not None:
+                raise Conflict(f"transaction {transaction_id} has stopped already", code="transaction_stopped")
+            if stopped_at < row.started_at:
+                raise Invalid(f"stopped_at {stopped_at.isoformat()} is before the start ({row.started_at.isoformat()})")
+            if stopped_at > at:
+                raise Invalid(f"stopped_at {stopped_at.isoformat()} is in the future")
+            value = meter_stop
+            if value is None:
+                energy = await conn.scalar(last_energy, {"transaction_id": transaction_id, **bound})
+                value = max(round(energy), row.meter_start) if energy is not None else row.meter_start
+            if value < row.meter_start:
+                raise Invalid(f"meter_stop {value} Wh is below the transaction's meter_start ({row.meter_start} Wh)")
+            closed = ClosedTransaction(transaction_id, value, note[:NOTE_LENGTH])
+            if not await _close_open(conn, closed, stopped_at):
+                raise Conflict(f"transaction {transaction_id} has stopped already", code="transaction_stopped")
+            return row.charge_point_id, closed, row.connector_id
+
+        identity, closed, connector_id = await self._store.write(close_tx)
+        log.warning("%s: transaction %s %s", identity, transaction_id, closed.note)
+        self._forget_live(identity, connector_id, transaction_id)
+        self._publish_closed(identity, connector_id, closed)
+        return closed
+
+    async def last_register(self, transaction_id: int) -> int | None:
+        """The last Energy.Active.Import.Register reading of a transaction (Wh), if it has one."""
+        async with self._store.read() as conn:
+            energy = await conn.scalar(_LAST_ENERGY_EVER, {"transaction_id": transaction_id})
+        return None if energy is None else round(energy)
+
+    async def _close_lost(self, identity: str, connector_id: int, lost: list[LostTransaction]) -> list[ClosedTransaction]:
+        """Close the transactions a rebooted charge point no longer has (see reconciliation)."""
+
+        async def close_all(conn: AsyncConnection) -> list[ClosedTransaction]:
+            closed = []
+            for tx in lost:
+                row = (await conn.execute(
+                    sa.select(_tx.meter_start, _tx.started_at).where(_tx.id == tx.transaction_id, _tx.stopped_at.is_(None))
+                )).first()
+                if row is None:  # its StopTransaction came meanwhile
+                    continue
+                if tx.reported_at is not None and tx.reported_at < row.started_at:
+                    continue  # a status queued from before this transaction says nothing about it
+                last = (await conn.execute(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})).first()
+                meter_stop = row.meter_start if last is None else max(round(last.value), row.meter_start)
+                result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH])
+                # Where it was last seen charging, else by the reboot at the latest; never before
+                # it began (the charge point's clock and ours differ).
+                stopped_at = last.timestamp if last is not None else tx.stopped_by
+                if await _close_open(conn, result, max(stopped_at, row.started_at)):
+                    closed.append(result)
+            return closed
+
+        closed: list[ClosedTransaction] = await self._store.write(close_all)
+        for result in closed:
+            log.warning("%s: transaction %s %s", identity, result.transaction_id, result.note)
+            self._forget_live(identity, connector_id, result.transaction_id)
+            self._publish_closed(identity, connector_id, result)
+        return closed
+
+    def _forget_live(self, identity: str, connector_id: int, transaction_id: int) -> None:
+        reading = self.live.get((identity, connector_id))
+        if reading is not None and reading.transaction_id == transaction_id:
+            del self.live[(identity, connector_id)]
+
+    def _publish_closed(self, identity: str, connector_id: int, closed: ClosedTransaction) -> None:
+        self._bus.publish(
+            Event(
+                "transaction.stopped",
+                identity,
+                {"transaction_id": closed.transaction_id, "connector_id": connector_id,
+                 "meter_stop": closed.meter_stop, "reason": CLOSED_REASON, "note": closed.note},
+            )
+        )
 
     async def meter_values(
         self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
@@ -343,18 +463,25 @@ _INSERT_START = {
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 _m = t.meter_values.c
-_LAST_ENERGY = (
-    sa.select(_m.value)
-    .where(
+
+
+def _last_energy(*, up_to_a_time: bool) -> sa.Select[Any]:
+    """A transaction's last Energy.Active.Import.Register reading (Wh), up to `at` if bounded."""
+    statement = sa.select(_m.value, _m.timestamp).where(
         _m.transaction_id == sa.bindparam("transaction_id"),
         _m.measurand == mv.ENERGY_REGISTER,
         _m.phase.is_(None),
         _m.value.is_not(None),
-        _m.timestamp <= sa.bindparam("at", type_=t.UTCDateTime),
     )
-    .order_by(_m.timestamp.desc(), _m.reading_id.desc())  # the order of the readings' index
-    .limit(1)
-)
+    if up_to_a_time:
+        statement = statement.where(_m.timestamp <= sa.bindparam("at", type_=t.UTCDateTime))
+    return statement.order_by(_m.timestamp.desc(), _m.reading_id.desc()).limit(1)  # the order of the readings' index
+
+
+_LAST_ENERGY = _last_energy(up_to_a_time=True)
+# Any time: a transaction its rebooted charge point lost ended after its last reading, whatever
+# that charge point's clock said.
+_LAST_ENERGY_EVER = _last_energy(up_to_a_time=False)
 
 
 async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetime, new_id: int) -> ClosedTransaction:
@@ -363,12 +490,20 @@ async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetim
     energy = await conn.scalar(_LAST_ENERGY, {"transaction_id": row.id, "at": at})
     meter_stop = round(energy) if energy is not None else row.meter_start
     note = f"closed by Voltline: transaction {new_id} started on connector {connector_id} without a StopTransaction for it"
-    await conn.execute(
+    closed = ClosedTransaction(row.id, meter_stop, note)
+    await _close_open(conn, closed, at)
+    return closed
+
+
+async def _close_open(conn: AsyncConnection, closed: ClosedTransaction, at: datetime) -> bool:
+    """Record a stop Voltline made itself, if the transaction is still open. Its `stop_note` lets
+    the charge point's own StopTransaction replace it when that still comes."""
+    result = await conn.execute(
         t.transactions.update()
-        .where(_tx.id == row.id, _tx.stopped_at.is_(None))
-        .values(meter_stop=meter_stop, stopped_at=at, stop_reason=CLOSED_REASON, stop_note=note)
+        .where(_tx.id == closed.transaction_id, _tx.stopped_at.is_(None))
+        .values(meter_stop=closed.meter_stop, stopped_at=at, stop_reason=CLOSED_REASON, stop_note=closed.note)
     )
-    return ClosedTransaction(row.id, meter_stop, note)
+    return bool(result.rowcount)
 
 
 async def _fitting_reservation(

@@ -14,6 +14,7 @@ from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
 from voltline.web import commands, queries
 from voltline.web.payload_examples import examples as payload_examples
 from voltline.web.overview import live_energy, live_power
+from voltline.web.sessions import last_readings
 from voltline.web.routing import (
     CurrentUser,
     DashboardRoute,
@@ -150,6 +151,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "point": point,
             "online": online,
             "rows": rows,
+            "last_readings": await last_readings(voltline, sessions.values()),
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
             "free_connector": free_connector(connectors, sessions) if online else None,

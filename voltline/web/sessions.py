@@ -1,17 +1,29 @@
-"""Charging sessions: the list with filters and CSV export, and one session with its chart."""
+"""Charging sessions: the list with filters and CSV export, one session with its chart, and
+closing a session its charge point no longer has."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from voltline.services.errors import DomainError
 from voltline.services.transaction_csv import csv_lines
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
-from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render
+from voltline.web.routing import (
+    CurrentUser,
+    DashboardRoute,
+    PageNotFound,
+    dashboard,
+    operator_zone,
+    render,
+    safe_next,
+    web_session,
+)
 from voltline.web.zones import day_range
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
@@ -105,8 +117,47 @@ async def session_page(request: Request, transaction_id: int) -> Response:
             "power": None if session.stopped_at else live_power(voltline, session),
             "duration": duration_s(session),
             "meter_values": values,
+            "last_reading": (await last_readings(voltline, [session])).get(session.id),
             "series": series,
             "chart": {"transaction_id": session.id, "meter_start": session.meter_start,
                       "active": session.stopped_at is None, **series},
         },
     )
+
+
+async def last_readings(voltline: Any, sessions: Iterable[Any]) -> dict[int, int]:
+    """The meter value to offer for closing each active session: its last register reading,
+    else its meter start."""
+    readings = {}
+    for session in sessions:
+        if session.stopped_at is None:
+            last = await voltline.services.transactions.last_register(session.id)
+            readings[session.id] = session.meter_start if last is None else last
+    return readings
+
+
+@router.post("/sessions/{transaction_id}/close")
+async def close_session(request: Request, transaction_id: int) -> Response:
+    """End a session without its charge point, as the signed-in operator."""
+    voltline = dashboard(request).voltline
+    form = await request.form()
+    flash = web_session(request).add_flash
+    next_ = form.get("next")
+    back = safe_next(next_ if isinstance(next_, str) else None, f"/sessions/{transaction_id}")
+    meter, reason = form.get("meter_stop"), form.get("reason")
+    try:
+        meter_stop = int(meter) if isinstance(meter, str) and meter.strip() else None
+    except ValueError:
+        flash("bad", f"Session #{transaction_id} was not closed: the meter value must be a whole number of Wh.")
+        return RedirectResponse(back, status_code=303)
+    # One line of printable text, as the API takes it.
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in reason).split())[:160] if isinstance(reason, str) else ""
+    try:
+        closed = await voltline.services.transactions.close(
+            transaction_id, closed_by=request.state.user.username, meter_stop=meter_stop, reason=text or None
+        )
+    except DomainError as exc:
+        flash("bad", f"Session #{transaction_id} was not closed: {exc.message}.")
+    else:
+        flash("ok", f"Session #{transaction_id} closed without the charge point at {closed.meter_stop} Wh.")
+    return RedirectResponse(back, status_code=303)

@@ -1,4 +1,5 @@
-"""Transactions: filtered lists, the detail with its meter values, and a CSV export."""
+"""Transactions: filtered lists, the detail with its meter values, a CSV export, and closing a
+session its charge point no longer has."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from voltline.api.auth import require_token
 from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
-from voltline.api.openapi import answers, unknown
-from voltline.api.schemas import Page, SampleOut, TransactionDetailOut, TransactionOut
+from voltline.api.openapi import answers, conflict, invalid, unknown
+from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
+from voltline.services.tokens import ApiToken
 from voltline.services.transaction_csv import csv_lines
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
@@ -69,4 +72,35 @@ async def get_transaction(transaction_id: IntPath, services: ServicesDep) -> Tra
     return TransactionDetailOut.model_validate(
         {**TransactionOut.model_validate(transaction).model_dump(), "meter_values": [SampleOut.model_validate(s) for s in samples]}
     )
+
+
+@router.post(
+    "/{transaction_id}/close",
+    summary="End a session without its charge point",
+    description=(
+        "For a session the charge point no longer has (it is gone, or answers Rejected to a remote stop): "
+        "recorded as stopped by Voltline (stop_reason `Other`, `stop_note` naming the API token and the reason), "
+        "the id tag free again. A StopTransaction the charge point delivers later replaces these values."
+    ),
+    responses=answers(
+        unknown("transaction"),
+        conflict("the transaction has stopped already"),
+        invalid("meter_stop below meter_start, or stopped_at before the start or in the future"),
+    ),
+)
+async def close_transaction(
+    transaction_id: IntPath,
+    services: ServicesDep,
+    token: Annotated[ApiToken, Depends(require_token)],
+    body: TransactionCloseIn | None = None,
+) -> TransactionDetailOut:
+    body = body or TransactionCloseIn()
+    await services.transactions.close(
+        transaction_id,
+        closed_by=f"{token.name} (API token)",
+        meter_stop=body.meter_stop,
+        reason=body.reason,
+        stopped_at=body.stopped_at,
+    )
+    return await get_transaction(transaction_id, services)
 

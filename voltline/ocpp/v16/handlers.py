@@ -113,6 +113,8 @@ async def boot_notification(ctx: Context, p: Payload) -> Payload:
     )
     ctx.registration_status = result.status
     ctx.triggered = None
+    # A reboot: the connectors' next statuses tell which open transactions it still holds.
+    await ctx.services.transactions.rebooted(ctx.identity, result.current_time)
     return {"status": result.status, "currentTime": _iso(result.current_time), "interval": result.interval}
 
 
@@ -121,7 +123,8 @@ async def heartbeat(ctx: Context, p: Payload) -> Payload:
 
 
 async def status_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.status_notification(
+    timestamp = _timestamp(p.get("timestamp"))
+    applied = await ctx.services.charge_points.status_notification(
         ctx.identity,
         connector_id=p["connectorId"],
         status=p["status"],
@@ -129,8 +132,10 @@ async def status_notification(ctx: Context, p: Payload) -> Payload:
         info=p.get("info"),
         vendor_id=p.get("vendorId"),
         vendor_error_code=p.get("vendorErrorCode"),
-        timestamp=_timestamp(p.get("timestamp")),
+        timestamp=timestamp,
     )
+    if applied:  # the connector's newest status: after a reboot, it says which session is gone
+        await ctx.services.transactions.connector_reported(ctx.identity, p["connectorId"], p["status"], timestamp)
     return {}
 
 

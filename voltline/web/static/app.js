@@ -106,6 +106,13 @@
     }
   });
 
+  // A plain form that asks first (a command form asks in its own handler above).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.hasAttribute("data-command") || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
   // A form with data-show-answer shows the charge point's whole answer under it.
   function showAnswer(form, outcome) {
     const box = form.querySelector("[data-command-answer]");
