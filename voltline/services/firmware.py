@@ -10,9 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.clock import now
+from voltline.services.clock import iso, now
 from voltline.services.commands import CommandService, Payload, Send, require_storable
 from voltline.services.paging import Page, fetch_page
+from voltline.services.request_checks import Problem, require_valid
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -43,8 +44,48 @@ class FirmwareService:
     def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
         self._store = store
         self._bus = bus
+        self._commands = commands
         for action in _KINDS:
             commands.register(action, self._tracked(action))
+
+    async def update_firmware(
+        self,
+        identity: str,
+        location: str,
+        retrieve_date: datetime,
+        *,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        timeout: float | None = None,
+    ) -> Payload:
+        """UpdateFirmware: the charge point downloads from `location` from `retrieve_date` on and
+        reports its progress in FirmwareStatusNotifications (kept in the history)."""
+        payload: Payload = {"location": location, "retrieveDate": iso(retrieve_date)}
+        _optional(payload, retries=retries, retryInterval=retry_interval)
+        require_valid("UpdateFirmware", payload, _retry_problems(payload))
+        return await self._commands.send(identity, "UpdateFirmware", payload, timeout)
+
+    async def get_diagnostics(
+        self,
+        identity: str,
+        location: str,
+        *,
+        start_time: datetime | None = None,
+        stop_time: datetime | None = None,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        timeout: float | None = None,
+    ) -> Payload:
+        """GetDiagnostics: the charge point uploads a diagnostics file to `location`; its answer
+        names the file, DiagnosticsStatusNotifications report the upload."""
+        payload: Payload = {"location": location}
+        _optional(payload, retries=retries, retryInterval=retry_interval,
+                  startTime=iso(start_time) if start_time else None, stopTime=iso(stop_time) if stop_time else None)
+        problems = _retry_problems(payload)
+        if start_time is not None and stop_time is not None and stop_time <= start_time:
+            problems.append(Problem(("stopTime",), "must be later than the start time"))
+        require_valid("GetDiagnostics", payload, problems)
+        return await self._commands.send(identity, "GetDiagnostics", payload, timeout)
 
     async def history(
         self, identity: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
@@ -82,6 +123,15 @@ class FirmwareService:
             return response
 
         return effect
+
+
+def _optional(payload: Payload, **values: Any) -> None:
+    payload.update({key: value for key, value in values.items() if value is not None})
+
+
+def _retry_problems(payload: Payload) -> list[Problem]:
+    return [Problem((name,), "must be 0 or more") for name in ("retries", "retryInterval")
+            if isinstance(payload.get(name), int) and payload[name] < 0]
 
 
 def _event(row: Any) -> ChargePointEvent:

@@ -130,14 +130,20 @@ class ReservationService:
         connector_id: int | None = None,
         id_tag: str | None = None,
         status: str | None = None,
+        active: bool | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page[Reservation]:
+        """`active`: only those that still hold a connector (Reserved, not past their expiry), or
+        only those that no longer do."""
         c = t.reservations.c
         query = sa.select(t.reservations)
         for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag), (c.status, status)):
             if value is not None:
                 query = query.where(column == value)
+        if active is not None:
+            holding = sa.and_(c.status == RESERVED, c.expiry_date > now())
+            query = query.where(holding if active else sa.not_(holding))
         return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, _reservation)
 
     async def expire(self) -> list[int]:

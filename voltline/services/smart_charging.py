@@ -15,8 +15,11 @@ from voltline.services.clock import now, parse_timestamp
 from voltline.services.commands import CommandService, Payload, Send, require_storable
 from voltline.services.errors import Conflict, NotFound
 from voltline.services.paging import Page, fetch_page
+from voltline.services.request_checks import InvalidRequest, Problem, schema_problems
 from voltline.store import tables as t
 from voltline.store.database import Store
+
+CS = "csChargingProfiles"  # the profile's place in a SetChargingProfile request
 
 # Active (installed) → Replaced (a newer profile took its id or its slot) | Cleared.
 ACTIVE, REPLACED, CLEARED = "Active", "Replaced", "Cleared"
@@ -52,10 +55,15 @@ class SmartChargingService:
     async def set_profile(
         self, identity: str, connector_id: int, profile: Payload, *, timeout: float | None = None
     ) -> tuple[Payload, ChargingProfile | None]:
-        """Send SetChargingProfile; the stored profile when the charge point accepted it."""
-        response = await self._commands.send(
-            identity, "SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile}, timeout
-        )
+        """Send SetChargingProfile; the stored profile when the charge point accepted it.
+
+        A profile that breaks the schema or OCPP's rules is not sent (InvalidRequest, each problem
+        at its field)."""
+        problems = await self.check_profile(identity, connector_id, profile)
+        if problems:
+            raise InvalidRequest("SetChargingProfile", problems)
+        payload = {"connectorId": connector_id, "csChargingProfiles": profile}
+        response = await self._commands.send(identity, "SetChargingProfile", payload, timeout)
         if response.get("status") != "Accepted":
             return response, None
         row = await self._store.fetch_one(
@@ -68,6 +76,40 @@ class SmartChargingService:
             .order_by(t.charging_profiles.c.id.desc())
         )
         return response, _profile(row) if row is not None else None
+
+    async def check_profile(self, identity: str, connector_id: Any, profile: Any) -> list[Problem]:
+        """Every problem of a SetChargingProfile, at its field: the official schema, then what OCPP
+        1.6 forbids beyond it (§3.13, §5.16, §7.8)."""
+        problems = schema_problems("SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile})
+        if not isinstance(profile, dict):
+            return problems
+        at = ("csChargingProfiles",)
+        problems += [Problem(path, message) for path, message in _profile_rules(connector_id, profile)]
+        transaction_id = profile.get("transactionId")
+        if (
+            profile.get("chargingProfilePurpose") == "TxProfile"
+            and isinstance(connector_id, int)
+            and connector_id > 0
+            and (transaction_id is None or isinstance(transaction_id, int))
+        ):
+            # The charge point applies a TxProfile to the transaction on its connector (§5.16.3).
+            tx = t.transactions.c
+            query = sa.select(tx.id).where(
+                tx.charge_point_id == identity, tx.connector_id == connector_id, tx.stopped_at.is_(None)
+            )
+            running = [row.id for row in await self._store.fetch_all(query)]
+            if transaction_id is None and not running:
+                problems.append(Problem(("connectorId",), f"no transaction is running on connector {connector_id}"))
+            elif transaction_id is not None and transaction_id not in running:
+                problems.append(Problem(at + ("transactionId",),
+                                        f"transaction {transaction_id} is not running on connector {connector_id}"))
+        return problems
+
+    async def next_profile_id(self, identity: str) -> int:
+        """A chargingProfileId the charge point holds no profile under: one above the highest used."""
+        c = t.charging_profiles.c
+        row = await self._store.fetch_one(sa.select(sa.func.max(c.charging_profile_id)).where(c.charge_point_id == identity))
+        return int(row[0] or 0) + 1 if row is not None else 1
 
     async def clear_profile(self, profile_id: int, *, timeout: float | None = None) -> tuple[Payload, ChargingProfile]:
         """Send ClearChargingProfile for one stored profile (by our id)."""
@@ -149,6 +191,76 @@ class SmartChargingService:
         )
         self._bus.publish(Event("charging_profile.cleared", identity, {"cleared": result.rowcount}))
         return response
+
+
+def _profile_rules(connector_id: Any, profile: Payload) -> list[tuple[tuple[str | int, ...], str]]:
+    """The rules of a profile that need no database, each at its path in the request; checked only
+    where the types are right (the schema reports the rest)."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    purpose = profile.get("chargingProfilePurpose")
+    kind = profile.get("chargingProfileKind")
+    if isinstance(connector_id, int) and connector_id < 0:
+        problems.append((("connectorId",), "must be 0 (the whole charge point) or a connector"))
+    if purpose == "ChargePointMaxProfile" and connector_id != 0:
+        problems.append((("connectorId",), "a ChargePointMaxProfile is set on connector 0, the whole charge point"))
+    if purpose == "TxProfile" and connector_id == 0:
+        problems.append((("connectorId",), "a TxProfile is set on the connector of its transaction, not on 0"))
+    if "transactionId" in profile and purpose != "TxProfile":
+        problems.append(((CS, "transactionId"), "only a TxProfile names a transaction"))
+    stack_level = profile.get("stackLevel")
+    if isinstance(stack_level, int) and stack_level < 0:
+        problems.append(((CS, "stackLevel"), "must be 0 or more"))
+    if kind == "Recurring" and "recurrencyKind" not in profile:
+        problems.append(((CS, "recurrencyKind"), "a Recurring profile recurs Daily or Weekly"))
+    if kind != "Recurring" and "recurrencyKind" in profile:
+        problems.append(((CS, "recurrencyKind"), "only a Recurring profile recurs"))
+    valid_from, valid_to = _parsed(profile.get("validFrom")), _parsed(profile.get("validTo"))
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        problems.append(((CS, "validTo"), "must be later than valid from"))
+    schedule = profile.get("chargingSchedule")
+    if not isinstance(schedule, dict):
+        return problems
+    at: tuple[str | int, ...] = (CS, "chargingSchedule")
+    if kind == "Recurring" and "startSchedule" not in schedule:
+        problems.append((at + ("startSchedule",), "a Recurring profile recurs from its start"))
+    duration = schedule.get("duration")
+    if isinstance(duration, int) and duration <= 0:
+        problems.append((at + ("duration",), "must be more than 0 seconds"))
+    if isinstance(schedule.get("minChargingRate"), int | float) and schedule["minChargingRate"] < 0:
+        problems.append((at + ("minChargingRate",), "must be 0 or more"))
+    periods = schedule.get("chargingSchedulePeriod")
+    if not isinstance(periods, list):
+        return problems
+    if not periods:
+        problems.append((at + ("chargingSchedulePeriod",), "a schedule has at least one period"))
+    previous: int | None = None
+    for index, period in enumerate(periods):
+        if not isinstance(period, dict):
+            continue
+        where = at + ("chargingSchedulePeriod", index)
+        start = period.get("startPeriod")
+        if isinstance(start, int):
+            if index == 0 and start != 0:
+                problems.append((where + ("startPeriod",), "the first period starts at 0 s"))
+            elif previous is not None and start <= previous:
+                problems.append((where + ("startPeriod",), f"must be later than the period before it ({previous} s)"))
+            elif isinstance(duration, int) and start >= duration:
+                problems.append((where + ("startPeriod",), f"must lie within the schedule's duration ({duration} s)"))
+            previous = start
+        limit = period.get("limit")
+        if isinstance(limit, int | float) and limit < 0:
+            problems.append((where + ("limit",), "must be 0 or more"))
+        phases = period.get("numberPhases")
+        if isinstance(phases, int) and not 1 <= phases <= 3:
+            problems.append((where + ("numberPhases",), "must be 1, 2 or 3"))
+    return problems
+
+
+def _parsed(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def require_storable_profile(profile: Payload) -> None:

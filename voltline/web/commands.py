@@ -46,6 +46,11 @@ async def send(voltline: Any, charge_point_id: str, action: str, payload: dict[s
                           lambda: commands.send(charge_point_id, action, payload, _timeout(voltline)))
 
 
+async def run(voltline: Any, charge_point_id: str, action: str, call: Any) -> Outcome:
+    """A service verb that calls the charge point: `call(timeout)` returns its OCPP answer."""
+    return await _outcome(charge_point_id, action, lambda: call(_timeout(voltline)))
+
+
 async def remote_start(voltline: Any, charge_point_id: str, id_tag: str, connector_id: int | None) -> Outcome:
     """Through the remote-start service: it checks the tag, picks a free connector when none is
     given, and records the request so the StartTransaction that follows is matched to it."""

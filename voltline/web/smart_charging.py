@@ -1,0 +1,363 @@
+"""Charging profiles in the dashboard: the installed ones, a form that builds a SetChargingProfile,
+ClearChargingProfile per profile, and the composite schedule a charge point reports.
+
+The form is read into an OCPP 1.6 ChargingProfile here; whether it is valid is the smart charging
+service's word (the official schema and OCPP's rules, the same check the REST API gets). Each
+problem comes back at its place in the request and is shown at the form field it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from voltline.services.clock import iso, now, parse_timestamp
+from voltline.services.errors import NotFound
+from voltline.services.request_checks import InvalidRequest, Path, Problem
+from voltline.web import commands, queries
+from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
+from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
+from voltline.web.zones import local_input
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+
+PAGE_SIZE = 50
+PURPOSES = ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
+KINDS = ["Absolute", "Recurring", "Relative"]
+RECURRENCIES = ["Daily", "Weekly"]
+UNITS = ["A", "W"]
+STATUSES = ["Active", "Replaced", "Cleared"]
+
+CS = "csChargingProfiles"
+SCHEDULE = (CS, "chargingSchedule")
+# Where in the request → the form field (and its label) that set it.
+FIELDS: dict[Path, tuple[str, str]] = {
+    ("connectorId",): ("connector_id", "Connector"),
+    (CS, "chargingProfileId"): ("charging_profile_id", "Profile id"),
+    (CS, "stackLevel"): ("stack_level", "Stack level"),
+    (CS, "chargingProfilePurpose"): ("purpose", "Purpose"),
+    (CS, "transactionId"): ("transaction_id", "Transaction"),
+    (CS, "chargingProfileKind"): ("kind", "Kind"),
+    (CS, "recurrencyKind"): ("recurrency_kind", "Recurrency"),
+    (CS, "validFrom"): ("valid_from", "Valid from"),
+    (CS, "validTo"): ("valid_to", "Valid to"),
+    SCHEDULE + ("startSchedule",): ("start_schedule", "Schedule start"),
+    SCHEDULE + ("duration",): ("duration", "Duration"),
+    SCHEDULE + ("chargingRateUnit",): ("rate_unit", "Rate unit"),
+    SCHEDULE + ("minChargingRate",): ("min_charging_rate", "Minimum charging rate"),
+    SCHEDULE + ("chargingSchedulePeriod",): ("periods", "Periods"),
+}
+PERIOD_FIELDS = {"startPeriod": ("period_start", "start offset"), "limit": ("period_limit", "limit"),
+                 "numberPhases": ("period_phases", "phases")}
+
+
+def field_of(path: Path) -> tuple[str, str]:
+    """The form field (name, label) a problem at `path` belongs to: the nearest one above it."""
+    periods = SCHEDULE + ("chargingSchedulePeriod",)
+    if path[: len(periods)] == periods and len(path) > len(periods) and isinstance(path[len(periods)], int):
+        index = int(path[len(periods)])
+        part = path[len(periods) + 1] if len(path) > len(periods) + 1 else None
+        name, what = PERIOD_FIELDS.get(str(part), ("period", ""))
+        return f"{name}.{index}", f"Period {index + 1} {what}".strip()
+    for end in range(len(path), 0, -1):
+        if path[:end] in FIELDS:
+            return FIELDS[path[:end]]
+    return "form", "The profile"
+
+
+@dataclass
+class Period:
+    start: str = ""
+    limit: str = ""
+    phases: str = ""
+
+
+@dataclass
+class ProfileForm:
+    """What the operator entered, as entered: shown again, with the problems, when not sent."""
+
+    charge_point_id: str
+    connector_id: str = "0"
+    charging_profile_id: str = "1"
+    stack_level: str = "0"
+    purpose: str = "TxDefaultProfile"
+    transaction_id: str = ""
+    kind: str = "Absolute"
+    recurrency_kind: str = "Daily"
+    start_schedule: str = ""
+    duration: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+    rate_unit: str = "A"
+    min_charging_rate: str = ""
+    periods: list[Period] = field(default_factory=lambda: [Period("0", "", "")])
+
+    @classmethod
+    def read(cls, form: FormData) -> ProfileForm:
+        names = ("charge_point_id", "connector_id", "charging_profile_id", "stack_level", "purpose", "transaction_id",
+                 "kind", "recurrency_kind", "start_schedule", "duration", "valid_from", "valid_to", "rate_unit",
+                 "min_charging_rate")
+        values = {name: raw(form, name) for name in names}
+        columns = [[str(v).strip() for v in form.getlist(name)] for name in ("period_start", "period_limit", "period_phases")]
+        rows = max(len(c) for c in columns)
+        periods = [Period(*(c[i] if i < len(c) else "" for c in columns)) for i in range(rows)]
+        # A row left empty is no period; keep at least one row to fill in.
+        periods = [p for p in periods if p.start or p.limit or p.phases] or [Period("0", "", "")]
+        return cls(**values, periods=periods)
+
+    def build(self, errors: dict[str, list[str]], zone: ZoneInfo) -> tuple[int | None, dict[str, Any] | None]:
+        """(connector id, the ChargingProfile) as OCPP 1.6 writes it, its times typed in `zone`; what
+        cannot be read goes to `errors`."""
+
+        def parse_time(value: str, name: str, label: str) -> Any:
+            return parse_moment(value, name, label, zone)
+
+        def read(name: str, label: str, parse: Any, value: str, required: bool = True) -> Any:
+            if not value:
+                if required:
+                    add(errors, name, f"{label} is missing")
+                return None
+            try:
+                return parse(value, name, label)
+            except FieldError as exc:
+                add(errors, name, exc.message)
+                return None
+
+        connector_id = read("connector_id", "Connector", parse_integer, self.connector_id)
+        profile: dict[str, Any] = {
+            "chargingProfileId": read("charging_profile_id", "Profile id", parse_integer, self.charging_profile_id),
+            "stackLevel": read("stack_level", "Stack level", parse_integer, self.stack_level),
+            "chargingProfilePurpose": self.purpose,
+            "chargingProfileKind": self.kind,
+        }
+        if self.purpose == "TxProfile":
+            # The form names the session; the service checks that it runs on the connector.
+            if not self.transaction_id:
+                add(errors, "transaction_id", "Transaction is missing: a TxProfile is for a running session")
+            else:
+                profile["transactionId"] = read("transaction_id", "Transaction", parse_integer, self.transaction_id)
+        if self.kind == "Recurring":
+            profile["recurrencyKind"] = self.recurrency_kind
+        for name, key, label in (("valid_from", "validFrom", "Valid from"), ("valid_to", "validTo", "Valid to")):
+            moment = read(name, label, parse_time, getattr(self, name), required=False)
+            if moment is not None:
+                profile[key] = iso(moment)
+        schedule: dict[str, Any] = {"chargingRateUnit": self.rate_unit}
+        if self.kind != "Relative":
+            start = read("start_schedule", "Schedule start", parse_time, self.start_schedule, required=self.kind == "Recurring")
+            if start is not None:
+                schedule["startSchedule"] = iso(start)
+        duration = read("duration", "Duration", parse_integer, self.duration, required=False)
+        if duration is not None:
+            schedule["duration"] = duration
+        periods = []
+        for index, row in enumerate(self.periods):
+            period = {
+                "startPeriod": read(f"period_start.{index}", f"Period {index + 1} start offset", parse_integer, row.start),
+                "limit": read(f"period_limit.{index}", f"Period {index + 1} limit", parse_number, row.limit),
+            }
+            phases = read(f"period_phases.{index}", f"Period {index + 1} phases", parse_integer, row.phases, required=False)
+            if phases is not None:
+                period["numberPhases"] = phases
+            periods.append(period)
+        schedule["chargingSchedulePeriod"] = periods
+        rate = read("min_charging_rate", "Minimum charging rate", parse_number, self.min_charging_rate, required=False)
+        if rate is not None:
+            schedule["minChargingRate"] = rate
+        profile["chargingSchedule"] = schedule
+        return connector_id, profile
+
+
+def add(errors: dict[str, list[str]], name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def problems_at_fields(problems: list[Problem], errors: dict[str, list[str]]) -> None:
+    for problem in problems:
+        name, label = field_of(problem.path)
+        add(errors, name, f"{label}: {problem.message}")
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+@router.get("/charging-profiles")
+async def profile_list(
+    request: Request, charge_point_id: str = "", connector_id: str = "", purpose: str = "", status: str = "Active",
+    page: int = 1,
+) -> Response:
+    page = max(1, page)
+    filters = {
+        "charge_point_id": charge_point_id.strip(),
+        "connector_id": connector_id if connector_id.isdigit() else "",
+        "purpose": purpose if purpose in PURPOSES else "",
+        "status": status if status in STATUSES else "",
+    }
+    found = await dashboard(request).voltline.services.smart_charging.list(
+        charge_point_id=filters["charge_point_id"] or None,
+        connector_id=int(filters["connector_id"]) if filters["connector_id"] else None,
+        purpose=filters["purpose"] or None,
+        status=filters["status"] or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    query = urlencode({**{k: v for k, v in filters.items() if v}, "status": filters["status"]})
+    return render(request, "charging_profiles.html", {
+        "profiles": found.items, "total": found.total, "filters": filters, "purposes": PURPOSES, "statuses": STATUSES,
+        "page": page, "more": page * PAGE_SIZE < found.total, "base_query": query,
+    })
+
+
+@router.get("/charging-profiles/new")
+async def new_profile(request: Request, charge_point_id: str = "", connector_id: str = "", purpose: str = "") -> Response:
+    voltline = dashboard(request).voltline
+    await _charge_point(voltline, charge_point_id)
+    form = ProfileForm(
+        charge_point_id=charge_point_id,
+        charging_profile_id=str(await voltline.services.smart_charging.next_profile_id(charge_point_id)),
+        start_schedule=local_input(now(), operator_zone(request)),
+    )
+    if connector_id.isdigit():
+        form.connector_id = connector_id
+    if purpose in PURPOSES:
+        form.purpose = purpose
+    return await _form_page(request, form, {})
+
+
+@router.post("/charging-profiles")
+async def send_profile(request: Request) -> Response:
+    voltline = dashboard(request).voltline
+    form = ProfileForm.read(await request.form())
+    await _charge_point(voltline, form.charge_point_id)
+    errors: dict[str, list[str]] = {}
+    connector_id, profile = form.build(errors, operator_zone(request))
+    if errors:
+        return await _form_page(request, form, errors, status_code=400)
+    service = voltline.services.smart_charging
+    problems = await service.check_profile(form.charge_point_id, connector_id, profile)
+    if problems:
+        problems_at_fields(problems, errors)
+        return await _form_page(request, form, errors, status_code=400)
+
+    async def call(timeout: float) -> dict[str, Any]:
+        try:
+            response, _ = await service.set_profile(form.charge_point_id, connector_id, profile, timeout=timeout)
+        except InvalidRequest as exc:  # the transaction ended between the check and now
+            problems_at_fields(exc.problems, errors)
+            raise
+        return response  # type: ignore[no-any-return]
+
+    outcome = await commands.run(voltline, form.charge_point_id, "SetChargingProfile", call)
+    if outcome.ok:
+        assert profile is not None
+        web_session(request).add_flash(
+            "ok", f"{form.charge_point_id} installed the charging profile {profile['chargingProfileId']} "
+                  f"on connector {connector_id} (Accepted)")
+        return RedirectResponse(f"/charging-profiles?{urlencode({'charge_point_id': form.charge_point_id})}",
+                                status_code=303)
+    return await _form_page(request, form, errors, outcome=outcome, sent=profile,
+                            status_code=400 if errors else 200)
+
+
+@router.post("/charging-profiles/{profile_id}/clear")
+async def clear_profile(request: Request, profile_id: int) -> Response:
+    voltline = dashboard(request).voltline
+    form = await request.form()
+    service = voltline.services.smart_charging
+    try:
+        profile = await service.get(profile_id)
+    except NotFound as exc:
+        return answer(request, commands.Outcome("invalid", f"ClearChargingProfile was not sent: {exc.message}"),
+                       raw(form, "next"), "/charging-profiles")
+
+    async def call(timeout: float) -> dict[str, Any]:
+        response, _ = await service.clear_profile(profile_id, timeout=timeout)
+        return response  # type: ignore[no-any-return]
+
+    outcome = await commands.run(voltline, profile.charge_point_id, "ClearChargingProfile", call)
+    return answer(request, outcome, raw(form, "next"), f"/charging-profiles?charge_point_id={profile.charge_point_id}")
+
+
+@router.get("/charging-profiles/composite")
+async def composite_schedule(
+    request: Request, charge_point_id: str = "", connector_id: str = "0", duration: str = "3600", unit: str = ""
+) -> Response:
+    """GetCompositeSchedule: what the charge point will allow a connector over the coming time."""
+    voltline = dashboard(request).voltline
+    point = await _charge_point(voltline, charge_point_id)
+    connectors = (await queries.connectors(voltline.store, [charge_point_id])).get(charge_point_id, [])
+    asked = {"connector_id": connector_id, "duration": duration, "unit": unit if unit in UNITS else ""}
+    outcome, rows, problem = None, [], None
+    if "duration" in request.query_params:
+        if not connector_id.isdigit():
+            problem = "Connector must be a whole number"
+        elif not duration.isdigit() or int(duration) <= 0:
+            problem = "Duration must be a whole number of seconds, more than 0"
+        else:
+            payload: dict[str, Any] = {"connectorId": int(connector_id), "duration": int(duration)}
+            if asked["unit"]:
+                payload["chargingRateUnit"] = asked["unit"]
+            outcome = await commands.send(voltline, charge_point_id, "GetCompositeSchedule", payload)
+            if outcome.ok and outcome.response:
+                rows = schedule_rows(outcome.response)
+    return render(request, "composite_schedule.html", {
+        "point": point, "connector_ids": sorted({0} | {c.connector_id for c in connectors}), "asked": asked,
+        "outcome": outcome, "rows": rows, "problem": problem, "units": UNITS,
+    })
+
+
+def schedule_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The periods of a composite schedule with their times, and each limit's share of the
+    highest (the width of its bar)."""
+    schedule = response.get("chargingSchedule") or {}
+    periods = sorted(schedule.get("chargingSchedulePeriod") or [], key=lambda p: p.get("startPeriod", 0))
+    try:
+        start = parse_timestamp(response.get("scheduleStart") or schedule.get("startSchedule") or "")
+    except ValueError:
+        start = None
+    duration = schedule.get("duration")
+    highest = max((float(p.get("limit", 0)) for p in periods), default=0.0) or 1.0
+    rows = []
+    for index, period in enumerate(periods):
+        offset = int(period.get("startPeriod", 0))
+        end = periods[index + 1].get("startPeriod") if index + 1 < len(periods) else duration
+        rows.append({
+            "offset": offset,
+            "from": start + timedelta(seconds=offset) if start else None,
+            "until": start + timedelta(seconds=int(end)) if start and end is not None else None,
+            "limit": period.get("limit"),
+            "unit": schedule.get("chargingRateUnit", ""),
+            "phases": period.get("numberPhases"),
+            "share": round(100 * float(period.get("limit", 0)) / highest),
+        })
+    return rows
+
+
+async def _charge_point(voltline: Any, charge_point_id: str) -> Any:
+    point = await queries.charge_point(voltline.store, charge_point_id) if charge_point_id else None
+    if point is None:
+        raise PageNotFound(f"There is no charge point {charge_point_id!r}.")
+    return point
+
+
+async def _form_page(request: Request, form: ProfileForm, errors: dict[str, list[str]], *, outcome: Any = None,
+                     sent: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    voltline = dashboard(request).voltline
+    store = voltline.store
+    point = await _charge_point(voltline, form.charge_point_id)
+    connectors = (await queries.connectors(store, [point.id])).get(point.id, [])
+    sessions = sorted((await queries.active_sessions_of(store, point.id)).values(), key=lambda s: s.connector_id)
+    summary = [(name, message) for name, messages in errors.items() for message in messages]
+    return render(request, "charging_profile_form.html", {
+        "point": point, "form": form, "errors": errors, "summary": summary, "outcome": outcome, "sent": sent,
+        "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | {s.connector_id for s in sessions}),
+        "sessions": sessions, "purposes": PURPOSES, "kinds": KINDS, "recurrencies": RECURRENCIES, "units": UNITS,
+        "online": voltline.gateway.is_connected(point.id),
+    }, status_code=status_code)
