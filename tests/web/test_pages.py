@@ -220,3 +220,31 @@ async def test_the_live_stream_relays_events(web: httpx.AsyncClient, station) ->
                 if {"charge_point.connected", "connector.status"} <= seen:
                     break
         await connecting
+
+
+async def test_an_id_tags_sessions_at_once_are_set_in_its_forms(web: httpx.AsyncClient, server: Voltline) -> None:
+    """The per-tag limit of active transactions (0: a fleet card without one) is set when the tag is
+    created and changed on its page, and a limit that is no whole number changes nothing."""
+    token = csrf_of((await web.get("/id-tags")).text)
+
+    async def limit(tag: str) -> int:
+        row = await server.store.fetch_one(
+            sa.select(t.id_tags.c.max_active_transactions).where(t.id_tags.c.id_tag == tag)
+        )
+        assert row is not None
+        return int(row[0])
+
+    await web.post("/id-tags", data={"id_tag": "FLEET-0", "status": "Accepted", "max_active_transactions": "0",
+                                     "csrf_token": token})
+    assert await limit("FLEET-0") == 0
+    await web.post("/id-tags/FLEET-0", data={"status": "Accepted", "max_active_transactions": "3", "csrf_token": token})
+    assert await limit("FLEET-0") == 3
+    assert 'name="max_active_transactions" type="number" min="0" step="1" value="3"' in (
+        await web.get("/id-tags/FLEET-0")
+    ).text
+    bad = await web.post("/id-tags/FLEET-0", data={"status": "Accepted", "max_active_transactions": "-1",
+                                                   "csrf_token": token})
+    assert "whole number" in (await web.get(bad.headers["location"])).text
+    assert await limit("FLEET-0") == 3
+    await web.post("/id-tags", data={"id_tag": "CARD-1", "status": "Accepted", "csrf_token": token})
+    assert await limit("CARD-1") == 1  # one session at a time unless said otherwise

@@ -40,8 +40,16 @@ def _expiry(value: str, zone: ZoneInfo) -> datetime | None:
         raise InvalidIdTag("the expiry is not a date and time") from None
 
 
+def _limit(value: str) -> int:
+    """The form's per-tag limit of active transactions: a whole number, 0 for no limit."""
+    text = value.strip() or "1"
+    if not text.isdigit():
+        raise InvalidIdTag("the sessions at once must be a whole number (0: no limit)")
+    return int(text)
+
+
 def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str,
-            zone: ZoneInfo) -> dict[str, Any]:
+            zone: ZoneInfo, max_active_transactions: str) -> dict[str, Any]:
     if status not in STATUSES:
         raise InvalidIdTag(f"the status must be one of {', '.join(STATUSES)}")
     parent = parent_id_tag.strip() or None
@@ -52,6 +60,7 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
         "expiry_date": _expiry(expiry_date, zone),
         "parent_id_tag": parent,
         "description": description.strip()[:255] or None,
+        "max_active_transactions": _limit(max_active_transactions),
     }
 
 
@@ -74,13 +83,15 @@ async def id_tag_create(
     expiry_date: str = Form(""),
     parent_id_tag: str = Form(""),
     description: str = Form(""),
+    max_active_transactions: str = Form("1"),
 ) -> Response:
     session = web_session(request)
     tag = id_tag.strip()
     try:
         if not tag or len(tag) > MAX_LENGTH:
             raise InvalidIdTag("an id tag has 1 to 20 characters")
-        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request),
+                         max_active_transactions)
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not created: {exc}.")
         return RedirectResponse("/id-tags", status_code=303)
@@ -114,10 +125,12 @@ async def id_tag_update(
     expiry_date: str = Form(""),
     parent_id_tag: str = Form(""),
     description: str = Form(""),
+    max_active_transactions: str = Form("1"),
 ) -> Response:
     session = web_session(request)
     try:
-        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request))
+        values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request),
+                         max_active_transactions)
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not changed: {exc}.")
         return RedirectResponse(f"/id-tags/{tag}", status_code=303)
