@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 import secrets
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from voltline.priority import yield_to_the_event_loop
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class PasswordHasher:
 
     def __init__(self, threads: int = 1, queue: int = 8) -> None:
         self._pool = ThreadPoolExecutor(
-            max(1, threads), thread_name_prefix="voltline-password", initializer=_yield_to_the_event_loop
+            max(1, threads), thread_name_prefix="voltline-password", initializer=yield_to_the_event_loop
         )
         self.limit = max(1, threads) + max(0, queue)
         self.pending = 0
@@ -79,12 +79,3 @@ class PasswordHasher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _yield_to_the_event_loop() -> None:
-    """A hashing thread runs at a lower priority than the rest of the process (Linux sets the
-    nice value per thread): where the event loop and the hasher share a core, the loop comes first."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass  # not on this platform: the hasher merely shares the CPU evenly

@@ -26,6 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from voltline.priority import yield_to_the_event_loop
+
 from voltline.store.errors import DatabaseUnavailable, QueryTimeout, StoreBusy
 
 log = logging.getLogger("voltline.store")
@@ -386,7 +388,10 @@ class Store:
             self._query_engine = create_engine(url, pool_size=max(2, pool_size // 2), statement_timeout=query_timeout)
             self._queries = self._query_engine.execution_options(isolation_level="AUTOCOMMIT")
         elif self._sqlite_writer.queries is not None:
-            self._query_threads = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="sqlite-query")
+            # At a lower priority than the loop: a heavy read shares the server's core with it.
+            self._query_threads = ThreadPoolExecutor(
+                max_workers=QUERY_THREADS, thread_name_prefix="sqlite-query", initializer=yield_to_the_event_loop
+            )
         # One operator read per thread at a time: a statement's time limit then counts from its
         # start, not from when it was queued in the executor.
         self._query_slots = asyncio.Semaphore(QUERY_THREADS)
