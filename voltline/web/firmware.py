@@ -4,9 +4,12 @@ in the page's history as they arrive."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from voltline.services.request_checks import InvalidRequest
@@ -22,46 +25,50 @@ LABELS = {"location": "Location", "retrieveDate": "Retrieve from", "retries": "R
 
 @router.post("/firmware-updates")
 async def update_firmware(request: Request) -> Response:
-    voltline = dashboard(request).voltline
-    form = await request.form()
-    charge_point_id = raw(form, "charge_point_id")
-    zone = operator_zone(request)
-    try:
-        values = {
+    def values(form: FormData, zone: ZoneInfo) -> dict[str, Any]:
+        return {
             "location": text(form, "location", "Location"),
             "retrieve_date": moment(form, "retrieve_date", "Retrieve from", zone),
             "retries": integer(form, "retries", "Retries", required=False),
             "retry_interval": integer(form, "retry_interval", "Retry interval", required=False),
         }
-    except FieldError as exc:
-        outcome = commands.Outcome("invalid", f"UpdateFirmware was not sent: {exc.message}")
-    else:
-        outcome = await _run(voltline, charge_point_id, "UpdateFirmware",
-                             lambda timeout: voltline.services.firmware.update_firmware(
-                                 charge_point_id, timeout=timeout, **values))
-    return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}")
+
+    return await _send(request, "UpdateFirmware", values, lambda firmware: firmware.update_firmware)
 
 
 @router.post("/diagnostics-requests")
 async def get_diagnostics(request: Request) -> Response:
-    voltline = dashboard(request).voltline
-    form = await request.form()
-    charge_point_id = raw(form, "charge_point_id")
-    zone = operator_zone(request)
-    try:
-        values = {
+    def values(form: FormData, zone: ZoneInfo) -> dict[str, Any]:
+        return {
             "location": text(form, "location", "Location"),
             "start_time": moment(form, "start_time", "From", zone, required=False),
             "stop_time": moment(form, "stop_time", "Until", zone, required=False),
             "retries": integer(form, "retries", "Retries", required=False),
             "retry_interval": integer(form, "retry_interval", "Retry interval", required=False),
         }
+
+    return await _send(request, "GetDiagnostics", values, lambda firmware: firmware.get_diagnostics)
+
+
+async def _send(
+    request: Request,
+    action: str,
+    read: Callable[[FormData, ZoneInfo], dict[str, Any]],
+    verb: Callable[[Any], Callable[..., Awaitable[Any]]],
+) -> Response:
+    """Read the form's fields (a field at fault is named and nothing is sent), then call the
+    firmware service's `verb` and show its outcome."""
+    voltline = dashboard(request).voltline
+    form = await request.form()
+    charge_point_id = raw(form, "charge_point_id")
+    try:
+        values = read(form, operator_zone(request))
     except FieldError as exc:
-        outcome = commands.Outcome("invalid", f"GetDiagnostics was not sent: {exc.message}")
+        outcome = commands.Outcome("invalid", f"{action} was not sent: {exc.message}")
     else:
-        outcome = await _run(voltline, charge_point_id, "GetDiagnostics",
-                             lambda timeout: voltline.services.firmware.get_diagnostics(
-                                 charge_point_id, timeout=timeout, **values))
+        call = verb(voltline.services.firmware)
+        outcome = await _run(voltline, charge_point_id, action,
+                             lambda timeout: call(charge_point_id, timeout=timeout, **values))
         if outcome.ok and outcome.response and outcome.response.get("fileName"):
             outcome.message = f"{charge_point_id} will upload {outcome.response['fileName']}"
     return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}")
