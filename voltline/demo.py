@@ -24,7 +24,7 @@ from rich.panel import Panel
 
 from voltline.app import StopReport, Voltline, stop_signals
 from voltline.config import Settings
-from voltline.services.users import UnknownUser, UserExists, UserService
+from voltline.services.security.operators import UnknownUser, UserExists, UserService
 from voltline.simulator import Simulator
 from voltline.simulator.traffic import drive_connector
 from voltline.store import tables as t

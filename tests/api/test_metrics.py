@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.commands.support import T0, eventually, online
 from voltline.metrics import Metrics
-from voltline.services.message_log import MessageLog
+from voltline.services.message_log.recorder import MessageLog
 
 COUNTERS = {
     "voltline_store_commits",

@@ -9,7 +9,7 @@ import io
 import httpx
 
 from tests.commands.support import T0, eventually, online
-from voltline.services.tokens import TokenService
+from voltline.services.security.api_tokens import TokenService
 
 
 async def test_health_is_open_everything_else_needs_a_valid_token(server, api) -> None:  # type: ignore[no-untyped-def]

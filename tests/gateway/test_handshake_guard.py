@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.ocpp_client import OcppClient
 from voltline.app import Voltline
 from voltline.config import Settings
-from voltline.services import secrets
+from voltline.services.security import passwords as secrets
 from voltline.store import tables as t
 
 PASSWORD = "s3cret-passw0rd-16"

@@ -8,7 +8,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from voltline.services import message_search
+from voltline.services.message_log import search as message_search
 from voltline.store import tables as t
 from voltline.web import queries as web_queries
 

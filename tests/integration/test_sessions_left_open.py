@@ -1,5 +1,5 @@
 """Sessions their charge point no longer has: an operator closes them without it, and a charge
-point that reboots reports which it still holds (the rule in voltline/services/reconciliation.py)
+point that reboots reports which it still holds (the rule in voltline/services/transactions/reconciliation.py)
 — over real WebSockets and the real API, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

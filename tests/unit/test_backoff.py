@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voltline.services.backoff import FailureBackoff
+from voltline.services.security.backoff import FailureBackoff
 
 
 class Clock:

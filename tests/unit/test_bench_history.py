@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from voltline.services import meter_values as mv
+from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"

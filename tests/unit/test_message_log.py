@@ -6,8 +6,8 @@ from typing import Any
 import orjson
 import pytest
 
-from voltline.services import message_log
-from voltline.services.message_log import MessageLog
+from voltline.services.message_log import recorder as message_log
+from voltline.services.message_log.recorder import MessageLog
 from voltline.store import tables as t
 
 

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from voltline.services.meter_values import latest, normalize
+from voltline.services.transactions.meter_values import latest, normalize
 
 
 def test_defaults_of_ocpp_are_applied() -> None:
@@ -44,7 +44,7 @@ def test_latest_takes_the_newest_total_value() -> None:
 def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
     import orjson
 
-    from voltline.services.meter_values import READING_COLUMNS, readings
+    from voltline.services.transactions.meter_values import READING_COLUMNS, readings
     from voltline.store import tables as t
 
     samples = normalize([
@@ -71,7 +71,7 @@ def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
 def test_an_entry_larger_than_a_reading_s_places_is_split_in_order() -> None:
     import orjson
 
-    from voltline.services.meter_values import readings
+    from voltline.services.transactions.meter_values import readings
     from voltline.store.tables import SAMPLES_PER_READING
 
     count = SAMPLES_PER_READING + 5

@@ -1,4 +1,4 @@
-from voltline.services.secrets import hash_password, hash_token, new_token, verify_password
+from voltline.services.security.passwords import hash_password, hash_token, new_token, verify_password
 
 
 def test_passwords_are_salted_and_verified() -> None:

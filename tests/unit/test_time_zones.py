@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from voltline.services.users import valid_time_zone
+from voltline.services.security.operators import valid_time_zone
 from voltline.web.zones import day_range, day_start, parse_local, show, today_start, zone_of
 
 BERLIN = ZoneInfo("Europe/Berlin")

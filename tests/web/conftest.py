@@ -11,7 +11,7 @@ import pytest
 
 from tests.web.charge_point import ChargingStation
 from voltline.app import Voltline
-from voltline.services.users import UserService
+from voltline.services.security.operators import UserService
 
 USERNAME, PASSWORD = "operator", "correct horse battery"
 

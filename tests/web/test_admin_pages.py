@@ -15,7 +15,7 @@ import websockets
 from tests.ocpp_client import OcppClient
 from tests.web.conftest import csrf_of, log_in
 from voltline.app import Voltline
-from voltline.services.users import UserService
+from voltline.services.security.operators import UserService
 
 @pytest.fixture
 async def anonymous_factory() -> AsyncIterator[Any]:

@@ -186,7 +186,7 @@ async def restartable(start_server: Any) -> Any:
 
 async def test_the_live_indicator_tells_when_the_server_is_gone(restartable: Any, browser: Browser) -> None:
     from tests.web.conftest import PASSWORD, USERNAME
-    from voltline.services.users import UserService
+    from voltline.services.security.operators import UserService
 
     server = await restartable()
     await UserService(server.store).create(USERNAME, PASSWORD)

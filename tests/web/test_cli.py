@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from voltline.services.users import UserService
+from voltline.services.security.operators import UserService
 from voltline.store.database import Store
 from voltline.web.cli import user_app
 

@@ -11,8 +11,8 @@ import pytest
 
 from tests.web.conftest import csrf_of, log_in
 from voltline.app import Voltline
-from voltline.services import secrets
-from voltline.services.users import UserService
+from voltline.services.security import passwords as secrets
+from voltline.services.security.operators import UserService
 
 
 def client_of(server: Voltline) -> httpx.AsyncClient:

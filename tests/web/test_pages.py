@@ -145,7 +145,7 @@ async def quick_server(start_server) -> Voltline:  # type: ignore[no-untyped-def
 async def test_command_outcomes_are_told_apart(quick_server: Voltline, station) -> None:  # type: ignore[no-untyped-def]
     from tests.web.charge_point import ChargingStation
     from tests.web.conftest import USERNAME, PASSWORD
-    from voltline.services.users import UserService
+    from voltline.services.security.operators import UserService
 
     server = quick_server
     await UserService(server.store).create(USERNAME, PASSWORD)

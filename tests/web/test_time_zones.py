@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from tests.web.conftest import csrf_of, log_in
 from voltline.app import Voltline
-from voltline.services.users import UserService
+from voltline.services.security.operators import UserService
 from voltline.store import tables as t
 
 # 2026-03-29 is the day Berlin's clocks go from 02:00 CET to 03:00 CEST: a day of 23 hours.

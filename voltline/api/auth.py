@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from voltline.api.errors import ApiError
-from voltline.services.tokens import ApiToken
+from voltline.services.security.api_tokens import ApiToken
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `voltline token create`")
 

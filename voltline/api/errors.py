@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voltline.services.charge_points import ChargePointExists, UnknownChargePoint
+from voltline.services.provisioning.charge_points import ChargePointExists, UnknownChargePoint
 from voltline.services.errors import (
     ChargePointOffline,
     CommandFailed,

@@ -6,21 +6,21 @@ from dataclasses import dataclass
 
 from voltline.bus.events import EventBus
 from voltline.config import Settings
-from voltline.services.authorization import AuthorizationService
-from voltline.services.charge_points import ChargePointService
-from voltline.services.commands import CommandService
-from voltline.services.configuration import ConfigurationService
-from voltline.services.firmware import FirmwareService
-from voltline.services.id_tags import IdTagService
-from voltline.services.local_list import LocalListService
-from voltline.services.message_log import MessageLog
+from voltline.services.authorization.authorize import AuthorizationService
+from voltline.services.provisioning.charge_points import ChargePointService
+from voltline.services.remote_control.commands import CommandService
+from voltline.services.configuration.service import ConfigurationService
+from voltline.services.firmware.service import FirmwareService
+from voltline.services.authorization.id_tags import IdTagService
+from voltline.services.local_list.service import LocalListService
+from voltline.services.message_log.recorder import MessageLog
 from voltline.services.queries import Queries
-from voltline.services.remote_start import RemoteStartService
-from voltline.services.reservations import ReservationService
-from voltline.services.secrets import PasswordHasher
-from voltline.services.smart_charging import SmartChargingService
-from voltline.services.tokens import TokenService
-from voltline.services.transactions import TransactionService
+from voltline.services.remote_control.remote_start import RemoteStartService
+from voltline.services.reservations.service import ReservationService
+from voltline.services.security.passwords import PasswordHasher
+from voltline.services.smart_charging.service import SmartChargingService
+from voltline.services.security.api_tokens import TokenService
+from voltline.services.transactions.service import TransactionService
 from voltline.store.database import Store
 
 

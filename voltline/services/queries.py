@@ -11,12 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from voltline.services import message_search
-from voltline.services import meter_values as mv
+from voltline.services.message_log import search as message_search
+from voltline.services.transactions import meter_values as mv
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
-from voltline.services.transactions import TransactionService
+from voltline.services.transactions.service import TransactionService
 from voltline.store import tables as t
 from voltline.store.database import Store
 

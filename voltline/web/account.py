@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from voltline.services.users import User, time_zone_names
+from voltline.services.security.operators import User, time_zone_names
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from voltline.api.schemas import ChargePointIn, ChargePointPatch
 from voltline.ocpp.identity import MAX_LENGTH, identity_problem
 from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
-from voltline.services.charge_points import ChargePointExists, UnknownChargePoint
+from voltline.services.provisioning.charge_points import ChargePointExists, UnknownChargePoint
 from voltline.services.errors import DomainError
 from voltline.web import queries
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
 from voltline.web import commands, queries
 from voltline.web.payload_examples import examples as payload_examples
 from voltline.web.overview import live_energy, live_power

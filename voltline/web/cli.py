@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from voltline.services.users import UnknownUser, UserExists, UserService
+from voltline.services.security.operators import UnknownUser, UserExists, UserService
 
 T = TypeVar("T")
 

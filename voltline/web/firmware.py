@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from voltline.services.request_checks import InvalidRequest
+from voltline.services.remote_control.request_checks import InvalidRequest
 from voltline.web import commands
 from voltline.web.form_fields import FieldError, answer, integer, moment, raw, text
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone

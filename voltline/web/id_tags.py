@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
-from voltline.services.id_tags import IMPORT_COLUMNS, ImportRefused
+from voltline.services.authorization.id_tags import IMPORT_COLUMNS, ImportRefused
 from voltline.web import queries
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import parse_local

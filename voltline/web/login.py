@@ -7,8 +7,8 @@ import math
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from voltline.services.secrets import HasherBusy
-from voltline.services.users import TooManyAttempts
+from voltline.services.security.passwords import HasherBusy
+from voltline.services.security.operators import TooManyAttempts
 from voltline.web.routing import DashboardRoute, dashboard, render, safe_next, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from voltline.services.secrets import HasherBusy
-from voltline.services.users import TooManyAttempts, UnknownUser, User, UserExists
+from voltline.services.security.passwords import HasherBusy
+from voltline.services.security.operators import TooManyAttempts, UnknownUser, User, UserExists
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from voltline.services import message_search
-from voltline.services.meter_values import ENERGY_REGISTER, POWER
+from voltline.services.message_log import search as message_search
+from voltline.services.transactions.meter_values import ENERGY_REGISTER, POWER
 from voltline.services.queries import natural_order
 from voltline.store import tables as t
 from voltline.store.database import Store

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voltline.services.errors import NotFound
-from voltline.services.reservations import STATUSES
+from voltline.services.reservations.service import STATUSES
 from voltline.web import commands
 from voltline.web.form_fields import FieldError, answer, integer, moment, raw, text
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render

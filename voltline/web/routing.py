@@ -24,7 +24,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from voltline.services.users import User, UserService
+from voltline.services.security.operators import User, UserService
 from voltline.web.answers import logged_answer_status
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
 from voltline.web.zones import UTC_ZONE, abbreviations, local_input, show, zone_of

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from voltline.services.errors import DomainError
-from voltline.services.transaction_csv import csv_lines
+from voltline.services.transactions.csv_export import csv_lines
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
 from voltline.web.routing import (

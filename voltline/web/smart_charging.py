@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from voltline.services.clock import iso, now, parse_timestamp
 from voltline.services.errors import NotFound
-from voltline.services.request_checks import InvalidRequest, Path, Problem
+from voltline.services.remote_control.request_checks import InvalidRequest, Path, Problem
 from voltline.web import commands, queries
 from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session

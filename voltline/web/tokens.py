@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from voltline.services.tokens import ApiToken
+from voltline.services.security.api_tokens import ApiToken
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])

@@ -25,7 +25,7 @@ from voltline.api.schemas import (
     ResetIn,
     StatusOut,
 )
-from voltline.services.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
 
 router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["commands"])
 

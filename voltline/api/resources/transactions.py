@@ -12,8 +12,8 @@ from voltline.api.auth import require_token
 from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.openapi import answers, conflict, invalid, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
-from voltline.services.tokens import ApiToken
-from voltline.services.transaction_csv import csv_lines
+from voltline.services.security.api_tokens import ApiToken
+from voltline.services.transactions.csv_export import csv_lines
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
 

@@ -20,9 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.backoff import FailureBackoff
+from voltline.services.security.backoff import FailureBackoff
 from voltline.services.clock import now
-from voltline.services.secrets import PasswordHasher, hash_password
+from voltline.services.security.passwords import PasswordHasher, hash_password
 from voltline.store import tables as t
 from voltline.store.database import Store
 

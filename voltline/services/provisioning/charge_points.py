@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
 from voltline.ocpp.identity import identity_problem
-from voltline.services.backoff import FailureBackoff
+from voltline.services.security.backoff import FailureBackoff
 from voltline.services.errors import Invalid
-from voltline.services.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
-from voltline.services.secrets import HasherBusy, PasswordHasher
+from voltline.services.provisioning.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
+from voltline.services.security.passwords import HasherBusy, PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
-from voltline.services.commands import CommandService, Payload, Send
+from voltline.services.remote_control.commands import CommandService, Payload, Send
 from voltline.store import tables as t
 from voltline.store.database import Store
 

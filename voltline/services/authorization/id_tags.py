@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.authorization import ID_TAG_STATUSES
+from voltline.services.authorization.authorize import ID_TAG_STATUSES
 from voltline.services.clock import now
-from voltline.services.commands import INT32_MAX
+from voltline.services.remote_control.commands import INT32_MAX
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.store import tables as t

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now, parse_timestamp
-from voltline.services.commands import CommandService, Payload, Send, require_storable
+from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
 from voltline.services.errors import Conflict, NotFound
 from voltline.services.paging import Page, fetch_page
-from voltline.services.request_checks import InvalidRequest, Problem, schema_problems
+from voltline.services.remote_control.request_checks import InvalidRequest, Problem, schema_problems
 from voltline.store import tables as t
 from voltline.store.database import Store
 

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.authorization import ACCEPTED, AuthorizationContext, authorize
+from voltline.services.authorization.authorize import ACCEPTED, AuthorizationContext, authorize
 from voltline.services.clock import now
-from voltline.services.commands import CommandService, Payload, Send
+from voltline.services.remote_control.commands import CommandService, Payload, Send
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
-from voltline.services.smart_charging import install_profile, require_storable_profile
+from voltline.services.smart_charging.service import install_profile, require_storable_profile
 from voltline.store import tables as t
 from voltline.store.database import Store
 

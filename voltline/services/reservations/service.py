@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import iso, now, parse_timestamp
-from voltline.services.commands import CommandService, Payload, Send, require_storable
+from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
 from voltline.services.errors import ChargePointOffline, Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.store import tables as t

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import iso, now
-from voltline.services.commands import CommandService, Payload, Send, require_storable
+from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
 from voltline.services.paging import Page, fetch_page
-from voltline.services.request_checks import Problem, require_valid
+from voltline.services.remote_control.request_checks import Problem, require_valid
 from voltline.store import tables as t
 from voltline.store.database import Store
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from voltline.services.clock import now
-from voltline.services.secrets import hash_token, new_token
+from voltline.services.security.passwords import hash_token, new_token
 from voltline.store import tables as t
 from voltline.store.database import Store
 

@@ -22,13 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services import meter_values as mv
-from voltline.services.authorization import ACCEPTED, AuthorizationContext, IdTagInfo, authorize
+from voltline.services.transactions import meter_values as mv
+from voltline.services.authorization.authorize import ACCEPTED, AuthorizationContext, IdTagInfo, authorize
 from voltline.services.clock import now
 from voltline.services.errors import Conflict, Invalid, NotFound
-from voltline.services.reconciliation import LostTransaction, SessionsAfterReboot
-from voltline.services.remote_start import REQUESTED, STARTED
-from voltline.services.reservations import EXPIRED, RESERVED, USED
+from voltline.services.transactions.reconciliation import LostTransaction, SessionsAfterReboot
+from voltline.services.remote_control.remote_start import REQUESTED, STARTED
+from voltline.services.reservations.service import EXPIRED, RESERVED, USED
 from voltline.store import tables as t
 from voltline.store.database import Store
 

@@ -44,7 +44,7 @@ from voltline.store import tables as t
 from voltline.store.database import Store
 
 if TYPE_CHECKING:
-    from voltline.services.transactions import ClosedTransaction
+    from voltline.services.transactions.service import ClosedTransaction
 
 STILL_HOLDS = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
 """A connector in one of these has a transaction in progress."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import iso, parse_timestamp
-from voltline.services.commands import CommandService, Payload, Send, require_storable
+from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
 from voltline.services.errors import Invalid, NotFound
 from voltline.store import tables as t
 from voltline.store.database import Store
