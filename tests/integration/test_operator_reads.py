@@ -4,6 +4,7 @@ page by cursor as well as by offset."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,3 +166,26 @@ async def test_a_heavy_read_given_up_by_its_asker_stops_and_frees_its_connection
         await reading
     assert await server.store.query_one(sa.select(sa.literal(7))) == (7,)
     assert not getattr(server.store, "_querying", ())  # no statement left stepping
+
+
+async def test_an_operator_read_runs_and_decodes_off_the_event_loops_thread(server) -> None:  # type: ignore[no-untyped-def]
+    """Where a read's statements run, its rows are decoded (asyncpg decodes in the thread of the
+    loop its connection belongs to): an operator's read must run in another thread than the
+    event loop's, on PostgreSQL as on SQLite."""
+    loop_thread = threading.get_ident()
+    seen: list[tuple[int, int]] = []
+
+    def where(conn: sa.Connection) -> tuple[int, int]:
+        # The thread the statement runs in, and the one the driver's rows are made in.
+        rows = conn.execute(sa.select(sa.literal(1))).all()
+        return threading.get_ident(), len(rows)
+
+    async with server.store.query() as conn:
+        seen.append(await conn.run_sync(where))
+        rows = (await conn.execute(_counter(3))).all()
+    assert [row.n for row in rows] == [1, 2, 3]
+    assert seen and seen[0][1] == 1
+    assert seen[0][0] != loop_thread
+    # The OCPP path's reads stay where they were: for them a thread hop costs more than the read.
+    async with server.store.read() as conn:
+        assert await conn.run_sync(lambda sync_conn: threading.get_ident()) == loop_thread

@@ -4,10 +4,10 @@ duration, meter values and the message log. Reads only; the rules they show are 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -21,6 +21,8 @@ from voltline.store import tables as t
 from voltline.store.database import Store
 
 ACTIVE, STOPPED = "Active", "Stopped"
+CHUNK_ROWS = 1000  # transactions a stream reads at a time
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -307,22 +309,28 @@ class Queries:
             cursor_of=lambda row: encode_cursor("tx", row.id),
         )
 
-    async def stream_transactions(self, **filters: Any) -> AsyncIterator[TransactionView]:
-        """Every matching transaction, oldest first, fetched in chunks (for the CSV export)."""
+    async def stream_transactions(
+        self, render: Callable[[list[TransactionView]], T], **filters: Any
+    ) -> AsyncIterator[T]:
+        """Every matching transaction, oldest first, in chunks of 1,000, each made into
+        `render(chunk)` (the CSV export's lines) where the read runs: in the read's thread, so
+        that neither the rows nor the file are made on the event loop's thread."""
         query = self._transactions_query(
             filters.get("charge_point_id"), filters.get("connector_id"), filters.get("id_tag"),
             filters.get("active"), filters.get("started_from"), filters.get("started_to"),
         )
         at, last_id = now(), 0
-        while True:
-            rows = await self._store.query_all(
-                query.where(t.transactions.c.id > last_id).order_by(t.transactions.c.id).limit(1000)
-            )
-            for row in rows:
-                yield _transaction(row, at)
-            if len(rows) < 1000:
-                return
-            last_id = rows[-1].id
+        c = t.transactions.c
+
+        def chunk(conn: sa.Connection, after: int) -> tuple[T, int | None]:
+            rows = conn.execute(query.where(c.id > after).order_by(c.id).limit(CHUNK_ROWS)).all()
+            last = rows[-1].id if len(rows) == CHUNK_ROWS else None
+            return render([_transaction(row, at) for row in rows]), last
+
+        while last_id is not None:
+            async with self._store.query() as conn:
+                rendered, last_id = await conn.run_sync(chunk, last_id)
+            yield rendered
 
     async def transaction(self, transaction_id: int) -> tuple[TransactionView, list[MeterValueView]]:
         row = await self._store.query_one(

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from voltline.priority import yield_to_the_event_loop
 
-from voltline.store.errors import DatabaseUnavailable, QueryTimeout, StoreBusy
+from voltline.store.errors import DatabaseUnavailable, StoreBusy
+from voltline.store.operator_reads import ReaderLoop, query_timeout
 
 log = logging.getLogger("voltline.store")
 
@@ -381,12 +382,13 @@ class Store:
         self._sqlite_writer = _SQLiteWriter(url) if self.is_sqlite else None
         # Operators' reads: off the event loop on SQLite (threads of their own), and on both
         # databases stopped past `query_timeout` (see `query`).
-        self._query_engine: AsyncEngine | None = None
-        self._queries: AsyncEngine | None = None
+        self._reader: ReaderLoop | None = None
         self._query_threads: ThreadPoolExecutor | None = None
         if self._sqlite_writer is None:
-            self._query_engine = create_engine(url, pool_size=max(2, pool_size // 2), statement_timeout=query_timeout)
-            self._queries = self._query_engine.execution_options(isolation_level="AUTOCOMMIT")
+            query_pool = max(2, pool_size // 2)
+            self._reader = ReaderLoop(
+                lambda: create_engine(url, pool_size=query_pool, statement_timeout=query_timeout), query_timeout
+            )
         elif self._sqlite_writer.queries is not None:
             # At a lower priority than the loop: a heavy read shares the server's core with it.
             self._query_threads = ThreadPoolExecutor(
@@ -442,16 +444,13 @@ class Store:
         """A read for an operator (API lists, dashboard pages, CSV export, log search): never on
         the event loop's thread, and each statement stopped past `query_timeout` seconds with
         QueryTimeout. On SQLite the statements run in a thread with a connection of its own
-        (sqlite3 releases the GIL while it steps); on PostgreSQL on a pool whose sessions carry
-        a statement_timeout, so the hot path's reads and writes keep no limit of the kind."""
-        if self._queries is not None:
-            try:
-                async with _connection(self._queries) as conn:
-                    yield conn
-            except sa.exc.DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) == "57014":  # query_canceled
-                    raise _query_timeout(self.query_timeout) from error
-                raise
+        (sqlite3 releases the GIL while it steps); on PostgreSQL on an event loop in a thread of
+        its own (see operator_reads), with a pool whose sessions carry a statement_timeout, so
+        the hot path's reads and writes keep no limit of the kind. Either way, the rows are
+        fetched and processed in that thread: the event loop receives them ready."""
+        if self._reader is not None:
+            async with self._reader.connection() as conn:
+                yield conn
             return
         if self._query_threads is None:  # an in-memory database: no other connection sees it
             async with self.read() as conn:
@@ -686,8 +685,9 @@ class Store:
             self._query_threads.shutdown(wait=True)
         if self._sqlite_writer is not None:
             self._sqlite_writer.close()
-        if self._query_engine is not None:
-            await self._query_engine.dispose()
+        if self._reader is not None:
+            # Its engine is disposed on its own loop; joining waits for that, off this loop.
+            await asyncio.get_running_loop().run_in_executor(None, self._reader.stop)
         await self.engine.dispose()
 
 
@@ -826,8 +826,6 @@ class _InlineConnection:
         return fn(self._conn, *args)
 
 
-def _query_timeout(limit: float) -> QueryTimeout:
-    return QueryTimeout(f"the query ran longer than {limit:g} s and was stopped; narrow it with filters (a charge point, a time range) or page with the cursor")
 
 
 class _ThreadedConnection:
@@ -871,7 +869,7 @@ class _ThreadedConnection:
             raise
         except sa.exc.OperationalError as error:
             if "interrupted" in str(error.orig):
-                raise _query_timeout(self._limit) from error
+                raise query_timeout(self._limit) from error
             raise
         finally:
             stopping.cancel()

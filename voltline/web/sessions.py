@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from voltline.services.errors import DomainError
-from voltline.services.transactions.csv_export import csv_lines
+from voltline.services.transactions.csv_export import csv_lines, lines
 from voltline.web import queries
 from voltline.web.overview import live_energy, live_power
 from voltline.web.routing import (
@@ -88,14 +88,14 @@ async def session_csv(
 ) -> Response:
     # The REST API's export, with the page's filters: the same writer, so the same file.
     where = _filter(request, charge_point_id, id_tag, state, since, until)
-    transactions = dashboard(request).voltline.services.queries.stream_transactions(
-        charge_point_id=where.charge_point_id or None, id_tag=where.id_tag or None,
+    chunks = dashboard(request).voltline.services.queries.stream_transactions(
+        lines, charge_point_id=where.charge_point_id or None, id_tag=where.id_tag or None,
         active={"active": True, "finished": False}.get(where.state), started_from=where.since, started_to=where.until,
     )
     # The export is in UTC like the API, whatever the operator's zone: the name says so.
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     return StreamingResponse(
-        csv_lines(transactions), media_type="text/csv; charset=utf-8",
+        csv_lines(chunks), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="voltline-sessions-{stamp}.csv"'},
     )
 

@@ -13,7 +13,7 @@ from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesD
 from voltline.api.openapi import answers, conflict, invalid, unknown
 from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
 from voltline.services.security.api_tokens import ApiToken
-from voltline.services.transactions.csv_export import csv_lines
+from voltline.services.transactions.csv_export import csv_lines, lines
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
 
@@ -56,7 +56,7 @@ async def list_transactions(
 async def export_transactions(services: ServicesDep, filters: Filters) -> StreamingResponse:
     # The same writer as the dashboard's export: the same columns, words and times.
     return StreamingResponse(
-        csv_lines(services.queries.stream_transactions(**filters)),
+        csv_lines(services.queries.stream_transactions(lines, **filters)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
     )

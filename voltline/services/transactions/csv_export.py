@@ -31,15 +31,22 @@ def row(tx: TransactionView) -> list[object]:
     ]
 
 
-async def csv_lines(transactions: AsyncIterable[TransactionView]) -> AsyncIterator[str]:
-    """The header, then one line per transaction (CRLF, as RFC 4180 says), in chunks."""
+def lines(transactions: list[TransactionView]) -> str:
+    """One CSV line per transaction (CRLF, as RFC 4180 says): a chunk of the file."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    async for tx in transactions:
-        writer.writerow(row(tx))
-        if buffer.tell() > CHUNK:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    csv.writer(buffer, lineterminator="\r\n").writerows([row(tx) for tx in transactions])
+    return buffer.getvalue()
+
+
+async def csv_lines(chunks: AsyncIterable[str]) -> AsyncIterator[str]:
+    """The header, then the chunks of `lines` (made where the read ran, see
+    Queries.stream_transactions), sent on in pieces of about CHUNK bytes."""
+    pending = [",".join(COLUMNS) + "\r\n"]
+    size = len(pending[0])
+    async for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size > CHUNK:
+            yield "".join(pending)
+            pending, size = [], 0
+    yield "".join(pending)
