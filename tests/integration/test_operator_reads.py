@@ -165,7 +165,8 @@ async def test_a_heavy_read_given_up_by_its_asker_stops_and_frees_its_connection
     with pytest.raises(asyncio.CancelledError):
         await reading
     assert await server.store.query_one(sa.select(sa.literal(7))) == (7,)
-    assert not getattr(server.store, "_querying", ())  # no statement left stepping
+    sqlite_reads = server.store._sqlite_reads
+    assert not (sqlite_reads.running if sqlite_reads is not None else ())  # no statement left stepping
 
 
 async def test_an_operator_read_runs_and_decodes_off_the_event_loops_thread(server) -> None:  # type: ignore[no-untyped-def]

@@ -156,14 +156,14 @@ async def test_a_failed_batch_is_bisected_to_its_bad_write(database_url: str) ->
     try:
         await ensure_schema(store.engine)
         runs = 0
-        run = store._run
+        run = store._commits.run
 
         async def counted(batch: list[Any]) -> list[Any]:
             nonlocal runs
             runs += 1
             return await run(batch)
 
-        store._run = counted  # type: ignore[method-assign]
+        store._commits.run = counted  # type: ignore[method-assign]
         count, bad = 128, 77
         rows = [("CP-1", 1, None, now(), SAMPLE) for _ in range(count)]
         rows[bad] = ("CP-1", 1, None, None, SAMPLE)  # timestamp NOT NULL
@@ -178,7 +178,7 @@ async def test_a_failed_batch_is_bisected_to_its_bad_write(database_url: str) ->
         # The batch, then two halves at each of log2(n) levels: not one retry per write.
         assert runs <= 1 + 2 * math.ceil(math.log2(count))
     finally:
-        store._run = run  # type: ignore[method-assign]
+        store._commits.run = run  # type: ignore[method-assign]
         await store.write(lambda conn: conn.execute(t.meter_readings.delete()))
         await store.close()
 
@@ -192,14 +192,14 @@ async def test_while_the_database_is_away_calls_get_internal_error_at_once_and_i
     await client.boot()
     start = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": T0}
     tries = 0
-    run = store._run
+    run = store._commits.run
 
     async def counted(batch: list[Any]) -> list[Any]:
         nonlocal tries
         tries += 1
         return await run(batch)
 
-    store._run = counted  # type: ignore[method-assign]
+    store._commits.run = counted  # type: ignore[method-assign]
     async with _outage(database_url):
         first = await client.call("StartTransaction", start)
         assert first[0] == 4 and first[2] == "InternalError", first

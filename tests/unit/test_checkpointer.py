@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voltline.store.database import Store, _Checkpointer
+from voltline.store.database import Store
+from voltline.store.sqlite_writer import Checkpointer
 
 
 def _wal_frames(path: Path) -> int:
@@ -57,7 +58,7 @@ async def test_wal_is_checkpointed_and_started_over_while_writes_go_on(tmp_path:
 
 
 def test_no_thread_for_an_in_memory_database() -> None:
-    checkpointer = _Checkpointer(":memory:")
+    checkpointer = Checkpointer(":memory:")
     assert checkpointer._thread is None
     checkpointer.stop()
 

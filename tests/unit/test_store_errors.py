@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from voltline.store.database import _Breaker, _is_unavailability
+from voltline.store.breaker import Breaker, is_unavailability
 from voltline.store.errors import DatabaseUnavailable
 
 
@@ -33,11 +33,11 @@ class _PgError(Exception):
     ],
 )
 def test_unavailability_is_told_from_a_bad_write(error: Exception, away: bool) -> None:
-    assert _is_unavailability(error) is away
+    assert is_unavailability(error) is away
 
 
 def test_the_breaker_pauses_longer_after_each_failed_probe_up_to_its_longest() -> None:
-    breaker = _Breaker(first=0.05, longest=0.5)
+    breaker = Breaker(first=0.05, longest=0.5)
     pauses = []
     at = 0.0
     for _ in range(6):

@@ -1,5 +1,8 @@
-"""Operators' reads on PostgreSQL, in a thread of their own: an event loop and an engine there.
+"""Operators' reads (API lists, dashboard pages, CSV export, log search), never on the event loop's
+thread, each statement stopped past a time limit.
 
+On SQLite the statements run in niced threads (SQLiteReaders): sqlite3 releases the GIL while it
+steps. On PostgreSQL they run on an event loop of their own in a niced thread (ReaderLoop):
 asyncpg decodes every row of an answer where its connection lives. On the server's event loop,
 an operator's heavy read (a CSV export of every transaction, a deep page of the message log)
 then held up every charge point while its rows were decoded (bench scenario 7: the fleet's p99
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -24,6 +28,7 @@ from voltline.store.errors import DatabaseUnavailable, QueryTimeout
 
 T = TypeVar("T")
 
+QUERY_THREADS = 4  # SQLite: operators' reads run at once (more wait for one to end)
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 
 
@@ -183,3 +188,96 @@ class _ReaderConnection:
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self._call(lambda conn: conn.run_sync(fn, *args))
+
+
+class SQLiteReaders:
+    """Operators' reads on SQLite: connections of `engine` (a pool of its own, usable from any
+    thread) used in niced threads, at a lower priority than the loop, since a heavy read shares
+    the server's core with it."""
+
+    def __init__(self, engine: sa.Engine, limit: float) -> None:
+        self._engine = engine
+        self.limit = limit
+        self._threads = ThreadPoolExecutor(
+            max_workers=QUERY_THREADS, thread_name_prefix="sqlite-query", initializer=yield_to_the_event_loop
+        )
+        # One read per thread at a time: a statement's time limit then counts from its start,
+        # not from when it was queued in the executor.
+        self._slots = asyncio.Semaphore(QUERY_THREADS)
+        self.running: set[Any] = set()  # connections stepping a statement in a thread
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            sync_conn = await loop.run_in_executor(self._threads, self._engine.connect)
+            try:
+                yield ThreadedConnection(sync_conn, self._threads, self.limit, self.running)  # type: ignore[misc]
+            finally:
+                await loop.run_in_executor(self._threads, sync_conn.close)
+
+    def stop(self) -> None:
+        for raw in list(self.running):  # a long read must not hold the stop up
+            raw.interrupt()
+        self._threads.shutdown(wait=True)
+
+
+class ThreadedConnection:
+    """The AsyncConnection methods that reads use, over a synchronous SQLite connection whose
+    statements run (rows fetched and all) in a worker thread, the event loop free meanwhile.
+
+    A statement past `limit` seconds is stopped by sqlite3's interrupt(), called from the loop
+    at the deadline: unlike a progress handler, it costs the stepping thread nothing (a handler
+    takes the GIL back every few thousand steps, each time competing with the busy loop). An
+    interrupt that comes after the statement ended is a no-op (SQLite: no running statement)."""
+
+    __slots__ = ("_conn", "_threads", "_limit", "_running")
+
+    def __init__(self, conn: sa.Connection, threads: ThreadPoolExecutor, limit: float, running: set[Any]) -> None:
+        self._conn, self._threads, self._limit, self._running = conn, threads, limit, running
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._conn.dialect
+
+    def _step(self, run: Callable[[sa.Connection], Any]) -> Any:
+        result = run(self._conn)
+        if isinstance(result, sa.CursorResult):
+            # Every row fetched here, in the thread: fetching steps the statement too.
+            return result.freeze() if result.returns_rows else None
+        return result
+
+    async def _call(self, run: Callable[[sa.Connection], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        raw = self._conn.connection.driver_connection
+        stopping = loop.call_later(self._limit, raw.interrupt)  # type: ignore[union-attr]
+        self._running.add(raw)
+        running = loop.run_in_executor(self._threads, self._step, run)
+        try:
+            result = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # The asker went away: stop the statement, and let the thread give the connection
+            # up before it is closed.
+            raw.interrupt()  # type: ignore[union-attr]
+            await asyncio.wait([running])
+            raise
+        except sa.exc.OperationalError as error:
+            if "interrupted" in str(error.orig):
+                raise query_timeout(self._limit) from error
+            raise
+        finally:
+            stopping.cancel()
+            self._running.discard(raw)
+        return result() if isinstance(result, sa.engine.FrozenResult) else result
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.execute(statement, parameters))
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.scalar(statement, parameters))
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
+        return await self._call(lambda conn: conn.exec_driver_sql(statement, parameters))
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await self._call(lambda conn: fn(conn, *args))
