@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from voltline.simulator.clock import iso, parse_iso
 from voltline.simulator.connector import Reservation
+from voltline.simulator.parts import Station
 from voltline.simulator.smart_charging import TX, from_watts
 
-if TYPE_CHECKING:
-    from voltline.simulator.station import SimulatedChargePoint
-
 Payload = dict[str, Any]
-Handler = Callable[["SimulatedChargePoint", Payload], Awaitable[Payload]]
+Handler = Callable[[Station, Payload], Awaitable[Payload]]
 
 
-def _after_answer(cp: SimulatedChargePoint, action: Callable[[], Any]) -> None:
+def _after_answer(cp: Station, action: Callable[[], Any]) -> None:
     """Run `action` once the current answer is on its way (the handler's caller sends it
     synchronously when the handler returns, before the loop runs callbacks)."""
 
@@ -36,14 +34,14 @@ def _after_answer(cp: SimulatedChargePoint, action: Callable[[], Any]) -> None:
     asyncio.get_running_loop().call_soon(run)
 
 
-def _valid_connector(cp: SimulatedChargePoint, connector_id: int, *, allow_zero: bool = True) -> bool:
+def _valid_connector(cp: Station, connector_id: int, *, allow_zero: bool = True) -> bool:
     return (allow_zero and connector_id == 0) or connector_id in cp.connectors
 
 
 # -- Core ------------------------------------------------------------------------------------
 
 
-async def change_availability(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def change_availability(cp: Station, payload: Payload) -> Payload:
     connector_id, operative = payload["connectorId"], payload["type"] == "Operative"
     if not _valid_connector(cp, connector_id):
         return {"status": "Rejected"}
@@ -69,11 +67,11 @@ async def change_availability(cp: SimulatedChargePoint, payload: Payload) -> Pay
     return {"status": "Scheduled" if scheduled else "Accepted"}
 
 
-async def change_configuration(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def change_configuration(cp: Station, payload: Payload) -> Payload:
     return {"status": cp.config.change(payload["key"], payload["value"])}
 
 
-async def get_configuration(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_configuration(cp: Station, payload: Payload) -> Payload:
     known, unknown = cp.config.describe(payload.get("key"))
     answer: Payload = {"configurationKey": known}
     if unknown:
@@ -81,12 +79,12 @@ async def get_configuration(cp: SimulatedChargePoint, payload: Payload) -> Paylo
     return answer
 
 
-async def clear_cache(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def clear_cache(cp: Station, payload: Payload) -> Payload:
     cp.auth_cache.clear()
     return {"status": "Accepted"}
 
 
-async def data_transfer(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def data_transfer(cp: Station, payload: Payload) -> Payload:
     if payload["vendorId"] != cp.vendor:
         return {"status": "UnknownVendorId"}
     # The one vendor message the simulator knows: an echo, handy to test a DataTransfer round trip.
@@ -98,7 +96,7 @@ async def data_transfer(cp: SimulatedChargePoint, payload: Payload) -> Payload:
     return answer
 
 
-async def remote_start_transaction(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def remote_start_transaction(cp: Station, payload: Payload) -> Payload:
     id_tag = payload["idTag"]
     profile = payload.get("chargingProfile")
     if profile is not None and profile["chargingProfilePurpose"] != TX:
@@ -128,7 +126,7 @@ async def remote_start_transaction(cp: SimulatedChargePoint, payload: Payload) -
     return {"status": "Accepted"}
 
 
-async def remote_stop_transaction(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def remote_stop_transaction(cp: Station, payload: Payload) -> Payload:
     for connector in cp.connectors.values():
         tx = connector.transaction
         if tx is not None and tx.transaction_id == payload["transactionId"]:
@@ -137,12 +135,12 @@ async def remote_stop_transaction(cp: SimulatedChargePoint, payload: Payload) ->
     return {"status": "Rejected"}
 
 
-async def reset(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def reset(cp: Station, payload: Payload) -> Payload:
     _after_answer(cp, lambda: cp.reset(payload["type"]))
     return {"status": "Accepted"}
 
 
-async def unlock_connector(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def unlock_connector(cp: Station, payload: Payload) -> Payload:
     connector = cp.connectors.get(payload["connectorId"])
     if connector is None:
         return {"status": "NotSupported"}
@@ -154,11 +152,11 @@ async def unlock_connector(cp: SimulatedChargePoint, payload: Payload) -> Payloa
 # -- Firmware management -----------------------------------------------------------------------
 
 
-async def get_diagnostics(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_diagnostics(cp: Station, payload: Payload) -> Payload:
     return {"fileName": cp.maintenance.start_diagnostics()}
 
 
-async def update_firmware(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def update_firmware(cp: Station, payload: Payload) -> Payload:
     cp.maintenance.start_firmware_update(payload["location"], payload["retrieveDate"])
     return {}
 
@@ -166,11 +164,11 @@ async def update_firmware(cp: SimulatedChargePoint, payload: Payload) -> Payload
 # -- Local authorization list --------------------------------------------------------------------
 
 
-async def get_local_list_version(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_local_list_version(cp: Station, payload: Payload) -> Payload:
     return {"listVersion": cp.local_list.version}
 
 
-async def send_local_list(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def send_local_list(cp: Station, payload: Payload) -> Payload:
     status = cp.local_list.update(
         payload["listVersion"], payload["updateType"], payload.get("localAuthorizationList", [])
     )
@@ -180,7 +178,7 @@ async def send_local_list(cp: SimulatedChargePoint, payload: Payload) -> Payload
 # -- Reservation -----------------------------------------------------------------------------------
 
 
-async def reserve_now(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def reserve_now(cp: Station, payload: Payload) -> Payload:
     connector_id = payload["connectorId"]
     if connector_id == 0 or connector_id not in cp.connectors:
         return {"status": "Rejected"}  # ReserveConnectorZeroSupported is false
@@ -210,7 +208,7 @@ async def reserve_now(cp: SimulatedChargePoint, payload: Payload) -> Payload:
     return {"status": "Accepted"}
 
 
-async def cancel_reservation(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def cancel_reservation(cp: Station, payload: Payload) -> Payload:
     found = any(
         c.reservation is not None and c.reservation.reservation_id == payload["reservationId"]
         for c in cp.connectors.values()
@@ -224,7 +222,7 @@ async def cancel_reservation(cp: SimulatedChargePoint, payload: Payload) -> Payl
 # -- Smart charging --------------------------------------------------------------------------------
 
 
-async def set_charging_profile(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def set_charging_profile(cp: Station, payload: Payload) -> Payload:
     connector_id = payload["connectorId"]
     if not _valid_connector(cp, connector_id):
         return {"status": "Rejected"}
@@ -245,7 +243,7 @@ async def set_charging_profile(cp: SimulatedChargePoint, payload: Payload) -> Pa
     return {"status": status}
 
 
-async def clear_charging_profile(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def clear_charging_profile(cp: Station, payload: Payload) -> Payload:
     cp.advance_all()
     cleared = cp.profiles.clear(
         profile_id=payload.get("id"),
@@ -258,7 +256,7 @@ async def clear_charging_profile(cp: SimulatedChargePoint, payload: Payload) -> 
     return {"status": "Accepted" if cleared else "Unknown"}
 
 
-async def get_composite_schedule(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_composite_schedule(cp: Station, payload: Payload) -> Payload:
     connector_id, duration = payload["connectorId"], payload["duration"]
     if not _valid_connector(cp, connector_id):
         return {"status": "Rejected"}
@@ -308,7 +306,7 @@ async def get_composite_schedule(cp: SimulatedChargePoint, payload: Payload) -> 
 # -- Remote trigger ----------------------------------------------------------------------------------
 
 
-def _trigger(cp: SimulatedChargePoint, requested: str, connector_id: int | None) -> str:
+def _trigger(cp: Station, requested: str, connector_id: int | None) -> str:
     if connector_id is not None and not _valid_connector(cp, connector_id):
         return "Rejected"
     if requested == "SignChargePointCertificate":
@@ -339,43 +337,43 @@ def _trigger(cp: SimulatedChargePoint, requested: str, connector_id: int | None)
     return "Accepted"
 
 
-async def trigger_message(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def trigger_message(cp: Station, payload: Payload) -> Payload:
     return {"status": _trigger(cp, payload["requestedMessage"], payload.get("connectorId"))}
 
 
-async def extended_trigger_message(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def extended_trigger_message(cp: Station, payload: Payload) -> Payload:
     return {"status": _trigger(cp, payload["requestedMessage"], payload.get("connectorId"))}
 
 
 # -- Security extension ------------------------------------------------------------------------------
 
 
-async def certificate_signed(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def certificate_signed(cp: Station, payload: Payload) -> Payload:
     # The station never sent a SignCertificate, so there is no key this chain could belong to.
     return {"status": "Rejected"}
 
 
-async def install_certificate(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def install_certificate(cp: Station, payload: Payload) -> Payload:
     return {"status": cp.certificates.install(payload["certificateType"], payload["certificate"])}
 
 
-async def get_installed_certificate_ids(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_installed_certificate_ids(cp: Station, payload: Payload) -> Payload:
     ids = cp.certificates.ids(payload["certificateType"])
     if not ids:
         return {"status": "NotFound"}
     return {"status": "Accepted", "certificateHashData": ids}
 
 
-async def delete_certificate(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def delete_certificate(cp: Station, payload: Payload) -> Payload:
     return {"status": cp.certificates.delete(payload["certificateHashData"])}
 
 
-async def get_log(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def get_log(cp: Station, payload: Payload) -> Payload:
     status, name = cp.maintenance.start_log_upload(payload["requestId"], payload["logType"])
     return {"status": status, "filename": name}
 
 
-async def signed_update_firmware(cp: SimulatedChargePoint, payload: Payload) -> Payload:
+async def signed_update_firmware(cp: Station, payload: Payload) -> Payload:
     return {"status": cp.maintenance.start_signed_firmware_update(payload["requestId"], payload["firmware"])}
 
 

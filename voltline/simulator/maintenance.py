@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import posixpath
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from voltline.simulator.clock import iso, parse_iso
-
-if TYPE_CHECKING:
-    from voltline.simulator.station import SimulatedChargePoint
+from voltline.simulator.clock import Clock, iso, parse_iso
+from voltline.simulator.connector import Connector
+from voltline.simulator.outbox import Outbox, Payload
 
 DOWNLOAD_SECONDS = 30.0
 INSTALL_SECONDS = 20.0
@@ -34,8 +34,38 @@ def firmware_name(location: str, current: str) -> str:
     return (stem or f"{current}-update")[:50]
 
 
+class MaintainedStation(Protocol):
+    """What maintenance needs of its station (the station's own state owns a Maintenance, so
+    this module names the station by what it does, not by its class)."""
+
+    identity: str
+    firmware_version: str
+    call_timeout: float
+    boot_count: int
+    clock: Clock
+    connectors: dict[int, Connector]
+    outbox: Outbox
+
+    @property
+    def online(self) -> bool: ...
+
+    def send_persistent(
+        self, action: str, build: Callable[[], Payload | None], on_result: Callable[[Payload], None] | None = None
+    ) -> None: ...
+
+    def _notify(self) -> None: ...
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]: ...
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None = 10.0) -> None: ...
+
+    async def flush_in_flight(self) -> None: ...
+
+    async def request_reboot(self) -> None: ...
+
+
 class Maintenance:
-    def __init__(self, station: SimulatedChargePoint) -> None:
+    def __init__(self, station: MaintainedStation) -> None:
         self.station = station
         self.firmware_status = "Idle"
         self.firmware_busy = False
