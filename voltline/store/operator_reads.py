@@ -51,7 +51,6 @@ class ReaderLoop:
         self._engine: AsyncEngine | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
-        self.thread_id: int | None = None
 
     def _start(self) -> asyncio.AbstractEventLoop:
         with self._started:
@@ -68,11 +67,16 @@ class ReaderLoop:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._engine = self._make_engine()
-        self.thread_id = threading.get_ident()
         self._loop = loop
         ready.set()
         try:
             loop.run_forever()
+            # Stopping: a read still running ends now (its asker gets CancelledError), so that
+            # every connection is back in the pool before the pool is closed.
+            running = asyncio.all_tasks(loop)
+            for task in running:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*running, return_exceptions=True))
             loop.run_until_complete(self._engine.dispose())
         finally:
             loop.close()
