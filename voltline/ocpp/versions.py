@@ -86,6 +86,9 @@ class VersionRegistry:
     def register(self, version: OcppVersion) -> None:
         self._versions[version.subprotocol] = version
 
+    def unregister(self, subprotocol: str) -> None:
+        self._versions.pop(subprotocol, None)
+
     def get(self, subprotocol: str) -> OcppVersion | None:
         return self._versions.get(subprotocol)
 

@@ -50,7 +50,7 @@ async def send_command(
     payload: Annotated[dict[str, Any], Body(description="the OCPP request payload (camelCase)")] = {},  # noqa: B006
     timeout: Timeout = None,
 ) -> dict[str, Any]:
-    if action not in CENTRAL_SYSTEM_ACTIONS:
+    if action not in VERSIONS.outbound_actions():
         raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in OCPP 1.6")
     await services.queries.require_charge_point(charge_point_id)
     reply = await services.commands.send_as_written(charge_point_id, action, payload, timeout)
