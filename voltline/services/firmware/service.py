@@ -3,6 +3,7 @@ history, next to the status notifications that follow it (stored by ChargePointS
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,10 +21,10 @@ from voltline.ocpp.commands import (
     UploadDiagnostics,
     UploadLog,
 )
-from voltline.services.clock import iso, now
+from voltline.services.clock import now
 from voltline.services.paging import Page, fetch_page
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
-from voltline.services.remote_control.request_checks import Problem, require_valid
+from voltline.services.remote_control.request_checks import InvalidRequest, Problem
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -70,10 +71,7 @@ class FirmwareService:
     ) -> Reply[Answer]:
         """The charge point downloads from `location` from `retrieve_date` on and reports its
         progress in status notifications (kept in the history)."""
-        # The dashboard's form and the API take 1.6's fields: checked in its words, each at its field.
-        written: dict[str, Any] = {"location": location, "retrieveDate": iso(retrieve_date)}
-        _optional(written, retries=retries, retryInterval=retry_interval)
-        require_valid("UpdateFirmware", written, _retry_problems(written))
+        _require_valid("UpdateFirmware", _location_problems(location) + _retry_problems(retries, retry_interval))
         return await self._commands.send(identity, UpdateFirmware(location, retrieve_date, retries, retry_interval), timeout)
 
     async def get_diagnostics(
@@ -89,13 +87,10 @@ class FirmwareService:
     ) -> Reply[DiagnosticsUpload]:
         """The charge point uploads a diagnostics file to `location`; its answer names the file,
         status notifications report the upload."""
-        written: dict[str, Any] = {"location": location}
-        _optional(written, retries=retries, retryInterval=retry_interval,
-                  startTime=iso(start_time) if start_time else None, stopTime=iso(stop_time) if stop_time else None)
-        problems = _retry_problems(written)
+        problems = _location_problems(location) + _retry_problems(retries, retry_interval)
         if start_time is not None and stop_time is not None and stop_time <= start_time:
-            problems.append(Problem(("stopTime",), "must be later than the start time"))
-        require_valid("GetDiagnostics", written, problems)
+            problems.append(Problem(("stop_time",), "must be later than the start time"))
+        _require_valid("GetDiagnostics", problems)
         request = UploadDiagnostics(location, start_time, stop_time, retries, retry_interval)
         return await self._commands.send(identity, request, timeout)
 
@@ -138,13 +133,25 @@ class FirmwareService:
         return effect
 
 
-def _optional(payload: dict[str, Any], **values: Any) -> None:
-    payload.update({key: value for key, value in values.items() if value is not None})
+# An absolute URI (RFC 3986): a scheme, then no white space. The file is fetched by the charge point.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
 
-def _retry_problems(payload: dict[str, Any]) -> list[Problem]:
-    return [Problem((name,), "must be 0 or more") for name in ("retries", "retryInterval")
-            if isinstance(payload.get(name), int) and payload[name] < 0]
+def _location_problems(location: str) -> list[Problem]:
+    if _URI.fullmatch(location):
+        return []
+    return [Problem(("location",), f"{location[:80]!r} is not an absolute URI (scheme://host/path)")]
+
+
+def _retry_problems(retries: int | None, retry_interval: int | None) -> list[Problem]:
+    return [Problem((name,), "must be 0 or more")
+            for name, value in (("retries", retries), ("retry_interval", retry_interval))
+            if value is not None and value < 0]
+
+
+def _require_valid(what: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidRequest(what, problems)
 
 
 def _event(row: Any) -> ChargePointEvent:
