@@ -26,13 +26,17 @@ Payload = dict[str, Any]
 class HandlerContext(Protocol):
     """What the gateway needs of a connection's handler context, whatever its version."""
 
-    def allow(self, action: str, within: float | None = None) -> Any: ...
+    def allow(self, action: str, within: float | None = None) -> object:
+        """Let `action` through while not Accepted (a trigger asked for it); the allowance."""
+        ...
 
     def withdraw(self, allowance: Any) -> None: ...
 
 
 ContextFactory = Callable[[str, Any, str], HandlerContext]
-"""`factory(identity, services, registration_status)`: the context a connection's handlers get."""
+"""`factory(identity, services, registration_status)`: the context a connection's handlers get.
+The services are the container of voltline/services, which this layer cannot name: each version
+states what it needs of them as a Protocol (v16.inbound.Services)."""
 
 
 @dataclass(frozen=True, slots=True)
