@@ -19,10 +19,9 @@ import uvicorn
 from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
 from voltline.config import Settings
-from voltline.gateway.server import NotConnected, OcppGateway
+from voltline.gateway.server import OcppGateway
 from voltline.logging import silence as silence_log
 from voltline.metrics import Metrics
-from voltline.ocpp.schemas import OCPP16, validators
 from voltline.services.container import Services
 from voltline.store.database import Store
 from voltline.store.migrate import ensure_schema
@@ -102,7 +101,6 @@ class Voltline:
         self.services = Services.build(settings, self.store, self.bus, self.node_id)
         self.gateway = OcppGateway(
             self.services,
-            {OCPP16: validators(OCPP16)},
             self.services.message_log,
             host=settings.ocpp_host,
             port=settings.ocpp_port,
@@ -112,7 +110,7 @@ class Voltline:
             handshake_timeout=settings.handshake_timeout,
             max_inbound_calls=settings.max_inbound_calls,
         )
-        self.services.commands.bind(self.gateway.call, self.gateway.is_connected, self.gateway.context, (NotConnected,))
+        self.services.commands.bind(self.gateway.link)
         self.metrics = Metrics(self)
         self.http = create_api(self)
         self._http_server: uvicorn.Server | None = None

@@ -77,7 +77,7 @@ EVERY_COMMAND: dict[str, tuple[dict, dict]] = {
 
 
 def test_the_table_covers_every_central_system_action() -> None:
-    from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
+    from voltline.ocpp.v16.outbound import CENTRAL_SYSTEM_ACTIONS
 
     assert set(EVERY_COMMAND) == set(CENTRAL_SYSTEM_ACTIONS)
     assert len(CENTRAL_SYSTEM_ACTIONS) == 26

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import postgres_admin
 from tests.ocpp_client import OcppClient
-from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
+from voltline.ocpp.v16.inbound import HANDLERS as HANDLERS_16
 from voltline.store import tables as t
 
 T0 = "2026-11-01T10:00:00Z"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from voltline.ocpp.v16.handlers import HANDLERS
+from voltline.ocpp.v16.inbound import HANDLERS
 from voltline.store import tables as t
 
 T0 = "2026-11-01T10:00:00Z"

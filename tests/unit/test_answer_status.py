@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from voltline.ocpp.schemas import validators
-from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.ocpp.v16.outbound import CENTRAL_SYSTEM_ACTIONS
 from voltline.web.answers import answer_status, logged_answer_status
 from voltline.web.commands import _judge
 from voltline.web.payload_examples import examples

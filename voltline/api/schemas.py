@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from voltline.ocpp import commands
 from voltline.ocpp import identity as identity_rule
 
 T = TypeVar("T")
@@ -317,6 +318,18 @@ class ChargingProfileSpec(_Ocpp):
     valid_from: UtcDateTime | None = None
     valid_to: UtcDateTime | None = None
     charging_schedule: ChargingScheduleIn
+
+    def to_domain(self) -> commands.ChargingProfileSpec:
+        s = self.charging_schedule
+        schedule = commands.ChargingSchedule(
+            s.charging_rate_unit,
+            tuple(commands.SchedulePeriod(p.start_period, p.limit, p.number_phases) for p in s.charging_schedule_period),
+            s.duration, s.start_schedule, s.min_charging_rate,
+        )
+        return commands.ChargingProfileSpec(
+            self.charging_profile_id, self.stack_level, self.charging_profile_purpose, self.charging_profile_kind,
+            schedule, self.recurrency_kind, self.transaction_id, self.valid_from, self.valid_to,
+        )
 
 
 class ChargingProfileIn(Model):

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import picows
 from picows import WSAutoPingStrategy, WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
@@ -24,14 +24,15 @@ from picows.picows import WSProtocol
 
 from voltline.gateway.handshake import HandshakeGate, Settled, basic_auth_password, identity_of_target
 from voltline.ocpp.identity import identity_problem
-from voltline.ocpp.rpc import ConnectionLost, RpcSession
-from voltline.ocpp.schemas import OCPP16, Validators
-from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
-from voltline.ocpp.v16.handlers import Context
+from voltline.gateway.link import GatewayLink
+from voltline.ocpp.rpc import ConnectionLost, MessageLog, RpcSession
+from voltline.ocpp.versions import VERSIONS, HandlerContext, OcppVersion, VersionRegistry
+
+if TYPE_CHECKING:
+    from voltline.services.container import Services
 
 log = logging.getLogger("voltline.gateway")
 
-SUPPORTED_SUBPROTOCOLS = (OCPP16,)
 NO_ACTIONS: frozenset[str] = frozenset()
 PAUSED_RECEIVE_BUFFER = 64 * 1024
 
@@ -51,14 +52,15 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
     CALL OCPP allows never pauses anything) and reading resumes before the backlog is gone, so
     such an answer waits for a few CALLs to be served, well within a call's timeout."""
 
-    __slots__ = ("gateway", "identity", "session", "context", "transport", "last_rx", "ping_sent",
+    __slots__ = ("gateway", "identity", "version", "session", "context", "transport", "last_rx", "ping_sent",
                  "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced",
                  "waiting", "paused", "_ever_paused")
 
-    def __init__(self, gateway: OcppGateway, identity: str, context: Context, ping_interval: float,
-                 auto_registered: bool) -> None:
+    def __init__(self, gateway: OcppGateway, identity: str, version: OcppVersion, context: HandlerContext,
+                 ping_interval: float, auto_registered: bool) -> None:
         self.gateway = gateway
         self.identity = identity
+        self.version = version  # negotiated in the handshake: its handlers, validators, translators
         self.context = context
         self.session: RpcSession | None = None
         self.transport: picows.WSTransport | None = None
@@ -231,10 +233,10 @@ def _is_answer(data: bytes) -> bool:
 class OcppGateway:
     def __init__(
         self,
-        services: Any,
-        validators: dict[str, Validators],
-        message_log: Any,
+        services: Services,
+        message_log: MessageLog,
         *,
+        versions: VersionRegistry = VERSIONS,
         host: str = "127.0.0.1",
         port: int = 9000,
         ping_interval: float = 60.0,
@@ -244,7 +246,9 @@ class OcppGateway:
         max_inbound_calls: int = 8,
     ) -> None:
         self.services = services
-        self.validators = validators
+        self.versions = versions
+        for version in versions:
+            version.validators()  # compiled now, not during a charge point's handshake
         self.message_log = message_log
         self.host, self.port = host, port
         self.ping_interval = ping_interval
@@ -262,6 +266,8 @@ class OcppGateway:
         self.settled: Settled | None = None
         self.handshake_address: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # What the services reach charge points through (app.py binds it to CommandService).
+        self.link = GatewayLink(self)
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -321,10 +327,10 @@ class OcppGateway:
             log.info("refused %r: %s", identity[:64], problem)
             return _refuse(400, problem)
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        subprotocol = next((p for p in offered if p in SUPPORTED_SUBPROTOCOLS), None)
-        if subprotocol is None:
+        version = self.versions.negotiate(offered)
+        if version is None:
             log.info("refused %s: no supported subprotocol in %s", identity, offered)
-            return _refuse(400, f"offer one of the subprotocols {', '.join(SUPPORTED_SUBPROTOCOLS)}")
+            return _refuse(400, f"offer one of the subprotocols {', '.join(self.versions.subprotocols)}")
         password = basic_auth_password(request.headers.get("Authorization"), identity)
         settled = self.settled
         if settled is not None and settled.identity == identity and settled.password == password:
@@ -340,11 +346,11 @@ class OcppGateway:
             return _refuse(decision.status, decision.reason, _refusal_headers(decision))
         access = decision.access
         status = access.registration_status if access else self.services.charge_points.status_for_new
-        context = Context(identity, self.services, status)
+        context = version.context(identity, self.services, status)
         ping = access.ping_interval if access and access.ping_interval is not None else self.ping_interval
-        connection = ChargePointConnection(self, identity, context, ping, decision.auto_registered)
+        connection = ChargePointConnection(self, identity, version, context, ping, decision.auto_registered)
         return WSUpgradeResponseWithListener(
-            WSUpgradeResponse.create_101_response(extra_headers={"Sec-WebSocket-Protocol": subprotocol}),
+            WSUpgradeResponse.create_101_response(extra_headers={"Sec-WebSocket-Protocol": version.subprotocol}),
             connection,
         )
 
@@ -353,8 +359,8 @@ class OcppGateway:
         return RpcSession(
             connection.identity,
             connection.send,
-            HANDLERS_16,
-            self.validators[OCPP16],
+            connection.version.handlers,
+            connection.version.validators(),
             context=connection.context,
             lenient_actions=access.lenient_actions if access else NO_ACTIONS,
             message_log=self.message_log,
@@ -412,10 +418,6 @@ class OcppGateway:
             return await connection.session.call(action, payload, timeout)
         except ConnectionLost as exc:
             raise NotConnected(str(exc)) from None
-
-    def context(self, identity: str) -> Context | None:
-        connection = self.connections.get(identity)
-        return connection.context if connection else None
 
     def disconnect(self, identity: str) -> None:
         connection = self.connections.get(identity)

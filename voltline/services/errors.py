@@ -40,7 +40,10 @@ class CommandFailed(DomainError):
 
     default_code = "call_error"
 
-    def __init__(self, message: str, *, ocpp_code: str, description: str, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, ocpp_code: str, description: str, details: Any = None, action: str | None = None
+    ) -> None:
         super().__init__(message, details=details)
         self.ocpp_code = ocpp_code
         self.description = description
+        self.action = action  # the message refused, as the charge point's version names it

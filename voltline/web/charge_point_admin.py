@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from voltline.api.schemas import ChargePointIn, ChargePointPatch
 from voltline.ocpp.identity import MAX_LENGTH, identity_problem
-from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
+from voltline.ocpp.versions import VERSIONS
 from voltline.services.provisioning.charge_points import ChargePointExists, UnknownChargePoint
 from voltline.services.errors import DomainError
 from voltline.web import queries
@@ -26,7 +26,7 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 
 REGISTRATION_STATUSES = ["Accepted", "Pending", "Rejected"]
 # Lenient actions are those a charge point sends: their schema violations are logged, not refused.
-LENIENT_CHOICES = sorted(HANDLERS_16)
+LENIENT_CHOICES = VERSIONS.inbound_actions()
 _LABELS = {"id": "identity", "password": "password", "description": "description",
            "registration_status": "registration status", "ping_interval": "ping interval",
            "lenient_actions": "lenient actions"}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.ocpp.versions import VERSIONS
 from voltline.web import commands, queries
 from voltline.web.payload_examples import examples as payload_examples
 from voltline.web.overview import live_energy, live_power
@@ -33,7 +33,7 @@ TRIGGERABLE = ["BootNotification", "DiagnosticsStatusNotification", "FirmwareSta
 CONNECTOR_STATUSES = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
                       "Reserved", "Unavailable", "Faulted"]
 # Actions an operator may send as raw OCPP from the page: what the Central System sends.
-RAW_ACTIONS = sorted(CENTRAL_SYSTEM_ACTIONS)
+RAW_ACTIONS = sorted(VERSIONS.outbound_actions())
 
 
 @router.get("/charge-points")

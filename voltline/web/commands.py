@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from voltline.ocpp.commands import Reply
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError
 from voltline.web.answers import ANSWERED, OK, WARN, AnswerStatus, answer_status
 
@@ -43,11 +44,11 @@ def _timeout(voltline: Any) -> float:
 async def send(voltline: Any, charge_point_id: str, action: str, payload: dict[str, Any]) -> Outcome:
     commands = voltline.services.commands
     return await _outcome(charge_point_id, action,
-                          lambda: commands.send(charge_point_id, action, payload, _timeout(voltline)))
+                          lambda: commands.send_as_written(charge_point_id, action, payload, _timeout(voltline)))
 
 
 async def run(voltline: Any, charge_point_id: str, action: str, call: Any) -> Outcome:
-    """A service verb that calls the charge point: `call(timeout)` returns its OCPP answer."""
+    """A service verb that calls the charge point: `call(timeout)` returns its reply."""
     return await _outcome(charge_point_id, action, lambda: call(_timeout(voltline)))
 
 
@@ -55,18 +56,18 @@ async def remote_start(voltline: Any, charge_point_id: str, id_tag: str, connect
     """Through the remote-start service: it checks the tag, picks a free connector when none is
     given, and records the request so the StartTransaction that follows is matched to it."""
 
-    async def start() -> dict[str, Any]:
-        response, _ = await voltline.services.remote_starts.start(
+    async def start() -> Reply[Any]:
+        reply, _ = await voltline.services.remote_starts.start(
             charge_point_id, id_tag, connector_id=connector_id, timeout=_timeout(voltline)
         )
-        return response  # type: ignore[no-any-return]
+        return reply
 
     return await _outcome(charge_point_id, "RemoteStartTransaction", start)
 
 
 async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
     try:
-        response = await call()
+        reply = await call()
     except ChargePointOffline as exc:
         return Outcome("offline", exc.message)
     except CommandTimeout as exc:
@@ -81,7 +82,8 @@ async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
     except Exception:
         log.exception("%s to %s failed", action, charge_point_id)
         return Outcome("error", f"{action} to {charge_point_id} failed on the server")
-    return _judge(charge_point_id, action, response)
+    # The operator sees the charge point's answer as it came.
+    return _judge(charge_point_id, action, dict(reply.answer))
 
 
 def _judge(charge_point_id: str, action: str, response: dict[str, Any]) -> Outcome:

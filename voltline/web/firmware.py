@@ -19,8 +19,8 @@ from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operato
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
-LABELS = {"location": "Location", "retrieveDate": "Retrieve from", "retries": "Retries",
-          "retryInterval": "Retry interval", "startTime": "From", "stopTime": "Until"}
+LABELS = {"location": "Location", "retrieve_date": "Retrieve from", "retries": "Retries",
+          "retry_interval": "Retry interval", "start_time": "From", "stop_time": "Until"}
 
 
 @router.post("/firmware-updates")

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from voltline.ocpp.commands import Reply
 from voltline.services.errors import NotFound
 from voltline.services.reservations.service import STATUSES
 from voltline.web import commands
@@ -53,11 +54,11 @@ async def reserve(request: Request) -> Response:
     except FieldError as exc:
         outcome = commands.Outcome("invalid", f"ReserveNow was not sent: {exc.message}")
     else:
-        async def call(timeout: float) -> dict[str, Any]:
-            response, _ = await voltline.services.reservations.reserve(
+        async def call(timeout: float) -> Reply[Any]:
+            reply, _ = await voltline.services.reservations.reserve(
                 charge_point_id, connector_id, id_tag, expiry, timeout=timeout
             )
-            return response  # type: ignore[no-any-return]
+            return reply
 
         outcome = await commands.run(voltline, charge_point_id, "ReserveNow", call)
     return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}")
@@ -73,9 +74,9 @@ async def cancel(request: Request, reservation_id: int) -> Response:
         return answer(request, commands.Outcome("invalid", f"CancelReservation was not sent: {exc.message}"),
                        raw(form, "next"), "/reservations")
 
-    async def call(timeout: float) -> dict[str, Any]:
-        response, _ = await voltline.services.reservations.cancel(reservation_id, timeout=timeout)
-        return response  # type: ignore[no-any-return]
+    async def call(timeout: float) -> Reply[Any]:
+        reply, _ = await voltline.services.reservations.cancel(reservation_id, timeout=timeout)
+        return reply
 
     outcome = await commands.run(voltline, reservation.charge_point_id, "CancelReservation", call)
     return answer(request, outcome, raw(form, "next"), "/reservations")

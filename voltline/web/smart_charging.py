@@ -19,8 +19,9 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from voltline.services.clock import iso, now, parse_timestamp
+from voltline.ocpp.commands import Reply
 from voltline.services.errors import NotFound
-from voltline.services.remote_control.request_checks import InvalidRequest, Path, Problem
+from voltline.services.remote_control.request_checks import Path, Problem
 from voltline.web import commands, queries
 from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
@@ -246,13 +247,12 @@ async def send_profile(request: Request) -> Response:
         problems_at_fields(problems, errors)
         return await _form_page(request, form, errors, status_code=400)
 
-    async def call(timeout: float) -> dict[str, Any]:
-        try:
-            response, _ = await service.set_profile(form.charge_point_id, connector_id, profile, timeout=timeout)
-        except InvalidRequest as exc:  # the transaction ended between the check and now
-            problems_at_fields(exc.problems, errors)
-            raise
-        return response  # type: ignore[no-any-return]
+    async def call(timeout: float) -> Reply[Any]:
+        # Sent as the form wrote it, in 1.6 (the smart charging service stores it once accepted).
+        return await voltline.services.commands.send_as_written(
+            form.charge_point_id, "SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile},
+            timeout,
+        )
 
     outcome = await commands.run(voltline, form.charge_point_id, "SetChargingProfile", call)
     if outcome.ok:
@@ -277,9 +277,9 @@ async def clear_profile(request: Request, profile_id: int) -> Response:
         return answer(request, commands.Outcome("invalid", f"ClearChargingProfile was not sent: {exc.message}"),
                        raw(form, "next"), "/charging-profiles")
 
-    async def call(timeout: float) -> dict[str, Any]:
-        response, _ = await service.clear_profile(profile_id, timeout=timeout)
-        return response  # type: ignore[no-any-return]
+    async def call(timeout: float) -> Reply[Any]:
+        reply, _ = await service.clear_profile(profile_id, timeout=timeout)
+        return reply
 
     outcome = await commands.run(voltline, profile.charge_point_id, "ClearChargingProfile", call)
     return answer(request, outcome, raw(form, "next"), f"/charging-profiles?charge_point_id={profile.charge_point_id}")

@@ -29,10 +29,13 @@ def _out(profile: Any) -> ChargingProfileOut:
 )
 async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
     await services.queries.require_charge_point(body.charge_point_id)
-    response, profile = await services.smart_charging.set_profile(
-        body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp(), timeout=timeout
+    smart_charging = services.smart_charging
+    # Checked as written (each problem at its field), then installed as the domain's profile.
+    await smart_charging.require_valid(body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp())
+    reply, profile = await smart_charging.set_profile(
+        body.charge_point_id, body.connector_id, body.charging_profile.to_domain(), timeout=timeout
     )
-    return ChargingProfileResult(status=response["status"], charging_profile=_out(profile) if profile else None)
+    return ChargingProfileResult(status=reply.result.status, charging_profile=_out(profile) if profile else None)
 
 
 @router.get("", summary="List charging profiles")
@@ -64,5 +67,5 @@ async def get_charging_profile(profile_id: IntPath, services: ServicesDep) -> Ch
     responses=calls_charge_point(unknown("charging profile"), conflict("the profile is no longer active")),
 )
 async def clear_charging_profile(profile_id: IntPath, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
-    response, profile = await services.smart_charging.clear_profile(profile_id, timeout=timeout)
-    return ChargingProfileResult(status=response["status"], charging_profile=_out(profile))
+    reply, profile = await services.smart_charging.clear_profile(profile_id, timeout=timeout)
+    return ChargingProfileResult(status=reply.result.status, charging_profile=_out(profile))

@@ -25,7 +25,10 @@ from voltline.api.schemas import (
     ResetIn,
     StatusOut,
 )
-from voltline.services.remote_control.commands import CENTRAL_SYSTEM_ACTIONS
+from voltline.ocpp.versions import VERSIONS
+
+# The actions of every version spoken; a charge point takes those of its own (404 for the rest).
+CENTRAL_SYSTEM_ACTIONS = VERSIONS.outbound_actions()
 
 router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["commands"])
 
@@ -47,10 +50,11 @@ async def send_command(
     payload: Annotated[dict[str, Any], Body(description="the OCPP request payload (camelCase)")] = {},  # noqa: B006
     timeout: Timeout = None,
 ) -> dict[str, Any]:
-    if action not in CENTRAL_SYSTEM_ACTIONS:
+    if action not in VERSIONS.outbound_actions():
         raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in OCPP 1.6")
     await services.queries.require_charge_point(charge_point_id)
-    return await services.commands.send(charge_point_id, action, payload, timeout)
+    reply = await services.commands.send_as_written(charge_point_id, action, payload, timeout)
+    return dict(reply.answer)
 
 
 @router.post(
@@ -64,18 +68,18 @@ async def remote_start(
     charge_point_id: ChargePointIdPath, body: RemoteStartIn, services: ServicesDep, timeout: Timeout = None
 ) -> RemoteStartResult:
     await services.queries.require_charge_point(charge_point_id)
-    response, started = await services.remote_starts.start(
+    reply, started = await services.remote_starts.start(
         charge_point_id,
         body.id_tag,
         connector_id=body.connector_id,
-        charging_profile=body.charging_profile.to_ocpp() if body.charging_profile else None,
+        charging_profile=body.charging_profile.to_domain() if body.charging_profile else None,
         check_tag=body.check_tag,
         wait=body.wait,
         wait_timeout=body.wait_timeout,
         timeout=timeout,
     )
     return RemoteStartResult(
-        status=response["status"], transaction_id=started.transaction_id, remote_start=RemoteStartOut.model_validate(started)
+        status=reply.result.status, transaction_id=started.transaction_id, remote_start=RemoteStartOut.model_validate(started)
     )
 
 
@@ -93,10 +97,8 @@ async def remote_stop(
         raise ApiError(404, "not_found", f"no transaction {body.transaction_id} on {charge_point_id}")
     if transaction.stopped_at is not None:
         raise ApiError(409, "transaction_stopped", f"transaction {body.transaction_id} has stopped already")
-    response = await services.commands.send(
-        charge_point_id, "RemoteStopTransaction", {"transactionId": body.transaction_id}, timeout
-    )
-    return StatusOut(status=response["status"])
+    reply = await services.commands.stop_charging(charge_point_id, body.transaction_id, timeout=timeout)
+    return StatusOut(status=reply.result.status)
 
 
 @router.post("/reset", summary="Reset the charge point (Reset)", responses=calls_charge_point())
@@ -104,8 +106,8 @@ async def reset(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: ResetIn | None = None, timeout: Timeout = None
 ) -> StatusOut:
     await services.queries.require_charge_point(charge_point_id)
-    response = await services.commands.send(charge_point_id, "Reset", {"type": (body or ResetIn()).type}, timeout)
-    return StatusOut(status=response["status"])
+    reply = await services.commands.reset(charge_point_id, (body or ResetIn()).type, timeout=timeout)
+    return StatusOut(status=reply.result.status)
 
 
 @router.post(
@@ -118,10 +120,10 @@ async def sync_local_list(
 ) -> LocalListSyncOut:
     await services.queries.require_charge_point(charge_point_id)
     update_type = (body or LocalListSyncIn()).update_type
-    request, response = await services.local_list.synchronize(charge_point_id, update_type, timeout=timeout)
+    request, reply = await services.local_list.synchronize(charge_point_id, update_type, timeout=timeout)
     return LocalListSyncOut(
-        status=response["status"],
-        list_version=request["listVersion"],
+        status=reply.result.status,
+        list_version=request.version,
         update_type=update_type,
-        entries=len(request.get("localAuthorizationList", ())),
+        entries=len(request.entries),
     )

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
 )
 async def reserve(body: ReservationIn, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
     await services.queries.require_charge_point(body.charge_point_id)
-    response, reservation = await services.reservations.reserve(
+    reply, reservation = await services.reservations.reserve(
         body.charge_point_id,
         body.connector_id,
         body.id_tag,
@@ -29,7 +29,7 @@ async def reserve(body: ReservationIn, services: ServicesDep, timeout: Timeout =
         parent_id_tag=body.parent_id_tag,
         timeout=timeout,
     )
-    return ReservationResult(status=response["status"], reservation=ReservationOut.model_validate(reservation))
+    return ReservationResult(status=reply.result.status, reservation=ReservationOut.model_validate(reservation))
 
 
 @router.get("", summary="List reservations, newest first")
@@ -59,5 +59,5 @@ async def get_reservation(reservation_id: IntPath, services: ServicesDep) -> Res
     responses=calls_charge_point(unknown("reservation"), conflict("the reservation is no longer Reserved")),
 )
 async def cancel_reservation(reservation_id: IntPath, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
-    response, reservation = await services.reservations.cancel(reservation_id, timeout=timeout)
-    return ReservationResult(status=response["status"], reservation=ReservationOut.model_validate(reservation))
+    reply, reservation = await services.reservations.cancel(reservation_id, timeout=timeout)
+    return ReservationResult(status=reply.result.status, reservation=ReservationOut.model_validate(reservation))

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
-from voltline.services.remote_control.commands import CommandService, Payload, Send
+from voltline.ocpp.commands import Answer, ChangeConfiguration, ConfigurationRead, ReadConfiguration, Reply
+from voltline.services.remote_control.commands import CommandService, Send
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -30,8 +31,18 @@ class ConfigurationService:
     def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
         self._store = store
         self._bus = bus
-        commands.register("GetConfiguration", self._get_configuration)
-        commands.register("ChangeConfiguration", self._change_configuration)
+        self._commands = commands
+        commands.register(ReadConfiguration, self._get_configuration)
+        commands.register(ChangeConfiguration, self._change_configuration)
+
+    async def read(
+        self, identity: str, keys: tuple[str, ...] = (), *, timeout: float | None = None
+    ) -> Reply[ConfigurationRead]:
+        """Read the charge point's configuration (all of it, or `keys`) and keep what it says."""
+        return await self._commands.send(identity, ReadConfiguration(keys), timeout)
+
+    async def change(self, identity: str, key: str, value: str, *, timeout: float | None = None) -> Reply[Answer]:
+        return await self._commands.send(identity, ChangeConfiguration(key, value), timeout)
 
     async def keys(self, identity: str) -> list[ConfigurationKey]:
         c = t.configuration.c
@@ -40,11 +51,13 @@ class ConfigurationService:
         )
         return [ConfigurationKey(r.key, r.value, r.readonly, r.updated_at) for r in rows]
 
-    async def _get_configuration(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        asked = payload.get("key") or []
-        known = response.get("configurationKey") or []
-        unknown = response.get("unknownKey") or []
+    async def _get_configuration(
+        self, identity: str, request: ReadConfiguration, send: Send[ReadConfiguration]
+    ) -> Reply[ConfigurationRead]:
+        reply: Reply[ConfigurationRead] = await send(request)
+        asked = request.keys
+        known = reply.result.keys
+        unknown = reply.result.unknown_keys
         c = t.configuration.c
         at = now()
 
@@ -53,15 +66,15 @@ class ConfigurationService:
                 # The whole configuration was read: what is not in it is gone.
                 await conn.execute(t.configuration.delete().where(c.charge_point_id == identity))
             else:
-                names = [item["key"] for item in known] + list(unknown)
+                names = [item.key for item in known] + list(unknown)
                 if names:
                     await conn.execute(t.configuration.delete().where(c.charge_point_id == identity, c.key.in_(names)))
             rows = {
-                item["key"]: {
+                item.key: {
                     "charge_point_id": identity,
-                    "key": item["key"],
-                    "value": item.get("value"),
-                    "readonly": bool(item.get("readonly", False)),
+                    "key": item.key,
+                    "value": item.value,
+                    "readonly": item.readonly,
                     "updated_at": at,
                 }
                 for item in known
@@ -71,13 +84,15 @@ class ConfigurationService:
 
         await self._store.write(store)
         self._bus.publish(Event("configuration.read", identity, {"keys": len(known)}))
-        return response
+        return reply
 
-    async def _change_configuration(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        if response.get("status") not in _CHANGED:
-            return response
-        key, value = payload["key"], payload["value"]
+    async def _change_configuration(
+        self, identity: str, request: ChangeConfiguration, send: Send[ChangeConfiguration]
+    ) -> Reply[Answer]:
+        reply = await send(request)
+        if reply.result.status not in _CHANGED:
+            return reply
+        key, value = request.key, request.value
         c = t.configuration.c
 
         async def store(conn: AsyncConnection) -> None:
@@ -92,5 +107,5 @@ class ConfigurationService:
                 )
 
         await self._store.write(store)
-        self._bus.publish(Event("configuration.changed", identity, {"key": key, "status": response.get("status")}))
-        return response
+        self._bus.publish(Event("configuration.changed", identity, {"key": key, "status": reply.result.status}))
+        return reply

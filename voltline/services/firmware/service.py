@@ -3,6 +3,7 @@ history, next to the status notifications that follow it (stored by ChargePointS
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,21 +11,31 @@ from typing import Any
 import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.clock import iso, now
-from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
+from voltline.ocpp.commands import (
+    Answer,
+    DiagnosticsUpload,
+    InstallSignedFirmware,
+    Reply,
+    Request,
+    UpdateFirmware,
+    UploadDiagnostics,
+    UploadLog,
+)
+from voltline.services.clock import now
 from voltline.services.paging import Page, fetch_page
-from voltline.services.remote_control.request_checks import Problem, require_valid
+from voltline.services.remote_control.commands import CommandService, Send, require_storable
+from voltline.services.remote_control.request_checks import InvalidRequest, Problem
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 REQUESTED = "Requested"
 
-# action → the event kind its notifications are stored under
-_KINDS = {
-    "UpdateFirmware": "firmware",
-    "GetDiagnostics": "diagnostics",
-    "GetLog": "log",
-    "SignedUpdateFirmware": "signed_firmware",
+# request → the event kind its notifications are stored under
+_KINDS: dict[type[Request[Any]], str] = {
+    UpdateFirmware: "firmware",
+    UploadDiagnostics: "diagnostics",
+    UploadLog: "log",
+    InstallSignedFirmware: "signed_firmware",
 }
 _GOING_AHEAD = {None, "Accepted", "AcceptedCanceled"}
 
@@ -45,8 +56,8 @@ class FirmwareService:
         self._store = store
         self._bus = bus
         self._commands = commands
-        for action in _KINDS:
-            commands.register(action, self._tracked(action))
+        for kind in _KINDS:
+            commands.register(kind, self._tracked(kind))
 
     async def update_firmware(
         self,
@@ -57,13 +68,11 @@ class FirmwareService:
         retries: int | None = None,
         retry_interval: int | None = None,
         timeout: float | None = None,
-    ) -> Payload:
-        """UpdateFirmware: the charge point downloads from `location` from `retrieve_date` on and
-        reports its progress in FirmwareStatusNotifications (kept in the history)."""
-        payload: Payload = {"location": location, "retrieveDate": iso(retrieve_date)}
-        _optional(payload, retries=retries, retryInterval=retry_interval)
-        require_valid("UpdateFirmware", payload, _retry_problems(payload))
-        return await self._commands.send(identity, "UpdateFirmware", payload, timeout)
+    ) -> Reply[Answer]:
+        """The charge point downloads from `location` from `retrieve_date` on and reports its
+        progress in status notifications (kept in the history)."""
+        _require_valid("UpdateFirmware", _location_problems(location) + _retry_problems(retries, retry_interval))
+        return await self._commands.send(identity, UpdateFirmware(location, retrieve_date, retries, retry_interval), timeout)
 
     async def get_diagnostics(
         self,
@@ -75,17 +84,15 @@ class FirmwareService:
         retries: int | None = None,
         retry_interval: int | None = None,
         timeout: float | None = None,
-    ) -> Payload:
-        """GetDiagnostics: the charge point uploads a diagnostics file to `location`; its answer
-        names the file, DiagnosticsStatusNotifications report the upload."""
-        payload: Payload = {"location": location}
-        _optional(payload, retries=retries, retryInterval=retry_interval,
-                  startTime=iso(start_time) if start_time else None, stopTime=iso(stop_time) if stop_time else None)
-        problems = _retry_problems(payload)
+    ) -> Reply[DiagnosticsUpload]:
+        """The charge point uploads a diagnostics file to `location`; its answer names the file,
+        status notifications report the upload."""
+        problems = _location_problems(location) + _retry_problems(retries, retry_interval)
         if start_time is not None and stop_time is not None and stop_time <= start_time:
-            problems.append(Problem(("stopTime",), "must be later than the start time"))
-        require_valid("GetDiagnostics", payload, problems)
-        return await self._commands.send(identity, "GetDiagnostics", payload, timeout)
+            problems.append(Problem(("stop_time",), "must be later than the start time"))
+        _require_valid("GetDiagnostics", problems)
+        request = UploadDiagnostics(location, start_time, stop_time, retries, retry_interval)
+        return await self._commands.send(identity, request, timeout)
 
     async def history(
         self, identity: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
@@ -96,17 +103,17 @@ class FirmwareService:
             query = query.where(c.kind == kind)
         return await fetch_page(self._store, query, (c.timestamp.desc(), c.id.desc()), limit, offset, _event)
 
-    def _tracked(self, action: str):  # type: ignore[no-untyped-def]
-        kind = _KINDS[action]
+    def _tracked(self, request_type: type[Request[Any]]):  # type: ignore[no-untyped-def]
+        kind = _KINDS[request_type]
 
-        async def effect(identity: str, payload: Payload, send: Send) -> Payload:
-            require_storable(payload, "requestId")
-            response = await send(payload)
-            # UpdateFirmware and GetDiagnostics are never refused in 1.6; GetLog and
-            # SignedUpdateFirmware answer a status.
-            answer = response.get("status")
+        async def effect(identity: str, request: Request[Any], send: Send[Request[Any]]) -> Reply[Any]:
+            require_storable(request, "request_id")
+            reply = await send(request)
+            # A firmware update and a diagnostics upload are never refused in 1.6; a log upload
+            # and a signed firmware update answer a status.
+            answer = reply.result.status
             status = REQUESTED if answer in _GOING_AHEAD else answer
-            request_id = payload.get("requestId")
+            request_id = getattr(request, "request_id", None)
             await self._store.write(
                 lambda conn: conn.execute(
                     t.charge_point_events.insert().values(
@@ -115,23 +122,36 @@ class FirmwareService:
                         status=status,
                         request_id=request_id,
                         timestamp=now(),
-                        detail={"action": action, "request": payload, "response": response},
+                        # The exchange as it went over the wire, for an operator reading the history.
+                        detail={"action": reply.action, "request": dict(reply.request), "response": dict(reply.answer)},
                     )
                 )
             )
             self._bus.publish(Event(f"{kind}.requested", identity, {"status": status, "request_id": request_id}))
-            return response
+            return reply
 
         return effect
 
 
-def _optional(payload: Payload, **values: Any) -> None:
-    payload.update({key: value for key, value in values.items() if value is not None})
+# An absolute URI (RFC 3986): a scheme, then no white space. The file is fetched by the charge point.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
 
-def _retry_problems(payload: Payload) -> list[Problem]:
-    return [Problem((name,), "must be 0 or more") for name in ("retries", "retryInterval")
-            if isinstance(payload.get(name), int) and payload[name] < 0]
+def _location_problems(location: str) -> list[Problem]:
+    if _URI.fullmatch(location):
+        return []
+    return [Problem(("location",), f"{location[:80]!r} is not an absolute URI (scheme://host/path)")]
+
+
+def _retry_problems(retries: int | None, retry_interval: int | None) -> list[Problem]:
+    return [Problem((name,), "must be 0 or more")
+            for name, value in (("retries", retries), ("retry_interval", retry_interval))
+            if value is not None and value < 0]
+
+
+def _require_valid(what: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidRequest(what, problems)
 
 
 def _event(row: Any) -> ChargePointEvent:

@@ -11,9 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.clock import iso, parse_timestamp
-from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
+from voltline.ocpp.commands import (
+    Answer,
+    GetLocalListVersion,
+    IdTagInfo,
+    LocalListChange,
+    LocalListVersionRead,
+    Reply,
+    SendLocalList,
+)
 from voltline.services.errors import Invalid, NotFound
+from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -40,8 +48,8 @@ class LocalListService:
         self._store = store
         self._bus = bus
         self._commands = commands
-        commands.register("SendLocalList", self._send_local_list)
-        commands.register("GetLocalListVersion", self._get_local_list_version)
+        commands.register(SendLocalList, self._send_local_list)
+        commands.register(GetLocalListVersion, self._get_local_list_version)
 
     async def get(self, identity: str) -> LocalList:
         async with self._store.read() as conn:
@@ -60,17 +68,17 @@ class LocalListService:
 
     async def synchronize(
         self, identity: str, update_type: str = FULL, *, timeout: float | None = None
-    ) -> tuple[Payload, Payload]:
+    ) -> tuple[SendLocalList, Reply[Answer]]:
         """Send the id tags as the charge point's local list: all of them (Full), or what changed
-        since the list it last accepted (Differential). Returns the request and the answer."""
+        since the list it last accepted (Differential). Returns the request and the reply."""
         if update_type not in (FULL, DIFFERENTIAL):
             raise Invalid("update_type must be Full or Differential")
         async with self._store.read() as conn:
             current = await conn.scalar(sa.select(t.charge_points.c.local_list_version).where(t.charge_points.c.id == identity))
             tags = {row.id_tag: _info(row) for row in (await conn.execute(sa.select(t.id_tags))).all()}
-            entries: list[Payload]
+            entries: list[LocalListChange]
             if update_type == FULL:
-                entries = [{"idTag": tag, "idTagInfo": info} for tag, info in sorted(tags.items())]
+                entries = [LocalListChange(tag, info) for tag, info in sorted(tags.items())]
             else:
                 held = {
                     row.id_tag: _info(row)
@@ -80,69 +88,67 @@ class LocalListService:
                         )
                     ).all()
                 }
-                entries = [{"idTag": tag, "idTagInfo": info} for tag, info in sorted(tags.items()) if held.get(tag) != info]
-                entries += [{"idTag": tag} for tag in sorted(held.keys() - tags.keys())]
-        payload: Payload = {"listVersion": max(current or 0, 0) + 1, "updateType": update_type}
-        if entries:
-            payload["localAuthorizationList"] = entries
-        response = await self._commands.send(identity, "SendLocalList", payload, timeout)
-        return payload, response
+                entries = [LocalListChange(tag, info) for tag, info in sorted(tags.items()) if held.get(tag) != info]
+                entries += [LocalListChange(tag, None) for tag in sorted(held.keys() - tags.keys())]
+        request = SendLocalList(max(current or 0, 0) + 1, FULL if update_type == FULL else DIFFERENTIAL, tuple(entries))
+        return request, await self._commands.send(identity, request, timeout)
 
     # -- domain effects of the commands --------------------------------------------------------
 
-    async def _send_local_list(self, identity: str, payload: Payload, send: Send) -> Payload:
-        require_storable(payload, "listVersion")
-        response = await send(payload)
-        if response.get("status") != "Accepted":
-            return response
+    async def _send_local_list(self, identity: str, request: SendLocalList, send: Send[SendLocalList]) -> Reply[Answer]:
+        require_storable(request, "version")
+        reply = await send(request)
+        if not reply.result.accepted:
+            return reply
         c = t.local_list_entries.c
 
         async def apply(conn: AsyncConnection) -> None:
-            if payload["updateType"] == FULL:
+            if request.update_type == FULL:
                 await conn.execute(t.local_list_entries.delete().where(c.charge_point_id == identity))
-            for entry in payload.get("localAuthorizationList", ()):
+            for entry in request.entries:
                 await conn.execute(
-                    t.local_list_entries.delete().where(c.charge_point_id == identity, c.id_tag == entry["idTag"])
+                    t.local_list_entries.delete().where(c.charge_point_id == identity, c.id_tag == entry.id_tag)
                 )
-                info = entry.get("idTagInfo")
+                info = entry.info
                 if info is not None:
                     await conn.execute(
                         t.local_list_entries.insert().values(
                             charge_point_id=identity,
-                            id_tag=entry["idTag"],
-                            status=info["status"],
-                            expiry_date=parse_timestamp(info["expiryDate"]) if info.get("expiryDate") else None,
-                            parent_id_tag=info.get("parentIdTag"),
+                            id_tag=entry.id_tag,
+                            status=info.status,
+                            expiry_date=info.expiry_date,
+                            parent_id_tag=info.parent_id_tag,
                         )
                     )
             await conn.execute(
                 t.charge_points.update()
                 .where(t.charge_points.c.id == identity)
-                .values(local_list_version=payload["listVersion"])
+                .values(local_list_version=request.version)
             )
 
         await self._store.write(apply)
         self._bus.publish(
-            Event("local_list.updated", identity, {"version": payload["listVersion"], "update_type": payload["updateType"]})
+            Event("local_list.updated", identity, {"version": request.version, "update_type": request.update_type})
         )
-        return response
+        return reply
 
-    async def _get_local_list_version(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        version = response.get("listVersion")
+    async def _get_local_list_version(
+        self, identity: str, request: GetLocalListVersion, send: Send[GetLocalListVersion]
+    ) -> Reply[LocalListVersionRead]:
+        reply: Reply[LocalListVersionRead] = await send(request)
+        version = reply.result.version
         if isinstance(version, int) and -(2**31) <= version < 2**31:
             await self._store.write(
                 lambda conn: conn.execute(
                     t.charge_points.update().where(t.charge_points.c.id == identity).values(local_list_version=version)
                 )
             )
-        return response
+        return reply
 
 
-def _info(row: Any) -> Payload:
-    info: Payload = {"status": row.status}
-    if row.expiry_date is not None:
-        info["expiryDate"] = iso(row.expiry_date)
-    if row.parent_id_tag is not None:
-        info["parentIdTag"] = row.parent_id_tag
-    return info
+def _info(row: Any) -> IdTagInfo:
+    # At the millisecond, as OCPP carries it: what the charge point holds compares equal.
+    expiry = row.expiry_date
+    if expiry is not None:
+        expiry = expiry.replace(microsecond=expiry.microsecond // 1000 * 1000)
+    return IdTagInfo(row.status, expiry, row.parent_id_tag)

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization.authorize import ACCEPTED, AuthorizationContext, authorize
 from voltline.services.clock import now
-from voltline.services.remote_control.commands import CommandService, Payload, Send
+from voltline.ocpp.commands import Answer, ChargingProfileSpec, Reply, StartCharging
+from voltline.services.remote_control.commands import CommandService, Send
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.services.smart_charging.service import install_profile, require_storable_profile
@@ -31,7 +32,6 @@ from voltline.store.database import Store
 log = logging.getLogger("voltline.remote_start")
 
 REQUESTED, REJECTED, FAILED, STARTED = "Requested", "Rejected", "Failed", "Started"
-ACTION = "RemoteStartTransaction"
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,7 +50,7 @@ class RemoteStartService:
         self._store = store
         self._bus = bus
         self._commands = commands
-        commands.register(ACTION, self._effect)
+        commands.register(StartCharging, self._effect)
 
     async def start(
         self,
@@ -58,14 +58,14 @@ class RemoteStartService:
         id_tag: str,
         *,
         connector_id: int | None = None,
-        charging_profile: Payload | None = None,
+        charging_profile: ChargingProfileSpec | None = None,
         check_tag: bool = True,
         pick_connector: bool = True,
         wait: bool = False,
         wait_timeout: float = 30.0,
         timeout: float | None = None,
-    ) -> tuple[Payload, RemoteStart]:
-        """Ask the charge point to start charging for `id_tag`; return its answer and the remote
+    ) -> tuple[Reply[Answer], RemoteStart]:
+        """Ask the charge point to start charging for `id_tag`; return its reply and the remote
         start. With `wait`, return once the transaction has started (or `wait_timeout` ran out)."""
         if check_tag:
             async with self._store.read() as conn:
@@ -79,19 +79,13 @@ class RemoteStartService:
                 )
         if connector_id is None and pick_connector:
             connector_id = await self.free_connector(identity)
-        payload: Payload = {"idTag": id_tag}
-        if connector_id is not None:
-            payload["connectorId"] = connector_id
-        if charging_profile is not None:
-            payload["chargingProfile"] = charging_profile
+        request = StartCharging(id_tag, connector_id, charging_profile)
         # Subscribed before sending: the transaction may start before the answer is read.
         async with self._bus.subscribe() as events:
-            response, remote_start = await self._send(
-                identity, payload, lambda p: self._commands.call(identity, ACTION, p, timeout)
-            )
+            reply, remote_start = await self._send(identity, request, lambda r: self._commands.call(identity, r, timeout))
             if wait and remote_start.status == ACCEPTED:
                 remote_start = await self._wait_started(remote_start, events, wait_timeout)
-        return response, remote_start
+        return reply, remote_start
 
     async def free_connector(self, identity: str) -> int | None:
         """An Available connector with no active transaction and no reservation for someone else.
@@ -145,11 +139,13 @@ class RemoteStartService:
 
     # -- the command's domain effect -----------------------------------------------------------
 
-    async def _effect(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response, _ = await self._send(identity, payload, send)
-        return response
+    async def _effect(self, identity: str, request: StartCharging, send: Send[StartCharging]) -> Reply[Answer]:
+        reply, _ = await self._send(identity, request, send)
+        return reply
 
-    async def _send(self, identity: str, payload: Payload, send: Send) -> tuple[Payload, RemoteStart]:
+    async def _send(
+        self, identity: str, request: StartCharging, send: Send[StartCharging]
+    ) -> tuple[Reply[Answer], RemoteStart]:
         """Record the remote start, send it, record the answer; return the answer and the remote
         start as stored.
 
@@ -159,8 +155,8 @@ class RemoteStartService:
         that follows always finds it (TransactionService matches Requested and Accepted remote
         starts), and the answer is recorded only on a row still Requested, so it never undoes a
         start that came first."""
-        profile = payload.get("chargingProfile")
-        if isinstance(profile, dict):
+        profile = request.charging_profile
+        if profile is not None:
             require_storable_profile(profile)
         requested_at = now()
         rs = t.remote_starts.c
@@ -168,8 +164,8 @@ class RemoteStartService:
             t.remote_starts.insert()
             .values(
                 charge_point_id=identity,
-                connector_id=payload.get("connectorId"),
-                id_tag=payload["idTag"],
+                connector_id=request.connector_id,
+                id_tag=request.id_tag,
                 status=REQUESTED,
                 requested_at=requested_at,
             )
@@ -178,39 +174,39 @@ class RemoteStartService:
         remote_start_id = int(inserted[0].id)
         still_requested = (rs.id == remote_start_id) & (rs.status == REQUESTED)
         try:
-            response = await send(payload)
+            reply = await send(request)
         except Exception:
             await self._store.commit_one(t.remote_starts.update().where(still_requested).values(status=FAILED))
             raise
-        status = ACCEPTED if response.get("status") == ACCEPTED else REJECTED
+        status = ACCEPTED if reply.result.status == ACCEPTED else REJECTED
         settled = await self._store.commit_one(
             t.remote_starts.update().where(still_requested).values(status=status).returning(rs.id)
         )
         if settled:
             remote_start = RemoteStart(
-                remote_start_id, identity, payload.get("connectorId"), payload["idTag"], status, None, requested_at
+                remote_start_id, identity, request.connector_id, request.id_tag, status, None, requested_at
             )
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
-        if status == ACCEPTED and isinstance(profile, dict):
-            await self._install_profile(identity, remote_start_id, payload.get("connectorId"), profile)
+        if status == ACCEPTED and profile is not None:
+            await self._install_profile(identity, remote_start_id, request.connector_id, profile)
         self._bus.publish(
             Event(
                 "remote_start",
                 identity,
                 {
                     "remote_start_id": remote_start_id,
-                    "id_tag": payload["idTag"],
-                    "connector_id": payload.get("connectorId"),
-                    "status": response.get("status"),
+                    "id_tag": request.id_tag,
+                    "connector_id": request.connector_id,
+                    "status": reply.result.status,
                     "transaction_id": remote_start.transaction_id,
                 },
             )
         )
-        return response, remote_start
+        return reply, remote_start
 
     async def _install_profile(
-        self, identity: str, remote_start_id: int, connector_id: int | None, profile: Payload
+        self, identity: str, remote_start_id: int, connector_id: int | None, profile: ChargingProfileSpec
     ) -> None:
         """A charge point that accepted a remote start with a charging profile has installed it
         (OCPP 1.6 §5.11: a TxProfile for the transaction it starts). Its transaction, once
@@ -235,7 +231,7 @@ class RemoteStartService:
         profile_id, connector = await self._store.write(install)
         self._bus.publish(
             Event("charging_profile.set", identity,
-                  {"id": profile_id, "connector_id": connector, "charging_profile_id": profile["chargingProfileId"]})
+                  {"id": profile_id, "connector_id": connector, "charging_profile_id": profile.charging_profile_id})
         )
 
     async def _wait_started(

@@ -14,8 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
-from voltline.services.clock import iso, now, parse_timestamp
-from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
+from voltline.ocpp.commands import Answer, CancelReservation, Reply, ReserveConnector
+from voltline.services.clock import now
+from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.services.errors import ChargePointOffline, Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.store import tables as t
@@ -48,8 +49,8 @@ class ReservationService:
         self._store = store
         self._bus = bus
         self._commands = commands
-        commands.register("ReserveNow", self._reserve_now)
-        commands.register("CancelReservation", self._cancel_reservation)
+        commands.register(ReserveConnector, self._reserve_now)
+        commands.register(CancelReservation, self._cancel_reservation)
 
     async def reserve(
         self,
@@ -60,7 +61,7 @@ class ReservationService:
         *,
         parent_id_tag: str | None = None,
         timeout: float | None = None,
-    ) -> tuple[Payload, Reservation]:
+    ) -> tuple[Reply[Answer], Reservation]:
         """Reserve a connector (0: any) until `expiry_date`; the reservation keeps the answer."""
         if expiry_date <= now():
             raise Invalid("expiry_date must lie in the future")
@@ -87,18 +88,9 @@ class ReservationService:
                     return int(reservation_id)
 
         reservation_id = await self._store.write(allocate)
-        payload: Payload = {
-            "connectorId": connector_id,
-            "expiryDate": iso(expiry_date),
-            "idTag": id_tag,
-            "reservationId": reservation_id,
-        }
-        if parent_id_tag is not None:
-            payload["parentIdTag"] = parent_id_tag
+        request = ReserveConnector(reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
         try:
-            response = await self._reserve_now(
-                identity, payload, lambda p: self._commands.call(identity, "ReserveNow", p, timeout)
-            )
+            reply = await self._reserve_now(identity, request, lambda r: self._commands.call(identity, r, timeout))
         except Exception:
             await self._store.write(
                 lambda conn: conn.execute(
@@ -106,16 +98,14 @@ class ReservationService:
                 )
             )
             raise
-        return response, await self.get(reservation_id)
+        return reply, await self.get(reservation_id)
 
-    async def cancel(self, reservation_id: int, *, timeout: float | None = None) -> tuple[Payload, Reservation]:
+    async def cancel(self, reservation_id: int, *, timeout: float | None = None) -> tuple[Reply[Answer], Reservation]:
         reservation = await self.get(reservation_id)
         if reservation.status != RESERVED:
             raise Conflict(f"reservation {reservation_id} is {reservation.status}", code="reservation_not_active")
-        response = await self._commands.send(
-            reservation.charge_point_id, "CancelReservation", {"reservationId": reservation_id}, timeout
-        )
-        return response, await self.get(reservation_id)
+        reply = await self._commands.send(reservation.charge_point_id, CancelReservation(reservation_id), timeout)
+        return reply, await self.get(reservation_id)
 
     async def get(self, reservation_id: int) -> Reservation:
         row = await self._store.fetch_one(sa.select(t.reservations).where(t.reservations.c.id == reservation_id))
@@ -181,27 +171,26 @@ class ReservationService:
 
     # -- domain effects of the commands --------------------------------------------------------
 
-    async def _reserve_now(self, identity: str, payload: Payload, send: Send) -> Payload:
-        require_storable(payload, "reservationId", "connectorId")
-        reservation_id = payload.get("reservationId")
-        if isinstance(reservation_id, int):
-            owner = await self._store.fetch_one(
-                sa.select(t.reservations.c.charge_point_id).where(t.reservations.c.id == reservation_id)
+    async def _reserve_now(self, identity: str, request: ReserveConnector, send: Send[ReserveConnector]) -> Reply[Answer]:
+        require_storable(request, "reservation_id", "connector_id")
+        reservation_id = request.reservation_id
+        owner = await self._store.fetch_one(
+            sa.select(t.reservations.c.charge_point_id).where(t.reservations.c.id == reservation_id)
+        )
+        if owner is not None and owner.charge_point_id != identity:
+            raise Conflict(
+                f"reservation id {reservation_id} belongs to charge point {owner.charge_point_id}",
+                code="reservation_id_in_use",
             )
-            if owner is not None and owner.charge_point_id != identity:
-                raise Conflict(
-                    f"reservation id {reservation_id} belongs to charge point {owner.charge_point_id}",
-                    code="reservation_id_in_use",
-                )
-        response = await send(payload)
-        answer = response.get("status")
+        reply = await send(request)
+        answer = reply.result.status
         status = RESERVED if answer == "Accepted" else answer or "Rejected"
         values = {
             "charge_point_id": identity,
-            "connector_id": payload["connectorId"],
-            "id_tag": payload["idTag"],
-            "parent_id_tag": payload.get("parentIdTag"),
-            "expiry_date": parse_timestamp(payload["expiryDate"]),
+            "connector_id": request.connector_id,
+            "id_tag": request.id_tag,
+            "parent_id_tag": request.parent_id_tag,
+            "expiry_date": request.expiry_date,
             "status": status,
             "transaction_id": None,
             "updated_at": now(),
@@ -220,24 +209,26 @@ class ReservationService:
         await self._store.write(store)
         self._bus.publish(
             Event("reservation.created" if status == RESERVED else "reservation.refused", identity,
-                  {"reservation_id": reservation_id, "connector_id": payload["connectorId"], "status": status})
+                  {"reservation_id": reservation_id, "connector_id": request.connector_id, "status": status})
         )
-        return response
+        return reply
 
-    async def _cancel_reservation(self, identity: str, payload: Payload, send: Send) -> Payload:
-        require_storable(payload, "reservationId")
-        response = await send(payload)
-        if response.get("status") == "Accepted":
+    async def _cancel_reservation(
+        self, identity: str, request: CancelReservation, send: Send[CancelReservation]
+    ) -> Reply[Answer]:
+        require_storable(request, "reservation_id")
+        reply = await send(request)
+        if reply.result.accepted:
             c = t.reservations.c
             await self._store.write(
                 lambda conn: conn.execute(
                     t.reservations.update()
-                    .where(c.id == payload["reservationId"], c.charge_point_id == identity, c.status.in_((RESERVED, REQUESTED)))
+                    .where(c.id == request.reservation_id, c.charge_point_id == identity, c.status.in_((RESERVED, REQUESTED)))
                     .values(status=CANCELLED, updated_at=now())
                 )
             )
-            self._bus.publish(Event("reservation.cancelled", identity, {"reservation_id": payload["reservationId"]}))
-        return response
+            self._bus.publish(Event("reservation.cancelled", identity, {"reservation_id": request.reservation_id}))
+        return reply
 
 
 _ALLOCATE = {

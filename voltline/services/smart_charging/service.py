@@ -4,15 +4,23 @@ point / connector / purpose / stack level, ClearChargingProfile removes them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
+from voltline.ocpp.commands import (
+    Answer,
+    ChargingProfileSpec,
+    ChargingSchedule,
+    ClearChargingProfiles,
+    InstallChargingProfile,
+    Reply,
+)
 from voltline.services.clock import now, parse_timestamp
-from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
+from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.services.errors import Conflict, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.services.remote_control.request_checks import InvalidRequest, Problem, schema_problems
@@ -49,37 +57,39 @@ class SmartChargingService:
         self._store = store
         self._bus = bus
         self._commands = commands
-        commands.register("SetChargingProfile", self._set)
-        commands.register("ClearChargingProfile", self._clear)
+        commands.register(InstallChargingProfile, self._set)
+        commands.register(ClearChargingProfiles, self._clear)
 
     async def set_profile(
-        self, identity: str, connector_id: int, profile: Payload, *, timeout: float | None = None
-    ) -> tuple[Payload, ChargingProfile | None]:
-        """Send SetChargingProfile; the stored profile when the charge point accepted it.
+        self, identity: str, connector_id: int, profile: ChargingProfileSpec, *, timeout: float | None = None
+    ) -> tuple[Reply[Answer], ChargingProfile | None]:
+        """Install a charging profile; the stored profile when the charge point accepted it.
 
-        A profile that breaks the schema or OCPP's rules is not sent (InvalidRequest, each problem
-        at its field)."""
-        problems = await self.check_profile(identity, connector_id, profile)
-        if problems:
-            raise InvalidRequest("SetChargingProfile", problems)
-        payload = {"connectorId": connector_id, "csChargingProfiles": profile}
-        response = await self._commands.send(identity, "SetChargingProfile", payload, timeout)
-        if response.get("status") != "Accepted":
-            return response, None
+        Check it first with `check_profile`: a profile that breaks OCPP's rules is not to be sent."""
+        reply = await self._commands.send(identity, InstallChargingProfile(connector_id, profile), timeout)
+        if not reply.result.accepted:
+            return reply, None
         row = await self._store.fetch_one(
             sa.select(t.charging_profiles)
             .where(
                 t.charging_profiles.c.charge_point_id == identity,
-                t.charging_profiles.c.charging_profile_id == profile["chargingProfileId"],
+                t.charging_profiles.c.charging_profile_id == profile.charging_profile_id,
                 t.charging_profiles.c.status == ACTIVE,
             )
             .order_by(t.charging_profiles.c.id.desc())
         )
-        return response, _profile(row) if row is not None else None
+        return reply, _profile(row) if row is not None else None
+
+    async def require_valid(self, identity: str, connector_id: Any, profile: Any) -> None:
+        """Raise InvalidRequest, each problem at its field, for a profile not to be sent."""
+        problems = await self.check_profile(identity, connector_id, profile)
+        if problems:
+            raise InvalidRequest("SetChargingProfile", problems)
 
     async def check_profile(self, identity: str, connector_id: Any, profile: Any) -> list[Problem]:
-        """Every problem of a SetChargingProfile, at its field: the official schema, then what OCPP
-        1.6 forbids beyond it (§3.13, §5.16, §7.8)."""
+        """Every problem of a profile as an operator wrote it (in a SetChargingProfile of 1.6, the
+        form the API and the dashboard take), at its field: the official schema, then what OCPP
+        forbids beyond it (§3.13, §5.16, §7.8)."""
         problems = schema_problems("SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile})
         if not isinstance(profile, dict):
             return problems
@@ -111,15 +121,15 @@ class SmartChargingService:
         row = await self._store.fetch_one(sa.select(sa.func.max(c.charging_profile_id)).where(c.charge_point_id == identity))
         return int(row[0] or 0) + 1 if row is not None else 1
 
-    async def clear_profile(self, profile_id: int, *, timeout: float | None = None) -> tuple[Payload, ChargingProfile]:
-        """Send ClearChargingProfile for one stored profile (by our id)."""
+    async def clear_profile(self, profile_id: int, *, timeout: float | None = None) -> tuple[Reply[Answer], ChargingProfile]:
+        """Remove one stored profile (by our id) from its charge point."""
         profile = await self.get(profile_id)
         if profile.status != ACTIVE:
             raise Conflict(f"charging profile {profile_id} is {profile.status}", code="charging_profile_not_active")
-        response = await self._commands.send(
-            profile.charge_point_id, "ClearChargingProfile", {"id": profile.charging_profile_id}, timeout
+        reply = await self._commands.send(
+            profile.charge_point_id, ClearChargingProfiles(profile_id=profile.charging_profile_id), timeout
         )
-        return response, await self.get(profile_id)
+        return reply, await self.get(profile_id)
 
     async def get(self, profile_id: int) -> ChargingProfile:
         row = await self._store.fetch_one(sa.select(t.charging_profiles).where(t.charging_profiles.c.id == profile_id))
@@ -148,15 +158,16 @@ class SmartChargingService:
 
     # -- domain effects of the commands --------------------------------------------------------
 
-    async def _set(self, identity: str, payload: Payload, send: Send) -> Payload:
-        profile = payload.get("csChargingProfiles")
-        if isinstance(profile, dict):
-            require_storable(payload, "connectorId")
-            require_storable_profile(profile)
-        response = await send(payload)
-        if response.get("status") != "Accepted":
-            return response
-        connector_id = payload["connectorId"]
+    async def _set(
+        self, identity: str, request: InstallChargingProfile, send: Send[InstallChargingProfile]
+    ) -> Reply[Answer]:
+        profile = request.profile
+        require_storable(request, "connector_id")
+        require_storable_profile(profile)
+        reply = await send(request)
+        if not reply.result.accepted:
+            return reply
+        connector_id = request.connector_id
 
         async def install(conn: AsyncConnection) -> int:
             return await install_profile(conn, identity, connector_id, profile)
@@ -164,36 +175,38 @@ class SmartChargingService:
         profile_id = await self._store.write(install)
         self._bus.publish(
             Event("charging_profile.set", identity, {"id": profile_id, "connector_id": connector_id,
-                                                      "charging_profile_id": profile["chargingProfileId"]})
+                                                      "charging_profile_id": profile.charging_profile_id})
         )
-        return response
+        return reply
 
-    async def _clear(self, identity: str, payload: Payload, send: Send) -> Payload:
-        require_storable(payload, "id", "connectorId", "stackLevel")
-        response = await send(payload)
-        if response.get("status") != "Accepted":
-            return response
+    async def _clear(
+        self, identity: str, request: ClearChargingProfiles, send: Send[ClearChargingProfiles]
+    ) -> Reply[Answer]:
+        require_storable(request, "profile_id", "connector_id", "stack_level")
+        reply = await send(request)
+        if not reply.result.accepted:
+            return reply
         c = t.charging_profiles.c
         conditions = [c.charge_point_id == identity, c.status == ACTIVE]
-        if "id" in payload:
-            conditions.append(c.charging_profile_id == payload["id"])
+        if request.profile_id is not None:
+            conditions.append(c.charging_profile_id == request.profile_id)
         else:
-            if "connectorId" in payload:
-                conditions.append(c.connector_id == payload["connectorId"])
-            if "chargingProfilePurpose" in payload:
-                conditions.append(c.purpose == payload["chargingProfilePurpose"])
-            if "stackLevel" in payload:
-                conditions.append(c.stack_level == payload["stackLevel"])
+            if request.connector_id is not None:
+                conditions.append(c.connector_id == request.connector_id)
+            if request.purpose is not None:
+                conditions.append(c.purpose == request.purpose)
+            if request.stack_level is not None:
+                conditions.append(c.stack_level == request.stack_level)
         result = await self._store.write(
             lambda conn: conn.execute(
                 t.charging_profiles.update().where(*conditions).values(status=CLEARED, updated_at=now())
             )
         )
         self._bus.publish(Event("charging_profile.cleared", identity, {"cleared": result.rowcount}))
-        return response
+        return reply
 
 
-def _profile_rules(connector_id: Any, profile: Payload) -> list[tuple[tuple[str | int, ...], str]]:
+def _profile_rules(connector_id: Any, profile: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """The rules of a profile that need no database, each at its path in the request; checked only
     where the types are right (the schema reports the rest)."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -263,16 +276,16 @@ def _parsed(value: Any) -> datetime | None:
         return None
 
 
-def require_storable_profile(profile: Payload) -> None:
+def require_storable_profile(profile: ChargingProfileSpec) -> None:
     """The numbers of a profile that must fit the database once the charge point accepted it."""
-    require_storable(profile, "chargingProfileId", "stackLevel", "transactionId")
+    require_storable(profile, "charging_profile_id", "stack_level", "transaction_id")
 
 
 async def install_profile(
     conn: AsyncConnection,
     identity: str,
     connector_id: int,
-    profile: Payload,
+    profile: ChargingProfileSpec,
     *,
     transaction_id: int | None = None,
     remote_start_id: int | None = None,
@@ -286,15 +299,15 @@ async def install_profile(
     values = {
         "charge_point_id": identity,
         "connector_id": connector_id,
-        "charging_profile_id": profile["chargingProfileId"],
-        "stack_level": profile["stackLevel"],
-        "purpose": profile["chargingProfilePurpose"],
-        "kind": profile["chargingProfileKind"],
-        "recurrency_kind": profile.get("recurrencyKind"),
-        "transaction_id": profile.get("transactionId", transaction_id),
-        "valid_from": _time(profile.get("validFrom")),
-        "valid_to": _time(profile.get("validTo")),
-        "charging_schedule": profile["chargingSchedule"],
+        "charging_profile_id": profile.charging_profile_id,
+        "stack_level": profile.stack_level,
+        "purpose": profile.purpose,
+        "kind": profile.kind,
+        "recurrency_kind": profile.recurrency_kind,
+        "transaction_id": profile.transaction_id if profile.transaction_id is not None else transaction_id,
+        "valid_from": profile.valid_from,
+        "valid_to": profile.valid_to,
+        "charging_schedule": schedule_record(profile.schedule),
         "status": ACTIVE,
         "remote_start_id": remote_start_id,
         "created_at": at,
@@ -315,8 +328,22 @@ async def install_profile(
     return int(await conn.scalar(t.charging_profiles.insert().values(values).returning(c.id)))
 
 
-def _time(value: str | None) -> datetime | None:
-    return parse_timestamp(value) if value else None
+def schedule_record(schedule: ChargingSchedule) -> dict[str, Any]:
+    """A schedule as the charging_profiles table keeps it: in the field names OCPP gives it (the
+    column's format since the first release; the API shows it in snake_case)."""
+    record: dict[str, Any] = {"chargingRateUnit": schedule.rate_unit}
+    if schedule.duration is not None:
+        record["duration"] = schedule.duration
+    if schedule.start_schedule is not None:
+        record["startSchedule"] = schedule.start_schedule.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    record["chargingSchedulePeriod"] = [
+        {"startPeriod": p.start_period, "limit": p.limit}
+        | ({"numberPhases": p.number_phases} if p.number_phases is not None else {})
+        for p in schedule.periods
+    ]
+    if schedule.min_charging_rate is not None:
+        record["minChargingRate"] = schedule.min_charging_rate
+    return record
 
 
 def _profile(row: Any) -> ChargingProfile:

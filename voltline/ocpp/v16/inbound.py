@@ -21,12 +21,94 @@ from voltline.ocpp.v16 import lenient
 Payload = dict[str, Any]
 
 
-class Services(Protocol):
-    """What the 1.6 handlers need from the domain (see voltline/services)."""
+class IdTagVerdict(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def expiry_date(self) -> datetime | None: ...
+    @property
+    def parent_id_tag(self) -> str | None: ...
 
-    charge_points: Any
-    authorization: Any
-    transactions: Any
+
+class BootVerdict(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def current_time(self) -> datetime: ...
+    @property
+    def interval(self) -> int: ...
+
+
+class Started(Protocol):
+    @property
+    def transaction_id(self) -> int: ...
+    @property
+    def id_tag_info(self) -> IdTagVerdict: ...
+
+
+class ChargePointAccess(Protocol):
+    @property
+    def lenient_actions(self) -> frozenset[str]: ...
+
+
+class ChargePoints(Protocol):
+    async def boot(
+        self, identity: str, *, vendor: str, model: str, serial_number: str | None = None,
+        charge_box_serial_number: str | None = None, firmware_version: str | None = None, iccid: str | None = None,
+        imsi: str | None = None, meter_type: str | None = None, meter_serial_number: str | None = None,
+    ) -> BootVerdict: ...
+
+    def heartbeat(self, identity: str) -> datetime: ...
+
+    async def status_notification(
+        self, identity: str, *, connector_id: int, status: str, error_code: str = "NoError", info: str | None = None,
+        vendor_id: str | None = None, vendor_error_code: str | None = None, timestamp: datetime | None = None,
+    ) -> bool: ...
+
+    async def record_event(
+        self, identity: str, kind: str, status: str | None, *, request_id: int | None = None,
+        timestamp: datetime | None = None, detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def access(self, identity: str) -> ChargePointAccess | None: ...
+
+
+class Authorization(Protocol):
+    async def authorize(self, id_tag: str) -> IdTagVerdict: ...
+
+
+class Transactions(Protocol):
+    async def rebooted(self, identity: str, at: datetime) -> None: ...
+
+    async def connector_reported(
+        self, identity: str, connector_id: int, status: str, timestamp: datetime | None
+    ) -> object: ...
+
+    async def start(
+        self, identity: str, connector_id: int, id_tag: str, meter_start: int, timestamp: datetime,
+        reservation_id: int | None = None,
+    ) -> Started: ...
+
+    async def stop(
+        self, identity: str, transaction_id: int, meter_stop: int, timestamp: datetime, *, id_tag: str | None = None,
+        reason: str | None = None, transaction_data: list[dict[str, Any]] | None = None,
+    ) -> IdTagVerdict | None: ...
+
+    async def meter_values(
+        self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
+    ) -> None: ...
+
+
+class Services(Protocol):
+    """What the 1.6 handlers need from the domain (see voltline/services), as it is structured
+    there, so the protocol layer imports none of it."""
+
+    @property
+    def charge_points(self) -> ChargePoints: ...
+    @property
+    def authorization(self) -> Authorization: ...
+    @property
+    def transactions(self) -> Transactions: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -89,7 +171,7 @@ def _timestamp(value: str | None) -> datetime | None:
     return None if value is None else timestamps.parse(value)
 
 
-def _id_tag_info(info: Any) -> Payload:
+def _id_tag_info(info: IdTagVerdict) -> Payload:
     result: Payload = {"status": info.status}
     if info.expiry_date is not None:
         result["expiryDate"] = _iso(info.expiry_date)

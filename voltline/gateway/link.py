@@ -1,0 +1,99 @@
+"""The services' `ChargePointLink`, implemented over the gateway's live connections.
+
+Each connection carries its OCPP version: a domain request is encoded by that version's
+translators, the answer decoded by them, and the protocol's failures come out as the services'
+domain errors, so nothing above the gateway sees an `ocpp.rpc` exception. A trigger lets the
+message it asks for through to a charge point that is not yet Accepted (OCPP allows it): allowed
+before sending, since the message may arrive before the answer is read, withdrawn when the charge
+point does not accept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from voltline.ocpp.commands import Answer, Reply, Request
+from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
+from voltline.ocpp.schemas import SchemaViolation
+from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, Invalid
+
+if TYPE_CHECKING:
+    from voltline.gateway.server import ChargePointConnection, OcppGateway
+
+R = TypeVar("R", bound=Answer)
+
+
+class GatewayLink:
+    def __init__(self, gateway: OcppGateway) -> None:
+        self._gateway = gateway
+
+    def is_connected(self, charge_point_id: str) -> bool:
+        return self._gateway.is_connected(charge_point_id)
+
+    def actions(self, charge_point_id: str) -> tuple[str, ...]:
+        connection = self._gateway.connections.get(charge_point_id)
+        return connection.version.actions if connection is not None else ()
+
+    def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
+        version = self._connection(charge_point_id, action).version
+        try:
+            version.validators().validate_request(action, payload)
+        except SchemaViolation as exc:
+            raise _invalid(action, version.label, exc) from None
+        return version.outbound.read_request(action, payload)
+
+    async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
+        connection = self._connection(charge_point_id, type(request).__name__)
+        action, payload = connection.version.outbound.encode(request)
+        return await self._exchange(connection, action, payload, timeout)  # type: ignore[return-value]
+
+    async def send_as_written(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> Reply[Answer]:
+        return await self._exchange(self._connection(charge_point_id, action), action, payload, timeout)
+
+    def _connection(self, identity: str, what: str) -> ChargePointConnection:
+        connection = self._gateway.connections.get(identity)
+        if connection is None or connection.session is None:
+            raise ChargePointOffline(f"charge point {identity} is offline: {what} was not sent")
+        return connection
+
+    async def _exchange(
+        self, connection: ChargePointConnection, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> Reply[Answer]:
+        identity, version = connection.identity, connection.version
+        triggered = version.outbound.triggered(action, payload)
+        allowance = connection.context.allow(*triggered) if triggered is not None else None
+        accepted = False
+        try:
+            answer = await connection.session.call(action, payload, timeout)  # type: ignore[union-attr]
+            result = version.outbound.decode_answer(action, answer)
+            accepted = result.accepted
+        except SchemaViolation as exc:
+            raise _invalid(action, version.label, exc) from None
+        except CallTimeout as exc:
+            raise CommandTimeout(str(exc)) from None
+        except CallErrorReceived as exc:
+            raise CommandFailed(
+                f"{identity} answered {action} with the CALLERROR {exc.code}",
+                ocpp_code=exc.code, description=exc.description, details=exc.details or None, action=action,
+            ) from None
+        except OcppError as exc:
+            raise CommandFailed(
+                f"{identity} answered {action} with a response that is not valid OCPP",
+                ocpp_code=exc.code, description=exc.description,
+            ) from None
+        except ConnectionLost:
+            raise ChargePointOffline(f"charge point {identity} disconnected before answering {action}") from None
+        finally:
+            if allowance is not None and not accepted:
+                connection.context.withdraw(allowance)
+        return Reply(result, action, payload, answer)
+
+
+def _invalid(action: str, label: str, exc: SchemaViolation) -> Invalid:
+    return Invalid(
+        f"the {action} request is not valid OCPP {label}: {exc.description}",
+        code="invalid_ocpp_request",
+        details={"ocpp_error": exc.code},
+    )

@@ -1,0 +1,243 @@
+"""What the Central System asks of a charge point, and what it answers, in no version's spelling.
+
+The services speak these; each OCPP version's outbound translators (`v16/outbound.py`, ...) turn
+a request into its own message and the charge point's answer back into a result. A request names
+the type of its result, so a send is typed end to end. Statuses keep OCPP's words (Accepted,
+Rejected, Scheduled...), which 1.6 and 2.0.1 share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer with nothing but its status (None: the message has no status, as UpdateFirmware)."""
+
+    status: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "Accepted"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationValue:
+    key: str
+    value: str | None
+    readonly: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationRead(Answer):
+    keys: tuple[ConfigurationValue, ...] = ()
+    unknown_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalListVersionRead(Answer):
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsUpload(Answer):
+    file_name: str | None = None
+
+
+R = TypeVar("R", bound=Answer, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[R]):
+    """A charge point's answer: the result, and the exchange as it went over the wire (kept in a
+    charge point's history and returned verbatim by the generic command endpoint)."""
+
+    result: R
+    action: str  # the message's name in the connection's version
+    request: Mapping[str, Any]
+    answer: Mapping[str, Any]
+
+
+# -- requests --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[R]):
+    """A request to a charge point whose answer reads as an `R`."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdTagInfo:
+    status: str
+    expiry_date: datetime | None = None
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePeriod:
+    start_period: int
+    limit: float
+    number_phases: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingSchedule:
+    rate_unit: str  # A | W
+    periods: tuple[SchedulePeriod, ...]
+    duration: int | None = None
+    start_schedule: datetime | None = None
+    min_charging_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingProfileSpec:
+    """A charging profile as the Central System asks a charge point to install it."""
+
+    charging_profile_id: int
+    stack_level: int
+    purpose: str  # ChargePointMaxProfile | TxDefaultProfile | TxProfile
+    kind: str  # Absolute | Recurring | Relative
+    schedule: ChargingSchedule
+    recurrency_kind: str | None = None
+    transaction_id: int | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartCharging(Request[Answer]):
+    id_tag: str
+    connector_id: int | None = None
+    charging_profile: ChargingProfileSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopCharging(Request[Answer]):
+    transaction_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reset(Request[Answer]):
+    kind: Literal["Hard", "Soft"] = "Soft"
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockConnector(Request[Answer]):
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAvailability(Request[Answer]):
+    connector_id: int  # 0: the whole charge point
+    availability: Literal["Operative", "Inoperative"]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMessage(Request[Answer]):
+    message: str  # what the charge point is asked to send, in OCPP's words (StatusNotification...)
+    connector_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveConnector(Request[Answer]):
+    reservation_id: int
+    connector_id: int  # 0: any connector
+    id_tag: str
+    expiry_date: datetime
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReservation(Request[Answer]):
+    reservation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalListChange:
+    id_tag: str
+    info: IdTagInfo | None  # None: the id tag leaves the list (Differential)
+
+
+@dataclass(frozen=True, slots=True)
+class SendLocalList(Request[Answer]):
+    version: int
+    update_type: Literal["Full", "Differential"]
+    entries: tuple[LocalListChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GetLocalListVersion(Request[LocalListVersionRead]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class InstallChargingProfile(Request[Answer]):
+    connector_id: int
+    profile: ChargingProfileSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ClearChargingProfiles(Request[Answer]):
+    """Every condition given must hold for a profile to go; `profile_id` alone names one."""
+
+    profile_id: int | None = None
+    connector_id: int | None = None
+    purpose: str | None = None
+    stack_level: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadConfiguration(Request[ConfigurationRead]):
+    keys: tuple[str, ...] = ()  # none: the whole configuration
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeConfiguration(Request[Answer]):
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateFirmware(Request[Answer]):
+    location: str
+    retrieve_date: datetime
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadDiagnostics(Request[DiagnosticsUpload]):
+    location: str
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLog(Request[Answer]):
+    request_id: int
+    log_type: str  # DiagnosticsLog | SecurityLog
+    location: str
+    oldest: datetime | None = None
+    latest: datetime | None = None
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSignedFirmware(Request[Answer]):
+    request_id: int
+    location: str
+    retrieve_date: datetime
+    signing_certificate: str
+    signature: str
+    install_date: datetime | None = None
+    retries: int | None = None
+    retry_interval: int | None = None

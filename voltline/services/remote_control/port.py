@@ -1,0 +1,64 @@
+"""The port through which the services reach charge points, whatever their OCPP version.
+
+The gateway implements it with the translators of each connection's version; a service sends a
+domain request and gets its result, or one of the domain errors: ChargePointOffline,
+CommandTimeout, CommandFailed (the charge point's CALLERROR, or an answer that breaks its
+version's schema), Invalid (a request the version's schema refuses).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from voltline.ocpp.commands import Answer, Reply, Request
+from voltline.services.errors import ChargePointOffline
+
+R = TypeVar("R", bound=Answer)
+
+
+class ChargePointLink(Protocol):
+    def is_connected(self, charge_point_id: str) -> bool: ...
+
+    def actions(self, charge_point_id: str) -> tuple[str, ...]:
+        """The actions the Central System may send in the version of the charge point's connection."""
+        ...
+
+    async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
+        """Ask the charge point for `request` in its version; its answer as a result."""
+        ...
+
+    def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
+        """What a request written in the charge point's own version (`action`, `payload`) means
+        (None: nothing the domain keeps track of); Invalid when its schema refuses it."""
+        ...
+
+    async def send_as_written(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> Reply[Answer]:
+        """Send a request written in the charge point's own version exactly as it is."""
+        ...
+
+
+class Offline:
+    """The link before the gateway is bound: every charge point is offline."""
+
+    def is_connected(self, charge_point_id: str) -> bool:
+        return False
+
+    def actions(self, charge_point_id: str) -> tuple[str, ...]:
+        return ()
+
+    async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
+        raise _offline(charge_point_id)
+
+    def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
+        raise _offline(charge_point_id)
+
+    async def send_as_written(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> Reply[Answer]:
+        raise _offline(charge_point_id)
+
+
+def _offline(charge_point_id: str) -> ChargePointOffline:
+    return ChargePointOffline(f"charge point {charge_point_id} is offline")
