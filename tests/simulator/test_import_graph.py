@@ -1,6 +1,8 @@
 """The simulator's modules import one way: the charge point (station) binds the CS→CP handlers to
 its parts, the handlers build on the parts, the parts on their shared state, and maintenance on
-none of them. Every import counts, also those only for type checking or inside a function."""
+none of them (the import-linter contracts in pyproject.toml hold those layers, see
+tests/unit/test_layers.py). Here: no simulator module imports one that imports it back, counting
+every import, also those only for type checking or inside a function."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import voltline.simulator
 
 PACKAGE = "voltline.simulator"
 ROOT = Path(voltline.simulator.__file__).parent
-PARTS = ("connection", "transactions", "energy", "reservations", "reboot")
 
 
 def _module_name(path: Path) -> str:
@@ -68,33 +69,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, stack = set(), [start]
-    while stack:
-        node = stack.pop()
-        if node == goal:
-            return True
-        if node not in seen:
-            seen.add(node)
-            stack.extend(graph.get(node, ()))
-    return False
-
-
 def test_no_simulator_module_imports_one_that_imports_it_back() -> None:
     assert _cycle(_imports()) is None
-
-
-def test_the_layers_point_one_way_and_the_parts_are_independent() -> None:
-    graph = _imports()
-    station, handlers, maintenance = (f"{PACKAGE}.{m}" for m in ("station", "handlers", "maintenance"))
-    parts = [f"{PACKAGE}.parts.{part}" for part in PARTS]
-    assert handlers in graph[station]
-    for lower, upper in ((handlers, station), (maintenance, handlers), (maintenance, station)):
-        assert not _reaches(graph, lower, upper), f"{lower} imports {upper}"
-    for part in [*parts, f"{PACKAGE}.parts.base", f"{PACKAGE}.parts"]:
-        assert not _reaches(graph, part, handlers) and not _reaches(graph, part, station), part
-    for part, other in itertools.permutations(parts, 2):
-        assert not _reaches(graph, part, other), f"{part} imports {other}"
 
 
 def test_the_modules_import_in_any_order() -> None:

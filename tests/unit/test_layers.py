@@ -42,3 +42,28 @@ def test_a_service_speaking_ocpp_16_breaks_a_contract(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "services/ are version-free and know no transport BROKEN" in result.stdout
     assert "voltline.services.reservations.wire -> voltline.ocpp.v16.outbound" in result.stdout
+
+
+def test_the_simulators_handlers_reaching_back_for_the_charge_point_break_a_contract(tmp_path: Path) -> None:
+    # As the handlers once did (for type checking only): the charge point imports the handlers,
+    # so the handlers must not import it back; nor may one part of the station import another.
+    shutil.copytree(ROOT / "voltline", tmp_path / "voltline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    simulator = tmp_path / "voltline" / "simulator"
+    handlers = simulator / "handlers.py"
+    handlers.write_text(
+        handlers.read_text(encoding="utf-8")
+        + "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from voltline.simulator.station import SimulatedChargePoint\n",
+        encoding="utf-8",
+    )
+    energy = simulator / "parts" / "energy.py"
+    energy.write_text(
+        energy.read_text(encoding="utf-8") + "\nfrom voltline.simulator.parts.transactions import TransactionsPart\n",
+        encoding="utf-8",
+    )
+    result = _lint(tmp_path, pythonpath=tmp_path)
+    assert result.returncode != 0
+    assert "simulator/ charge point binds the handlers to its parts: imports point one way BROKEN" in result.stdout
+    assert "voltline.simulator.handlers -> voltline.simulator.station" in result.stdout
+    assert "simulator/ parts build on their shared state, never on each other BROKEN" in result.stdout
+    assert "voltline.simulator.parts.energy -> voltline.simulator.parts.transactions" in result.stdout
