@@ -78,6 +78,7 @@ class ConnectorOut(Out):
     energy_wh: float | None = Field(None, description="the meter register of the active transaction, Wh")
     power_w: float | None = Field(None, description="the latest reported power, W")
     soc: float | None = Field(None, description="the vehicle's state of charge, %")
+    evse_id: int | None = Field(None, description="the EVSE the connector belongs to (OCPP 2.0.1); null on 1.6")
 
 
 class ChargePointOut(Out):
@@ -112,6 +113,9 @@ class ChargePointOut(Out):
     created_at: datetime
     updated_at: datetime
     connectors: list[ConnectorOut]
+    log_status: str | None = Field(None, description="the latest LogStatusNotification")
+    log_status_at: datetime | None = None
+    heartbeat_interval: int | None = Field(None, description="seconds: the interval its last boot was answered with")
 
 
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
@@ -231,6 +235,10 @@ class TransactionOut(Out):
     stop_note: str | None = Field(
         None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
     )
+    ocpp_transaction_id: str | None = Field(None, description="the transactionId as on the wire; on OCPP 1.6 str(id)")
+    evse_id: int | None = Field(None, description="the EVSE (OCPP 2.0.1); null on 1.6")
+    id_token_type: str | None = Field(None, description="the type of the id token that started it (IdTokenEnumType)")
+    remote_start_id: int | None = Field(None, description="the remote start that led to it, if one did")
 
 
 class TransactionCloseIn(Model):

@@ -32,6 +32,8 @@ from voltline.ocpp.v16.handlers import Context
 log = logging.getLogger("voltline.gateway")
 
 SUPPORTED_SUBPROTOCOLS = (OCPP16,)
+# The OCPP version a subprotocol stands for, as the charge point view shows it (DESIGN §5).
+OCPP_VERSIONS = {OCPP16: "1.6"}
 NO_ACTIONS: frozenset[str] = frozenset()
 PAUSED_RECEIVE_BUFFER = 64 * 1024
 
@@ -53,11 +55,12 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
 
     __slots__ = ("gateway", "identity", "session", "context", "transport", "last_rx", "ping_sent",
                  "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced",
-                 "waiting", "paused", "_ever_paused")
+                 "waiting", "paused", "_ever_paused", "ocpp_version")
 
     def __init__(self, gateway: OcppGateway, identity: str, context: Context, ping_interval: float,
-                 auto_registered: bool) -> None:
+                 auto_registered: bool, ocpp_version: str) -> None:
         self.gateway = gateway
+        self.ocpp_version = ocpp_version  # negotiated at the handshake
         self.identity = identity
         self.context = context
         self.session: RpcSession | None = None
@@ -342,7 +345,9 @@ class OcppGateway:
         status = access.registration_status if access else self.services.charge_points.status_for_new
         context = Context(identity, self.services, status)
         ping = access.ping_interval if access and access.ping_interval is not None else self.ping_interval
-        connection = ChargePointConnection(self, identity, context, ping, decision.auto_registered)
+        connection = ChargePointConnection(
+            self, identity, context, ping, decision.auto_registered, OCPP_VERSIONS[subprotocol]
+        )
         return WSUpgradeResponseWithListener(
             WSUpgradeResponse.create_101_response(extra_headers={"Sec-WebSocket-Protocol": subprotocol}),
             connection,
@@ -378,7 +383,8 @@ class OcppGateway:
     async def _connected(self, connection: ChargePointConnection) -> None:
         try:
             await self.services.charge_points.connected(
-                connection.identity, connection.remote_address, connection.auto_registered
+                connection.identity, connection.remote_address, connection.auto_registered,
+                ocpp_version=connection.ocpp_version,
             )
         except Exception:
             log.exception("could not record the connection of %s", connection.identity)

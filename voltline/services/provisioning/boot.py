@@ -68,7 +68,7 @@ class Boot:
             "meter_type": meter_type,
             "meter_serial_number": meter_serial_number,
             "last_boot_at": at,
-            "ocpp_version": "1.6",
+            "heartbeat_interval": self._policy.heartbeat_interval,
         }
         values["b_id"] = identity
         if access is not None:
@@ -89,11 +89,12 @@ class Boot:
             raise NotStored(f"charge point {identity} is not registered")
         status = self._policy.status_for_new
         at = values["last_boot_at"]
-        row = self._connections.new_row(identity, status, at, None)
+        row = self._connections.new_row(identity, status, at, None, None)
+        del row["ocpp_version"]  # unknown here: the record of the connection that knew it failed
         boot = {name: value for name, value in values.items() if name != "b_id"}
 
         async def upsert(conn: AsyncConnection) -> Any:
-            await conn.execute(self._connections.register_connected, row)
+            await conn.execute(self._connections.register_booted, row)
             await conn.execute(t.charge_points.update().where(_cp.id == identity).values(boot))
             # The row may have been there after all (written by another node, or before a
             # restart): what it says about the charge point wins.
@@ -114,6 +115,6 @@ _BOOT = (
     .where(_cp.id == sa.bindparam("b_id"))
     .values({name: sa.bindparam(name) for name in (
         "vendor", "model", "serial_number", "charge_box_serial_number", "firmware_version", "iccid", "imsi",
-        "meter_type", "meter_serial_number", "last_boot_at", "ocpp_version",
+        "meter_type", "meter_serial_number", "last_boot_at", "heartbeat_interval",
     )})
 )

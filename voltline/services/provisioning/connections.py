@@ -43,9 +43,10 @@ class Connections:
         # Newest heartbeat per charge point, for reads between two flushes to the database.
         self._last_heartbeat: dict[str, datetime] = {}
         # A charge point unknown until its handshake: registered and marked connected at once.
-        self.register_connected = store.insert_updating_on_conflict(
-            t.charge_points, ["id"], ["connected", "connected_node", "connected_at", "last_seen_at", "remote_address"]
-        )
+        marks = ["connected", "connected_node", "connected_at", "last_seen_at", "remote_address"]
+        self.register_connected = store.insert_updating_on_conflict(t.charge_points, ["id"], [*marks, "ocpp_version"])
+        # The same at its boot, when recording the connection had failed: the version stays as it was.
+        self.register_booted = store.insert_updating_on_conflict(t.charge_points, ["id"], marks)
 
     async def forget(self) -> int:
         """Connections this node held before a crash or restart are gone; on a single node, so
@@ -60,7 +61,11 @@ class Connections:
         self._liveness = Liveness()
         return await self.forget()
 
-    async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
+    async def connected(
+        self, identity: str, remote_address: str | None, auto_registered: bool, *, ocpp_version: str = "1.6"
+    ) -> Access:
+        """The charge point connected, speaking `ocpp_version` (the charge point view shows the
+        version of its current or last connection)."""
         at = now()
         status = self._policy.status_for_new
         registry = self._registry
@@ -73,7 +78,7 @@ class Connections:
         if auto_registered:
             registry.unwritten.add(identity)
             try:
-                await self._store.execute(self.register_connected, self.new_row(identity, status, at, remote_address))
+                await self._store.execute(self.register_connected, self.new_row(identity, status, at, remote_address, ocpp_version))
             except BaseException:
                 # Not in the database: not in the registry either, or its messages would meet a
                 # foreign key forever. Its next BootNotification writes the row (see boot).
@@ -87,16 +92,19 @@ class Connections:
         else:
             await self._store.execute(_CONNECT, {
                 "b_id": identity, "b_node": self._policy.node_id, "b_at": at, "b_address": remote_address,
+                "b_version": ocpp_version,
             })
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
         return access
 
-    def new_row(self, identity: str, status: str, at: datetime, remote_address: str | None) -> dict[str, Any]:
+    def new_row(
+        self, identity: str, status: str, at: datetime, remote_address: str | None, ocpp_version: str | None
+    ) -> dict[str, Any]:
         """The row of a charge point auto-registered as it connects."""
         return {
             "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
             "connected_node": self._policy.node_id, "connected_at": at, "last_seen_at": at,
-            "remote_address": remote_address,
+            "remote_address": remote_address, "ocpp_version": ocpp_version,
         }
 
     async def disconnected(self, identity: str) -> None:
@@ -160,6 +168,7 @@ _CONNECT = (
         connected_at=sa.bindparam("b_at", type_=t.UTCDateTime),
         last_seen_at=sa.bindparam("b_at", type_=t.UTCDateTime),
         remote_address=sa.bindparam("b_address"),
+        ocpp_version=sa.bindparam("b_version"),
     )
 )
 _DISCONNECT = (

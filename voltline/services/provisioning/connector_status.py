@@ -28,6 +28,7 @@ class ConnectorStatus:
         identity: str,
         *,
         connector_id: int,
+        evse_id: int | None = None,
         status: str,
         error_code: str = "NoError",
         info: str | None = None,
@@ -37,11 +38,15 @@ class ConnectorStatus:
     ) -> bool:
         """Store what a connector reports. Charge points queue these while offline and may deliver
         them late: one older (by the charge point's `timestamp`) than the status stored changes
-        nothing; one without a timestamp is taken as the newest. Returns whether it was applied."""
+        nothing; one without a timestamp is taken as the newest. Returns whether it was applied.
+
+        `connector_id` and `evse_id` as the charge point numbers them (`evse_id` None on 1.6: see
+        voltline.services.location)."""
         at = now()
         values = {
             "charge_point_id": identity,
             "connector_id": connector_id,
+            "evse_id": evse_id,
             "status": status,
             "error_code": error_code,
             "info": info,
@@ -77,7 +82,7 @@ def _status_upsert(insert: Any, *, ordered: bool) -> sa.Insert:
     columns = ("status", "error_code", "info", "vendor_id", "vendor_error_code", "status_at", "updated_at")
     newer = sa.or_(c.status_at.is_(None), c.status_at <= statement.excluded.status_at) if ordered else None
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=[c.charge_point_id, c.connector_id],
+        index_elements=[c.charge_point_id, t.CONNECTOR_EVSE_KEY, c.connector_id],
         set_={name: statement.excluded[name] for name in columns},
         where=newer,
     )

@@ -1,5 +1,5 @@
 """Notifications that tell a story over time (firmware, diagnostics, logs, security): kept as
-history, and the latest status of each also on the charge point itself."""
+history, and the latest firmware, diagnostics and log status also on the charge point itself."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class ChargePointEvents:
             latest = {"firmware_status": status, "firmware_status_at": at}
         elif kind == "diagnostics":
             latest = {"diagnostics_status": status, "diagnostics_status_at": at}
+        elif kind == "log":
+            latest = {"log_status": status, "log_status_at": at}
 
         async def insert(conn: AsyncConnection) -> None:
             await conn.execute(
