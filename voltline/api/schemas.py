@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Fiel
 from pydantic.alias_generators import to_camel
 
 from voltline.ocpp import identity as identity_rule
+from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
 
 T = TypeVar("T")
 
@@ -185,6 +186,10 @@ MaxActiveTransactions = Annotated[
 ]
 
 
+TokenType = Literal[TOKEN_TYPES]  # type: ignore[valid-type]
+"""OCPP 2.0.1's IdTokenEnumType, as voltline.services.authorization.tokens lists it."""
+
+
 class IdTagIn(Model):
     id_tag: IdTagStr
     status: IdTagStatus = "Accepted"
@@ -192,6 +197,7 @@ class IdTagIn(Model):
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
     max_active_transactions: MaxActiveTransactions = 1
+    token_type: TokenType = Field(DEFAULT_TOKEN_TYPE, description="the kind of token (OCPP 2.0.1 IdTokenEnumType)")
 
 
 class IdTagPatch(Model):
@@ -200,6 +206,7 @@ class IdTagPatch(Model):
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
     max_active_transactions: MaxActiveTransactions | None = None
+    token_type: TokenType | None = None
 
 
 class IdTagOut(Out):
@@ -211,6 +218,7 @@ class IdTagOut(Out):
     max_active_transactions: int
     created_at: datetime
     updated_at: datetime
+    token_type: str = Field(description="the kind of token (OCPP 2.0.1 IdTokenEnumType)")
 
 
 # -- transactions and meter values ----------------------------------------------------------------
@@ -253,6 +261,13 @@ class TransactionCloseIn(Model):
     stopped_at: UtcDateTime | None = Field(None, description="default: now")
 
 
+class SignedMeterValueOut(Out):
+    signed_meter_data: str = Field(description="exactly as the charge point sent it")
+    signing_method: str | None = Field(None, description="OCPP 2.0.1; null on 1.6 (the data names its own)")
+    encoding_method: str | None = None
+    public_key: str | None = None
+
+
 class SampleOut(Out):
     timestamp: datetime
     value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")
@@ -264,6 +279,7 @@ class SampleOut(Out):
     format: str
     raw_value: str
     raw_unit: str | None
+    signed_meter_value: SignedMeterValueOut | None = Field(None, description="signed meter data, verbatim")
 
 
 class TransactionDetailOut(TransactionOut):

@@ -107,6 +107,21 @@ class TransactionView:
     remote_start_id: int | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class SignedMeterValue:
+    """Signed meter data as the charge point sent it. 1.6 sends it as a sampled value of format
+    SignedData (the value alone, e.g. an OCMF string that names its own method and key); 2.0.1
+    as signedMeterValue with the signing and encoding method and the public key beside it."""
+
+    signed_meter_data: str
+    signing_method: str | None = None
+    encoding_method: str | None = None
+    public_key: str | None = None
+
+
+SIGNED_DATA = "SignedData"
+
+
 @dataclass(slots=True)
 class MeterValueView:
     id: int
@@ -123,6 +138,7 @@ class MeterValueView:
     format: str
     raw_value: str
     raw_unit: str | None
+    signed_meter_value: SignedMeterValue | None = None
 
 
 @dataclass(slots=True)
@@ -491,6 +507,7 @@ def _meter_value(row: Any) -> MeterValueView:
     return MeterValueView(
         row.id, row.charge_point_id, row.connector_id, row.transaction_id, row.timestamp, row.value, row.unit,
         row.measurand, row.phase, row.context, row.location, row.format, row.raw_value, row.raw_unit,
+        SignedMeterValue(row.raw_value) if row.format == SIGNED_DATA else None,
     )
 
 

@@ -10,6 +10,7 @@ TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "
 """OCPP 2.0.1 IdTokenEnumType."""
 
 assert DEFAULT_TOKEN_TYPE in TOKEN_TYPES
+__all__ = ["DEFAULT_TOKEN_TYPE", "TOKEN_TYPES", "check_token_type"]
 
 
 def check_token_type(token_type: str) -> None:
