@@ -214,3 +214,90 @@ async def test_0006_merges_repeated_starts_and_never_hands_an_id_out_again(empty
         await _migrate(engine, empty_database, "head")  # and up again
     finally:
         await engine.dispose()
+
+
+async def test_0009_keeps_every_row_and_fills_in_locations_wire_ids_and_token_types(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0008")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [
+                    {"id": cp, "lenient_actions": "[]", "connected": False, "connected_at": connected_at,
+                     "ocpp_version": None, "created_at": AT, "updated_at": AT}
+                    for cp, connected_at in (("CP-1", AT), ("CP-NEVER", None))
+                ])
+                _insert(c, "connectors", [
+                    {"charge_point_id": "CP-1", "connector_id": n, "status": status, "error_code": "NoError",
+                     "status_at": AT, "updated_at": AT}
+                    for n, status in ((0, "Available"), (1, "Charging"), (2, "Faulted"))
+                ])
+                _insert(c, "id_tags", [{"id_tag": "TAG", "status": "Accepted", "created_at": AT, "updated_at": AT}])
+                _insert(c, "transactions", [
+                    {"id": 7, **START}, {"id": 8, **START, "connector_id": 2},
+                ])
+                _insert(c, "remote_starts", [
+                    {"id": 3, "charge_point_id": "CP-1", "connector_id": 2, "id_tag": "TAG", "status": "Started",
+                     "transaction_id": 8, "requested_at": AT},
+                ])
+                _insert(c, "charge_point_events", [
+                    {"charge_point_id": "CP-1", "kind": "log", "status": "Uploading", "timestamp": AT},
+                    {"charge_point_id": "CP-1", "kind": "log", "status": "Uploaded",
+                     "timestamp": AT.replace(second=30)},
+                    {"charge_point_id": "CP-1", "kind": "firmware", "status": "Installed",
+                     "timestamp": AT.replace(minute=5)},
+                ])
+
+            await conn.run_sync(old_rows)
+
+        await _migrate(engine, empty_database, "head")
+        async with engine.begin() as conn:
+            cps = {r.id: r for r in (await conn.execute(sa.select(t.charge_points))).all()}
+            assert (cps["CP-1"].ocpp_version, cps["CP-1"].log_status, cps["CP-1"].log_status_at) == (
+                "1.6", "Uploaded", AT.replace(second=30))
+            assert (cps["CP-NEVER"].ocpp_version, cps["CP-NEVER"].log_status) == (None, None)
+            assert cps["CP-1"].heartbeat_interval is None  # unknown until its next boot
+            connectors = (await conn.execute(
+                sa.select(t.connectors.c.connector_id, t.connectors.c.evse_id, t.connectors.c.status)
+                .order_by(t.connectors.c.connector_id)
+            )).all()
+            assert connectors == [(0, None, "Available"), (1, None, "Charging"), (2, None, "Faulted")]
+            txs = (await conn.execute(sa.select(t.transactions).order_by(t.transactions.c.id))).all()
+            assert [(r.id, r.ocpp_transaction_id, r.evse_id, r.id_token_type, r.remote_start_id) for r in txs] == [
+                (7, "7", None, "ISO14443", None), (8, "8", None, "ISO14443", 3)]
+            assert [(r.connector_id, r.meter_start, r.started_at) for r in txs] == [(1, 500, AT), (2, 500, AT)]
+            assert (await conn.execute(sa.select(t.id_tags.c.token_type))).scalars().all() == ["ISO14443"]
+            # The wire id is unique per charge point; a connector's key now takes its EVSE.
+            with pytest.raises(sa.exc.IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(t.transactions.update().where(t.transactions.c.id == 8)
+                                       .values(ocpp_transaction_id="7"))
+            with pytest.raises(sa.exc.IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(t.connectors.insert().values(
+                        charge_point_id="CP-1", connector_id=1, status="Available", error_code="NoError"))
+            # 2.0.1's EVSE 1 connector 1 and EVSE 2 connector 1 beside 1.6's connector 1.
+            await conn.execute(t.connectors.insert(), [
+                {"charge_point_id": "CP-1", "evse_id": evse, "connector_id": 1, "status": "Available",
+                 "error_code": "NoError"} for evse in (1, 2)])
+
+        await _migrate(engine, empty_database, "0008", down=True)
+        async with engine.connect() as conn:
+            back = (await conn.execute(sa.text(
+                "SELECT charge_point_id, connector_id, status FROM connectors ORDER BY connector_id"))).all()
+            kept = (await conn.execute(sa.text("SELECT id, connector_id FROM transactions ORDER BY id"))).all()
+            tags = (await conn.execute(sa.text("SELECT id_tag, max_active_transactions FROM id_tags"))).all()
+            columns = {c["name"] for c in await conn.run_sync(lambda c: sa.inspect(c).get_columns("transactions"))}
+            key = await conn.run_sync(lambda c: sa.inspect(c).get_pk_constraint("connectors"))
+        assert back == [("CP-1", 0, "Available"), ("CP-1", 1, "Charging"), ("CP-1", 2, "Faulted")]
+        assert kept == [(7, 1), (8, 2)]
+        assert tags == [("TAG", 1)]
+        assert not {"ocpp_transaction_id", "evse_id", "id_token_type", "remote_start_id"} & columns
+        assert key["constrained_columns"] == ["charge_point_id", "connector_id"]
+        await _migrate(engine, empty_database, "head")  # and up again
+        async with engine.connect() as conn:
+            again = (await conn.execute(sa.select(t.transactions.c.ocpp_transaction_id)
+                                        .order_by(t.transactions.c.id))).scalars().all()
+        assert again == ["7", "8"]
+    finally:
+        await engine.dispose()

@@ -184,6 +184,42 @@ async def test_delete_an_id_tag_and_import_a_csv_with_one_bad_row(server: Voltli
     await context.close()
 
 
+async def test_an_id_tag_gets_its_token_type_from_the_forms_and_the_csv_import(
+    server: Voltline, operator: Any, browser: Browser, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    context, page, base = await logged_in(browser, server)
+    await page.goto(base + "/id-tags")
+    await page.get_by_label("Id tag", exact=True).fill("APP-USER")
+    assert await page.get_by_label("Token type").input_value() == "ISO14443"  # what a 1.6 tag is
+    await page.get_by_label("Token type").select_option("Central")
+    await page.get_by_role("button", name="Create id tag").click()
+    await expect(page.locator(".notice-ok")).to_contain_text("Created the id tag APP-USER")
+    assert (await api.get("/api/v1/id-tags/APP-USER")).json()["token_type"] == "Central"
+    await expect(page.locator("tr", has_text="APP-USER")).to_contain_text("Central")
+
+    await page.get_by_role("link", name="APP-USER", exact=True).click()
+    assert await page.get_by_label("Token type").input_value() == "Central"
+    await page.get_by_label("Token type").select_option("KeyCode")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator(".notice-ok")).to_contain_text("Saved the id tag APP-USER")
+    assert (await api.get("/api/v1/id-tags/APP-USER")).json()["token_type"] == "KeyCode"
+
+    csv_file = tmp_path / "typed.csv"
+    csv_file.write_text("id_tag,token_type\nEMAID-1,eMAID\nPLAIN-1,\nAPP-USER,MacAddress\nODD-1,Barcode\n")
+    await page.goto(base + "/id-tags/import/csv")
+    await expect(page.locator("main")).to_contain_text("token_type")
+    await page.get_by_label("CSV file").set_input_files(str(csv_file))
+    await page.get_by_role("button", name="Check the file").click()
+    await expect(page.locator('[data-count="created"]')).to_have_text("2")
+    await expect(page.locator('[data-count="updated"]')).to_have_text("1")
+    await expect(page.locator("#rejected-rows")).to_contain_text("token_type must be one of")
+    await page.get_by_role("button", name="Import 3 valid rows, skip 1 rejected").click()
+    await expect(page.locator("[data-import-report]")).to_contain_text("Imported")
+    types = {t["id_tag"]: t["token_type"] for t in (await api.get("/api/v1/id-tags")).json()["items"]}
+    assert types == {"APP-USER": "MacAddress", "EMAID-1": "eMAID", "PLAIN-1": "ISO14443"}
+    await context.close()
+
+
 async def test_a_token_is_shown_once_works_and_stops_when_revoked(server: Voltline, operator: Any,
                                                                   browser: Browser) -> None:
     context, page, base = await logged_in(browser, server)

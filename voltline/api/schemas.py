@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from voltline.ocpp import commands
 from voltline.ocpp import identity as identity_rule
+from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
 
 T = TypeVar("T")
 
@@ -79,6 +80,7 @@ class ConnectorOut(Out):
     energy_wh: float | None = Field(None, description="the meter register of the active transaction, Wh")
     power_w: float | None = Field(None, description="the latest reported power, W")
     soc: float | None = Field(None, description="the vehicle's state of charge, %")
+    evse_id: int | None = Field(None, description="the EVSE the connector belongs to (OCPP 2.0.1); null on 1.6")
 
 
 class ChargePointOut(Out):
@@ -113,6 +115,9 @@ class ChargePointOut(Out):
     created_at: datetime
     updated_at: datetime
     connectors: list[ConnectorOut]
+    log_status: str | None = Field(None, description="the latest LogStatusNotification")
+    log_status_at: datetime | None = None
+    heartbeat_interval: int | None = Field(None, description="seconds: the interval its last boot was answered with")
 
 
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
@@ -182,6 +187,10 @@ MaxActiveTransactions = Annotated[
 ]
 
 
+TokenType = Literal[TOKEN_TYPES]  # type: ignore[valid-type]
+"""OCPP 2.0.1's IdTokenEnumType, as voltline.services.authorization.tokens lists it."""
+
+
 class IdTagIn(Model):
     id_tag: IdTagStr
     status: IdTagStatus = "Accepted"
@@ -189,6 +198,7 @@ class IdTagIn(Model):
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
     max_active_transactions: MaxActiveTransactions = 1
+    token_type: TokenType = Field(DEFAULT_TOKEN_TYPE, description="the kind of token (OCPP 2.0.1 IdTokenEnumType)")
 
 
 class IdTagPatch(Model):
@@ -197,6 +207,7 @@ class IdTagPatch(Model):
     parent_id_tag: IdTagStr | None = None
     description: Description | None = None
     max_active_transactions: MaxActiveTransactions | None = None
+    token_type: TokenType | None = None
 
 
 class IdTagOut(Out):
@@ -208,6 +219,7 @@ class IdTagOut(Out):
     max_active_transactions: int
     created_at: datetime
     updated_at: datetime
+    token_type: str = Field(description="the kind of token (OCPP 2.0.1 IdTokenEnumType)")
 
 
 # -- transactions and meter values ----------------------------------------------------------------
@@ -232,6 +244,10 @@ class TransactionOut(Out):
     stop_note: str | None = Field(
         None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
     )
+    ocpp_transaction_id: str | None = Field(None, description="the transactionId as on the wire; on OCPP 1.6 str(id)")
+    evse_id: int | None = Field(None, description="the EVSE (OCPP 2.0.1); null on 1.6")
+    id_token_type: str | None = Field(None, description="the type of the id token that started it (IdTokenEnumType)")
+    remote_start_id: int | None = Field(None, description="the remote start that led to it, if one did")
 
 
 class TransactionCloseIn(Model):
@@ -246,6 +262,13 @@ class TransactionCloseIn(Model):
     stopped_at: UtcDateTime | None = Field(None, description="default: now")
 
 
+class SignedMeterValueOut(Out):
+    signed_meter_data: str = Field(description="exactly as the charge point sent it")
+    signing_method: str | None = Field(None, description="OCPP 2.0.1; null on 1.6 (the data names its own)")
+    encoding_method: str | None = None
+    public_key: str | None = None
+
+
 class SampleOut(Out):
     timestamp: datetime
     value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")
@@ -257,6 +280,7 @@ class SampleOut(Out):
     format: str
     raw_value: str
     raw_unit: str | None
+    signed_meter_value: SignedMeterValueOut | None = Field(None, description="signed meter data, verbatim")
 
 
 class TransactionDetailOut(TransactionOut):

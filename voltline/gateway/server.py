@@ -384,7 +384,8 @@ class OcppGateway:
     async def _connected(self, connection: ChargePointConnection) -> None:
         try:
             await self.services.charge_points.connected(
-                connection.identity, connection.remote_address, connection.auto_registered
+                connection.identity, connection.remote_address, connection.auto_registered,
+                ocpp_version=connection.version.label,
             )
         except Exception:
             log.exception("could not record the connection of %s", connection.identity)

@@ -15,6 +15,7 @@ from voltline.services.message_log import search as message_search
 from voltline.services.transactions import meter_values as mv
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
+from voltline.services.location import ConnectorRef
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.transactions.service import TransactionService
 from voltline.store import tables as t
@@ -38,6 +39,12 @@ class ConnectorView:
     energy_wh: float | None = None
     power_w: float | None = None
     soc: float | None = None
+    evse_id: int | None = None  # as the charge point numbers it: None on 1.6
+
+    @property
+    def location(self) -> ConnectorRef:
+        """Where it is in the domain's terms (a 1.6 connector N is EVSE N's one connector)."""
+        return ConnectorRef.from_stored(self.evse_id, self.connector_id)
 
 
 @dataclass(slots=True)
@@ -73,6 +80,9 @@ class ChargePointView:
     created_at: datetime
     updated_at: datetime
     connectors: list[ConnectorView] = field(default_factory=list)
+    log_status: str | None = None  # the latest LogStatusNotification
+    log_status_at: datetime | None = None
+    heartbeat_interval: int | None = None  # seconds, as its last boot was answered
 
 
 @dataclass(slots=True)
@@ -93,6 +103,25 @@ class TransactionView:
     stop_id_tag: str | None
     status: str
     stop_note: str | None = None  # why Voltline closed it itself, when it did
+    ocpp_transaction_id: str | None = None  # the transactionId as on the wire: str(id) on 1.6
+    evse_id: int | None = None  # None on 1.6, as for connectors
+    id_token_type: str | None = None
+    remote_start_id: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class SignedMeterValue:
+    """Signed meter data as the charge point sent it. 1.6 sends it as a sampled value of format
+    SignedData (the value alone, e.g. an OCMF string that names its own method and key); 2.0.1
+    as signedMeterValue with the signing and encoding method and the public key beside it."""
+
+    signed_meter_data: str
+    signing_method: str | None = None
+    encoding_method: str | None = None
+    public_key: str | None = None
+
+
+SIGNED_DATA = "SignedData"
 
 
 @dataclass(slots=True)
@@ -111,6 +140,7 @@ class MeterValueView:
     format: str
     raw_value: str
     raw_unit: str | None
+    signed_meter_value: SignedMeterValue | None = None
 
 
 @dataclass(slots=True)
@@ -212,12 +242,15 @@ class Queries:
             return {}
         c = t.connectors.c
         rows = await self._store.query_all(
-            sa.select(t.connectors).where(c.charge_point_id.in_(identities)).order_by(c.charge_point_id, c.connector_id)
+            sa.select(t.connectors)
+            .where(c.charge_point_id.in_(identities))
+            .order_by(c.charge_point_id, t.CONNECTOR_EVSE_KEY, c.connector_id)
         )
         found: dict[str, list[ConnectorView]] = {}
         for row in rows:
             view = ConnectorView(
-                row.connector_id, row.status, row.error_code, row.info, row.vendor_id, row.vendor_error_code, row.status_at
+                row.connector_id, row.status, row.error_code, row.info, row.vendor_id, row.vendor_error_code, row.status_at,
+                evse_id=row.evse_id,
             )
             live = self._transactions.live.get((row.charge_point_id, row.connector_id))
             if live is not None:
@@ -260,6 +293,9 @@ class Queries:
             created_at=row.created_at,
             updated_at=row.updated_at,
             connectors=connectors,
+            log_status=row.log_status,
+            log_status_at=row.log_status_at,
+            heartbeat_interval=row.heartbeat_interval,
         )
 
     # -- transactions ----------------------------------------------------------------------------
@@ -272,10 +308,14 @@ class Queries:
         active: bool | None,
         started_from: datetime | None,
         started_to: datetime | None,
+        ocpp_transaction_id: str | None = None,
     ) -> sa.Select[Any]:
         c = t.transactions.c
         query = sa.select(t.transactions, _latest_energy().label("latest_energy"))
-        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag)):
+        for column, value in (
+            (c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag),
+            (c.ocpp_transaction_id, ocpp_transaction_id),
+        ):
             if value is not None:
                 query = query.where(column == value)
         if active is not None:
@@ -295,12 +335,15 @@ class Queries:
         active: bool | None = None,
         started_from: datetime | None = None,
         started_to: datetime | None = None,
+        ocpp_transaction_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
         after: str | None = None,
     ) -> Page[TransactionView]:
         """Newest first; `after` is the `next_cursor` of the page before."""
-        query = self._transactions_query(charge_point_id, connector_id, id_tag, active, started_from, started_to)
+        query = self._transactions_query(
+            charge_point_id, connector_id, id_tag, active, started_from, started_to, ocpp_transaction_id
+        )
         at = now()
         c = t.transactions.c
         return await fetch_page(
@@ -318,6 +361,7 @@ class Queries:
         query = self._transactions_query(
             filters.get("charge_point_id"), filters.get("connector_id"), filters.get("id_tag"),
             filters.get("active"), filters.get("started_from"), filters.get("started_to"),
+            filters.get("ocpp_transaction_id"),
         )
         at, last_id = now(), 0
         c = t.transactions.c
@@ -460,6 +504,10 @@ def _transaction(row: Any, at: datetime) -> TransactionView:
         stop_id_tag=row.stop_id_tag,
         status=ACTIVE if row.stopped_at is None else STOPPED,
         stop_note=row.stop_note,
+        ocpp_transaction_id=row.ocpp_transaction_id,
+        evse_id=row.evse_id,
+        id_token_type=row.id_token_type,
+        remote_start_id=row.remote_start_id,
     )
 
 
@@ -467,6 +515,7 @@ def _meter_value(row: Any) -> MeterValueView:
     return MeterValueView(
         row.id, row.charge_point_id, row.connector_id, row.transaction_id, row.timestamp, row.value, row.unit,
         row.measurand, row.phase, row.context, row.location, row.format, row.raw_value, row.raw_unit,
+        SignedMeterValue(row.raw_value) if row.format == SIGNED_DATA else None,
     )
 
 

@@ -65,6 +65,7 @@ charge_points = sa.Table(
     sa.Column("imsi", sa.String(20)),
     sa.Column("meter_type", sa.String(25)),
     sa.Column("meter_serial_number", sa.String(25)),
+    # The OCPP version of its current or last connection ("1.6", "2.0.1"), written as it connects.
     sa.Column("ocpp_version", sa.String(16)),
     # Per charge point overrides: some chargers break on WebSocket pings or deviate from a schema.
     sa.Column("ping_interval", sa.Float),
@@ -81,7 +82,11 @@ charge_points = sa.Table(
     sa.Column("firmware_status_at", UTCDateTime),
     sa.Column("diagnostics_status", sa.String(32)),
     sa.Column("diagnostics_status_at", UTCDateTime),
+    sa.Column("log_status", sa.String(32)),
+    sa.Column("log_status_at", UTCDateTime),
     sa.Column("local_list_version", sa.Integer),
+    # The heartbeat interval its last BootNotification was answered with, seconds.
+    sa.Column("heartbeat_interval", sa.Integer),
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
 )
@@ -89,8 +94,12 @@ charge_points = sa.Table(
 connectors = sa.Table(
     "connectors",
     metadata,
-    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    # As the charge point numbers them: on 1.6 `connector_id` is 1..n (0: the charge point) and
+    # `evse_id` null; on 2.0.1 `evse_id` is 1..n and `connector_id` 1..m within it. The domain's
+    # view of both is voltline.services.location.
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("evse_id", sa.Integer),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error_code", sa.String(32), nullable=False, default="NoError"),
     sa.Column("info", sa.String(50)),
@@ -99,6 +108,16 @@ connectors = sa.Table(
     sa.Column("status_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
 )
+
+CONNECTOR_EVSE_KEY = sa.func.coalesce(connectors.c.evse_id, sa.literal_column("0"))
+"""The EVSE part of a connector's key: 0 for the rows numbered as 1.6 numbers them (2.0.1 reports
+no status for an EVSE 0, so the numberings never meet). Upserts name this very expression."""
+
+sa.Index("uq_connectors_location", connectors.c.charge_point_id, CONNECTOR_EVSE_KEY, connectors.c.connector_id, unique=True)
+
+DEFAULT_TOKEN_TYPE = "ISO14443"
+"""The IdTokenEnumType of an id tag nobody gave one: an RFID card, what a 1.6 idTag almost always
+is (1.6 has no token types). voltline.services.authorization.tokens holds the list."""
 
 id_tags = sa.Table(
     "id_tags",
@@ -113,6 +132,8 @@ id_tags = sa.Table(
     # How many transactions the tag may have active at once (ConcurrentTx beyond): 1 as SteVe
     # has it; 0 for no limit (a fleet card shared by several vehicles).
     sa.Column("max_active_transactions", sa.Integer, nullable=False, default=1, server_default="1"),
+    # OCPP 2.0.1's IdTokenEnumType (ISO14443, ISO15693, eMAID, KeyCode, Central, Local, ...).
+    sa.Column("token_type", sa.String(20), nullable=False, default=DEFAULT_TOKEN_TYPE, server_default=DEFAULT_TOKEN_TYPE),
 )
 
 _open = sa.text("stopped_at IS NULL")
@@ -138,6 +159,11 @@ transactions = sa.Table(
     # its connector and its StopTransaction never came). A StopTransaction that still comes
     # replaces that stop: the charge point's own values are better than ours.
     sa.Column("stop_note", sa.String(255)),
+    # The transactionId as on the wire: `str(id)` on 1.6, the charge point's own string on 2.0.1.
+    sa.Column("ocpp_transaction_id", sa.String(36)),
+    sa.Column("evse_id", sa.Integer),  # null on 1.6, as for connectors
+    sa.Column("id_token_type", sa.String(20)),  # the IdTokenEnumType of the token that started it
+    sa.Column("remote_start_id", sa.Integer),  # the remote start (remote_starts.id) that led to it
     # A StartTransaction the charge point repeats is this very row (the key of its idempotency,
     # kept by the database across nodes). Led by the connector and its start times, it also
     # serves a connector's history.
@@ -150,6 +176,7 @@ transactions = sa.Table(
     # its connector and those of its tag.
     sa.Index("ix_transactions_open_connector", "charge_point_id", "connector_id", sqlite_where=_open, postgresql_where=_open),
     sa.Index("ix_transactions_open_id_tag", "id_tag", sqlite_where=_open, postgresql_where=_open),
+    sa.Index("uq_transactions_ocpp_id", "charge_point_id", "ocpp_transaction_id", unique=True),
     # OCPP's transactionId is never handed out twice, even after its charge point was deleted.
     sqlite_autoincrement=True,
 )

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
 from voltline.services.authorization.id_tags import IMPORT_COLUMNS, ImportRefused
+from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
 from voltline.web import queries
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import parse_local
@@ -21,6 +22,7 @@ from voltline.web.zones import parse_local
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
 STATUSES = ["Accepted", "Blocked"]
+_TOKEN_CHOICES = {"token_types": TOKEN_TYPES, "default_token_type": DEFAULT_TOKEN_TYPE}
 MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
 
 
@@ -49,9 +51,11 @@ def _limit(value: str) -> int:
 
 
 def _values(status: str, expiry_date: str, parent_id_tag: str, description: str, tag: str,
-            zone: ZoneInfo, max_active_transactions: str) -> dict[str, Any]:
+            zone: ZoneInfo, max_active_transactions: str, token_type: str) -> dict[str, Any]:
     if status not in STATUSES:
         raise InvalidIdTag(f"the status must be one of {', '.join(STATUSES)}")
+    if token_type not in TOKEN_TYPES:
+        raise InvalidIdTag(f"the token type must be one of {', '.join(TOKEN_TYPES)}")
     parent = parent_id_tag.strip() or None
     if parent is not None and (len(parent) > MAX_LENGTH or parent == tag):
         raise InvalidIdTag("the parent tag must be another tag of at most 20 characters")
@@ -61,6 +65,7 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
         "parent_id_tag": parent,
         "description": description.strip()[:255] or None,
         "max_active_transactions": _limit(max_active_transactions),
+        "token_type": token_type,
     }
 
 
@@ -71,7 +76,7 @@ async def id_tag_list(request: Request, q: str = "", status: str = "") -> Respon
         request,
         "id_tags.html",
         {"tags": await queries.id_tags(store, q=q.strip(), status=status), "q": q, "status": status,
-         "statuses": STATUSES, "now": now()},
+         "statuses": STATUSES, "now": now(), **_TOKEN_CHOICES},
     )
 
 
@@ -84,6 +89,7 @@ async def id_tag_create(
     parent_id_tag: str = Form(""),
     description: str = Form(""),
     max_active_transactions: str = Form("1"),
+    token_type: str = Form(DEFAULT_TOKEN_TYPE),
 ) -> Response:
     session = web_session(request)
     tag = id_tag.strip()
@@ -91,7 +97,7 @@ async def id_tag_create(
         if not tag or len(tag) > MAX_LENGTH:
             raise InvalidIdTag("an id tag has 1 to 20 characters")
         values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request),
-                         max_active_transactions)
+                         max_active_transactions, token_type)
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not created: {exc}.")
         return RedirectResponse("/id-tags", status_code=303)
@@ -114,7 +120,8 @@ async def id_tag_page(request: Request, tag: str) -> Response:
     if row is None:
         raise PageNotFound(f"There is no id tag {tag!r}.")
     recent = await queries.sessions(store, queries.SessionFilter(id_tag=tag), limit=10)
-    return render(request, "id_tag.html", {"tag": row, "statuses": STATUSES, "sessions": recent[:10], "now": now()})
+    return render(request, "id_tag.html", {"tag": row, "statuses": STATUSES, "sessions": recent[:10], "now": now(),
+                                           **_TOKEN_CHOICES})
 
 
 @router.post("/id-tags/{tag}")
@@ -126,11 +133,12 @@ async def id_tag_update(
     parent_id_tag: str = Form(""),
     description: str = Form(""),
     max_active_transactions: str = Form("1"),
+    token_type: str = Form(DEFAULT_TOKEN_TYPE),
 ) -> Response:
     session = web_session(request)
     try:
         values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request),
-                         max_active_transactions)
+                         max_active_transactions, token_type)
     except InvalidIdTag as exc:
         session.add_flash("bad", f"The id tag was not changed: {exc}.")
         return RedirectResponse(f"/id-tags/{tag}", status_code=303)
@@ -209,7 +217,7 @@ MAX_IMPORT_BYTES = 1024 * 1024
 @router.get("/id-tags/import/csv")
 async def import_page(request: Request) -> Response:
     return render(request, "id_tag_import.html", {"report": None, "csv_text": "", "problem": None,
-                                                 "columns": IMPORT_COLUMNS})
+                                                 "columns": IMPORT_COLUMNS, **_TOKEN_CHOICES})
 
 
 @router.post("/id-tags/import/csv")
@@ -218,7 +226,7 @@ async def import_csv(request: Request) -> Response:
     same text back with `apply`, and the valid rows are written."""
     form = await request.form()
     upload, text_field, apply = form.get("file"), form.get("csv_text"), form.get("apply") == "1"
-    context: dict[str, Any] = {"report": None, "csv_text": "", "problem": None, "columns": IMPORT_COLUMNS}
+    context: dict[str, Any] = {"report": None, "csv_text": "", "problem": None, "columns": IMPORT_COLUMNS, **_TOKEN_CHOICES}
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_IMPORT_BYTES + 1)
     elif isinstance(text_field, str) and text_field:

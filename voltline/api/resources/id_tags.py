@@ -25,6 +25,7 @@ async def create_id_tag(body: IdTagIn, services: ServicesDep) -> IdTagOut:
         parent_id_tag=body.parent_id_tag,
         description=body.description,
         max_active_transactions=body.max_active_transactions,
+        token_type=body.token_type,
     )
     return IdTagOut.model_validate(tag)
 
@@ -49,7 +50,7 @@ async def get_id_tag(id_tag: IdTagPath, services: ServicesDep) -> IdTagOut:
 @router.patch("/{id_tag}", summary="Change an id tag (fields sent as null are cleared)", responses=UNKNOWN)
 async def update_id_tag(id_tag: IdTagPath, body: IdTagPatch, services: ServicesDep) -> IdTagOut:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    for required in ("status", "max_active_transactions"):  # null: left as it is
+    for required in ("status", "max_active_transactions", "token_type"):  # null: left as it is
         if changes.get(required, "") is None:
             del changes[required]
     return IdTagOut.model_validate(await services.id_tags.update(id_tag, **changes))

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from voltline.api.auth import require_token
 from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.openapi import answers, conflict, invalid, unknown
-from voltline.api.schemas import Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
+from voltline.api.schemas import PRINTABLE, Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
 from voltline.services.security.api_tokens import ApiToken
 from voltline.services.transactions.csv_export import csv_lines, lines
 
@@ -25,6 +25,10 @@ async def _filters(
     active: Annotated[bool | None, Query(description="true: still charging; false: stopped")] = None,
     started_from: Annotated[TimeQuery, Query(description="started at or after")] = None,
     started_to: Annotated[TimeQuery, Query(description="started before")] = None,
+    ocpp_transaction_id: Annotated[
+        str | None,
+        Query(max_length=36, pattern=PRINTABLE, description="the transactionId as on the wire (on OCPP 1.6: the id)"),
+    ] = None,
 ) -> dict[str, Any]:
     return {
         "charge_point_id": charge_point_id,
@@ -33,6 +37,7 @@ async def _filters(
         "active": active,
         "started_from": started_from,
         "started_to": started_to,
+        "ocpp_transaction_id": ocpp_transaction_id,
     }
 
 

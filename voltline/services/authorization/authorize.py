@@ -32,6 +32,7 @@ class IdTagInfo:
     status: str
     expiry_date: datetime | None = None
     parent_id_tag: str | None = None
+    token_type: str | None = None  # the registered tag's type (IdTokenEnumType); None: unknown tag
 
 
 async def authorize(
@@ -48,7 +49,7 @@ async def authorize(
     the parent tag is returned when set.
     """
     tags = t.id_tags.c
-    columns: list[sa.ColumnElement[object]] = [tags.status, tags.expiry_date, tags.parent_id_tag]
+    columns: list[sa.ColumnElement[object]] = [tags.status, tags.expiry_date, tags.parent_id_tag, tags.token_type]
     starting = context is AuthorizationContext.START
     if starting:
         tx = t.transactions.c
@@ -60,14 +61,14 @@ async def authorize(
     row = (await conn.execute(sa.select(*columns).where(tags.id_tag == id_tag))).first()
     if row is None:
         return IdTagInfo(INVALID)
-    status, expiry, parent = row.status, row.expiry_date, row.parent_id_tag
+    status, expiry, parent, kind = row.status, row.expiry_date, row.parent_id_tag, row.token_type
     if status != ACCEPTED:
-        return IdTagInfo(status, expiry, parent)
+        return IdTagInfo(status, expiry, parent, kind)
     if expiry is not None and expiry <= now():
-        return IdTagInfo(EXPIRED, expiry, parent)
+        return IdTagInfo(EXPIRED, expiry, parent, kind)
     if starting and row.max_active_transactions and row.active >= row.max_active_transactions:
-        return IdTagInfo(CONCURRENT_TX, expiry, parent)
-    return IdTagInfo(ACCEPTED, expiry, parent)
+        return IdTagInfo(CONCURRENT_TX, expiry, parent, kind)
+    return IdTagInfo(ACCEPTED, expiry, parent, kind)
 
 
 class AuthorizationService:

@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization.authorize import ID_TAG_STATUSES
+from voltline.services.authorization.tokens import check_token_type
 from voltline.services.clock import now
 from voltline.services.remote_control.commands import INT32_MAX
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.store import tables as t
+from voltline.store.tables import DEFAULT_TOKEN_TYPE
 from voltline.store.database import Store
 
-_EDITABLE = ("status", "expiry_date", "parent_id_tag", "description", "max_active_transactions")
+_EDITABLE = ("status", "expiry_date", "parent_id_tag", "description", "max_active_transactions", "token_type")
 
 
 @dataclass(slots=True, frozen=True)
@@ -36,6 +38,7 @@ class IdTag:
     created_at: datetime
     updated_at: datetime
     max_active_transactions: int  # beyond it a StartTransaction gets ConcurrentTx; 0: no limit
+    token_type: str = DEFAULT_TOKEN_TYPE  # OCPP 2.0.1's IdTokenEnumType (see authorization.tokens)
 
 
 class IdTagService:
@@ -52,9 +55,11 @@ class IdTagService:
         parent_id_tag: str | None = None,
         description: str | None = None,
         max_active_transactions: int = 1,
+        token_type: str = DEFAULT_TOKEN_TYPE,
     ) -> IdTag:
         _check_status(status)
         _check_limit(max_active_transactions)
+        check_token_type(token_type)
         at = now()
         values = {
             "id_tag": id_tag,
@@ -65,6 +70,7 @@ class IdTagService:
             "created_at": at,
             "updated_at": at,
             "max_active_transactions": max_active_transactions,
+            "token_type": token_type,
         }
 
         async def insert(conn: AsyncConnection) -> bool:
@@ -101,6 +107,8 @@ class IdTagService:
             _check_status(values["status"])
         if "max_active_transactions" in values:
             _check_limit(values["max_active_transactions"])
+        if "token_type" in values:
+            check_token_type(values["token_type"])
         if values:
             values["updated_at"] = now()
             result = await self._store.write(
@@ -166,12 +174,14 @@ class IdTagService:
 
 # -- CSV import -----------------------------------------------------------------------------------
 
-IMPORT_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions", "description")
+IMPORT_COLUMNS = (
+    "id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions", "description", "token_type",
+)
 MAX_IMPORT_ROWS = 10_000
 ID_TAG_MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NEW_TAG = {"status": "Accepted", "expiry_date": None, "parent_id_tag": None, "description": None,
-            "max_active_transactions": 1}
+            "max_active_transactions": 1, "token_type": DEFAULT_TOKEN_TYPE}
 
 
 class ImportRefused(Invalid):
@@ -301,6 +311,9 @@ def _row_values(row: _CsvRow) -> dict[str, Any]:
             raise Invalid("max_active_transactions must be a whole number") from None
         _check_limit(limit)
         values["max_active_transactions"] = limit
+    if cells.get("token_type"):
+        check_token_type(cells["token_type"])
+        values["token_type"] = cells["token_type"]
     if cells.get("description"):
         description = cells["description"]
         if len(description) > 255 or _CONTROL.search(description):
@@ -345,5 +358,5 @@ def _check_limit(limit: int) -> None:
 def _id_tag(row: Any) -> IdTag:
     return IdTag(
         row.id_tag, row.status, row.expiry_date, row.parent_id_tag, row.description, row.created_at, row.updated_at,
-        row.max_active_transactions,
+        row.max_active_transactions, row.token_type,
     )

@@ -1,87 +1,29 @@
-"""Charge points: who may connect, what they are, how they boot, and what their connectors report."""
+"""Charge points, as the gateway, the OCPP handlers and operators reach them: one service over the
+provisioning parts, each with one job (registry, handshake, registration, connections, boot,
+connector status, events). The parts share one registry in memory and one policy."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from voltline.bus.events import Event, EventBus
-from voltline.services.clock import now
-from voltline.ocpp.identity import identity_problem
+from voltline.bus.events import EventBus
+from voltline.services.provisioning.boot import Boot, BootResult
+from voltline.services.provisioning.connections import Connections
+from voltline.services.provisioning.connector_status import ConnectorStatus
+from voltline.services.provisioning.errors import ChargePointExists, NotStored, UnknownChargePoint
+from voltline.services.provisioning.events import ChargePointEvents
+from voltline.services.provisioning.handshake import HandshakeDecision, HandshakeGuard, busy_decision
+from voltline.services.provisioning.refusals import RefusalLog
+from voltline.services.provisioning.registration import Registration
+from voltline.services.provisioning.registry import (
+    ACCEPTED, PENDING, REJECTED, Access, AccessRegistry, ProvisioningPolicy,
+)
 from voltline.services.security.backoff import FailureBackoff
-from voltline.services.errors import Invalid
-from voltline.services.provisioning.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
-from voltline.services.security.passwords import HasherBusy, PasswordHasher
-from voltline.store import tables as t
+from voltline.services.security.passwords import PasswordHasher
 from voltline.store.database import Store
 
-log = logging.getLogger("voltline.charge_points")
-
-ACCEPTED, PENDING, REJECTED = "Accepted", "Pending", "Rejected"
-_NO_ACTIONS: frozenset[str] = frozenset()
-
-
-class UnknownChargePoint(LookupError):
-    pass
-
-
-class ChargePointExists(ValueError):
-    pass
-
-
-class NotStored(RuntimeError):
-    """A charge point's row could not be found or written: nothing may be answered Accepted."""
-
-
-@dataclass(slots=True)
-class Access:
-    """What the handshake needs to know about a charge point, kept in memory: the WebSocket
-    handshake decides synchronously, before any frame is read."""
-
-    password_hash: str | None
-    registration_status: str
-    ping_interval: float | None
-    lenient_actions: frozenset[str]
-    # sha256 of the last password that verified, so a reconnect costs no slow hash.
-    verified: bytes | None = None
-
-
-@dataclass(slots=True)
-class HandshakeDecision:
-    allowed: bool
-    status: int = 101  # HTTP status for a refusal
-    reason: str = ""
-    access: Access | None = None
-    auto_registered: bool = False
-    retry_after: float | None = None  # seconds, for a 429 or 503
-    verify: bool = False  # only the slow hash can settle the password: see verify_handshake
-
-
-def _backed_off(wait: float) -> HandshakeDecision:
-    return HandshakeDecision(False, 429, "too many wrong passwords; try again later", retry_after=wait)
-
-
-@dataclass(slots=True)
-class BootResult:
-    status: str
-    interval: int
-    current_time: datetime
-
-
-@dataclass(slots=True)
-class Liveness:
-    """Connection facts that change with every frame: kept in memory, flushed in the background."""
-
-    last_seen: dict[str, datetime] = field(default_factory=dict)
-    last_heartbeat: dict[str, datetime] = field(default_factory=dict)
+__all__ = [
+    "ACCEPTED", "PENDING", "REJECTED", "Access", "BootResult", "ChargePointExists", "ChargePointService",
+    "HandshakeDecision", "NotStored", "UnknownChargePoint",
+]
 
 
 class ChargePointService:
@@ -98,550 +40,70 @@ class ChargePointService:
         single_node: bool = True,
     ) -> None:
         self._store = store
-        self._hasher = hasher or PasswordHasher()
-        # Wrong passwords back off the charge point they were tried for, and the address they
-        # came from. An address may hold many charge points (a site router, a mobile carrier's
-        # NAT), so it is given more attempts, and it only holds back passwords that need a hash.
-        self.identity_failures = FailureBackoff(threshold=5)
-        self.address_failures = FailureBackoff(threshold=20)
-        self._bus = bus
-        self.auto_register = auto_register
-        self.boot_policy = boot_policy
-        self.heartbeat_interval = heartbeat_interval
-        self.node_id = node_id
-        # Alone, this node held every connection the database remembers, whatever its name was.
-        self.single_node = single_node
-        self._access: dict[str, Access] = {}
+        self.policy = ProvisioningPolicy(auto_register, boot_policy, heartbeat_interval, node_id, single_node)
+        self._registry = AccessRegistry()
+        hasher = hasher or PasswordHasher()
         # Who was turned away for not being registered, for the operator to register them.
         self.refusals = RefusalLog()
-        self._unwritten: set[str] = set()  # auto-registered, in the registry before their row is committed
-        self._liveness = Liveness()
-        # A charge point unknown until its handshake: registered and marked connected at once.
-        self._register_connected = store.insert_updating_on_conflict(
-            t.charge_points, ["id"], ["connected", "connected_node", "connected_at", "last_seen_at", "remote_address"]
-        )
-        # Newest heartbeat per charge point, for reads between two flushes to the database.
-        self._last_heartbeat: dict[str, datetime] = {}
+        self.handshake = HandshakeGuard(self._registry, self.policy, hasher, self.refusals)
+        self.registration = Registration(store, bus, self._registry, hasher)
+        self.connections = Connections(store, bus, self._registry, self.policy, self.refusals)
+        self.boots = Boot(store, bus, self._registry, self.policy, self.connections)
+        self.connector_status = ConnectorStatus(store, bus)
+        self.events = ChargePointEvents(store, bus)
 
-    # -- the registry the handshake consults ------------------------------------------------
+        # What the gateway, the handlers and operators call, each answered by its part.
+        self.access = self._registry.get
+        self.is_registered = self._registry.is_registered
+        self.check_handshake = self.handshake.check
+        self.verify_handshake = self.handshake.verify
+        self.refused = self.handshake.refused
+        self.refused_unknown = self.handshake.refused_unknown
+        self.busy_decision = busy_decision
+        self.register = self.registration.register
+        self.update = self.registration.update
+        self.delete = self.registration.delete
+        self.connected = self.connections.connected
+        self.disconnected = self.connections.disconnected
+        self.all_disconnected = self.connections.all_disconnected
+        self.seen = self.connections.seen
+        self.flush_liveness = self.connections.flush_liveness
+        self.heartbeat = self.connections.heartbeat
+        self.last_heartbeat = self.connections.last_heartbeat
+        self.boot = self.boots.boot
+        self.status_notification = self.connector_status.status_notification
+        self.record_event = self.events.record
 
-    async def load(self) -> None:
-        rows = await self._store.fetch_all(_ACCESS_COLUMNS)
-        self._access = {row.id: _access_of(row) for row in rows}
-        # Connections this node held before a crash or restart are gone; on a single node, so
-        # are those recorded under another node id (the host was renamed).
-        await self._forget_connections()
+    # The settings operators and tests read here.
+    @property
+    def auto_register(self) -> bool:
+        return self.policy.auto_register
 
-    async def _forget_connections(self) -> int:
-        held = t.charge_points.c.connected if self.single_node else t.charge_points.c.connected_node == self.node_id
-        statement = (
-            t.charge_points.update()
-            .where(held)
-            .values(connected=False, connected_node=None, disconnected_at=now())
-        )
-        return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
+    @property
+    def boot_policy(self) -> str:
+        return self.policy.boot_policy
 
-    async def all_disconnected(self) -> int:
-        """At shutdown: every charge point this node held is recorded offline, in one statement
-        (the connections' own disconnect records would be thousands of writes). Returns how many."""
-        self._liveness = Liveness()
-        return await self._forget_connections()
+    @property
+    def heartbeat_interval(self) -> int:
+        return self.policy.heartbeat_interval
 
-    def access(self, identity: str) -> Access | None:
-        return self._access.get(identity)
-
-    def is_registered(self, identity: str) -> bool:
-        """Known, and its row written (what refers to the charge point in the database can be)."""
-        return identity in self._access and identity not in self._unwritten
-
-    def check_handshake(self, identity: str, password: str | None, address: str | None = None) -> HandshakeDecision:
-        """Decided from memory alone, never by a slow hash (the handshake hook is synchronous).
-
-        A password that only the slow hash can settle gives a decision with `verify` set:
-        `verify_handshake` then settles it off the event loop."""
-        access = self._access.get(identity)
-        if access is None:
-            if self.auto_register:
-                return HandshakeDecision(True, auto_registered=True)
-            return HandshakeDecision(False, 404, f"unknown charge point {identity!r}")
-        if access.password_hash is None:
-            return HandshakeDecision(True, access=access)
-        if password is None:
-            return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
-        # Backed off even for the password that verified last: otherwise the cheap comparison
-        # below would tell a guesser at wire speed whether a guess is right.
-        wait = self.identity_failures.retry_after(identity)
-        if wait:
-            return _backed_off(wait)
-        if access.verified == hashlib.sha256(password.encode()).digest():
-            self.identity_failures.succeeded(identity)
-            return HandshakeDecision(True, access=access)
-        if address is not None:
-            wait = self.address_failures.retry_after(address)
-            if wait:
-                return _backed_off(wait)
-        return HandshakeDecision(False, 401, "the password is being verified", access=access, verify=True)
-
-    def refused(self, identity: str, address: str | None, decision: HandshakeDecision) -> None:
-        """The gateway refused a handshake with `decision`: an unknown identity is remembered."""
-        if decision.status == 404:
-            self.refusals.record(identity, NOT_REGISTERED, address)
-
-    def refused_unknown(self) -> list[Refusal]:
-        """The charge points refused for being unknown that are still not registered (or still
-        Rejected as the boot policy registered them), newest first."""
-        still = []
-        for refusal in self.refusals.newest_first():
-            access = self._access.get(refusal.identity)
-            if access is None or (refusal.reason == REGISTERED_REJECTED and access.registration_status == REJECTED):
-                still.append(refusal)
-        return still
-
-    @staticmethod
-    def busy_decision() -> HandshakeDecision:
-        return HandshakeDecision(False, 503, "too many password checks at once; try again later", retry_after=1)
-
-    async def verify_handshake(self, identity: str, password: str, address: str | None = None) -> HandshakeDecision:
-        """Settle a password `check_handshake` could not, on the password hasher's threads."""
-        decision = self.check_handshake(identity, password, address)
-        access = decision.access
-        if not decision.verify or access is None or access.password_hash is None:
-            return decision
-        stored = access.password_hash
-        keys = [(self.identity_failures, identity)]
-        if address is not None:
-            keys.append((self.address_failures, address))
-        for failures, key in keys:
-            failures.begin(key)
-        try:
-            right = await self._hasher.verify(password, stored)
-        except BaseException as exc:
-            for failures, key in keys:
-                failures.abandoned(key)
-            if isinstance(exc, HasherBusy):
-                return self.busy_decision()
-            raise
-        if self._access.get(identity) is not access or access.password_hash != stored:
-            # The operator changed the password or removed the charge point while it was hashed.
-            for failures, key in keys:
-                failures.abandoned(key)
-            return HandshakeDecision(False, 503, "the charge point changed meanwhile; try again", retry_after=1)
-        if not right:
-            for failures, key in keys:
-                failures.failed(key)
-            return HandshakeDecision(False, 401, "wrong password")
-        for failures, key in keys:
-            failures.succeeded(key)
-        access.verified = hashlib.sha256(password.encode()).digest()
-        return HandshakeDecision(True, access=access)
-
-    # -- registration by operators ----------------------------------------------------------
-
-    async def register(
-        self,
-        identity: str,
-        *,
-        password: str | None = None,
-        description: str | None = None,
-        registration_status: str = ACCEPTED,
-        ping_interval: float | None = None,
-        lenient_actions: Iterable[str] = (),
-    ) -> None:
-        problem = identity_problem(identity)
-        if problem is not None:
-            raise Invalid(problem, code="invalid_identity")
-        values = {
-            "id": identity,
-            "description": description,
-            "password_hash": await self._hasher.hash(password) if password else None,
-            "registration_status": registration_status,
-            "ping_interval": ping_interval,
-            "lenient_actions": sorted(set(lenient_actions)),
-            "connected": False,
-        }
-
-        async def insert(conn: AsyncConnection) -> bool:
-            exists = await conn.scalar(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == identity))
-            if exists:
-                return False
-            await conn.execute(t.charge_points.insert().values(values))
-            return True
-
-        if not await self._store.write(insert):
-            raise ChargePointExists(identity)
-        self._access[identity] = Access(
-            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"])
-        )
-        self._bus.publish(Event("charge_point.registered", identity, {}))
-
-    async def update(self, identity: str, **changes: Any) -> None:
-        """Change what an operator controls: description, password, registration status, ping
-        interval, lenient actions. A `password` of None removes the password."""
-        values: dict[str, Any] = {}
-        for key in ("description", "registration_status", "ping_interval"):
-            if key in changes:
-                values[key] = changes[key]
-        if "lenient_actions" in changes:
-            values["lenient_actions"] = sorted(set(changes["lenient_actions"] or ()))
-        if "password" in changes:
-            values["password_hash"] = await self._hasher.hash(changes["password"]) if changes["password"] else None
-        if not values:
-            return
-
-        async def apply(conn: AsyncConnection) -> int:
-            result = await conn.execute(
-                t.charge_points.update().where(t.charge_points.c.id == identity).values(values)
-            )
-            return result.rowcount
-
-        if not await self._store.write(apply):
-            raise UnknownChargePoint(identity)
-        row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
-        assert row is not None
-        self._access[identity] = _access_of(row)
-        self._bus.publish(Event("charge_point.updated", identity, {k: v for k, v in changes.items() if k != "password"}))
-
-    async def delete(self, identity: str) -> None:
-        async def remove(conn: AsyncConnection) -> int:
-            for table in (t.meter_readings, t.message_batches):
-                await conn.execute(table.delete().where(table.c.charge_point_id == identity))
-            for table in (
-                t.connectors,
-                t.configuration,
-                t.charge_point_events,
-                t.reservations,
-                t.charging_profiles,
-                t.local_list_entries,
-                t.remote_starts,
-                t.transactions,
-            ):
-                await conn.execute(table.delete().where(table.c.charge_point_id == identity))
-            result = await conn.execute(t.charge_points.delete().where(t.charge_points.c.id == identity))
-            return result.rowcount
-
-        if not await self._store.write(remove):
-            raise UnknownChargePoint(identity)
-        self._access.pop(identity, None)
-        self._bus.publish(Event("charge_point.deleted", identity, {}))
-
-    # -- connection lifecycle ---------------------------------------------------------------
+    @property
+    def node_id(self) -> str:
+        return self.policy.node_id
 
     @property
     def status_for_new(self) -> str:
-        """The registration status an auto-registered charge point starts with: under
-        "reject-unknown" it is recorded Rejected, for an operator to accept (or not) later."""
-        return _STATUS_FOR_NEW[self.boot_policy]
+        return self.policy.status_for_new
 
-    async def connected(self, identity: str, remote_address: str | None, auto_registered: bool) -> Access:
-        at = now()
-        status = self.status_for_new
-        access = self._access.get(identity)
-        if access is None:
-            # Known at once, before the row is written: the BootNotification may already be queued.
-            access = self._access[identity] = Access(None, status, None, _NO_ACTIONS)
+    @property
+    def identity_failures(self) -> FailureBackoff:
+        return self.handshake.identity_failures
 
-        # One statement each (consecutive ones share an executemany: see Store.execute).
-        if auto_registered:
-            self._unwritten.add(identity)
-            try:
-                await self._store.execute(self._register_connected, self._new_row(identity, status, at, remote_address))
-            except BaseException:
-                # Not in the database: not in the registry either, or its messages would meet a
-                # foreign key forever. Its next BootNotification writes the row (see boot).
-                if self._access.get(identity) is access:
-                    del self._access[identity]
-                raise
-            finally:
-                self._unwritten.discard(identity)
-            if status == REJECTED:
-                self.refusals.record(identity, REGISTERED_REJECTED, remote_address)
-        else:
-            await self._store.execute(_CONNECT, {
-                "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
-            })
-        self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
-        return access
+    @property
+    def address_failures(self) -> FailureBackoff:
+        return self.handshake.address_failures
 
-    async def disconnected(self, identity: str) -> None:
-        at = now()
-        last_seen = self._liveness.last_seen.pop(identity, None)
-        last_heartbeat = self._liveness.last_heartbeat.pop(identity, None)
-        values = {"b_id": identity, "b_node": self.node_id, "b_at": at, "b_seen": last_seen, "b_beat": last_heartbeat}
-        try:
-            await self._store.write(lambda conn: conn.execute(_DISCONNECT, values))
-        except Exception:
-            log.exception("could not record that %s disconnected", identity)
-        self._bus.publish(Event("charge_point.disconnected", identity, {}))
-
-    def seen(self, identity: str, at: datetime) -> None:
-        self._liveness.last_seen[identity] = at
-
-    async def flush_liveness(self) -> None:
-        """Write the last-seen and last-heartbeat times gathered since the previous flush.
-
-        Heartbeats are answered from memory: nothing a charge point relies on depends on storing
-        them at once, and a flush every few seconds costs one statement for all charge points."""
-        seen, beats = self._liveness.last_seen, self._liveness.last_heartbeat
-        if not seen and not beats:
-            return
-        self._liveness = Liveness()
-        rows = [
-            {"b_id": identity, "b_seen": seen.get(identity) or beats[identity], "b_beat": beats.get(identity)}
-            for identity in seen.keys() | beats.keys()
-        ]
-        statement = (
-            t.charge_points.update()
-            .where(t.charge_points.c.id == sa.bindparam("b_id"))
-            .values(
-                last_seen_at=sa.bindparam("b_seen", type_=t.UTCDateTime),
-                last_heartbeat_at=sa.func.coalesce(
-                    sa.bindparam("b_beat", type_=t.UTCDateTime), t.charge_points.c.last_heartbeat_at
-                ),
-            )
-        )
-        try:
-            await self._store.write(lambda conn: conn.execute(statement, rows))
-        except Exception:
-            # Keep them for the next flush, unless newer ones arrived meanwhile.
-            for identity, at in seen.items():
-                self._liveness.last_seen.setdefault(identity, at)
-            for identity, at in beats.items():
-                self._liveness.last_heartbeat.setdefault(identity, at)
-            raise
-
-    # -- messages from the charge point -----------------------------------------------------
-
-    async def boot(
-        self,
-        identity: str,
-        *,
-        vendor: str,
-        model: str,
-        serial_number: str | None = None,
-        charge_box_serial_number: str | None = None,
-        firmware_version: str | None = None,
-        iccid: str | None = None,
-        imsi: str | None = None,
-        meter_type: str | None = None,
-        meter_serial_number: str | None = None,
-    ) -> BootResult:
-        at = now()
-        access = self._access.get(identity)
-        status = access.registration_status if access else ACCEPTED
-        if status not in (ACCEPTED, PENDING, REJECTED):
-            status = ACCEPTED
-
-        values = {
-            "vendor": vendor,
-            "model": model,
-            "serial_number": serial_number,
-            "charge_box_serial_number": charge_box_serial_number,
-            "firmware_version": firmware_version,
-            "iccid": iccid,
-            "imsi": imsi,
-            "meter_type": meter_type,
-            "meter_serial_number": meter_serial_number,
-            "last_boot_at": at,
-            "ocpp_version": "1.6",
-        }
-        values["b_id"] = identity
-        if access is not None:
-            # Batched with other boots (see Store.execute), which tells no row count. The registry
-            # holds only charge points whose row is written or being written, and loses one whose
-            # write failed or that was deleted meanwhile: gone from it now, the UPDATE found no
-            # row, and the row is written below or the boot refused.
-            await self._store.execute(_BOOT, values)
-        if self._access.get(identity) is None:
-            status = await self._register_at_boot(identity, values)
-        self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
-        return BootResult(status, self.heartbeat_interval, at)
-
-    async def _register_at_boot(self, identity: str, values: dict[str, Any]) -> str:
-        """A boot of a charge point that has no row: written now if auto-registration allows it
-        (its registration at connect failed, e.g. the database was away), else refused."""
-        if not self.auto_register:
-            raise NotStored(f"charge point {identity} is not registered")
-        status = self.status_for_new
-        at = values["last_boot_at"]
-        row = self._new_row(identity, status, at, None)
-        boot = {name: value for name, value in values.items() if name != "b_id"}
-
-        async def upsert(conn: AsyncConnection) -> Any:
-            await conn.execute(self._register_connected, row)
-            await conn.execute(t.charge_points.update().where(_cp.id == identity).values(boot))
-            # The row may have been there after all (written by another node, or before a
-            # restart): what it says about the charge point wins.
-            return (await conn.execute(_ACCESS_COLUMNS.where(_cp.id == identity))).one_or_none()
-
-        stored = await self._store.write(upsert)
-        if stored is None:
-            raise NotStored(f"the row of charge point {identity} was not written")
-        access = self._access.setdefault(identity, _access_of(stored))
-        self._bus.publish(Event("charge_point.connected", identity, {"remote_address": None}))
-        return access.registration_status
-
-    def _new_row(self, identity: str, status: str, at: datetime, remote_address: str | None) -> dict[str, Any]:
-        return {
-            "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
-            "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
-        }
-
-    def heartbeat(self, identity: str) -> datetime:
-        at = now()
-        self._liveness.last_heartbeat[identity] = at
-        self._last_heartbeat[identity] = at
-        return at
-
-    def last_heartbeat(self, identity: str) -> datetime | None:
-        """The newest heartbeat this node received from the charge point (None if none yet)."""
-        return self._last_heartbeat.get(identity)
-
-    async def status_notification(
-        self,
-        identity: str,
-        *,
-        connector_id: int,
-        status: str,
-        error_code: str = "NoError",
-        info: str | None = None,
-        vendor_id: str | None = None,
-        vendor_error_code: str | None = None,
-        timestamp: datetime | None = None,
-    ) -> bool:
-        """Store what a connector reports. Charge points queue these while offline and may deliver
-        them late: one older (by the charge point's `timestamp`) than the status stored changes
-        nothing; one without a timestamp is taken as the newest. Returns whether it was applied."""
-        at = now()
-        values = {
-            "charge_point_id": identity,
-            "connector_id": connector_id,
-            "status": status,
-            "error_code": error_code,
-            "info": info,
-            "vendor_id": vendor_id,
-            "vendor_error_code": vendor_error_code,
-            "status_at": timestamp or at,
-            "updated_at": at,
-        }
-
-        async def upsert(conn: AsyncConnection) -> bool:
-            statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
-            return bool((await conn.execute(statement, values)).rowcount)
-
-        if not await self._store.write(upsert):
-            log.info("%s: connector %s status %s of %s is older than the one stored; left as it was",
-                     identity, connector_id, status, values["status_at"])
-            return False
-        if self._bus.has_subscribers:
-            self._bus.publish(
-                Event(
-                    "connector.status",
-                    identity,
-                    {"connector_id": connector_id, "status": status, "error_code": error_code, "info": info},
-                )
-            )
-        return True
-
-    async def record_event(
-        self,
-        identity: str,
-        kind: str,
-        status: str | None,
-        *,
-        request_id: int | None = None,
-        timestamp: datetime | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """A firmware, diagnostics, log or security notification: kept as history, and the latest
-        firmware / diagnostics status also on the charge point itself."""
-        at = timestamp or now()
-        latest: dict[str, Any] = {}
-        if kind in ("firmware", "signed_firmware"):
-            latest = {"firmware_status": status, "firmware_status_at": at}
-        elif kind == "diagnostics":
-            latest = {"diagnostics_status": status, "diagnostics_status_at": at}
-
-        async def insert(conn: AsyncConnection) -> None:
-            await conn.execute(
-                t.charge_point_events.insert().values(
-                    charge_point_id=identity, kind=kind, status=status, request_id=request_id, timestamp=at, detail=detail
-                )
-            )
-            if latest:
-                await conn.execute(t.charge_points.update().where(t.charge_points.c.id == identity).values(latest))
-
-        await self._store.write(insert)
-        self._bus.publish(Event(f"{kind}.status", identity, {"status": status, "request_id": request_id}))
-
-
-# Statements built once: constructing a Core statement per message costs more than running it.
-_cp = t.charge_points.c
-_CONNECT = (
-    t.charge_points.update()
-    .where(_cp.id == sa.bindparam("b_id"))
-    .values(
-        connected=True,
-        connected_node=sa.bindparam("b_node"),
-        connected_at=sa.bindparam("b_at", type_=t.UTCDateTime),
-        last_seen_at=sa.bindparam("b_at", type_=t.UTCDateTime),
-        remote_address=sa.bindparam("b_address"),
-    )
-)
-_BOOT = (
-    t.charge_points.update()
-    .where(_cp.id == sa.bindparam("b_id"))
-    .values({name: sa.bindparam(name) for name in (
-        "vendor", "model", "serial_number", "charge_box_serial_number", "firmware_version", "iccid", "imsi",
-        "meter_type", "meter_serial_number", "last_boot_at", "ocpp_version",
-    )})
-)
-
-_DISCONNECT = (
-    t.charge_points.update()
-    # A newer connection on another node may own the charge point by now.
-    .where(_cp.id == sa.bindparam("b_id"), _cp.connected_node == sa.bindparam("b_node"))
-    .values(
-        connected=False,
-        connected_node=None,
-        disconnected_at=sa.bindparam("b_at", type_=t.UTCDateTime),
-        last_seen_at=sa.func.coalesce(sa.bindparam("b_seen", type_=t.UTCDateTime), _cp.last_seen_at),
-        last_heartbeat_at=sa.func.coalesce(sa.bindparam("b_beat", type_=t.UTCDateTime), _cp.last_heartbeat_at),
-    )
-)
-
-
-def _status_upsert(insert: Any, *, ordered: bool) -> sa.Insert:
-    """A connector's status inserted or replaced; when `ordered`, not over a newer one."""
-    c = t.connectors.c
-    statement = insert(t.connectors)
-    columns = ("status", "error_code", "info", "vendor_id", "vendor_error_code", "status_at", "updated_at")
-    newer = sa.or_(c.status_at.is_(None), c.status_at <= statement.excluded.status_at) if ordered else None
-    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=[c.charge_point_id, c.connector_id],
-        set_={name: statement.excluded[name] for name in columns},
-        where=newer,
-    )
-
-
-# By dialect, then by whether the charge point gave a timestamp to order by.
-_STATUS_UPSERT = {
-    name: {ordered: _status_upsert(dialect.insert, ordered=ordered) for ordered in (True, False)}
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
-_ACCESS_COLUMNS = sa.select(_cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions)
-_STATUS_FOR_NEW = {"accept": ACCEPTED, "pending": PENDING, "reject-unknown": REJECTED}
-
-
-async def _rowcount(conn: AsyncConnection, statement: sa.Executable) -> int:
-    return (await conn.execute(statement)).rowcount  # type: ignore[attr-defined,no-any-return]
-
-
-def _access_of(row: Any) -> Access:
-    return Access(
-        row.password_hash,
-        row.registration_status or ACCEPTED,
-        row.ping_interval,
-        frozenset(row.lenient_actions) if row.lenient_actions else _NO_ACTIONS,
-    )
+    async def load(self) -> None:
+        """The registry from the database; the connections this node held before are gone."""
+        await self._registry.load(self._store)
+        await self.connections.forget()

@@ -30,6 +30,7 @@ from voltline.services.transactions.reconciliation import LostTransaction, Sessi
 from voltline.services.remote_control.remote_start import REQUESTED, STARTED
 from voltline.services.reservations.service import EXPIRED, RESERVED, USED
 from voltline.store import tables as t
+from voltline.store.tables import DEFAULT_TOKEN_TYPE
 from voltline.store.database import Store
 
 log = logging.getLogger("voltline.transactions")
@@ -134,7 +135,12 @@ class TransactionService:
             info = await authorize(conn, id_tag, START, exclude_transactions=[row.id for row in superseded])
             reservation, refused = await _fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
             transaction_id = await conn.scalar(
-                _INSERT_START[conn.dialect.name], {**start, "id_tag_status": info.status, "reservation_id": reservation}
+                _INSERT_START[conn.dialect.name],
+                {
+                    **start, "id_tag_status": info.status, "reservation_id": reservation,
+                    # 1.6 tells no token type: the tag's as registered, else an id tag's default.
+                    "id_token_type": info.token_type or DEFAULT_TOKEN_TYPE,
+                },
             )
             if transaction_id is None:
                 # Another node stored this very start meanwhile (the unique key of a start).
@@ -146,7 +152,11 @@ class TransactionService:
                     .where(t.reservations.c.id == reservation, t.reservations.c.status.in_((RESERVED, EXPIRED)))
                     .values(status=USED, transaction_id=transaction_id, updated_at=now())
                 )
-            await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
+            remote_start = await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
+            # On 1.6 the transactionId on the wire is the integer id, known only now.
+            await conn.execute(
+                _SET_WIRE_ID, {"b_id": transaction_id, "b_wire_id": str(transaction_id), "b_remote_start": remote_start}
+            )
             return StartResult(transaction_id, info, False, closed, reservation, refused, later)
 
         result: StartResult = await self._store.write(start_tx)
@@ -410,7 +420,8 @@ class TransactionService:
 
 async def _match_remote_start(
     conn: AsyncConnection, identity: str, connector_id: int, id_tag: str, transaction_id: int
-) -> None:
+) -> int | None:
+    """The remote start this new transaction follows, if any, linked to it (its id returned)."""
     rs = t.remote_starts.c
     candidate = (
         await conn.execute(
@@ -439,6 +450,8 @@ async def _match_remote_start(
             .where(cp.remote_start_id == candidate.id, cp.transaction_id.is_(None))
             .values(transaction_id=transaction_id, connector_id=connector_id, updated_at=now())
         )
+        return candidate.id  # type: ignore[no-any-return]
+    return None
 
 
 # Statements built once: constructing a Core statement per message costs more than running it.
@@ -462,6 +475,11 @@ _INSERT_START = {
     name: dialect.insert(t.transactions).on_conflict_do_nothing(index_elements=list(_START_KEY)).returning(_tx.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_SET_WIRE_ID = (
+    t.transactions.update()
+    .where(_tx.id == sa.bindparam("b_id"))
+    .values(ocpp_transaction_id=sa.bindparam("b_wire_id"), remote_start_id=sa.bindparam("b_remote_start"))
+)
 _m = t.meter_values.c
 
 
