@@ -48,7 +48,7 @@ async def _fill(store) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
 
 async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
-    queries = server.services.queries
+    queries = server.services.views.messages
     for cp, expected in ids.items():
         newest = list(reversed(expected))
         page = await queries.messages(charge_point_id=cp, limit=7, offset=3)
@@ -67,7 +67,7 @@ async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # 
 async def test_pages_of_the_whole_log_match_a_plain_sort(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
     everything = sorted(i for found in ids.values() for i in found)
-    queries = server.services.queries
+    queries = server.services.views.messages
     for offset, limit in ((0, 1), (0, 5), (3, 4), (100, 50), (len(everything) - 2, 10)):
         newest = await queries.messages(limit=limit, offset=offset)
         assert [m.id for m in newest.items] == list(reversed(everything))[offset:offset + limit]

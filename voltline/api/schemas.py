@@ -10,6 +10,10 @@ from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Fiel
 from pydantic.alias_generators import to_camel
 
 from voltline.ocpp import identity as identity_rule
+from voltline.services.authorization.views import IdTag
+from voltline.services.message_log.views import MessageView
+from voltline.services.provisioning.views import ChargePointView, ConnectorView
+from voltline.services.transactions.views import MeterValueView, SampleView, TransactionView
 
 T = TypeVar("T")
 
@@ -66,52 +70,12 @@ class Page(Out, Generic[T]):
 RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
 
 
-class ConnectorOut(Out):
-    connector_id: int
-    status: str
-    error_code: str
-    info: str | None
-    vendor_id: str | None
-    vendor_error_code: str | None
-    status_at: datetime | None
-    transaction_id: int | None = Field(None, description="the active transaction on this connector")
-    energy_wh: float | None = Field(None, description="the meter register of the active transaction, Wh")
-    power_w: float | None = Field(None, description="the latest reported power, W")
-    soc: float | None = Field(None, description="the vehicle's state of charge, %")
+class ConnectorOut(ConnectorView):
+    pass
 
 
-class ChargePointOut(Out):
-    id: str
-    description: str | None
-    connected: bool
-    registration_status: str | None
-    vendor: str | None
-    model: str | None
-    serial_number: str | None
-    charge_box_serial_number: str | None
-    firmware_version: str | None
-    iccid: str | None
-    imsi: str | None
-    meter_type: str | None
-    meter_serial_number: str | None
-    ocpp_version: str | None
-    has_password: bool
-    ping_interval: float | None
-    lenient_actions: list[str]
-    last_heartbeat_at: datetime | None
-    last_seen_at: datetime | None
-    last_boot_at: datetime | None
-    connected_at: datetime | None
-    disconnected_at: datetime | None
-    remote_address: str | None
-    firmware_status: str | None
-    firmware_status_at: datetime | None
-    diagnostics_status: str | None
-    diagnostics_status_at: datetime | None
-    local_list_version: int | None
-    created_at: datetime
-    updated_at: datetime
-    connectors: list[ConnectorOut]
+class ChargePointOut(ChargePointView):
+    connectors: list[ConnectorOut]  # the same fields, under the API's name for them
 
 
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
@@ -198,39 +162,15 @@ class IdTagPatch(Model):
     max_active_transactions: MaxActiveTransactions | None = None
 
 
-class IdTagOut(Out):
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
-    description: str | None
-    max_active_transactions: int
-    created_at: datetime
-    updated_at: datetime
+class IdTagOut(IdTag):
+    pass
 
 
 # -- transactions and meter values ----------------------------------------------------------------
 
 
-class TransactionOut(Out):
-    id: int = Field(description="the OCPP transactionId")
-    charge_point_id: str
-    connector_id: int
-    id_tag: str
-    id_tag_status: str
-    reservation_id: int | None
-    meter_start: int = Field(description="Wh")
-    meter_stop: int | None = Field(description="Wh")
-    started_at: datetime
-    stopped_at: datetime | None
-    energy_wh: float = Field(description="meter_stop − meter_start; while active, the latest register − meter_start")
-    duration_s: int
-    stop_reason: str | None
-    stop_id_tag: str | None
-    status: Literal["Active", "Stopped"]
-    stop_note: str | None = Field(
-        None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
-    )
+class TransactionOut(TransactionView):
+    pass
 
 
 class TransactionCloseIn(Model):
@@ -245,40 +185,20 @@ class TransactionCloseIn(Model):
     stopped_at: UtcDateTime | None = Field(None, description="default: now")
 
 
-class SampleOut(Out):
-    timestamp: datetime
-    value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")
-    measurand: str
-    unit: str | None
-    phase: str | None
-    context: str
-    location: str
-    format: str
-    raw_value: str
-    raw_unit: str | None
+class SampleOut(SampleView):
+    pass
 
 
 class TransactionDetailOut(TransactionOut):
     meter_values: list[SampleOut]
 
 
-class MeterValueOut(SampleOut):
-    id: int
-    charge_point_id: str
-    connector_id: int
-    transaction_id: int | None
+class MeterValueOut(MeterValueView):
+    pass
 
 
-class MessageOut(Out):
-    id: int
-    charge_point_id: str
-    direction: Literal["in", "out"] = Field(description="in: from the charge point; out: to it")
-    message_type: int = Field(description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unreadable")
-    message_id: str | None
-    action: str | None
-    error_code: str | None
-    payload: str = Field(description="the frame exactly as it crossed the wire")
-    created_at: datetime
+class MessageOut(MessageView):
+    pass
 
 
 # -- smart charging -------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def _out(profile: Any) -> ChargingProfileOut:
     responses=calls_charge_point(NOT_OCPP),
 )
 async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
-    await services.queries.require_charge_point(body.charge_point_id)
+    await services.views.charge_points.require_charge_point(body.charge_point_id)
     response, profile = await services.smart_charging.set_profile(
         body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp(), timeout=timeout
     )

@@ -37,7 +37,7 @@ async def list_id_tags(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[IdTagOut]:
-    page = await services.id_tags.list(status=status, search=q, limit=limit, offset=offset)
+    page = await services.views.id_tags.id_tags(status=status, search=q, limit=limit, offset=offset)
     return Page[IdTagOut].model_validate(page_out(page))
 
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
     responses=calls_charge_point(invalid("expiry_date is not in the future")),
 )
 async def reserve(body: ReservationIn, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
-    await services.queries.require_charge_point(body.charge_point_id)
+    await services.views.charge_points.require_charge_point(body.charge_point_id)
     response, reservation = await services.reservations.reserve(
         body.charge_point_id,
         body.connector_id,

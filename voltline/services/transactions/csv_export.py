@@ -8,7 +8,7 @@ import io
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 
-from voltline.services.queries import TransactionView
+from voltline.services.transactions.views import TransactionView
 
 COLUMNS = (
     "id", "charge_point_id", "connector_id", "id_tag", "status", "started_at", "stopped_at",
