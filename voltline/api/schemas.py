@@ -11,8 +11,14 @@ from pydantic.alias_generators import to_camel
 
 from voltline.ocpp import identity as identity_rule
 from voltline.services.authorization.views import IdTag
+from voltline.services.configuration.views import ConfigurationKey
+from voltline.services.firmware.views import ChargePointEvent
+from voltline.services.local_list.views import LocalList, LocalListEntry
+from voltline.services.remote_control.views import RemoteStart
 from voltline.services.message_log.views import MessageView
 from voltline.services.provisioning.views import ChargePointView, ConnectorView
+from voltline.services.reservations.views import Reservation
+from voltline.services.smart_charging.views import ChargingProfile
 from voltline.services.transactions.views import MeterValueView, SampleView, TransactionView
 
 T = TypeVar("T")
@@ -100,34 +106,20 @@ class ChargePointPatch(Model):
     lenient_actions: list[OcppAction] | None = Field(None, max_length=64)
 
 
-class ConfigurationKeyOut(Out):
-    key: str
-    value: str | None
-    readonly: bool
-    updated_at: datetime
+class ConfigurationKeyOut(ConfigurationKey):
+    pass
 
 
-class LocalListEntryOut(Out):
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
+class LocalListEntryOut(LocalListEntry):
+    pass
 
 
-class LocalListOut(Out):
-    charge_point_id: str
-    version: int | None
-    entries: list[LocalListEntryOut]
+class LocalListOut(LocalList):
+    entries: list[LocalListEntryOut]  # the same fields, under the API's name for them
 
 
-class ChargePointEventOut(Out):
-    id: int
-    charge_point_id: str
-    kind: str = Field(description="firmware, diagnostics, log, signed_firmware, security")
-    status: str | None
-    request_id: int | None
-    timestamp: datetime
-    detail: Any
+class ChargePointEventOut(ChargePointEvent):
+    pass
 
 
 # -- id tags --------------------------------------------------------------------------------------
@@ -245,22 +237,8 @@ class ChargingProfileIn(Model):
     charging_profile: ChargingProfileSpec
 
 
-class ChargingProfileOut(Out):
-    id: int = Field(description="Voltline's id of the stored profile")
-    charge_point_id: str
-    connector_id: int
-    charging_profile_id: int = Field(description="the OCPP chargingProfileId")
-    stack_level: int
-    purpose: str
-    kind: str
-    recurrency_kind: str | None
-    transaction_id: int | None
-    valid_from: datetime | None
-    valid_to: datetime | None
-    charging_schedule: dict[str, Any]
-    status: str = Field(description="Active, Replaced or Cleared")
-    created_at: datetime
-    updated_at: datetime
+class ChargingProfileOut(ChargingProfile):
+    pass
 
 
 class ChargingProfileResult(Out):
@@ -279,17 +257,8 @@ class ReservationIn(Model):
     parent_id_tag: IdTagStr | None = None
 
 
-class ReservationOut(Out):
-    id: int = Field(description="the OCPP reservationId")
-    charge_point_id: str
-    connector_id: int
-    id_tag: str
-    parent_id_tag: str | None
-    expiry_date: datetime
-    status: str = Field(description="Reserved, Used, Expired, Cancelled, or the charge point's refusal")
-    transaction_id: int | None
-    created_at: datetime
-    updated_at: datetime
+class ReservationOut(Reservation):
+    pass
 
 
 class ReservationResult(Out):
@@ -311,14 +280,8 @@ class RemoteStartIn(Model):
     wait_timeout: float = Field(30.0, gt=0, le=300)
 
 
-class RemoteStartOut(Out):
-    id: int
-    charge_point_id: str
-    connector_id: int | None
-    id_tag: str
-    status: str = Field(description="Requested, Accepted, Started, Rejected or Failed")
-    transaction_id: int | None
-    requested_at: datetime
+class RemoteStartOut(RemoteStart):
+    pass
 
 
 class RemoteStartResult(Out):

@@ -10,6 +10,12 @@ from voltline.services.authorization.authorize import AuthorizationService
 from voltline.services.authorization.views import IdTagViews
 from voltline.services.message_log.views import MessageViews
 from voltline.services.provisioning.views import ChargePointViews
+from voltline.services.configuration.views import ConfigurationViews
+from voltline.services.firmware.views import ChargePointEventViews
+from voltline.services.local_list.views import LocalListViews
+from voltline.services.remote_control.views import RemoteStartViews
+from voltline.services.reservations.views import ReservationViews
+from voltline.services.smart_charging.views import ChargingProfileViews
 from voltline.services.transactions.views import TransactionViews
 from voltline.services.provisioning.charge_points import ChargePointService
 from voltline.services.remote_control.commands import CommandService
@@ -35,6 +41,12 @@ class Views:
     transactions: TransactionViews
     messages: MessageViews
     id_tags: IdTagViews
+    reservations: ReservationViews
+    charging_profiles: ChargingProfileViews
+    configuration: ConfigurationViews
+    events: ChargePointEventViews
+    local_lists: LocalListViews
+    remote_starts: RemoteStartViews
 
 
 @dataclass
@@ -103,6 +115,12 @@ class Services:
                 transactions=TransactionViews(store, transactions.live),
                 messages=MessageViews(store),
                 id_tags=IdTagViews(store),
+                reservations=ReservationViews(store),
+                charging_profiles=ChargingProfileViews(store),
+                configuration=ConfigurationViews(store),
+                events=ChargePointEventViews(store),
+                local_lists=LocalListViews(store),
+                remote_starts=RemoteStartViews(store),
             ),
             passwords=passwords,
         )

@@ -78,7 +78,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
         if outcome.ok and outcome.response is not None:
             live = sorted(outcome.response.get("configurationKey") or [], key=lambda k: k.get("key", ""))
             unknown = outcome.response.get("unknownKey") or []
-    stored = await node.services.configuration.keys(charge_point_id)
+    stored = await board.views.configuration.keys(charge_point_id)
     keys = live if live is not None else [{"key": r.key, "value": r.value, "readonly": r.readonly} for r in stored]
     return render(
         request,
@@ -128,7 +128,7 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
 @router.get("/charge-points/{charge_point_id:path}")
 async def charge_point_page(request: Request, charge_point_id: str) -> Response:
     board = dashboard(request)
-    views, services = board.views, board.node.services
+    views = board.views
     point = await _charge_point(board, charge_point_id)
     connectors = point.connectors
     sessions = {s.connector_id: s for s in await views.transactions.active(charge_point_id)}
@@ -161,9 +161,9 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
             "free_connector": free_connector(connectors, sessions) if online else None,
             "id_tags": await views.id_tags.accepted(),
-            "reservations": (await services.reservations.list(charge_point_id=charge_point_id, limit=20)).items,
-            "profiles": (await services.smart_charging.list(charge_point_id=charge_point_id, limit=50)).items,
-            "events": (await services.firmware.history(charge_point_id, limit=10)).items,
+            "reservations": (await views.reservations.reservations(charge_point_id=charge_point_id, limit=20)).items,
+            "profiles": (await views.charging_profiles.charging_profiles(charge_point_id=charge_point_id, limit=50)).items,
+            "events": (await views.events.history(charge_point_id, limit=10)).items,
             "exchanges": await views.messages.exchanges(ExchangeFilter(charge_point_id=charge_point_id), limit=16),
             "triggerable": TRIGGERABLE,
             "raw_actions": RAW_ACTIONS,

@@ -27,7 +27,7 @@ async def reservation_list(
     page = max(1, page)
     filters = {"charge_point_id": charge_point_id.strip(), "status": status if status in STATUSES else "",
                "active": active if active in ("yes", "no") else ""}
-    found = await dashboard(request).node.services.reservations.list(
+    found = await dashboard(request).views.reservations.reservations(
         charge_point_id=filters["charge_point_id"] or None,
         status=filters["status"] or None,
         active={"yes": True, "no": False}.get(filters["active"]),

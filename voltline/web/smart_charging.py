@@ -202,7 +202,7 @@ async def profile_list(
         "purpose": purpose if purpose in PURPOSES else "",
         "status": status if status in STATUSES else "",
     }
-    found = await dashboard(request).node.services.smart_charging.list(
+    found = await dashboard(request).views.charging_profiles.charging_profiles(
         charge_point_id=filters["charge_point_id"] or None,
         connector_id=int(filters["connector_id"]) if filters["connector_id"] else None,
         purpose=filters["purpose"] or None,

@@ -84,7 +84,7 @@ async def configuration(
     charge_point_id: ChargePointIdPath, services: ServicesDep, limit: Limit = 500, offset: Offset = 0
 ) -> Page[ConfigurationKeyOut]:
     await services.views.charge_points.require_charge_point(charge_point_id)
-    keys = await services.configuration.keys(charge_point_id)
+    keys = await services.views.configuration.keys(charge_point_id)
     return Page[ConfigurationKeyOut].model_validate(
         {"items": keys[offset : offset + limit], "total": len(keys), "limit": limit, "offset": offset}
     )
@@ -94,7 +94,7 @@ async def configuration(
     "/{charge_point_id}/local-list", summary="The local authorization list the charge point last accepted", responses=UNKNOWN
 )
 async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) -> LocalListOut:
-    return LocalListOut.model_validate(await services.local_list.get(charge_point_id))
+    return LocalListOut.model_validate(await services.views.local_lists.local_list(charge_point_id))
 
 
 @router.get(
@@ -110,5 +110,5 @@ async def events(
     offset: Offset = 0,
 ) -> Page[ChargePointEventOut]:
     await services.views.charge_points.require_charge_point(charge_point_id)
-    page = await services.firmware.history(charge_point_id, kind=kind, limit=limit, offset=offset)
+    page = await services.views.events.history(charge_point_id, kind=kind, limit=limit, offset=offset)
     return Page[ChargePointEventOut].model_validate(page_out(page))

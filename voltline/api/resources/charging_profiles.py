@@ -45,7 +45,7 @@ async def list_charging_profiles(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargingProfileOut]:
-    page = await services.smart_charging.list(
+    page = await services.views.charging_profiles.charging_profiles(
         charge_point_id=charge_point_id, connector_id=connector_id, purpose=purpose, status=status, limit=limit, offset=offset
     )
     return Page[ChargingProfileOut].model_validate(

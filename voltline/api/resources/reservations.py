@@ -42,7 +42,7 @@ async def list_reservations(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReservationOut]:
-    page = await services.reservations.list(
+    page = await services.views.reservations.reservations(
         charge_point_id=charge_point_id, connector_id=connector_id, id_tag=id_tag, status=status, limit=limit, offset=offset
     )
     return Page[ReservationOut].model_validate(page_out(page))

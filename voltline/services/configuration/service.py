@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
@@ -18,27 +15,12 @@ from voltline.store.database import Store
 _CHANGED = ("Accepted", "RebootRequired")
 
 
-@dataclass(slots=True, frozen=True)
-class ConfigurationKey:
-    key: str
-    value: str | None
-    readonly: bool
-    updated_at: datetime
-
-
 class ConfigurationService:
     def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
         self._store = store
         self._bus = bus
         commands.register("GetConfiguration", self._get_configuration)
         commands.register("ChangeConfiguration", self._change_configuration)
-
-    async def keys(self, identity: str) -> list[ConfigurationKey]:
-        c = t.configuration.c
-        rows = await self._store.fetch_all(
-            sa.select(t.configuration).where(c.charge_point_id == identity).order_by(c.key)
-        )
-        return [ConfigurationKey(r.key, r.value, r.readonly, r.updated_at) for r in rows]
 
     async def _get_configuration(self, identity: str, payload: Payload, send: Send) -> Payload:
         response = await send(payload)

@@ -3,16 +3,13 @@ history, next to the status notifications that follow it (stored by ChargePointS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import iso, now
 from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
-from voltline.services.paging import Page, fetch_page
 from voltline.services.remote_control.request_checks import Problem, require_valid
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -27,17 +24,6 @@ _KINDS = {
     "SignedUpdateFirmware": "signed_firmware",
 }
 _GOING_AHEAD = {None, "Accepted", "AcceptedCanceled"}
-
-
-@dataclass(slots=True, frozen=True)
-class ChargePointEvent:
-    id: int
-    charge_point_id: str
-    kind: str
-    status: str | None
-    request_id: int | None
-    timestamp: datetime
-    detail: Any
 
 
 class FirmwareService:
@@ -87,15 +73,6 @@ class FirmwareService:
         require_valid("GetDiagnostics", payload, problems)
         return await self._commands.send(identity, "GetDiagnostics", payload, timeout)
 
-    async def history(
-        self, identity: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
-    ) -> Page[ChargePointEvent]:
-        c = t.charge_point_events.c
-        query = sa.select(t.charge_point_events).where(c.charge_point_id == identity)
-        if kind is not None:
-            query = query.where(c.kind == kind)
-        return await fetch_page(self._store, query, (c.timestamp.desc(), c.id.desc()), limit, offset, _event)
-
     def _tracked(self, action: str):  # type: ignore[no-untyped-def]
         kind = _KINDS[action]
 
@@ -133,6 +110,3 @@ def _retry_problems(payload: Payload) -> list[Problem]:
     return [Problem((name,), "must be 0 or more") for name in ("retries", "retryInterval")
             if isinstance(payload.get(name), int) and payload[name] < 0]
 
-
-def _event(row: Any) -> ChargePointEvent:
-    return ChargePointEvent(row.id, row.charge_point_id, row.kind, row.status, row.request_id, row.timestamp, row.detail)

@@ -3,7 +3,6 @@ point / connector / purpose / stack level, ClearChargingProfile removes them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now, parse_timestamp
 from voltline.services.remote_control.commands import CommandService, Payload, Send, require_storable
 from voltline.services.errors import Conflict, NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.smart_charging.views import ChargingProfile, charging_profile_of
 from voltline.services.remote_control.request_checks import InvalidRequest, Problem, schema_problems
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -23,25 +22,6 @@ CS = "csChargingProfiles"  # the profile's place in a SetChargingProfile request
 
 # Active (installed) → Replaced (a newer profile took its id or its slot) | Cleared.
 ACTIVE, REPLACED, CLEARED = "Active", "Replaced", "Cleared"
-
-
-@dataclass(slots=True, frozen=True)
-class ChargingProfile:
-    id: int
-    charge_point_id: str
-    connector_id: int
-    charging_profile_id: int
-    stack_level: int
-    purpose: str
-    kind: str
-    recurrency_kind: str | None
-    transaction_id: int | None
-    valid_from: datetime | None
-    valid_to: datetime | None
-    charging_schedule: dict[str, Any]  # as OCPP sends it (camelCase)
-    status: str
-    created_at: datetime
-    updated_at: datetime
 
 
 class SmartChargingService:
@@ -126,25 +106,6 @@ class SmartChargingService:
         if row is None:
             raise NotFound(f"no charging profile {profile_id}")
         return _profile(row)
-
-    async def list(
-        self,
-        *,
-        charge_point_id: str | None = None,
-        connector_id: int | None = None,
-        purpose: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[ChargingProfile]:
-        c = t.charging_profiles.c
-        query = sa.select(t.charging_profiles)
-        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.purpose, purpose), (c.status, status)):
-            if value is not None:
-                query = query.where(column == value)
-        return await fetch_page(
-            self._store, query, (c.charge_point_id, c.connector_id, c.purpose, c.stack_level.desc(), c.id), limit, offset, _profile
-        )
 
     # -- domain effects of the commands --------------------------------------------------------
 
@@ -320,8 +281,4 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _profile(row: Any) -> ChargingProfile:
-    return ChargingProfile(
-        row.id, row.charge_point_id, row.connector_id, row.charging_profile_id, row.stack_level, row.purpose,
-        row.kind, row.recurrency_kind, row.transaction_id, row.valid_from, row.valid_to, row.charging_schedule,
-        row.status, row.created_at, row.updated_at,
-    )
+    return charging_profile_of(row)
