@@ -33,7 +33,7 @@ async def create_id_tag(body: IdTagIn, services: ServicesDep) -> IdTagOut:
 async def list_id_tags(
     services: ServicesDep,
     status: IdTagStatus | None = None,
-    q: Annotated[TextQuery, Query(description="part of the id tag")] = None,
+    q: Annotated[TextQuery, Query(description="part of the id tag or its description, any case")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[IdTagOut]:
