@@ -156,7 +156,8 @@ class RemoteStartService:
         )
         if settled:
             remote_start = RemoteStart(
-                remote_start_id, identity, payload.get("connectorId"), payload["idTag"], status, None, requested_at
+                id=remote_start_id, charge_point_id=identity, connector_id=payload.get("connectorId"),
+                id_tag=payload["idTag"], status=status, transaction_id=None, requested_at=requested_at,
             )
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
