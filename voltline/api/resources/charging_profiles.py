@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 
 from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, Timeout
 from voltline.api.openapi import NOT_OCPP, answers, calls_charge_point, conflict, unknown
+from voltline.services.smart_charging.views import ChargingProfile
 from voltline.api.schemas import ChargingProfileIn, ChargingProfileOut, ChargingProfileResult, Page, snake_keys
 
 router = APIRouter(prefix="/charging-profiles", tags=["charging profiles"])
 
 
-def _out(profile: Any) -> ChargingProfileOut:
-    values = asdict(profile)
+def _out(profile: ChargingProfile) -> ChargingProfileOut:
+    # The schedule is stored as OCPP sends it; the API speaks snake_case.
+    values = profile.model_dump()
     values["charging_schedule"] = snake_keys(values["charging_schedule"])
     return ChargingProfileOut.model_validate(values)
 

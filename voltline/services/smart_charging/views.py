@@ -26,7 +26,7 @@ class ChargingProfile(ReadModel):
     transaction_id: int | None
     valid_from: datetime | None
     valid_to: datetime | None
-    charging_schedule: dict[str, Any] = Field(description="as OCPP sends it (camelCase)")
+    charging_schedule: dict[str, Any]  # as OCPP sends it (camelCase)
     status: str = Field(description="Active, Replaced or Cleared")
     created_at: datetime
     updated_at: datetime
