@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,11 @@ from voltline.gateway.server import OcppGateway
 from voltline.logging import silence as silence_log
 from voltline.metrics import Metrics
 from voltline.services.container import Services
+from voltline.services.node import Node
+from voltline.services.security.operators import UserService
 from voltline.store.database import Store
 from voltline.store.migrate import ensure_schema
+from voltline.web import mount as mount_dashboard
 
 log = logging.getLogger("voltline")
 
@@ -112,7 +115,11 @@ class Voltline:
         )
         self.services.commands.bind(self.gateway.link)
         self.metrics = Metrics(self)
-        self.http = create_api(self)
+        # The operator side (REST API and dashboard) gets the services, their read models and
+        # this node's connections; it builds none of them itself.
+        node = Node(self.node_id, settings, self.services, self.gateway, lambda: self._stopping)
+        self.http = create_api(node, self.metrics.registry)
+        mount_dashboard(self.http, node, UserService(self.store, self.services.passwords))
         self._http_server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
@@ -235,6 +242,17 @@ class Voltline:
             finally:
                 report = await self.stop()
         return report
+
+
+@contextlib.asynccontextmanager
+async def operator_users(settings: Settings) -> AsyncIterator[UserService]:
+    """The operators' accounts over the configured database, for `voltline user …`."""
+    store = Store(settings.database_url)
+    try:
+        await ensure_schema(store.engine)
+        yield UserService(store)
+    finally:
+        await store.close()
 
 
 @contextlib.contextmanager

@@ -154,7 +154,7 @@ def token_revoke(token_id: int, config: ConfigOption = None, database_url: Datab
 
 def _mount_subcommands() -> None:
     from voltline.simulator.cli import simulate_app
-    from voltline.web.cli import user_app
+    from voltline.user_cli import user_app
 
     app.add_typer(simulate_app, name="simulate")
     app.add_typer(user_app, name="user")

@@ -92,14 +92,14 @@ async def test_an_unknown_charge_point_counts_as_registered_once_its_row_is_writ
                 break
             await asyncio.sleep(0.01)
         assert server.services.charge_points.access("NEW-2") is not None  # the handshake knows it
-        assert not server.services.queries.is_registered("NEW-2")  # but its row is not written yet
+        assert not server.services.charge_points.is_registered("NEW-2")  # but its row is not written yet
         held.set()
         client = await connecting
         for _ in range(200):  # the handshake does not wait for the row; it follows at once
-            if server.services.queries.is_registered("NEW-2"):
+            if server.services.charge_points.is_registered("NEW-2"):
                 break
             await asyncio.sleep(0.01)
-        assert server.services.queries.is_registered("NEW-2")
+        assert server.services.charge_points.is_registered("NEW-2")
         assert await server.store.fetch_one(sa.select(t.charge_points.c.id).where(t.charge_points.c.id == "NEW-2"))
         await client.close()
     finally:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from voltline.services.message_log import search as message_search
 from voltline.store import tables as t
-from voltline.web import queries as web_queries
+from voltline.services.message_log.views import ExchangeFilter
 
 BLOCK = 1 << t.MESSAGE_BLOCK_BITS
 START = datetime(2026, 12, 1, tzinfo=UTC)
@@ -48,7 +48,7 @@ async def _fill(store) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
 
 async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
-    queries = server.services.queries
+    queries = server.services.views.messages
     for cp, expected in ids.items():
         newest = list(reversed(expected))
         page = await queries.messages(charge_point_id=cp, limit=7, offset=3)
@@ -67,7 +67,7 @@ async def test_pages_of_one_charge_point_match_a_plain_scan(server) -> None:  # 
 async def test_pages_of_the_whole_log_match_a_plain_sort(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
     everything = sorted(i for found in ids.values() for i in found)
-    queries = server.services.queries
+    queries = server.services.views.messages
     for offset, limit in ((0, 1), (0, 5), (3, 4), (100, 50), (len(everything) - 2, 10)):
         newest = await queries.messages(limit=limit, offset=offset)
         assert [m.id for m in newest.items] == list(reversed(everything))[offset:offset + limit]
@@ -80,13 +80,15 @@ async def test_pages_of_the_whole_log_match_a_plain_sort(server) -> None:  # typ
 
 async def test_dashboard_exchanges_of_one_charge_point_page_by_id(server) -> None:  # type: ignore[no-untyped-def]
     ids = await _fill(server.store)
-    where = web_queries.MessageFilter(charge_point_id="CP-BUSY")
-    first = await web_queries.exchanges(server.store, where, limit=10)
+    exchanges = server.services.views.messages.exchanges
+    where = ExchangeFilter(charge_point_id="CP-BUSY")
+    # A page of 10 asks for one more: is there a next page.
+    first = await exchanges(where, limit=11)
     newest = list(reversed(ids["CP-BUSY"]))
     assert [e.id for e in first] == newest[:11]  # one more than the page: is there a next page
-    second = await web_queries.exchanges(server.store, where, before=newest[9], limit=10)
+    second = await exchanges(where, before=newest[9], limit=11)
     assert [e.id for e in second] == newest[10:21]
-    quiet = await web_queries.exchanges(server.store, web_queries.MessageFilter(charge_point_id="CP-QUIET"), limit=10)
+    quiet = await exchanges(ExchangeFilter(charge_point_id="CP-QUIET"), limit=11)
     assert [e.id for e in quiet] == list(reversed(ids["CP-QUIET"]))
 
 

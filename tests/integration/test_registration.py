@@ -57,7 +57,7 @@ async def test_a_charge_point_auto_registered_while_the_database_is_away_recover
         answer = await client.receive(timeout=120)
         assert answer[0] == 4 and answer[2] == "InternalError", answer
     try:
-        assert not server.services.queries.is_registered("CP-OUTAGE")
+        assert not server.services.charge_points.is_registered("CP-OUTAGE")
         # The charge point retries its boot, as OCPP has it do; no restart of the server needed.
         for _ in range(50):
             answer = await client.call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
@@ -67,7 +67,7 @@ async def test_a_charge_point_auto_registered_while_the_database_is_away_recover
         assert answer[0] == 3 and answer[2]["status"] == "Accepted", answer
         row = await _row(server, "CP-OUTAGE")
         assert row is not None and row.vendor == "V" and row.connected and row.connected_node == server.node_id
-        assert server.services.queries.is_registered("CP-OUTAGE")
+        assert server.services.charge_points.is_registered("CP-OUTAGE")
         assert await client.ok("StatusNotification", STATUS) == {}
         started = await client.ok(
             "StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2026-11-01T10:00:00Z"}

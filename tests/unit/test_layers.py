@@ -25,7 +25,7 @@ def test_every_layer_contract_is_kept() -> None:
     result = _lint(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = [line for line in result.stdout.splitlines() if line.endswith((" KEPT", " BROKEN"))]
-    for layer in ("ocpp/", "services/", "store/", "gateway/"):
+    for layer in ("ocpp/", "services/", "store/", "gateway/", "api/ and web/"):
         [verdict] = [line for line in verdicts if line.startswith(layer)]
         assert verdict.endswith(" KEPT"), verdict
 
@@ -67,3 +67,14 @@ def test_the_simulators_handlers_reaching_back_for_the_charge_point_break_a_cont
     assert "voltline.simulator.handlers -> voltline.simulator.station" in result.stdout
     assert "simulator/ parts build on their shared state, never on each other BROKEN" in result.stdout
     assert "voltline.simulator.parts.energy -> voltline.simulator.parts.transactions" in result.stdout
+
+
+def test_a_dashboard_page_reading_the_store_breaks_a_contract(tmp_path: Path) -> None:
+    # The dashboard reads through the blocks' views; a page that writes its own SQL is the crossing.
+    shutil.copytree(ROOT / "voltline", tmp_path / "voltline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "voltline" / "web" / "own_sql.py").write_text("from voltline.store import tables\n", encoding="utf-8")
+    result = _lint(tmp_path, pythonpath=tmp_path)
+    assert result.returncode != 0
+    assert "api/ and web/ read and act through services only BROKEN" in result.stdout
+    assert "voltline.web.own_sql -> voltline.store.tables" in result.stdout

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from voltline.services.security.operators import UserService
 from voltline.store.database import Store
-from voltline.web.cli import user_app
+from voltline.user_cli import user_app
 
 runner = CliRunner()
 

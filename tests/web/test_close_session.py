@@ -10,6 +10,7 @@ import pytest
 from tests.web.test_browser import (  # noqa: F401 - `browser` is a fixture
     DESKTOP, PHONE, SCREENSHOTS, backend_of, browser, log_in, shoot,
 )
+from voltline.services.transactions.views import TransactionFilter
 from voltline.app import Voltline
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -88,10 +89,10 @@ async def test_an_operator_closes_a_stuck_session_from_its_page_and_from_the_cha
     await expect(page.locator(f'a[href="/sessions/{second}"]')).to_have_count(0)
     await expect(connector.get_by_text("Close without the charge point")).to_have_count(0)
     await expect(page.get_by_text("Close without the charge point")).to_have_count(1)  # connector 3's
-    session = (await server.services.queries.transaction(second))[0]
+    session = await server.services.views.transactions.transaction(second)
     assert (session.meter_stop, session.stop_note) == (3100, "closed by operator operator without the charge point")
 
-    active = await server.services.queries.transactions(active=True, limit=10, offset=0)
+    active = await server.services.views.transactions.transactions(TransactionFilter(active=True), limit=10, offset=0)
     assert [tx.id for tx in active.items] == [third]
 
     # On a phone, nothing wider than the screen.

@@ -1,18 +1,24 @@
-"""The REST API (`/api/v1`), the health and metrics endpoints: one FastAPI application."""
+"""The REST API (`/api/v1`), the health and metrics endpoints: one FastAPI application.
+
+It is handed what it serves (the node's services, read models and live connections; the
+metrics registry) by app.py, and builds nothing of its own."""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import pkgutil
 
 from fastapi import APIRouter, Depends, FastAPI
+from prometheus_client import CollectorRegistry
 
 from voltline.api import docs, errors, health, openapi
 from voltline.api.auth import require_token
+from voltline.services.node import Node
 
 API_PREFIX = "/api/v1"
 
 
-def create_api(voltline: Any) -> FastAPI:
+def create_api(node: Node, metrics: CollectorRegistry) -> FastAPI:
     app = FastAPI(
         title="Voltline",
         version="0.1.0",
@@ -21,7 +27,8 @@ def create_api(voltline: Any) -> FastAPI:
         docs_url=None,  # docs.install serves /docs and /redoc with local assets
         redoc_url=None,
     )
-    app.state.voltline = voltline
+    app.state.node = node
+    app.state.metrics = metrics
     errors.install(app)
     openapi.install(app)
     docs.install(app)
@@ -30,26 +37,11 @@ def create_api(voltline: Any) -> FastAPI:
     for router in _resource_routers():
         api.include_router(router)
     app.include_router(api)
-    _mount_dashboard(app, voltline)
     return app
-
-
-def _mount_dashboard(app: FastAPI, voltline: Any) -> None:
-    """The dashboard (voltline.web) serves `/` and its pages from the same application."""
-    try:
-        from voltline import web
-    except ImportError:
-        return
-    mount = getattr(web, "mount", None)
-    if mount is not None:
-        mount(app, voltline)
 
 
 def _resource_routers() -> list[APIRouter]:
     """One router module per resource; each module exposes `router`."""
-    import importlib
-    import pkgutil
-
     import voltline.api.resources as resources
 
     routers = []

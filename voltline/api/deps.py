@@ -9,14 +9,25 @@ from fastapi import Depends, Path, Query, Request
 
 from voltline.api.schemas import INT32_MAX, PRINTABLE, UtcDateTime
 from voltline.services.container import Services
+from voltline.services.node import Node
 from voltline.services.paging import Page
 
 
+def node_of(request: Request) -> Node:
+    """What app.py handed the API (create_api)."""
+    return request.app.state.node  # type: ignore[no-any-return]
+
+
 async def _services(request: Request) -> Services:
-    return request.app.state.voltline.services  # type: ignore[no-any-return]
+    return node_of(request).services
+
+
+async def _node(request: Request) -> Node:
+    return node_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+NodeDep = Annotated[Node, Depends(_node)]
 
 ChargePointIdPath = Annotated[
     str, Path(description="the charge point's identity", min_length=1, max_length=255, pattern=PRINTABLE)

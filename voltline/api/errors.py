@@ -19,8 +19,8 @@ from voltline.services.errors import (
     DomainError,
     Invalid,
     NotFound,
+    StoreUnavailable,
 )
-from voltline.store.errors import StoreError
 
 
 class ApiError(Exception):
@@ -109,8 +109,8 @@ def install(app: FastAPI) -> None:
     async def _charge_point_exists(request: Request, exc: ChargePointExists) -> JSONResponse:
         return JSONResponse(error_body("charge_point_exists", f"charge point {exc} exists"), status_code=409)
 
-    @app.exception_handler(StoreError)
-    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+    @app.exception_handler(StoreUnavailable)
+    async def _store_error(request: Request, exc: StoreUnavailable) -> JSONResponse:
         # The database is slow, away or the read too big: nothing is wrong with the request as
         # such, and a narrower or later one can succeed.
         return JSONResponse(error_body(exc.code, str(exc)), status_code=503, headers={"Retry-After": "1"})

@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from voltline.api.deps import node_of
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness")
 async def health(request: Request) -> dict[str, object]:
-    voltline = request.app.state.voltline
-    return {"status": "ok", "node": voltline.node_id, "connected_charge_points": len(voltline.gateway.connections)}
+    node = node_of(request)
+    return {"status": "ok", "node": node.node_id, "connected_charge_points": len(node.connections.connections)}
 
 
 @router.get(
@@ -21,4 +23,4 @@ async def health(request: Request) -> dict[str, object]:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "the Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.voltline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,16 @@ from pydantic.alias_generators import to_camel
 from voltline.ocpp import commands
 from voltline.ocpp import identity as identity_rule
 from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
+from voltline.services.authorization.views import IdTag
+from voltline.services.configuration.views import ConfigurationKey
+from voltline.services.firmware.views import ChargePointEvent
+from voltline.services.local_list.views import LocalList, LocalListEntry
+from voltline.services.remote_control.views import RemoteStart
+from voltline.services.message_log.views import MessageView
+from voltline.services.provisioning.views import ChargePointView, ConnectorView
+from voltline.services.reservations.views import Reservation
+from voltline.services.smart_charging.views import ChargingProfile
+from voltline.services.transactions.views import MeterValueView, SampleView, TransactionView
 
 T = TypeVar("T")
 
@@ -68,56 +78,12 @@ class Page(Out, Generic[T]):
 RegistrationStatus = Literal["Accepted", "Pending", "Rejected"]
 
 
-class ConnectorOut(Out):
-    connector_id: int
-    status: str
-    error_code: str
-    info: str | None
-    vendor_id: str | None
-    vendor_error_code: str | None
-    status_at: datetime | None
-    transaction_id: int | None = Field(None, description="the active transaction on this connector")
-    energy_wh: float | None = Field(None, description="the meter register of the active transaction, Wh")
-    power_w: float | None = Field(None, description="the latest reported power, W")
-    soc: float | None = Field(None, description="the vehicle's state of charge, %")
-    evse_id: int | None = Field(None, description="the EVSE the connector belongs to (OCPP 2.0.1); null on 1.6")
+class ConnectorOut(ConnectorView):
+    pass
 
 
-class ChargePointOut(Out):
-    id: str
-    description: str | None
-    connected: bool
-    registration_status: str | None
-    vendor: str | None
-    model: str | None
-    serial_number: str | None
-    charge_box_serial_number: str | None
-    firmware_version: str | None
-    iccid: str | None
-    imsi: str | None
-    meter_type: str | None
-    meter_serial_number: str | None
-    ocpp_version: str | None
-    has_password: bool
-    ping_interval: float | None
-    lenient_actions: list[str]
-    last_heartbeat_at: datetime | None
-    last_seen_at: datetime | None
-    last_boot_at: datetime | None
-    connected_at: datetime | None
-    disconnected_at: datetime | None
-    remote_address: str | None
-    firmware_status: str | None
-    firmware_status_at: datetime | None
-    diagnostics_status: str | None
-    diagnostics_status_at: datetime | None
-    local_list_version: int | None
-    created_at: datetime
-    updated_at: datetime
-    connectors: list[ConnectorOut]
-    log_status: str | None = Field(None, description="the latest LogStatusNotification")
-    log_status_at: datetime | None = None
-    heartbeat_interval: int | None = Field(None, description="seconds: the interval its last boot was answered with")
+class ChargePointOut(ChargePointView):
+    connectors: list[ConnectorOut]  # the same fields, under the API's name for them
 
 
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
@@ -142,34 +108,20 @@ class ChargePointPatch(Model):
     lenient_actions: list[OcppAction] | None = Field(None, max_length=64)
 
 
-class ConfigurationKeyOut(Out):
-    key: str
-    value: str | None
-    readonly: bool
-    updated_at: datetime
+class ConfigurationKeyOut(ConfigurationKey):
+    pass
 
 
-class LocalListEntryOut(Out):
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
+class LocalListEntryOut(LocalListEntry):
+    pass
 
 
-class LocalListOut(Out):
-    charge_point_id: str
-    version: int | None
-    entries: list[LocalListEntryOut]
+class LocalListOut(LocalList):
+    entries: list[LocalListEntryOut]  # the same fields, under the API's name for them
 
 
-class ChargePointEventOut(Out):
-    id: int
-    charge_point_id: str
-    kind: str = Field(description="firmware, diagnostics, log, signed_firmware, security")
-    status: str | None
-    request_id: int | None
-    timestamp: datetime
-    detail: Any
+class ChargePointEventOut(ChargePointEvent):
+    pass
 
 
 # -- id tags --------------------------------------------------------------------------------------
@@ -210,44 +162,15 @@ class IdTagPatch(Model):
     token_type: TokenType | None = None
 
 
-class IdTagOut(Out):
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
-    description: str | None
-    max_active_transactions: int
-    created_at: datetime
-    updated_at: datetime
-    token_type: str = Field(description="the kind of token (OCPP 2.0.1 IdTokenEnumType)")
+class IdTagOut(IdTag):
+    pass
 
 
 # -- transactions and meter values ----------------------------------------------------------------
 
 
-class TransactionOut(Out):
-    id: int = Field(description="the OCPP transactionId")
-    charge_point_id: str
-    connector_id: int
-    id_tag: str
-    id_tag_status: str
-    reservation_id: int | None
-    meter_start: int = Field(description="Wh")
-    meter_stop: int | None = Field(description="Wh")
-    started_at: datetime
-    stopped_at: datetime | None
-    energy_wh: float = Field(description="meter_stop − meter_start; while active, the latest register − meter_start")
-    duration_s: int
-    stop_reason: str | None
-    stop_id_tag: str | None
-    status: Literal["Active", "Stopped"]
-    stop_note: str | None = Field(
-        None, description="set when Voltline closed the transaction itself (its StopTransaction never came), saying why"
-    )
-    ocpp_transaction_id: str | None = Field(None, description="the transactionId as on the wire; on OCPP 1.6 str(id)")
-    evse_id: int | None = Field(None, description="the EVSE (OCPP 2.0.1); null on 1.6")
-    id_token_type: str | None = Field(None, description="the type of the id token that started it (IdTokenEnumType)")
-    remote_start_id: int | None = Field(None, description="the remote start that led to it, if one did")
+class TransactionOut(TransactionView):
+    pass
 
 
 class TransactionCloseIn(Model):
@@ -262,48 +185,20 @@ class TransactionCloseIn(Model):
     stopped_at: UtcDateTime | None = Field(None, description="default: now")
 
 
-class SignedMeterValueOut(Out):
-    signed_meter_data: str = Field(description="exactly as the charge point sent it")
-    signing_method: str | None = Field(None, description="OCPP 2.0.1; null on 1.6 (the data names its own)")
-    encoding_method: str | None = None
-    public_key: str | None = None
-
-
-class SampleOut(Out):
-    timestamp: datetime
-    value: float | None = Field(description="normalized (Wh, W, …) when numeric; null for signed data")
-    measurand: str
-    unit: str | None
-    phase: str | None
-    context: str
-    location: str
-    format: str
-    raw_value: str
-    raw_unit: str | None
-    signed_meter_value: SignedMeterValueOut | None = Field(None, description="signed meter data, verbatim")
+class SampleOut(SampleView):
+    pass
 
 
 class TransactionDetailOut(TransactionOut):
     meter_values: list[SampleOut]
 
 
-class MeterValueOut(SampleOut):
-    id: int
-    charge_point_id: str
-    connector_id: int
-    transaction_id: int | None
+class MeterValueOut(MeterValueView):
+    pass
 
 
-class MessageOut(Out):
-    id: int
-    charge_point_id: str
-    direction: Literal["in", "out"] = Field(description="in: from the charge point; out: to it")
-    message_type: int = Field(description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unreadable")
-    message_id: str | None
-    action: str | None
-    error_code: str | None
-    payload: str = Field(description="the frame exactly as it crossed the wire")
-    created_at: datetime
+class MessageOut(MessageView):
+    pass
 
 
 # -- smart charging -------------------------------------------------------------------------------
@@ -362,22 +257,8 @@ class ChargingProfileIn(Model):
     charging_profile: ChargingProfileSpec
 
 
-class ChargingProfileOut(Out):
-    id: int = Field(description="Voltline's id of the stored profile")
-    charge_point_id: str
-    connector_id: int
-    charging_profile_id: int = Field(description="the OCPP chargingProfileId")
-    stack_level: int
-    purpose: str
-    kind: str
-    recurrency_kind: str | None
-    transaction_id: int | None
-    valid_from: datetime | None
-    valid_to: datetime | None
-    charging_schedule: dict[str, Any]
-    status: str = Field(description="Active, Replaced or Cleared")
-    created_at: datetime
-    updated_at: datetime
+class ChargingProfileOut(ChargingProfile):
+    pass
 
 
 class ChargingProfileResult(Out):
@@ -396,17 +277,8 @@ class ReservationIn(Model):
     parent_id_tag: IdTagStr | None = None
 
 
-class ReservationOut(Out):
-    id: int = Field(description="the OCPP reservationId")
-    charge_point_id: str
-    connector_id: int
-    id_tag: str
-    parent_id_tag: str | None
-    expiry_date: datetime
-    status: str = Field(description="Reserved, Used, Expired, Cancelled, or the charge point's refusal")
-    transaction_id: int | None
-    created_at: datetime
-    updated_at: datetime
+class ReservationOut(Reservation):
+    pass
 
 
 class ReservationResult(Out):
@@ -428,14 +300,8 @@ class RemoteStartIn(Model):
     wait_timeout: float = Field(30.0, gt=0, le=300)
 
 
-class RemoteStartOut(Out):
-    id: int
-    charge_point_id: str
-    connector_id: int | None
-    id_tag: str
-    status: str = Field(description="Requested, Accepted, Started, Rejected or Failed")
-    transaction_id: int | None
-    requested_at: datetime
+class RemoteStartOut(RemoteStart):
+    pass
 
 
 class RemoteStartResult(Out):

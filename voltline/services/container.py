@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from voltline.bus.events import EventBus
 from voltline.config import Settings
 from voltline.services.authorization.authorize import AuthorizationService
+from voltline.services.authorization.views import IdTagViews
+from voltline.services.message_log.views import MessageViews
+from voltline.services.provisioning.views import ChargePointViews
+from voltline.services.configuration.views import ConfigurationViews
+from voltline.services.firmware.views import ChargePointEventViews
+from voltline.services.local_list.views import LocalListViews
+from voltline.services.remote_control.views import RemoteStartViews
+from voltline.services.reservations.views import ReservationViews
+from voltline.services.smart_charging.views import ChargingProfileViews
+from voltline.services.transactions.views import TransactionViews
 from voltline.services.provisioning.charge_points import ChargePointService
 from voltline.services.remote_control.commands import CommandService
 from voltline.services.configuration.service import ConfigurationService
@@ -14,7 +24,6 @@ from voltline.services.firmware.service import FirmwareService
 from voltline.services.authorization.id_tags import IdTagService
 from voltline.services.local_list.service import LocalListService
 from voltline.services.message_log.recorder import MessageLog
-from voltline.services.queries import Queries
 from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
 from voltline.services.security.passwords import PasswordHasher
@@ -22,6 +31,22 @@ from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
 from voltline.services.transactions.service import TransactionService
 from voltline.store.database import Store
+
+
+@dataclass
+class Views:
+    """Each block's read model: what the REST API and the dashboard read, and only through these."""
+
+    charge_points: ChargePointViews
+    transactions: TransactionViews
+    messages: MessageViews
+    id_tags: IdTagViews
+    reservations: ReservationViews
+    charging_profiles: ChargingProfileViews
+    configuration: ConfigurationViews
+    events: ChargePointEventViews
+    local_lists: LocalListViews
+    remote_starts: RemoteStartViews
 
 
 @dataclass
@@ -41,7 +66,7 @@ class Services:
     local_list: LocalListService
     configuration: ConfigurationService
     firmware: FirmwareService
-    queries: Queries
+    views: Views
     passwords: PasswordHasher
 
     @classmethod
@@ -82,8 +107,20 @@ class Services:
             local_list=LocalListService(store, bus, commands),
             configuration=ConfigurationService(store, bus, commands),
             firmware=FirmwareService(store, bus, commands),
-            queries=Queries(
-                store, transactions, commands.is_connected, charge_points.last_heartbeat, charge_points.is_registered
+            views=Views(
+                charge_points=ChargePointViews(
+                    store, transactions.live, commands.is_connected, charge_points.last_heartbeat,
+                    charge_points.is_registered,
+                ),
+                transactions=TransactionViews(store, transactions.live),
+                messages=MessageViews(store),
+                id_tags=IdTagViews(store),
+                reservations=ReservationViews(store),
+                charging_profiles=ChargingProfileViews(store),
+                configuration=ConfigurationViews(store),
+                events=ChargePointEventViews(store),
+                local_lists=LocalListViews(store),
+                remote_starts=RemoteStartViews(store),
             ),
             passwords=passwords,
         )

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# The store's refusals (busy, unreachable, a read stopped past its time limit) reach the operator
+# side under the domain's name: the API answers them 503 without knowing the store.
+from voltline.store import errors as _store
+
+StoreUnavailable = _store.StoreError
+
 
 class DomainError(Exception):
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:

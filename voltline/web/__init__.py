@@ -6,13 +6,14 @@ the REST API; the dashboard logs operators in with a session cookie instead of A
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from voltline.services.node import Node
+from voltline.services.security.operators import UserService
 
-def mount(app: FastAPI, voltline: Any) -> None:
+
+def mount(app: FastAPI, node: Node, users: UserService) -> None:
     from voltline.web import (
         account, charge_point_admin, charge_points, firmware, id_tags, live, login, messages, operators, overview,
         reservations, sessions, smart_charging, tokens,
@@ -20,7 +21,7 @@ def mount(app: FastAPI, voltline: Any) -> None:
     from voltline.web.form_fields import now_plus
     from voltline.web.routing import STATIC, Dashboard
 
-    app.state.dashboard = Dashboard.build(voltline)
+    app.state.dashboard = Dashboard.build(node, users)
     app.state.dashboard.templates.env.globals.update(now_plus=now_plus)
     # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
     # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.

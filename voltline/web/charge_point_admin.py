@@ -19,7 +19,7 @@ from voltline.ocpp.identity import MAX_LENGTH, identity_problem
 from voltline.ocpp.versions import VERSIONS
 from voltline.services.provisioning.charge_points import ChargePointExists, UnknownChargePoint
 from voltline.services.errors import DomainError
-from voltline.web import queries
+from voltline.services.provisioning.views import ChargePointView
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
@@ -129,7 +129,7 @@ async def registration_page(request: Request, id: str = "") -> Response:
 
 def _registration(request: Request, values: dict[str, Any], problems: list[str] | None = None,
                   status_code: int = 200) -> Response:
-    charge_points = dashboard(request).voltline.services.charge_points
+    charge_points = dashboard(request).node.services.charge_points
     context = {**_form_context(values, problems), "refused": charge_points.refused_unknown(),
                "refused_limit": charge_points.refusals.limit}
     return render(request, "admin_charge_points.html", context, status_code=status_code)
@@ -142,7 +142,7 @@ async def register(request: Request) -> Response:
         body = new_charge_point(form)
     except FormProblems as exc:
         return _registration(request, _submitted(form), exc.problems, status_code=400)
-    services = dashboard(request).voltline.services
+    services = dashboard(request).node.services
     try:
         await services.charge_points.register(
             body.id, password=body.password, description=body.description,
@@ -162,8 +162,8 @@ async def register(request: Request) -> Response:
 async def register_refused(request: Request, identity: str) -> Response:
     """One click: an unknown charge point is registered Accepted; one the boot policy registered
     as Rejected is accepted, and its connection closed so that it connects and boots again."""
-    voltline = dashboard(request).voltline
-    charge_points = voltline.services.charge_points
+    node = dashboard(request).node
+    charge_points = node.services.charge_points
     session = web_session(request)
     problem = identity_problem(identity)
     if problem is not None:
@@ -176,7 +176,7 @@ async def register_refused(request: Request, identity: str) -> Response:
             session.add_flash("ok", f"Registered {identity} (Accepted): it may connect now.")
         elif access.registration_status == "Rejected":
             await charge_points.update(identity, registration_status="Accepted")
-            voltline.gateway.disconnect(identity)
+            node.connections.disconnect(identity)
             session.add_flash("ok", f"Accepted {identity}: it boots again when it reconnects.")
         else:
             session.add_flash("info", f"{identity} is registered already ({access.registration_status}).")
@@ -190,8 +190,8 @@ async def register_refused(request: Request, identity: str) -> Response:
 # -- settings and deleting --------------------------------------------------------------------
 
 
-async def _point(request: Request, charge_point_id: str) -> Any:
-    point = await queries.charge_point(dashboard(request).voltline.store, charge_point_id)
+async def _point(request: Request, charge_point_id: str) -> ChargePointView:
+    point = await dashboard(request).views.charge_points.find(charge_point_id)
     if point is None:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.")
     return point
@@ -210,9 +210,9 @@ def _values_of(point: Any) -> dict[str, Any]:
 
 def _settings_page(request: Request, point: Any, values: dict[str, Any], problems: list[str] | None = None,
                    status_code: int = 200) -> Response:
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     context = {**_form_context(values, problems), "point": point,
-               "default_ping": voltline.gateway.ping_interval}
+               "default_ping": node.connections.ping_interval}
     return render(request, "charge_point_settings.html", context, status_code=status_code)
 
 
@@ -231,7 +231,7 @@ async def save_settings(request: Request, charge_point_id: str) -> Response:
     except FormProblems as exc:
         return _settings_page(request, point, {**_submitted(form), "id": point.id}, exc.problems, status_code=400)
     try:
-        await dashboard(request).voltline.services.charge_points.update(charge_point_id, **changes)
+        await dashboard(request).node.services.charge_points.update(charge_point_id, **changes)
     except UnknownChargePoint:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.") from None
     note = ""
@@ -248,7 +248,7 @@ async def delete_page(request: Request, charge_point_id: str) -> Response:
 
 
 def _delete_page(request: Request, point: Any, typed: str, problem: str | None, status_code: int = 200) -> Response:
-    auto_register = dashboard(request).voltline.services.charge_points.auto_register
+    auto_register = dashboard(request).node.services.charge_points.auto_register
     return render(request, "charge_point_delete.html",
                   {"point": point, "typed": typed, "problem": problem, "auto_register": auto_register},
                   status_code=status_code)
@@ -260,12 +260,12 @@ async def delete(request: Request, charge_point_id: str, confirm_id: str = Form(
     if confirm_id.strip() != point.id:
         problem = f"Type {point.id} exactly to delete it." if confirm_id.strip() else f"Type {point.id} to confirm."
         return _delete_page(request, point, confirm_id, problem, status_code=400)
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     try:
-        await voltline.services.charge_points.delete(charge_point_id)
+        await node.services.charge_points.delete(charge_point_id)
     except UnknownChargePoint:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.") from None
     # A deleted charge point may not stay connected (as the API's delete does).
-    voltline.gateway.disconnect(charge_point_id)
+    node.connections.disconnect(charge_point_id)
     web_session(request).add_flash("ok", f"Deleted the charge point {charge_point_id} and its history.")
     return RedirectResponse("/charge-points", status_code=303)

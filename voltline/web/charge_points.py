@@ -11,11 +11,15 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from voltline.ocpp.versions import VERSIONS
-from voltline.web import commands, queries
+from voltline.services.message_log.views import ExchangeFilter
+from voltline.services.provisioning.views import OFFLINE, ChargePointFilter, ChargePointView, ConnectorView
+from voltline.services.transactions.views import TransactionView
+from voltline.web import commands
+from voltline.web.frames import pretty
 from voltline.web.payload_examples import examples as payload_examples
-from voltline.web.overview import live_energy, live_power
 from voltline.web.sessions import last_readings
 from voltline.web.routing import (
+    Dashboard,
     CurrentUser,
     DashboardRoute,
     PageNotFound,
@@ -38,11 +42,10 @@ RAW_ACTIONS = sorted(VERSIONS.outbound_actions())
 
 @router.get("/charge-points")
 async def charge_point_list(request: Request, q: str = "", state: str = "", status: str = "") -> Response:
-    store = dashboard(request).voltline.store
     connected = {"online": True, "offline": False}.get(state)
-    points = await queries.charge_points(store, q=q.strip(), connected=connected)
-    connectors = await queries.connectors(store, [p.id for p in points]) if points else {}
-    if status == queries.OFFLINE:  # the overview's count of connectors whose charge point is offline
+    points = await dashboard(request).views.charge_points.every(ChargePointFilter(connected=connected, search=q.strip()))
+    connectors = {p.id: p.connectors for p in points}
+    if status == OFFLINE:  # the overview's count of connectors whose charge point is offline
         points = [p for p in points if not p.connected and any(c.connector_id > 0 for c in connectors.get(p.id, ()))]
     elif status:  # what an offline charge point last reported is not its status now
         points = [p for p in points if p.connected
@@ -56,25 +59,26 @@ async def charge_point_list(request: Request, q: str = "", state: str = "", stat
             "q": q,
             "state": state,
             "status": status,
-            "statuses": [*CONNECTOR_STATUSES, queries.OFFLINE],
+            "statuses": [*CONNECTOR_STATUSES, OFFLINE],
         },
     )
 
 
 @router.get("/charge-points/{charge_point_id:path}/configuration")
 async def configuration(request: Request, charge_point_id: str, key: str = "") -> Response:
-    voltline = dashboard(request).voltline
-    point = await _charge_point(voltline, charge_point_id)
+    board = dashboard(request)
+    node = board.node
+    point = await _charge_point(board, charge_point_id)
     outcome = None
     live: list[dict[str, Any]] | None = None
     unknown: list[str] = []
-    online = voltline.gateway.is_connected(charge_point_id) or bool(point.connected)
-    if voltline.gateway.is_connected(charge_point_id):
-        outcome = await commands.send(voltline, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
+    online = point.connected
+    if node.connections.is_connected(charge_point_id):
+        outcome = await commands.send(node, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
         if outcome.ok and outcome.response is not None:
             live = sorted(outcome.response.get("configurationKey") or [], key=lambda k: k.get("key", ""))
             unknown = outcome.response.get("unknownKey") or []
-    stored = await queries.configuration(voltline.store, charge_point_id)
+    stored = await board.views.configuration.keys(charge_point_id)
     keys = live if live is not None else [{"key": r.key, "value": r.value, "readonly": r.readonly} for r in stored]
     return render(
         request,
@@ -86,8 +90,9 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
 
 @router.post("/charge-points/{charge_point_id:path}/commands/{action}")
 async def command(request: Request, charge_point_id: str, action: str) -> Response:
-    voltline = dashboard(request).voltline
-    await _charge_point(voltline, charge_point_id)
+    board = dashboard(request)
+    node = board.node
+    await _charge_point(board, charge_point_id)
     form = await request.form()
     build = _PAYLOADS.get(action)
     if action == "remote-start":
@@ -96,7 +101,7 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
         except ValueError as exc:
             outcome = commands.Outcome("invalid", f"RemoteStartTransaction was not sent: {exc}")
         else:
-            outcome = await commands.remote_start(voltline, charge_point_id, payload["idTag"], payload.get("connectorId"))
+            outcome = await commands.remote_start(node, charge_point_id, payload["idTag"], payload.get("connectorId"))
     elif build is None:
         outcome = commands.Outcome("invalid", f"the dashboard does not send {action}")
     else:
@@ -105,7 +110,7 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
         except (KeyError, ValueError) as exc:
             outcome = commands.Outcome("invalid", f"{action} was not sent: {exc}")
         else:
-            outcome = await commands.send(voltline, charge_point_id, action, payload)
+            outcome = await commands.send(node, charge_point_id, action, payload)
     if wants_json(request):
         return JSONResponse(outcome.as_dict())
     kind = {"accepted": "ok", "rejected": "bad", "error": "bad"}.get(outcome.kind, "warn")
@@ -122,11 +127,11 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
 
 @router.get("/charge-points/{charge_point_id:path}")
 async def charge_point_page(request: Request, charge_point_id: str) -> Response:
-    voltline = dashboard(request).voltline
-    store = voltline.store
-    point = await _charge_point(voltline, charge_point_id)
-    connectors = (await queries.connectors(store, [charge_point_id])).get(charge_point_id, [])
-    sessions = await queries.active_sessions_of(store, charge_point_id)
+    board = dashboard(request)
+    views = board.views
+    point = await _charge_point(board, charge_point_id)
+    connectors = point.connectors
+    sessions = {s.connector_id: s for s in await views.transactions.active(charge_point_id)}
     rows = []
     for connector in connectors:
         session = sessions.get(connector.connector_id)
@@ -134,16 +139,16 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             {
                 "connector": connector,
                 "session": session,
-                "power": live_power(voltline, session) if session else None,
-                "energy": live_energy(voltline, session) if session else None,
+                "power": views.transactions.power_w(session) if session else None,
+                "energy": session.energy_wh if session else None,
             }
         )
-    online = voltline.gateway.is_connected(charge_point_id) or bool(point.connected)
+    online = point.connected
     # Sessions on connectors that never sent a StatusNotification still show.
     for connector_id, session in sorted(sessions.items()):
         if not any(c.connector_id == connector_id for c in connectors):
             rows.append({"connector": None, "connector_id": connector_id, "session": session,
-                         "power": live_power(voltline, session), "energy": live_energy(voltline, session)})
+                         "power": views.transactions.power_w(session), "energy": session.energy_wh})
     return render(
         request,
         "charge_point.html",
@@ -151,26 +156,25 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "point": point,
             "online": online,
             "rows": rows,
-            "last_readings": await last_readings(voltline, sessions.values()),
+            "last_readings": await last_readings(board.node, sessions.values()),
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
             "free_connector": free_connector(connectors, sessions) if online else None,
-            "id_tags": await queries.id_tag_choices(store),
-            "reservations": await queries.reservations(store, charge_point_id),
-            "profiles": await queries.charging_profiles(store, charge_point_id),
-            "events": await queries.charge_point_events(store, charge_point_id),
-            "exchanges": await queries.exchanges(store, queries.MessageFilter(charge_point_id=charge_point_id),
-                                                 limit=15),
+            "id_tags": await views.id_tags.accepted(),
+            "reservations": (await views.reservations.reservations(charge_point_id=charge_point_id, limit=20)).items,
+            "profiles": (await views.charging_profiles.charging_profiles(charge_point_id=charge_point_id, limit=50)).items,
+            "events": (await views.events.history(charge_point_id, limit=10)).items,
+            "exchanges": await views.messages.exchanges(ExchangeFilter(charge_point_id=charge_point_id), limit=16),
             "triggerable": TRIGGERABLE,
             "raw_actions": RAW_ACTIONS,
             "raw_action": "GetConfiguration",
             "payload_examples": payload_examples(),
-            "pretty": queries.pretty,
+            "pretty": pretty,
         },
     )
 
 
-def free_connector(connectors: list[Any], sessions: dict[int, Any]) -> int | None:
+def free_connector(connectors: list[ConnectorView], sessions: dict[int, TransactionView]) -> int | None:
     """The connector a remote start should offer first: the first Available one without a session."""
     for c in connectors:
         if c.connector_id > 0 and c.status == "Available" and c.connector_id not in sessions:
@@ -178,8 +182,8 @@ def free_connector(connectors: list[Any], sessions: dict[int, Any]) -> int | Non
     return None
 
 
-async def _charge_point(voltline: Any, charge_point_id: str) -> Any:
-    point = await queries.charge_point(voltline.store, charge_point_id)
+async def _charge_point(board: Dashboard, charge_point_id: str) -> ChargePointView:
+    point = await board.views.charge_points.find(charge_point_id)
     if point is None:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.")
     return point

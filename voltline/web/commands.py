@@ -13,6 +13,7 @@ from typing import Any
 
 from voltline.ocpp.commands import Reply
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError
+from voltline.services.node import Node
 from voltline.web.answers import ANSWERED, OK, WARN, AnswerStatus, answer_status
 
 log = logging.getLogger("voltline.web")
@@ -37,28 +38,28 @@ class Outcome:
                 "status": self.status.as_dict() if self.status else None}
 
 
-def _timeout(voltline: Any) -> float:
-    return min(TIMEOUT_S, voltline.settings.call_timeout)
+def _timeout(node: Node) -> float:
+    return min(TIMEOUT_S, node.settings.call_timeout)
 
 
-async def send(voltline: Any, charge_point_id: str, action: str, payload: dict[str, Any]) -> Outcome:
-    commands = voltline.services.commands
+async def send(node: Node, charge_point_id: str, action: str, payload: dict[str, Any]) -> Outcome:
+    commands = node.services.commands
     return await _outcome(charge_point_id, action,
-                          lambda: commands.send_as_written(charge_point_id, action, payload, _timeout(voltline)))
+                          lambda: commands.send_as_written(charge_point_id, action, payload, _timeout(node)))
 
 
-async def run(voltline: Any, charge_point_id: str, action: str, call: Any) -> Outcome:
+async def run(node: Node, charge_point_id: str, action: str, call: Any) -> Outcome:
     """A service verb that calls the charge point: `call(timeout)` returns its reply."""
-    return await _outcome(charge_point_id, action, lambda: call(_timeout(voltline)))
+    return await _outcome(charge_point_id, action, lambda: call(_timeout(node)))
 
 
-async def remote_start(voltline: Any, charge_point_id: str, id_tag: str, connector_id: int | None) -> Outcome:
+async def remote_start(node: Node, charge_point_id: str, id_tag: str, connector_id: int | None) -> Outcome:
     """Through the remote-start service: it checks the tag, picks a free connector when none is
     given, and records the request so the StartTransaction that follows is matched to it."""
 
     async def start() -> Reply[Any]:
-        reply, _ = await voltline.services.remote_starts.start(
-            charge_point_id, id_tag, connector_id=connector_id, timeout=_timeout(voltline)
+        reply, _ = await node.services.remote_starts.start(
+            charge_point_id, id_tag, connector_id=connector_id, timeout=_timeout(node)
         )
         return reply
 

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from voltline.services.remote_control.request_checks import InvalidRequest
+from voltline.services.node import Node
 from voltline.web import commands
 from voltline.web.form_fields import FieldError, answer, integer, moment, raw, text
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone
@@ -58,7 +59,7 @@ async def _send(
 ) -> Response:
     """Read the form's fields (a field at fault is named and nothing is sent), then call the
     firmware service's `verb` and show its outcome."""
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = await request.form()
     charge_point_id = raw(form, "charge_point_id")
     try:
@@ -66,15 +67,15 @@ async def _send(
     except FieldError as exc:
         outcome = commands.Outcome("invalid", f"{action} was not sent: {exc.message}")
     else:
-        call = verb(voltline.services.firmware)
-        outcome = await _run(voltline, charge_point_id, action,
+        call = verb(node.services.firmware)
+        outcome = await _run(node, charge_point_id, action,
                              lambda timeout: call(charge_point_id, timeout=timeout, **values))
         if outcome.ok and outcome.response and outcome.response.get("fileName"):
             outcome.message = f"{charge_point_id} will upload {outcome.response['fileName']}"
     return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}")
 
 
-async def _run(voltline: Any, charge_point_id: str, action: str, call: Any) -> commands.Outcome:
+async def _run(node: Node, charge_point_id: str, action: str, call: Any) -> commands.Outcome:
     """The outcome, with the service's problems named by the form's labels, not the wire's names."""
     refused: list[InvalidRequest] = []
 
@@ -85,7 +86,7 @@ async def _run(voltline: Any, charge_point_id: str, action: str, call: Any) -> c
             refused.append(exc)
             raise
 
-    outcome = await commands.run(voltline, charge_point_id, action, checked)
+    outcome = await commands.run(node, charge_point_id, action, checked)
     if refused:
         listed = "; ".join(f"{LABELS.get(p.field, p.field)}: {p.message}" for p in refused[0].problems)
         outcome.message = f"{action} was not sent: {listed}"

@@ -15,7 +15,7 @@ from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
 from voltline.services.authorization.id_tags import IMPORT_COLUMNS, ImportRefused
 from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
-from voltline.web import queries
+from voltline.services.transactions.views import TransactionFilter
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import parse_local
 
@@ -23,6 +23,7 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 
 STATUSES = ["Accepted", "Blocked"]
 _TOKEN_CHOICES = {"token_types": TOKEN_TYPES, "default_token_type": DEFAULT_TOKEN_TYPE}
+LIST_LIMIT = 1000  # id tags on the list page
 MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
 
 
@@ -71,11 +72,11 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
 
 @router.get("/id-tags")
 async def id_tag_list(request: Request, q: str = "", status: str = "") -> Response:
-    store = dashboard(request).voltline.store
+    found = await dashboard(request).views.id_tags.id_tags(status=status or None, search=q.strip(), limit=LIST_LIMIT)
     return render(
         request,
         "id_tags.html",
-        {"tags": await queries.id_tags(store, q=q.strip(), status=status), "q": q, "status": status,
+        {"tags": found.items, "q": q, "status": status,
          "statuses": STATUSES, "now": now(), **_TOKEN_CHOICES},
     )
 
@@ -105,7 +106,7 @@ async def id_tag_create(
     board = dashboard(request)
     try:
         await _check_parent(board, values["parent_id_tag"])
-        await board.voltline.services.id_tags.create(tag, **values)
+        await board.node.services.id_tags.create(tag, **values)
     except DomainError as exc:
         session.add_flash("bad", f"The id tag was not created: {exc.message}.")
     else:
@@ -115,11 +116,11 @@ async def id_tag_create(
 
 @router.get("/id-tags/{tag}")
 async def id_tag_page(request: Request, tag: str) -> Response:
-    store = dashboard(request).voltline.store
-    row = await queries.id_tag(store, tag)
+    views = dashboard(request).views
+    row = await views.id_tags.find(tag)
     if row is None:
         raise PageNotFound(f"There is no id tag {tag!r}.")
-    recent = await queries.sessions(store, queries.SessionFilter(id_tag=tag), limit=10)
+    recent = await views.transactions.newest(TransactionFilter(id_tag=tag), limit=10)
     return render(request, "id_tag.html", {"tag": row, "statuses": STATUSES, "sessions": recent[:10], "now": now(),
                                            **_TOKEN_CHOICES})
 
@@ -158,7 +159,7 @@ async def id_tag_block(request: Request, tag: str, status: str = Form(...)) -> R
 
 
 async def _check_parent(board: Any, parent: str | None) -> None:
-    if parent is not None and await queries.id_tag(board.voltline.store, parent) is None:
+    if parent is not None and await board.views.id_tags.find(parent) is None:
         raise InvalidParent(f"there is no id tag {parent} to be the parent")
 
 
@@ -167,7 +168,7 @@ async def _update(request: Request, tag: str, values: dict[str, Any]) -> None:
     session = web_session(request)
     try:
         await _check_parent(board, values.get("parent_id_tag"))
-        await board.voltline.services.id_tags.update(tag, **values)
+        await board.node.services.id_tags.update(tag, **values)
     except DomainError as exc:
         session.add_flash("bad", f"The id tag was not changed: {exc.message}.")
         return
@@ -183,11 +184,11 @@ async def _update(request: Request, tag: str, values: dict[str, Any]) -> None:
 
 @router.get("/id-tags/{tag}/delete")
 async def id_tag_delete_page(request: Request, tag: str) -> Response:
-    store = dashboard(request).voltline.store
-    row = await queries.id_tag(store, tag)
+    views = dashboard(request).views
+    row = await views.id_tags.find(tag)
     if row is None:
         raise PageNotFound(f"There is no id tag {tag!r}.")
-    children = await queries.id_tag_children(store, tag)
+    children = await views.id_tags.children(tag)
     message = (f"{tag} can no longer start sessions (Invalid). Its past sessions stay, with its name. "
                "Charge points that keep it in their local list or cache may still accept it until they are updated.")
     if children:
@@ -201,7 +202,7 @@ async def id_tag_delete_page(request: Request, tag: str) -> Response:
 async def id_tag_delete(request: Request, tag: str) -> Response:
     session = web_session(request)
     try:
-        await dashboard(request).voltline.services.id_tags.delete(tag)
+        await dashboard(request).node.services.id_tags.delete(tag)
     except DomainError as exc:
         session.add_flash("bad", f"The id tag was not deleted: {exc.message}.")
     else:
@@ -243,7 +244,7 @@ async def import_csv(request: Request) -> Response:
         context["problem"] = "The file is not UTF-8 text: save it from the spreadsheet as “CSV UTF-8”."
         return render(request, "id_tag_import.html", context, status_code=400)
     try:
-        report = await dashboard(request).voltline.services.id_tags.import_csv(text, apply=apply)
+        report = await dashboard(request).node.services.id_tags.import_csv(text, apply=apply)
     except ImportRefused as exc:
         context["problem"] = f"The file was not imported: {exc.message}."
         return render(request, "id_tag_import.html", context, status_code=400)

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
+from voltline.services.node import Node
 from voltline.web.answers import answer_status
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard
 
@@ -56,18 +57,18 @@ def as_message(event: Any) -> dict[str, Any]:
     return message
 
 
-def _stopping(voltline: Any) -> bool:
+def _stopping(node: Node) -> bool:
     # uvicorn waits for open responses before it stops; an endless stream must end by itself.
     # The stop publishes an event (server.stopping), so a waiting stream wakes and ends at once.
-    return bool(voltline.stopping)
+    return node.stopping()
 
 
-async def _stream(voltline: Any) -> AsyncIterator[str]:
+async def _stream(node: Node) -> AsyncIterator[str]:
     yield "retry: 2000\n: connected\n\n"
     loop = asyncio.get_running_loop()
-    async with voltline.bus.subscribe() as queue:
+    async with node.services.bus.subscribe() as queue:
         quiet_since = loop.time()
-        while not _stopping(voltline):
+        while not _stopping(node):
             try:
                 event = await asyncio.wait_for(queue.get(), TICK_S)
             except TimeoutError:
@@ -82,7 +83,7 @@ async def _stream(voltline: Any) -> AsyncIterator[str]:
 @router.get("/live", dependencies=[CurrentUser])
 async def live(request: Request) -> StreamingResponse:
     return StreamingResponse(
-        _stream(dashboard(request).voltline),
+        _stream(dashboard(request).node),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

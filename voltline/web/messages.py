@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from voltline.web import queries
-from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
+from voltline.services.message_log.views import ExchangeFilter
+from voltline.web.frames import OCPP16_ACTIONS, pretty
+from voltline.web.routing import PAGE_SIZE, CurrentUser, DashboardRoute, dashboard, operator_zone, render
 from voltline.web.zones import parse_local
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
@@ -20,15 +21,14 @@ async def message_log(
     request: Request, charge_point_id: str = "", action: str = "", direction: str = "", errors: str = "",
     since: str = "", until: str = "", before: int | None = None,
 ) -> Response:
-    store = dashboard(request).voltline.store
     zone = operator_zone(request)
     # The fields hold minutes in the operator's zone; "to" includes its whole minute.
     end = _local_time(until, zone)
-    where = queries.MessageFilter(charge_point_id.strip(), action.strip(), direction, errors == "1",
-                                  since=_local_time(since, zone), until=end + timedelta(minutes=1) if end else None)
-    rows = await queries.exchanges(store, where, before=before)
-    more = len(rows) > queries.PAGE_SIZE
-    rows = rows[: queries.PAGE_SIZE]
+    where = ExchangeFilter(charge_point_id.strip(), action.strip(), direction, errors == "1",
+                            since=_local_time(since, zone), until=end + timedelta(minutes=1) if end else None)
+    rows = await dashboard(request).views.messages.exchanges(where, before=before, limit=PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[: PAGE_SIZE]
     query = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("before="))
     return render(
         request,
@@ -37,9 +37,9 @@ async def message_log(
             "exchanges": rows,
             "filters": {"charge_point_id": charge_point_id, "action": action, "direction": direction,
                         "errors": errors == "1", "since": since, "until": until},
-            "actions": queries.OCPP16_ACTIONS,
+            "actions": OCPP16_ACTIONS,
             "older": f"?{query}&before={rows[-1].id}" if more and rows else None,
-            "pretty": queries.pretty,
+            "pretty": pretty,
         },
     )
 

@@ -28,7 +28,7 @@ async def reservation_list(
     page = max(1, page)
     filters = {"charge_point_id": charge_point_id.strip(), "status": status if status in STATUSES else "",
                "active": active if active in ("yes", "no") else ""}
-    found = await dashboard(request).voltline.services.reservations.list(
+    found = await dashboard(request).views.reservations.reservations(
         charge_point_id=filters["charge_point_id"] or None,
         status=filters["status"] or None,
         active={"yes": True, "no": False}.get(filters["active"]),
@@ -44,7 +44,7 @@ async def reservation_list(
 
 @router.post("/reservations")
 async def reserve(request: Request) -> Response:
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = await request.form()
     charge_point_id = raw(form, "charge_point_id")
     try:
@@ -55,28 +55,28 @@ async def reserve(request: Request) -> Response:
         outcome = commands.Outcome("invalid", f"ReserveNow was not sent: {exc.message}")
     else:
         async def call(timeout: float) -> Reply[Any]:
-            reply, _ = await voltline.services.reservations.reserve(
+            reply, _ = await node.services.reservations.reserve(
                 charge_point_id, connector_id, id_tag, expiry, timeout=timeout
             )
             return reply
 
-        outcome = await commands.run(voltline, charge_point_id, "ReserveNow", call)
+        outcome = await commands.run(node, charge_point_id, "ReserveNow", call)
     return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}")
 
 
 @router.post("/reservations/{reservation_id}/cancel")
 async def cancel(request: Request, reservation_id: int) -> Response:
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = await request.form()
     try:
-        reservation = await voltline.services.reservations.get(reservation_id)
+        reservation = await node.services.reservations.get(reservation_id)
     except NotFound as exc:
         return answer(request, commands.Outcome("invalid", f"CancelReservation was not sent: {exc.message}"),
                        raw(form, "next"), "/reservations")
 
     async def call(timeout: float) -> Reply[Any]:
-        reply, _ = await voltline.services.reservations.cancel(reservation_id, timeout=timeout)
+        reply, _ = await node.services.reservations.cancel(reservation_id, timeout=timeout)
         return reply
 
-    outcome = await commands.run(voltline, reservation.charge_point_id, "CancelReservation", call)
+    outcome = await commands.run(node, reservation.charge_point_id, "CancelReservation", call)
     return answer(request, outcome, raw(form, "next"), "/reservations")

@@ -24,6 +24,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from voltline.services.container import Views
+from voltline.services.node import Node
 from voltline.services.security.operators import User, UserService
 from voltline.web.answers import logged_answer_status
 from voltline.web.auth import COOKIE, SessionCodec, WebSession, submitted_csrf
@@ -32,29 +34,33 @@ from voltline.web.zones import UTC_ZONE, abbreviations, local_input, show, zone_
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+PAGE_SIZE = 50  # rows of a dashboard list page
 
 
 @dataclass
 class Dashboard:
     """The dashboard's state on the application: `request.app.state.dashboard`."""
 
-    voltline: Any
+    node: Node
     users: UserService
     codec: SessionCodec
     templates: Jinja2Templates
 
+    @property
+    def views(self) -> Views:
+        return self.node.services.views
+
     @classmethod
-    def build(cls, voltline: Any) -> Dashboard:
+    def build(cls, node: Node, users: UserService) -> Dashboard:
         # Without a configured key, sessions are signed with a key of this start's own: a restart
         # logs everyone out, which is the safe default for a laptop.
-        secret_key = voltline.settings.secret_key or secrets.token_urlsafe(32)
+        secret_key = node.settings.secret_key or secrets.token_urlsafe(32)
         templates = Jinja2Templates(directory=str(TEMPLATES))
         env = templates.env
         env.filters.update(dt=_dt_in_zone, local_input=_local_input_in_zone, zone_names=abbreviations, ago=fmt_ago,
                            kwh=fmt_kwh, kw=fmt_kw, duration=fmt_duration)
         env.globals.update(status_class=status_class, answer_of=logged_answer_status)
-        users = UserService(voltline.store, voltline.services.passwords)
-        return cls(voltline, users, SessionCodec(secret_key), templates)
+        return cls(node, users, SessionCodec(secret_key), templates)
 
 
 class LoginRequired(Exception):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from voltline.services.errors import DomainError
+from voltline.services.errors import DomainError, NotFound
+from voltline.services.node import Node
 from voltline.services.transactions.csv_export import csv_lines, lines
-from voltline.web import queries
-from voltline.web.overview import live_energy, live_power
+from voltline.services.transactions.views import TransactionFilter, TransactionView, series
 from voltline.web.routing import (
+    PAGE_SIZE,
     CurrentUser,
     DashboardRoute,
     PageNotFound,
@@ -27,30 +27,20 @@ from voltline.web.routing import (
 from voltline.web.zones import day_range
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+SAMPLES_SHOWN = 5000  # sampled values on a session's page and in its chart
 
 
 def _filter(request: Request, charge_point_id: str, id_tag: str, state: str, since: str,
-            until: str) -> queries.SessionFilter:
+            until: str) -> TransactionFilter:
     # The days are the operator's calendar days; the "to" day is included.
     start, end = day_range(since, until, operator_zone(request))
-    return queries.SessionFilter(
-        charge_point_id=charge_point_id.strip(),
-        id_tag=id_tag.strip(),
-        state=state if state in ("active", "finished") else "",
-        since=start,
-        until=end,
+    return TransactionFilter(
+        charge_point_id=charge_point_id.strip() or None,
+        id_tag=id_tag.strip() or None,
+        active={"active": True, "finished": False}.get(state),
+        started_from=start,
+        started_to=end,
     )
-
-
-def energy_wh(voltline: Any, session: Any) -> float | None:
-    if session.meter_stop is not None:
-        return float(session.meter_stop - session.meter_start)
-    return live_energy(voltline, session)
-
-
-def duration_s(session: Any) -> float:
-    end = session.stopped_at or datetime.now(UTC)
-    return (end - session.started_at).total_seconds()
 
 
 @router.get("/sessions")
@@ -58,19 +48,20 @@ async def session_list(
     request: Request, charge_point_id: str = "", id_tag: str = "", state: str = "", since: str = "", until: str = "",
     page: int = 1,
 ) -> Response:
-    voltline = dashboard(request).voltline
     page = max(1, page)
     where = _filter(request, charge_point_id, id_tag, state, since, until)
-    rows = await queries.sessions(voltline.store, where, page=page)
-    more = len(rows) > queries.PAGE_SIZE
-    rows = rows[: queries.PAGE_SIZE]
+    rows = await dashboard(request).views.transactions.newest(
+        where, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
     query = request.url.query
     return render(
         request,
         "sessions.html",
         {
             "sessions": [
-                {"session": s, "energy": energy_wh(voltline, s), "duration": duration_s(s)} for s in rows
+                {"session": s, "energy": s.energy_wh, "duration": s.duration_s} for s in rows
             ],
             "filters": {"charge_point_id": charge_point_id, "id_tag": id_tag, "state": state, "since": since,
                         "until": until},
@@ -88,10 +79,7 @@ async def session_csv(
 ) -> Response:
     # The REST API's export, with the page's filters: the same writer, so the same file.
     where = _filter(request, charge_point_id, id_tag, state, since, until)
-    chunks = dashboard(request).voltline.services.queries.stream_transactions(
-        lines, charge_point_id=where.charge_point_id or None, id_tag=where.id_tag or None,
-        active={"active": True, "finished": False}.get(where.state), started_from=where.since, started_to=where.until,
-    )
+    chunks = dashboard(request).views.transactions.stream(where, lines)
     # The export is in UTC like the API, whatever the operator's zone: the name says so.
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     return StreamingResponse(
@@ -102,36 +90,38 @@ async def session_csv(
 
 @router.get("/sessions/{transaction_id}")
 async def session_page(request: Request, transaction_id: int) -> Response:
-    voltline = dashboard(request).voltline
-    session = await queries.session(voltline.store, transaction_id)
-    if session is None:
-        raise PageNotFound(f"There is no session {transaction_id}.")
-    values = await queries.meter_values(voltline.store, transaction_id)
-    series = queries.series(values, session)
+    board = dashboard(request)
+    views = board.views.transactions
+    try:
+        session = await views.transaction(transaction_id)
+    except NotFound:
+        raise PageNotFound(f"There is no session {transaction_id}.") from None
+    values = await views.samples(transaction_id, limit=SAMPLES_SHOWN)
+    chart = series(values, session)
     return render(
         request,
         "session.html",
         {
             "session": session,
-            "energy": energy_wh(voltline, session),
-            "power": None if session.stopped_at else live_power(voltline, session),
-            "duration": duration_s(session),
+            "energy": session.energy_wh,
+            "power": views.power_w(session),
+            "duration": session.duration_s,
             "meter_values": values,
-            "last_reading": (await last_readings(voltline, [session])).get(session.id),
-            "series": series,
+            "last_reading": (await last_readings(board.node, [session])).get(session.id),
+            "series": chart,
             "chart": {"transaction_id": session.id, "meter_start": session.meter_start,
-                      "active": session.stopped_at is None, **series},
+                      "active": session.stopped_at is None, **chart},
         },
     )
 
 
-async def last_readings(voltline: Any, sessions: Iterable[Any]) -> dict[int, int]:
+async def last_readings(node: Node, sessions: Iterable[TransactionView]) -> dict[int, int]:
     """The meter value to offer for closing each active session: its last register reading,
     else its meter start."""
     readings = {}
     for session in sessions:
         if session.stopped_at is None:
-            last = await voltline.services.transactions.last_register(session.id)
+            last = await node.services.transactions.last_register(session.id)
             readings[session.id] = session.meter_start if last is None else last
     return readings
 
@@ -139,7 +129,7 @@ async def last_readings(voltline: Any, sessions: Iterable[Any]) -> dict[int, int
 @router.post("/sessions/{transaction_id}/close")
 async def close_session(request: Request, transaction_id: int) -> Response:
     """End a session without its charge point, as the signed-in operator."""
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = await request.form()
     flash = web_session(request).add_flash
     next_ = form.get("next")
@@ -153,7 +143,7 @@ async def close_session(request: Request, transaction_id: int) -> Response:
     # One line of printable text, as the API takes it.
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in reason).split())[:160] if isinstance(reason, str) else ""
     try:
-        closed = await voltline.services.transactions.close(
+        closed = await node.services.transactions.close(
             transaction_id, closed_by=request.state.user.username, meter_stop=meter_stop, reason=text or None
         )
     except DomainError as exc:

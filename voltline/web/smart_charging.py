@@ -22,7 +22,9 @@ from voltline.services.clock import iso, now, parse_timestamp
 from voltline.ocpp.commands import Reply
 from voltline.services.errors import NotFound
 from voltline.services.remote_control.request_checks import Path, Problem
-from voltline.web import commands, queries
+from voltline.services.node import Node
+from voltline.services.provisioning.views import ChargePointView
+from voltline.web import commands
 from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import local_input
@@ -201,7 +203,7 @@ async def profile_list(
         "purpose": purpose if purpose in PURPOSES else "",
         "status": status if status in STATUSES else "",
     }
-    found = await dashboard(request).voltline.services.smart_charging.list(
+    found = await dashboard(request).views.charging_profiles.charging_profiles(
         charge_point_id=filters["charge_point_id"] or None,
         connector_id=int(filters["connector_id"]) if filters["connector_id"] else None,
         purpose=filters["purpose"] or None,
@@ -218,11 +220,11 @@ async def profile_list(
 
 @router.get("/charging-profiles/new")
 async def new_profile(request: Request, charge_point_id: str = "", connector_id: str = "", purpose: str = "") -> Response:
-    voltline = dashboard(request).voltline
-    await _charge_point(voltline, charge_point_id)
+    node = dashboard(request).node
+    await _charge_point(node, charge_point_id)
     form = ProfileForm(
         charge_point_id=charge_point_id,
-        charging_profile_id=str(await voltline.services.smart_charging.next_profile_id(charge_point_id)),
+        charging_profile_id=str(await node.services.smart_charging.next_profile_id(charge_point_id)),
         start_schedule=local_input(now(), operator_zone(request)),
     )
     if connector_id.isdigit():
@@ -234,14 +236,14 @@ async def new_profile(request: Request, charge_point_id: str = "", connector_id:
 
 @router.post("/charging-profiles")
 async def send_profile(request: Request) -> Response:
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = ProfileForm.read(await request.form())
-    await _charge_point(voltline, form.charge_point_id)
+    await _charge_point(node, form.charge_point_id)
     errors: dict[str, list[str]] = {}
     connector_id, profile = form.build(errors, operator_zone(request))
     if errors:
         return await _form_page(request, form, errors, status_code=400)
-    service = voltline.services.smart_charging
+    service = node.services.smart_charging
     problems = await service.check_profile(form.charge_point_id, connector_id, profile)
     if problems:
         problems_at_fields(problems, errors)
@@ -249,12 +251,12 @@ async def send_profile(request: Request) -> Response:
 
     async def call(timeout: float) -> Reply[Any]:
         # Sent as the form wrote it, in 1.6 (the smart charging service stores it once accepted).
-        return await voltline.services.commands.send_as_written(
+        return await node.services.commands.send_as_written(
             form.charge_point_id, "SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile},
             timeout,
         )
 
-    outcome = await commands.run(voltline, form.charge_point_id, "SetChargingProfile", call)
+    outcome = await commands.run(node, form.charge_point_id, "SetChargingProfile", call)
     if outcome.ok:
         assert profile is not None
         web_session(request).add_flash(
@@ -268,9 +270,9 @@ async def send_profile(request: Request) -> Response:
 
 @router.post("/charging-profiles/{profile_id}/clear")
 async def clear_profile(request: Request, profile_id: int) -> Response:
-    voltline = dashboard(request).voltline
+    node = dashboard(request).node
     form = await request.form()
-    service = voltline.services.smart_charging
+    service = node.services.smart_charging
     try:
         profile = await service.get(profile_id)
     except NotFound as exc:
@@ -281,7 +283,7 @@ async def clear_profile(request: Request, profile_id: int) -> Response:
         reply, _ = await service.clear_profile(profile_id, timeout=timeout)
         return reply
 
-    outcome = await commands.run(voltline, profile.charge_point_id, "ClearChargingProfile", call)
+    outcome = await commands.run(node, profile.charge_point_id, "ClearChargingProfile", call)
     return answer(request, outcome, raw(form, "next"), f"/charging-profiles?charge_point_id={profile.charge_point_id}")
 
 
@@ -290,9 +292,9 @@ async def composite_schedule(
     request: Request, charge_point_id: str = "", connector_id: str = "0", duration: str = "3600", unit: str = ""
 ) -> Response:
     """GetCompositeSchedule: what the charge point will allow a connector over the coming time."""
-    voltline = dashboard(request).voltline
-    point = await _charge_point(voltline, charge_point_id)
-    connectors = (await queries.connectors(voltline.store, [charge_point_id])).get(charge_point_id, [])
+    node = dashboard(request).node
+    point = await _charge_point(node, charge_point_id)
+    connectors = point.connectors
     asked = {"connector_id": connector_id, "duration": duration, "unit": unit if unit in UNITS else ""}
     outcome, rows, problem = None, [], None
     if "duration" in request.query_params:
@@ -304,7 +306,7 @@ async def composite_schedule(
             payload: dict[str, Any] = {"connectorId": int(connector_id), "duration": int(duration)}
             if asked["unit"]:
                 payload["chargingRateUnit"] = asked["unit"]
-            outcome = await commands.send(voltline, charge_point_id, "GetCompositeSchedule", payload)
+            outcome = await commands.send(node, charge_point_id, "GetCompositeSchedule", payload)
             if outcome.ok and outcome.response:
                 rows = schedule_rows(outcome.response)
     return render(request, "composite_schedule.html", {
@@ -340,8 +342,8 @@ def schedule_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-async def _charge_point(voltline: Any, charge_point_id: str) -> Any:
-    point = await queries.charge_point(voltline.store, charge_point_id) if charge_point_id else None
+async def _charge_point(node: Node, charge_point_id: str) -> ChargePointView:
+    point = await node.views.charge_points.find(charge_point_id) if charge_point_id else None
     if point is None:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.")
     return point
@@ -349,15 +351,14 @@ async def _charge_point(voltline: Any, charge_point_id: str) -> Any:
 
 async def _form_page(request: Request, form: ProfileForm, errors: dict[str, list[str]], *, outcome: Any = None,
                      sent: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    voltline = dashboard(request).voltline
-    store = voltline.store
-    point = await _charge_point(voltline, form.charge_point_id)
-    connectors = (await queries.connectors(store, [point.id])).get(point.id, [])
-    sessions = sorted((await queries.active_sessions_of(store, point.id)).values(), key=lambda s: s.connector_id)
+    node = dashboard(request).node
+    point = await _charge_point(node, form.charge_point_id)
+    connectors = point.connectors
+    sessions = sorted(await node.views.transactions.active(point.id), key=lambda s: s.connector_id)
     summary = [(name, message) for name, messages in errors.items() for message in messages]
     return render(request, "charging_profile_form.html", {
         "point": point, "form": form, "errors": errors, "summary": summary, "outcome": outcome, "sent": sent,
         "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | {s.connector_id for s in sessions}),
         "sessions": sessions, "purposes": PURPOSES, "kinds": KINDS, "recurrencies": RECURRENCIES, "units": UNITS,
-        "online": voltline.gateway.is_connected(point.id),
+        "online": node.connections.is_connected(point.id),
     }, status_code=status_code)

@@ -15,14 +15,14 @@ NAME_LENGTH = 100
 
 @router.get("/admin/tokens")
 async def token_list(request: Request) -> Response:
-    tokens = await dashboard(request).voltline.services.tokens.list()
+    tokens = await dashboard(request).node.services.tokens.list()
     return render(request, "admin_tokens.html", {"tokens": tokens, "secret": None, "created": None, "name": "",
                                                  "problem": None})
 
 
 @router.post("/admin/tokens")
 async def token_create(request: Request, name: str = Form("")) -> Response:
-    service = dashboard(request).voltline.services.tokens
+    service = dashboard(request).node.services.tokens
     name = name.strip()
     if not name or len(name) > NAME_LENGTH or not name.isprintable():
         return render(request, "admin_tokens.html", {
@@ -38,7 +38,7 @@ async def token_create(request: Request, name: str = Form("")) -> Response:
 
 
 async def _token(request: Request, token_id: int) -> ApiToken:
-    for token in await dashboard(request).voltline.services.tokens.list():
+    for token in await dashboard(request).node.services.tokens.list():
         if token.id == token_id:
             return token
     raise PageNotFound(f"There is no API token #{token_id}.")
@@ -57,7 +57,7 @@ async def revoke_page(request: Request, token_id: int) -> Response:
 @router.post("/admin/tokens/{token_id:int}/revoke")
 async def revoke(request: Request, token_id: int) -> Response:
     token = await _token(request, token_id)
-    revoked = await dashboard(request).voltline.services.tokens.revoke(token.id)
+    revoked = await dashboard(request).node.services.tokens.revoke(token.id)
     session = web_session(request)
     if revoked:
         session.add_flash("ok", f"Revoked the API token “{token.name}”.")

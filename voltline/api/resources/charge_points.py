@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from voltline.api.deps import ChargePointIdPath, Limit, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.deps import ChargePointIdPath, Limit, NodeDep, Offset, ServicesDep, TextQuery, page_out
 from voltline.api.openapi import answers, exists, unknown
+from voltline.services.provisioning.views import ChargePointFilter
 from voltline.api.schemas import (
     ChargePointEventOut,
     ChargePointIn,
@@ -35,7 +36,7 @@ async def register(body: ChargePointIn, services: ServicesDep) -> ChargePointOut
         ping_interval=body.ping_interval,
         lenient_actions=body.lenient_actions,
     )
-    return ChargePointOut.model_validate(await services.queries.charge_point(body.id))
+    return ChargePointOut.model_validate(await services.views.charge_points.charge_point(body.id))
 
 
 @router.get("", summary="List charge points")
@@ -43,19 +44,18 @@ async def list_charge_points(
     services: ServicesDep,
     connected: Annotated[bool | None, Query(description="only those (not) connected now")] = None,
     registration_status: RegistrationStatus | None = None,
-    q: Annotated[TextQuery, Query(description="part of the id, description, vendor or model")] = None,
+    q: Annotated[TextQuery, Query(description="part of the id, description, vendor, model or a serial number, any case")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargePointOut]:
-    page = await services.queries.charge_points(
-        connected=connected, registration_status=registration_status, search=q, limit=limit, offset=offset
-    )
+    where = ChargePointFilter(connected=connected, registration_status=registration_status, search=q)
+    page = await services.views.charge_points.charge_points(where, limit=limit, offset=offset)
     return Page[ChargePointOut].model_validate(page_out(page))
 
 
 @router.get("/{charge_point_id}", summary="A charge point with its connectors and live state", responses=UNKNOWN)
 async def get_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep) -> ChargePointOut:
-    return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
+    return ChargePointOut.model_validate(await services.views.charge_points.charge_point(charge_point_id))
 
 
 @router.patch("/{charge_point_id}", summary="Change a charge point", responses=UNKNOWN)
@@ -66,16 +66,16 @@ async def update_charge_point(
     for name in ("registration_status", "lenient_actions"):  # these cannot be cleared
         if name in changes and changes[name] is None:
             del changes[name]
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     await services.charge_points.update(charge_point_id, **changes)
-    return ChargePointOut.model_validate(await services.queries.charge_point(charge_point_id))
+    return ChargePointOut.model_validate(await services.views.charge_points.charge_point(charge_point_id))
 
 
 @router.delete("/{charge_point_id}", status_code=204, summary="Delete a charge point and its history", responses=UNKNOWN)
-async def delete_charge_point(charge_point_id: ChargePointIdPath, services: ServicesDep, request: Request) -> Response:
-    await services.charge_points.delete(charge_point_id)
+async def delete_charge_point(charge_point_id: ChargePointIdPath, node: NodeDep) -> Response:
+    await node.services.charge_points.delete(charge_point_id)
     # A deleted charge point may not stay connected.
-    request.app.state.voltline.gateway.disconnect(charge_point_id)
+    node.connections.disconnect(charge_point_id)
     return Response(status_code=204)
 
 
@@ -83,8 +83,8 @@ async def delete_charge_point(charge_point_id: ChargePointIdPath, services: Serv
 async def configuration(
     charge_point_id: ChargePointIdPath, services: ServicesDep, limit: Limit = 500, offset: Offset = 0
 ) -> Page[ConfigurationKeyOut]:
-    await services.queries.require_charge_point(charge_point_id)
-    keys = await services.configuration.keys(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
+    keys = await services.views.configuration.keys(charge_point_id)
     return Page[ConfigurationKeyOut].model_validate(
         {"items": keys[offset : offset + limit], "total": len(keys), "limit": limit, "offset": offset}
     )
@@ -94,7 +94,7 @@ async def configuration(
     "/{charge_point_id}/local-list", summary="The local authorization list the charge point last accepted", responses=UNKNOWN
 )
 async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) -> LocalListOut:
-    return LocalListOut.model_validate(await services.local_list.get(charge_point_id))
+    return LocalListOut.model_validate(await services.views.local_lists.local_list(charge_point_id))
 
 
 @router.get(
@@ -109,6 +109,6 @@ async def events(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargePointEventOut]:
-    await services.queries.require_charge_point(charge_point_id)
-    page = await services.firmware.history(charge_point_id, kind=kind, limit=limit, offset=offset)
+    await services.views.charge_points.require_charge_point(charge_point_id)
+    page = await services.views.events.history(charge_point_id, kind=kind, limit=limit, offset=offset)
     return Page[ChargePointEventOut].model_validate(page_out(page))

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 
 from voltline.api.deps import IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, Timeout
 from voltline.api.openapi import NOT_OCPP, answers, calls_charge_point, conflict, unknown
+from voltline.services.smart_charging.views import ChargingProfile
 from voltline.api.schemas import ChargingProfileIn, ChargingProfileOut, ChargingProfileResult, Page, snake_keys
 
 router = APIRouter(prefix="/charging-profiles", tags=["charging profiles"])
 
 
-def _out(profile: Any) -> ChargingProfileOut:
-    values = asdict(profile)
+def _out(profile: ChargingProfile) -> ChargingProfileOut:
+    # The schedule is stored as OCPP sends it; the API speaks snake_case.
+    values = profile.model_dump()
     values["charging_schedule"] = snake_keys(values["charging_schedule"])
     return ChargingProfileOut.model_validate(values)
 
@@ -28,7 +29,7 @@ def _out(profile: Any) -> ChargingProfileOut:
     responses=calls_charge_point(NOT_OCPP),
 )
 async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
-    await services.queries.require_charge_point(body.charge_point_id)
+    await services.views.charge_points.require_charge_point(body.charge_point_id)
     smart_charging = services.smart_charging
     # Checked as written (each problem at its field), then installed as the domain's profile.
     await smart_charging.require_valid(body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp())
@@ -48,7 +49,7 @@ async def list_charging_profiles(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargingProfileOut]:
-    page = await services.smart_charging.list(
+    page = await services.views.charging_profiles.charging_profiles(
         charge_point_id=charge_point_id, connector_id=connector_id, purpose=purpose, status=status, limit=limit, offset=offset
     )
     return Page[ChargingProfileOut].model_validate(

@@ -52,7 +52,7 @@ async def send_command(
 ) -> dict[str, Any]:
     if action not in VERSIONS.outbound_actions():
         raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in OCPP 1.6")
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     reply = await services.commands.send_as_written(charge_point_id, action, payload, timeout)
     return dict(reply.answer)
 
@@ -67,7 +67,7 @@ async def send_command(
 async def remote_start(
     charge_point_id: ChargePointIdPath, body: RemoteStartIn, services: ServicesDep, timeout: Timeout = None
 ) -> RemoteStartResult:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     reply, started = await services.remote_starts.start(
         charge_point_id,
         body.id_tag,
@@ -91,8 +91,8 @@ async def remote_start(
 async def remote_stop(
     charge_point_id: ChargePointIdPath, body: RemoteStopIn, services: ServicesDep, timeout: Timeout = None
 ) -> StatusOut:
-    await services.queries.require_charge_point(charge_point_id)
-    transaction, _ = await services.queries.transaction(body.transaction_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
+    transaction = await services.views.transactions.transaction(body.transaction_id)
     if transaction.charge_point_id != charge_point_id:
         raise ApiError(404, "not_found", f"no transaction {body.transaction_id} on {charge_point_id}")
     if transaction.stopped_at is not None:
@@ -105,7 +105,7 @@ async def remote_stop(
 async def reset(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: ResetIn | None = None, timeout: Timeout = None
 ) -> StatusOut:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     reply = await services.commands.reset(charge_point_id, (body or ResetIn()).type, timeout=timeout)
     return StatusOut(status=reply.result.status)
 
@@ -118,7 +118,7 @@ async def reset(
 async def sync_local_list(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: LocalListSyncIn | None = None, timeout: Timeout = None
 ) -> LocalListSyncOut:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     update_type = (body or LocalListSyncIn()).update_type
     request, reply = await services.local_list.synchronize(charge_point_id, update_type, timeout=timeout)
     return LocalListSyncOut(

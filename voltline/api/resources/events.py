@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from voltline.api.deps import ServicesDep, TextQuery
+from voltline.api.deps import NodeDep, TextQuery
 from voltline.bus.events import Event
 
 router = APIRouter(tags=["events"])
@@ -28,14 +28,12 @@ KEEPALIVE_S = 15.0
     responses={200: {"content": {"text/event-stream": {}}, "description": "an endless event stream"}},
 )
 async def events(
-    request: Request,
-    services: ServicesDep,
+    node: NodeDep,
     charge_point_id: Annotated[TextQuery, Query(description="only this charge point's events")] = None,
     type: Annotated[
         list[str] | None, Query(max_length=50, description="only these event types (or prefixes ending in '.')")
     ] = None,
 ) -> StreamingResponse:
-    voltline = request.app.state.voltline
     types = tuple(type or ())
 
     def wanted(event: Event) -> bool:
@@ -46,10 +44,10 @@ async def events(
     def stopping() -> bool:
         # The HTTP server waits for open responses when it shuts down: end the stream then. The
         # stop publishes an event (server.stopping), so a waiting stream wakes and ends at once.
-        return bool(getattr(voltline, "stopping", False))
+        return node.stopping()
 
     async def stream() -> AsyncIterator[bytes]:
-        async with services.bus.subscribe() as queue:
+        async with node.services.bus.subscribe() as queue:
             yield b": subscribed\nretry: 3000\n\n"
             quiet = 0.0
             while not stopping():

@@ -34,11 +34,11 @@ async def create_id_tag(body: IdTagIn, services: ServicesDep) -> IdTagOut:
 async def list_id_tags(
     services: ServicesDep,
     status: IdTagStatus | None = None,
-    q: Annotated[TextQuery, Query(description="part of the id tag")] = None,
+    q: Annotated[TextQuery, Query(description="part of the id tag or its description, any case")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[IdTagOut]:
-    page = await services.id_tags.list(status=status, search=q, limit=limit, offset=offset)
+    page = await services.views.id_tags.id_tags(status=status, search=q, limit=limit, offset=offset)
     return Page[IdTagOut].model_validate(page_out(page))
 
 

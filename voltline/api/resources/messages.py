@@ -26,7 +26,7 @@ async def list_messages(
     offset: Offset = 0,
     after: After = None,
 ) -> Page[MessageOut]:
-    page = await services.queries.messages(
+    page = await services.views.messages.messages(
         charge_point_id=charge_point_id,
         action=action,
         direction=direction,

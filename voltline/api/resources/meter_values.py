@@ -25,7 +25,7 @@ async def list_meter_values(
     offset: Offset = 0,
     after: After = None,
 ) -> Page[MeterValueOut]:
-    page = await services.queries.meter_values(
+    page = await services.views.transactions.meter_values(
         charge_point_id=charge_point_id,
         connector_id=connector_id,
         transaction_id=transaction_id,

@@ -22,7 +22,7 @@ async def list_remote_starts(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[RemoteStartOut]:
-    page = await services.remote_starts.list(
+    page = await services.views.remote_starts.remote_starts(
         charge_point_id=charge_point_id, id_tag=id_tag, status=status, limit=limit, offset=offset
     )
     return Page[RemoteStartOut].model_validate(page_out(page))

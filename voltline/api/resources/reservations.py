@@ -20,7 +20,7 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
     responses=calls_charge_point(invalid("expiry_date is not in the future")),
 )
 async def reserve(body: ReservationIn, services: ServicesDep, timeout: Timeout = None) -> ReservationResult:
-    await services.queries.require_charge_point(body.charge_point_id)
+    await services.views.charge_points.require_charge_point(body.charge_point_id)
     reply, reservation = await services.reservations.reserve(
         body.charge_point_id,
         body.connector_id,
@@ -42,7 +42,7 @@ async def list_reservations(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReservationOut]:
-    page = await services.reservations.list(
+    page = await services.views.reservations.reservations(
         charge_point_id=charge_point_id, connector_id=connector_id, id_tag=id_tag, status=status, limit=limit, offset=offset
     )
     return Page[ReservationOut].model_validate(page_out(page))

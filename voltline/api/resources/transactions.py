@@ -3,7 +3,7 @@ session its charge point no longer has."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -11,9 +11,10 @@ from fastapi.responses import StreamingResponse
 from voltline.api.auth import require_token
 from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
 from voltline.api.openapi import answers, conflict, invalid, unknown
-from voltline.api.schemas import PRINTABLE, Page, SampleOut, TransactionCloseIn, TransactionDetailOut, TransactionOut
+from voltline.api.schemas import PRINTABLE, Page, TransactionCloseIn, TransactionDetailOut, TransactionOut
 from voltline.services.security.api_tokens import ApiToken
 from voltline.services.transactions.csv_export import csv_lines, lines
+from voltline.services.transactions.views import TransactionFilter
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
 
@@ -29,26 +30,20 @@ async def _filters(
         str | None,
         Query(max_length=36, pattern=PRINTABLE, description="the transactionId as on the wire (on OCPP 1.6: the id)"),
     ] = None,
-) -> dict[str, Any]:
-    return {
-        "charge_point_id": charge_point_id,
-        "connector_id": connector_id,
-        "id_tag": id_tag,
-        "active": active,
-        "started_from": started_from,
-        "started_to": started_to,
-        "ocpp_transaction_id": ocpp_transaction_id,
-    }
+) -> TransactionFilter:
+    return TransactionFilter(
+        charge_point_id, connector_id, id_tag, active, started_from, started_to, ocpp_transaction_id
+    )
 
 
-Filters = Annotated[dict[str, Any], Depends(_filters)]
+Filters = Annotated[TransactionFilter, Depends(_filters)]
 
 
 @router.get("", summary="List transactions, newest first")
 async def list_transactions(
     services: ServicesDep, filters: Filters, limit: Limit = 50, offset: Offset = 0, after: After = None
 ) -> Page[TransactionOut]:
-    page = await services.queries.transactions(**filters, limit=limit, offset=offset, after=after)
+    page = await services.views.transactions.transactions(filters, limit=limit, offset=offset, after=after)
     return Page[TransactionOut].model_validate(page_out(page))
 
 
@@ -61,7 +56,7 @@ async def list_transactions(
 async def export_transactions(services: ServicesDep, filters: Filters) -> StreamingResponse:
     # The same writer as the dashboard's export: the same columns, words and times.
     return StreamingResponse(
-        csv_lines(services.queries.stream_transactions(lines, **filters)),
+        csv_lines(services.views.transactions.stream(filters, lines)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
     )
@@ -73,10 +68,10 @@ async def export_transactions(services: ServicesDep, filters: Filters) -> Stream
     responses=answers(unknown("transaction")),
 )
 async def get_transaction(transaction_id: IntPath, services: ServicesDep) -> TransactionDetailOut:
-    transaction, samples = await services.queries.transaction(transaction_id)
-    return TransactionDetailOut.model_validate(
-        {**TransactionOut.model_validate(transaction).model_dump(), "meter_values": [SampleOut.model_validate(s) for s in samples]}
-    )
+    views = services.views.transactions
+    transaction = await views.transaction(transaction_id)
+    samples = await views.samples(transaction_id)
+    return TransactionDetailOut.model_validate({**transaction.model_dump(), "meter_values": samples})
 
 
 @router.post(

@@ -20,25 +20,12 @@ from voltline.services.authorization.tokens import check_token_type
 from voltline.services.clock import now
 from voltline.services.remote_control.commands import INT32_MAX
 from voltline.services.errors import Conflict, Invalid, NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.authorization.views import IdTag, id_tag_of
 from voltline.store import tables as t
 from voltline.store.tables import DEFAULT_TOKEN_TYPE
 from voltline.store.database import Store
 
 _EDITABLE = ("status", "expiry_date", "parent_id_tag", "description", "max_active_transactions", "token_type")
-
-
-@dataclass(slots=True, frozen=True)
-class IdTag:
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
-    max_active_transactions: int  # beyond it a StartTransaction gets ConcurrentTx; 0: no limit
-    token_type: str = DEFAULT_TOKEN_TYPE  # OCPP 2.0.1's IdTokenEnumType (see authorization.tokens)
 
 
 class IdTagService:
@@ -85,21 +72,11 @@ class IdTagService:
         return IdTag(**values)  # type: ignore[arg-type]
 
     async def get(self, id_tag: str) -> IdTag:
+        """The tag as just written (lists and searches are in views)."""
         row = await self._store.fetch_one(sa.select(t.id_tags).where(t.id_tags.c.id_tag == id_tag))
         if row is None:
             raise NotFound(f"no id tag {id_tag}")
         return _id_tag(row)
-
-    async def list(
-        self, *, status: str | None = None, search: str | None = None, limit: int = 50, offset: int = 0
-    ) -> Page[IdTag]:
-        c = t.id_tags.c
-        query = sa.select(t.id_tags)
-        if status is not None:
-            query = query.where(c.status == status)
-        if search:
-            query = query.where(c.id_tag.contains(search, autoescape=True))
-        return await fetch_page(self._store, query, (c.id_tag,), limit, offset, _id_tag)
 
     async def update(self, id_tag: str, **changes: Any) -> IdTag:
         values = {key: changes[key] for key in _EDITABLE if key in changes}
@@ -356,7 +333,4 @@ def _check_limit(limit: int) -> None:
 
 
 def _id_tag(row: Any) -> IdTag:
-    return IdTag(
-        row.id_tag, row.status, row.expiry_date, row.parent_id_tag, row.description, row.created_at, row.updated_at,
-        row.max_active_transactions, row.token_type,
-    )
+    return id_tag_of(row)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
@@ -17,14 +14,6 @@ from voltline.store.database import Store
 
 # ChangeConfiguration answers after which the new value holds (now, or after a reboot).
 _CHANGED = ("Accepted", "RebootRequired")
-
-
-@dataclass(slots=True, frozen=True)
-class ConfigurationKey:
-    key: str
-    value: str | None
-    readonly: bool
-    updated_at: datetime
 
 
 class ConfigurationService:
@@ -43,13 +32,6 @@ class ConfigurationService:
 
     async def change(self, identity: str, key: str, value: str, *, timeout: float | None = None) -> Reply[Answer]:
         return await self._commands.send(identity, ChangeConfiguration(key, value), timeout)
-
-    async def keys(self, identity: str) -> list[ConfigurationKey]:
-        c = t.configuration.c
-        rows = await self._store.fetch_all(
-            sa.select(t.configuration).where(c.charge_point_id == identity).order_by(c.key)
-        )
-        return [ConfigurationKey(r.key, r.value, r.readonly, r.updated_at) for r in rows]
 
     async def _get_configuration(
         self, identity: str, request: ReadConfiguration, send: Send[ReadConfiguration]

@@ -4,11 +4,9 @@ history, next to the status notifications that follow it (stored by ChargePointS
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
 from voltline.ocpp.commands import (
@@ -22,7 +20,6 @@ from voltline.ocpp.commands import (
     UploadLog,
 )
 from voltline.services.clock import now
-from voltline.services.paging import Page, fetch_page
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.services.remote_control.request_checks import InvalidRequest, Problem
 from voltline.store import tables as t
@@ -38,17 +35,6 @@ _KINDS: dict[type[Request[Any]], str] = {
     InstallSignedFirmware: "signed_firmware",
 }
 _GOING_AHEAD = {None, "Accepted", "AcceptedCanceled"}
-
-
-@dataclass(slots=True, frozen=True)
-class ChargePointEvent:
-    id: int
-    charge_point_id: str
-    kind: str
-    status: str | None
-    request_id: int | None
-    timestamp: datetime
-    detail: Any
 
 
 class FirmwareService:
@@ -93,15 +79,6 @@ class FirmwareService:
         _require_valid("GetDiagnostics", problems)
         request = UploadDiagnostics(location, start_time, stop_time, retries, retry_interval)
         return await self._commands.send(identity, request, timeout)
-
-    async def history(
-        self, identity: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
-    ) -> Page[ChargePointEvent]:
-        c = t.charge_point_events.c
-        query = sa.select(t.charge_point_events).where(c.charge_point_id == identity)
-        if kind is not None:
-            query = query.where(c.kind == kind)
-        return await fetch_page(self._store, query, (c.timestamp.desc(), c.id.desc()), limit, offset, _event)
 
     def _tracked(self, request_type: type[Request[Any]]):  # type: ignore[no-untyped-def]
         kind = _KINDS[request_type]
@@ -153,6 +130,3 @@ def _require_valid(what: str, problems: list[Problem]) -> None:
     if problems:
         raise InvalidRequest(what, problems)
 
-
-def _event(row: Any) -> ChargePointEvent:
-    return ChargePointEvent(row.id, row.charge_point_id, row.kind, row.status, row.request_id, row.timestamp, row.detail)

@@ -3,8 +3,6 @@ and kept per charge point as it last accepted it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,27 +18,12 @@ from voltline.ocpp.commands import (
     Reply,
     SendLocalList,
 )
-from voltline.services.errors import Invalid, NotFound
+from voltline.services.errors import Invalid
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 FULL, DIFFERENTIAL = "Full", "Differential"
-
-
-@dataclass(slots=True, frozen=True)
-class LocalListEntry:
-    id_tag: str
-    status: str
-    expiry_date: datetime | None
-    parent_id_tag: str | None
-
-
-@dataclass(slots=True, frozen=True)
-class LocalList:
-    charge_point_id: str
-    version: int | None  # as last reported or accepted; None when never known
-    entries: list[LocalListEntry]
 
 
 class LocalListService:
@@ -50,21 +33,6 @@ class LocalListService:
         self._commands = commands
         commands.register(SendLocalList, self._send_local_list)
         commands.register(GetLocalListVersion, self._get_local_list_version)
-
-    async def get(self, identity: str) -> LocalList:
-        async with self._store.read() as conn:
-            version = (
-                await conn.execute(sa.select(t.charge_points.c.local_list_version).where(t.charge_points.c.id == identity))
-            ).first()
-            if version is None:
-                raise NotFound(f"no charge point {identity}")
-            c = t.local_list_entries.c
-            rows = (
-                await conn.execute(sa.select(t.local_list_entries).where(c.charge_point_id == identity).order_by(c.id_tag))
-            ).all()
-        return LocalList(
-            identity, version.local_list_version, [LocalListEntry(r.id_tag, r.status, r.expiry_date, r.parent_id_tag) for r in rows]
-        )
 
     async def synchronize(
         self, identity: str, update_type: str = FULL, *, timeout: float | None = None

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,25 +22,14 @@ from voltline.services.clock import now
 from voltline.ocpp.commands import Answer, ChargingProfileSpec, Reply, StartCharging
 from voltline.services.remote_control.commands import CommandService, Send
 from voltline.services.errors import Conflict, Invalid, NotFound
-from voltline.services.paging import Page, fetch_page
 from voltline.services.smart_charging.service import install_profile, require_storable_profile
 from voltline.store import tables as t
 from voltline.store.database import Store
+from voltline.services.remote_control.views import RemoteStart, remote_start_select as _select
 
 log = logging.getLogger("voltline.remote_start")
 
 REQUESTED, REJECTED, FAILED, STARTED = "Requested", "Rejected", "Failed", "Started"
-
-
-@dataclass(slots=True, frozen=True)
-class RemoteStart:
-    id: int
-    charge_point_id: str
-    connector_id: int | None
-    id_tag: str
-    status: str  # Requested → Accepted → Started, or Rejected / Failed
-    transaction_id: int | None
-    requested_at: datetime
 
 
 class RemoteStartService:
@@ -118,25 +105,6 @@ class RemoteStartService:
             raise NotFound(f"no remote start {remote_start_id}")
         return _remote_start(row)
 
-    async def list(
-        self,
-        *,
-        charge_point_id: str | None = None,
-        id_tag: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[RemoteStart]:
-        c = t.remote_starts.c
-        query = _select()
-        if charge_point_id is not None:
-            query = query.where(c.charge_point_id == charge_point_id)
-        if id_tag is not None:
-            query = query.where(c.id_tag == id_tag)
-        if status is not None:
-            query = query.where(c.status == status)
-        return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, _remote_start)
-
     # -- the command's domain effect -----------------------------------------------------------
 
     async def _effect(self, identity: str, request: StartCharging, send: Send[StartCharging]) -> Reply[Answer]:
@@ -184,7 +152,8 @@ class RemoteStartService:
         )
         if settled:
             remote_start = RemoteStart(
-                remote_start_id, identity, request.connector_id, request.id_tag, status, None, requested_at
+                id=remote_start_id, charge_point_id=identity, connector_id=request.connector_id,
+                id_tag=request.id_tag, status=status, transaction_id=None, requested_at=requested_at,
             )
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
@@ -253,20 +222,6 @@ class RemoteStartService:
                 pass  # look again: in a cluster the start may be stored by another node
             remote_start = await self.get(remote_start.id)
         return remote_start
-
-
-def _select() -> sa.Select[Any]:
-    rs = t.remote_starts.c
-    # The connector is the transaction's when the charge point chose it.
-    return sa.select(
-        rs.id,
-        rs.charge_point_id,
-        sa.func.coalesce(rs.connector_id, t.transactions.c.connector_id).label("connector_id"),
-        rs.id_tag,
-        rs.status,
-        rs.transaction_id,
-        rs.requested_at,
-    ).select_from(t.remote_starts.outerjoin(t.transactions, t.transactions.c.id == rs.transaction_id))
 
 
 def _remote_start(row: Any) -> RemoteStart:

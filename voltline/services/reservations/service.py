@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from voltline.ocpp.commands import Answer, CancelReservation, Reply, ReserveConn
 from voltline.services.clock import now
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.services.errors import ChargePointOffline, Conflict, Invalid, NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.reservations.views import RESERVED, Reservation, reservation_of
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -26,22 +25,8 @@ log = logging.getLogger("voltline.reservations")
 
 # Requested (sent, no answer yet) → Reserved → Used | Expired | Cancelled; or the charge point's
 # refusal: Occupied, Faulted, Unavailable, Rejected.
-REQUESTED, RESERVED, USED, EXPIRED, CANCELLED = "Requested", "Reserved", "Used", "Expired", "Cancelled"
+REQUESTED, USED, EXPIRED, CANCELLED = "Requested", "Used", "Expired", "Cancelled"
 STATUSES = (REQUESTED, RESERVED, USED, EXPIRED, CANCELLED, "Occupied", "Faulted", "Unavailable", "Rejected")
-
-
-@dataclass(slots=True, frozen=True)
-class Reservation:
-    id: int
-    charge_point_id: str
-    connector_id: int
-    id_tag: str
-    parent_id_tag: str | None
-    expiry_date: datetime
-    status: str
-    transaction_id: int | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class ReservationService:
@@ -112,29 +97,6 @@ class ReservationService:
         if row is None:
             raise NotFound(f"no reservation {reservation_id}")
         return _reservation(row)
-
-    async def list(
-        self,
-        *,
-        charge_point_id: str | None = None,
-        connector_id: int | None = None,
-        id_tag: str | None = None,
-        status: str | None = None,
-        active: bool | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[Reservation]:
-        """`active`: only those that still hold a connector (Reserved, not past their expiry), or
-        only those that no longer do."""
-        c = t.reservations.c
-        query = sa.select(t.reservations)
-        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.id_tag, id_tag), (c.status, status)):
-            if value is not None:
-                query = query.where(column == value)
-        if active is not None:
-            holding = sa.and_(c.status == RESERVED, c.expiry_date > now())
-            query = query.where(holding if active else sa.not_(holding))
-        return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, _reservation)
 
     async def expire(self) -> list[int]:
         """Mark reservations past their expiry as Expired; return their ids."""
@@ -238,7 +200,4 @@ _ALLOCATE = {
 
 
 def _reservation(row: Any) -> Reservation:
-    return Reservation(
-        row.id, row.charge_point_id, row.connector_id, row.id_tag, row.parent_id_tag, row.expiry_date,
-        row.status, row.transaction_id, row.created_at, row.updated_at,
-    )
+    return reservation_of(row)

@@ -3,7 +3,6 @@ point / connector / purpose / stack level, ClearChargingProfile removes them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +20,8 @@ from voltline.ocpp.commands import (
 )
 from voltline.services.clock import now, parse_timestamp
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
+from voltline.services.smart_charging.views import ChargingProfile, charging_profile_of
 from voltline.services.errors import Conflict, NotFound
-from voltline.services.paging import Page, fetch_page
 from voltline.services.remote_control.request_checks import InvalidRequest, Problem, schema_problems
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -31,25 +30,6 @@ CS = "csChargingProfiles"  # the profile's place in a SetChargingProfile request
 
 # Active (installed) → Replaced (a newer profile took its id or its slot) | Cleared.
 ACTIVE, REPLACED, CLEARED = "Active", "Replaced", "Cleared"
-
-
-@dataclass(slots=True, frozen=True)
-class ChargingProfile:
-    id: int
-    charge_point_id: str
-    connector_id: int
-    charging_profile_id: int
-    stack_level: int
-    purpose: str
-    kind: str
-    recurrency_kind: str | None
-    transaction_id: int | None
-    valid_from: datetime | None
-    valid_to: datetime | None
-    charging_schedule: dict[str, Any]  # as OCPP sends it (camelCase)
-    status: str
-    created_at: datetime
-    updated_at: datetime
 
 
 class SmartChargingService:
@@ -78,7 +58,7 @@ class SmartChargingService:
             )
             .order_by(t.charging_profiles.c.id.desc())
         )
-        return reply, _profile(row) if row is not None else None
+        return reply, charging_profile_of(row) if row is not None else None
 
     async def require_valid(self, identity: str, connector_id: Any, profile: Any) -> None:
         """Raise InvalidRequest, each problem at its field, for a profile not to be sent."""
@@ -135,26 +115,7 @@ class SmartChargingService:
         row = await self._store.fetch_one(sa.select(t.charging_profiles).where(t.charging_profiles.c.id == profile_id))
         if row is None:
             raise NotFound(f"no charging profile {profile_id}")
-        return _profile(row)
-
-    async def list(
-        self,
-        *,
-        charge_point_id: str | None = None,
-        connector_id: int | None = None,
-        purpose: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[ChargingProfile]:
-        c = t.charging_profiles.c
-        query = sa.select(t.charging_profiles)
-        for column, value in ((c.charge_point_id, charge_point_id), (c.connector_id, connector_id), (c.purpose, purpose), (c.status, status)):
-            if value is not None:
-                query = query.where(column == value)
-        return await fetch_page(
-            self._store, query, (c.charge_point_id, c.connector_id, c.purpose, c.stack_level.desc(), c.id), limit, offset, _profile
-        )
+        return charging_profile_of(row)
 
     # -- domain effects of the commands --------------------------------------------------------
 
@@ -344,11 +305,3 @@ def schedule_record(schedule: ChargingSchedule) -> dict[str, Any]:
     if schedule.min_charging_rate is not None:
         record["minChargingRate"] = schedule.min_charging_rate
     return record
-
-
-def _profile(row: Any) -> ChargingProfile:
-    return ChargingProfile(
-        row.id, row.charge_point_id, row.connector_id, row.charging_profile_id, row.stack_level, row.purpose,
-        row.kind, row.recurrency_kind, row.transaction_id, row.valid_from, row.valid_to, row.charging_schedule,
-        row.status, row.created_at, row.updated_at,
-    )

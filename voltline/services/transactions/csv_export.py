@@ -8,7 +8,7 @@ import io
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 
-from voltline.services.queries import TransactionView
+from voltline.services.transactions.views import TransactionView
 
 COLUMNS = (
     "id", "charge_point_id", "connector_id", "id_tag", "status", "started_at", "stopped_at",
@@ -40,7 +40,7 @@ def lines(transactions: list[TransactionView]) -> str:
 
 async def csv_lines(chunks: AsyncIterable[str]) -> AsyncIterator[str]:
     """The header, then the chunks of `lines` (made where the read ran, see
-    Queries.stream_transactions), sent on in pieces of about CHUNK bytes."""
+    TransactionViews.stream), sent on in pieces of about CHUNK bytes."""
     pending = [",".join(COLUMNS) + "\r\n"]
     size = len(pending[0])
     async for chunk in chunks:

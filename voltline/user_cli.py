@@ -21,19 +21,14 @@ DatabaseOption = Annotated[
 
 
 def _with_users(config: str | None, database_url: str | None, action: Callable[[UserService], Awaitable[T]]) -> T:
+    from voltline.app import operator_users
     from voltline.cli import load_settings  # a bad setting: one line, like every command
-    from voltline.store.database import Store
-    from voltline.store.migrate import ensure_schema
 
     settings = load_settings(config, database_url=database_url)
 
     async def run() -> T:
-        store = Store(settings.database_url)
-        try:
-            await ensure_schema(store.engine)
-            return await action(UserService(store))
-        finally:
-            await store.close()
+        async with operator_users(settings) as users:
+            return await action(users)
 
     return asyncio.run(run())
 
