@@ -28,12 +28,14 @@
     Available: "#22c55e",
     Unavailable: "#94a3b8",
     Faulted: cssColor("--bad", "#b91c1c"),
+    "No status yet": "#e2e8f0",
     connected: "#22c55e",
     offline: "#94a3b8",
     sessions: "#0ea5e9",
     idle: "#f59e0b",
     bad: cssColor("--bad", "#b91c1c"),
     warn: "#f59e0b",
+    blocked: "#475569",
   };
   const PALETTE = ["#0f766e", "#6d28d9", "#0ea5e9", "#f59e0b", "#db2777", "#65a30d", "#64748b", "#b91c1c"];
   const tone = (name, i) => TONES[name] || PALETTE[i % PALETTE.length];
@@ -166,7 +168,7 @@
       ticks: { callback: (v) => number(v, 0) + (spec.percent ? " %" : "") },
     };
     const labelAxis = { stacked: !!spec.stacked, grid: { display: false },
-                        ticks: { autoSkip: true, maxRotation: horizontal ? 0 : 45 } };
+                        ticks: { autoSkip: !horizontal, maxRotation: horizontal ? 0 : 45 } };
     const line = spec.kind === "line";
     return new Chart(canvas, {
       type: line ? "line" : "bar",
@@ -198,13 +200,32 @@
     });
   }
 
+  // The shares of a whole (spec.percent), one slice per label, coloured by meaning.
+  function doughnutChart(canvas, spec) {
+    const data = spec.datasets[0];
+    return new Chart(canvas, {
+      type: "doughnut",
+      data: { labels: spec.labels, datasets: [{ label: data.label, data: data.data, borderWidth: 1,
+        backgroundColor: spec.labels.map((label, i) => tone(label, i)) }] },
+      options: {
+        animation: false, cutout: "55%",
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { label: (item) => `${item.label}: ${number(item.parsed, spec.digits == null ? 1 : spec.digits)} %` } },
+        },
+      },
+    });
+  }
+
+  const KINDS = { session: sessionChart, doughnut: doughnutChart };
+
   function draw() {
     $$("[data-chart]").forEach((box) => {
       const canvas = box.querySelector("canvas");
       const source = document.querySelector(`[data-chart-spec="${box.dataset.chart}"]`);
       if (!canvas || !source) return;
       const spec = JSON.parse(source.textContent);
-      const chart = spec.kind === "session" ? sessionChart(canvas, spec) : reportChart(canvas, spec);
+      const chart = (KINDS[spec.kind] || reportChart)(canvas, spec);
       chart.$spec = spec;
       box.dataset.drawn = "true";
     });

@@ -1,0 +1,282 @@
+"""The Reports section: energy, sessions, utilisation, reliability and peak power, each as charts
+with the filters an operator needs and a CSV of the same figures.
+
+Every figure comes from the report service (services/reports); this module reads the filters
+(days in the operator's zone, which also cuts the report's days, weeks and months), asks the
+service and hands its answer to the charts (report_charts) and the downloads (report_csv).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from voltline.web import report_charts as charts
+from voltline.web import report_csv
+from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
+from voltline.web.zones import day_start, parse_day
+
+if TYPE_CHECKING:
+    from voltline.services.reports.service import ReportService
+    from voltline.services.reports.views import ReportFilter, Utilisation
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 400  # the report service's own limit
+INTERVALS = (("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month"))
+TABS = (("/reports/energy", "Energy"), ("/reports/sessions", "Sessions"), ("/reports/utilisation", "Utilisation"),
+        ("/reports/reliability", "Reliability"), ("/reports/peak-power", "Peak power"))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The form's fields as typed, and what they mean for the report."""
+
+    since: str
+    until: str
+    charge_point_id: str
+    id_tag: str
+    parent_id_tag: str
+    ocpp_version: str
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    problem: str | None
+
+    def form(self) -> dict[str, str]:
+        return {"since": self.since, "until": self.until, "charge_point_id": self.charge_point_id,
+                "id_tag": self.id_tag, "parent_id_tag": self.parent_id_tag, "ocpp_version": self.ocpp_version}
+
+    def report_filter(self) -> ReportFilter:
+        from voltline.services.reports.views import ReportFilter
+
+        return ReportFilter(start=self.start, end=self.end, tz=self.zone,
+                            charge_point_ids=_names(self.charge_point_id), id_tags=_names(self.id_tag),
+                            parent_id_tag=self.parent_id_tag.strip() or None,
+                            ocpp_version=self.ocpp_version or None)
+
+    def query(self, **extra: str) -> str:
+        return urlencode({k: v for k, v in {**self.form(), **extra}.items() if v})
+
+
+def _names(field: str) -> tuple[str, ...]:
+    """`CP-1, CP-2` → ("CP-1", "CP-2"): a group of charge points (or id tags) is typed as a list."""
+    return tuple(dict.fromkeys(n.strip() for n in field.replace(";", ",").split(",") if n.strip()))
+
+
+def read_filters(request: Request) -> Filters:
+    """The days typed (both included), in the operator's zone; the last 30 days when none."""
+    q = request.query_params
+    zone = operator_zone(request)
+    today = datetime.now(UTC).astimezone(zone).date()
+    first, last = parse_day(q.get("since", "")), parse_day(q.get("until", ""))
+    problem = None
+    last = last or today
+    first = first or (last - timedelta(days=DEFAULT_DAYS - 1))
+    if first > last:
+        problem = f"The range starts after it ends: showing {last.isoformat()} alone."
+        first = last
+    if (last - first).days + 1 > MAX_DAYS:
+        problem = f"A report covers at most {MAX_DAYS} days: showing the {MAX_DAYS} days up to {last.isoformat()}."
+        first = last - timedelta(days=MAX_DAYS - 1)
+    version = q.get("ocpp_version", "")
+    return Filters(
+        since=q.get("since", ""), until=q.get("until", ""), charge_point_id=q.get("charge_point_id", "").strip(),
+        id_tag=q.get("id_tag", "").strip(), parent_id_tag=q.get("parent_id_tag", "").strip(),
+        ocpp_version=version if version in ("ocpp1.6", "ocpp2.0.1") else "",
+        start=day_start(first, zone), end=day_start(last + timedelta(days=1), zone), zone=zone, problem=problem,
+    )
+
+
+def _choice(request: Request, name: str, allowed: Sequence[str], default: str) -> str:
+    value = request.query_params.get(name, default)
+    return value if value in allowed else default
+
+
+def service(request: Request) -> ReportService:
+    return dashboard(request).voltline.services.reports  # type: ignore[no-any-return]
+
+
+def page(request: Request, template: str, filters: Filters, values: dict[str, object]) -> Response:
+    return render(request, template, {
+        "tabs": TABS, "filters": filters.form(), "problem": filters.problem, "intervals": INTERVALS,
+        "range_start": filters.start, "range_end": filters.end - timedelta(seconds=1),
+        # The days the report covers, shown in the date fields when none were typed.
+        "shown_since": filters.start.astimezone(filters.zone).date().isoformat(),
+        "shown_until": (filters.end.astimezone(filters.zone) - timedelta(seconds=1)).date().isoformat(),
+        "query": filters.query(), "extra_query": lambda **kw: filters.query(**kw), **values,
+    })
+
+
+def download(filters: Filters, name: str, rows: Sequence[Sequence[object]]) -> Response:
+    first = filters.start.astimezone(filters.zone).date()
+    last = (filters.end.astimezone(filters.zone) - timedelta(seconds=1)).date()
+    return Response(report_csv.text(rows), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="voltline-{name}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
+
+
+@router.get("/reports")
+async def reports_home(request: Request) -> Response:
+    return RedirectResponse("/reports/energy" + (f"?{request.url.query}" if request.url.query else ""), status_code=303)
+
+
+# -- energy ---------------------------------------------------------------------------------
+
+
+@router.get("/reports/energy")
+async def energy_page(request: Request) -> Response:
+    filters = read_filters(request)
+    where = filters.report_filter()
+    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    group = _choice(request, "group", ["id_tag", "parent"], "id_tag")
+    reports = service(request)
+    over_time = await reports.energy(where, interval)
+    by_cp = await reports.energy_by_charge_point(where)
+    by_tag = await reports.energy_by_id_tag(where, group)
+    return page(request, "reports_energy.html", filters, {
+        "interval": interval, "group": group, "report": over_time, "by_cp": by_cp, "by_tag": by_tag,
+        "chart_time": charts.energy_over_time(over_time.items, interval, filters.zone),
+        "chart_cp": charts.energy_by_charge_point(by_cp.items),
+        "chart_tag": charts.energy_by_id_tag(by_tag.items, group),
+        "top": charts.TOP,
+    })
+
+
+@router.get("/reports/energy.csv")
+async def energy_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    report = await service(request).energy(filters.report_filter(), interval)
+    return download(filters, f"energy-per-{interval}", report_csv.energy(report, filters.zone))
+
+
+@router.get("/reports/energy-by-charge-point.csv")
+async def energy_by_charge_point_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    report = await service(request).energy_by_charge_point(filters.report_filter())
+    return download(filters, "energy-by-charge-point", report_csv.energy_by_charge_point(report))
+
+
+@router.get("/reports/energy-by-id-tag.csv")
+async def energy_by_id_tag_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    group = _choice(request, "group", ["id_tag", "parent"], "id_tag")
+    report = await service(request).energy_by_id_tag(filters.report_filter(), group)
+    return download(filters, "energy-by-id-tag" if group == "id_tag" else "energy-by-id-tag-group",
+                    report_csv.energy_by_id_tag(report))
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@router.get("/reports/sessions")
+async def sessions_page(request: Request) -> Response:
+    filters = read_filters(request)
+    report = await service(request).sessions(filters.report_filter())
+    return page(request, "reports_sessions.html", filters, {
+        "report": report,
+        "chart_energy": charts.distribution(report.energy_distribution, "kWh", "energy"),
+        "chart_duration": charts.distribution(report.duration_distribution, "s", "sessions"),
+        "chart_hours": charts.by_hour_of_day(report.by_hour_of_day),
+        "chart_days": charts.by_day_of_week(report.by_day_of_week),
+    })
+
+
+@router.get("/reports/sessions.csv")
+async def sessions_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    report = await service(request).sessions(filters.report_filter())
+    return download(filters, "sessions", report_csv.sessions(report))
+
+
+# -- utilisation ----------------------------------------------------------------------------
+
+# The order of the chart: the busiest first, the idlest first, or the most faulted first.
+ORDERS: dict[str, Callable[[Utilisation], float]] = {
+    "busiest": lambda i: -i.shares.get("charging", 0.0),
+    "idlest": lambda i: i.shares.get("charging", 0.0) + i.shares.get("occupied", 0.0),
+    "faulted": lambda i: -i.shares.get("faulted", 0.0),
+}
+
+
+@router.get("/reports/utilisation")
+async def utilisation_page(request: Request) -> Response:
+    filters = read_filters(request)
+    group = _choice(request, "group", ["connector", "charge_point"], "connector")
+    order = _choice(request, "order", list(ORDERS), "busiest")
+    report = await service(request).utilisation(filters.report_filter(), group)
+    items = sorted(report.items, key=ORDERS[order])
+    return page(request, "reports_utilisation.html", filters, {
+        "group": group, "order": order, "report": report, "count": len(items), "top": charts.TOP,
+        "chart_items": charts.utilisation(items), "chart_totals": charts.utilisation_totals(report.totals),
+    })
+
+
+@router.get("/reports/utilisation.csv")
+async def utilisation_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    group = _choice(request, "group", ["connector", "charge_point"], "connector")
+    report = await service(request).utilisation(filters.report_filter(), group)
+    return download(filters, f"utilisation-per-{group.replace('_', '-')}", report_csv.utilisation(report))
+
+
+# -- reliability ----------------------------------------------------------------------------
+
+
+@router.get("/reports/reliability")
+async def reliability_page(request: Request) -> Response:
+    filters = read_filters(request)
+    report = await service(request).reliability(filters.report_filter())
+    return page(request, "reports_reliability.html", filters, {
+        "report": report, "flagged": [i for i in report.items if i.flagged], "count": len(report.items),
+        "top": charts.TOP,
+        "chart_connected": charts.connected_shares(report.items), "chart_incidents": charts.incidents(report.items),
+        "chart_codes": charts.faults_by_error_code(report.items), "chart_starts": charts.failed_starts(report.items),
+    })
+
+
+@router.get("/reports/reliability.csv")
+async def reliability_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    report = await service(request).reliability(filters.report_filter())
+    return download(filters, "reliability", report_csv.reliability(report))
+
+
+# -- peak power -----------------------------------------------------------------------------
+
+
+@router.get("/reports/peak-power")
+async def peak_power_page(request: Request) -> Response:
+    filters = read_filters(request)
+    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    report = await service(request).peak_power(filters.report_filter(), interval)
+    return page(request, "reports_peak_power.html", filters, {
+        "interval": interval, "report": report, "top": charts.TOP,
+        "chart_time": charts.peak_over_time(report.items, interval, filters.zone),
+        "chart_cp": charts.peak_by_charge_point(report.by_charge_point),
+    })
+
+
+@router.get("/reports/peak-power.csv")
+async def peak_power_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    report = await service(request).peak_power(filters.report_filter(), interval)
+    return download(filters, f"peak-power-per-{interval}", report_csv.peak_power(report, filters.zone))
+
+
+@router.get("/reports/peak-power-by-charge-point.csv")
+async def peak_power_by_charge_point_csv(request: Request) -> Response:
+    filters = read_filters(request)
+    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    report = await service(request).peak_power(filters.report_filter(), interval)
+    return download(filters, "peak-power-by-charge-point", report_csv.peak_power_by_charge_point(report, filters.zone))
+
