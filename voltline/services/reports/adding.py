@@ -44,3 +44,21 @@ ADDING = {
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 """By dialect name, then table: the statement that adds a row (a dict of every column) to its rollup."""
+
+
+def merged(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of one key summed into one: a multi-row INSERT may not touch a row twice."""
+    key, summed, maxed = ROLLUPS[table]
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        found = by_key.get(k)
+        if found is None:
+            by_key[k] = dict(row)
+            continue
+        for name in summed:
+            found[name] += row[name]
+        for name in maxed:
+            if row[name] is not None and (found[name] is None or row[name] > found[name]):
+                found[name] = row[name]
+    return list(by_key.values())

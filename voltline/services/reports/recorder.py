@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import ADDING
+from voltline.services.reports.adding import ADDING, merged
 from voltline.services.reports.hours import (
     DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, bucket, floor_hour, split_seconds,
 )
@@ -115,7 +115,7 @@ async def add_sums(conn: AsyncConnection, sums: Sums) -> None:
     adding = ADDING[conn.dialect.name]
     for table, rows in sums.tables():
         if rows:
-            await conn.execute(adding[table], rows)
+            await conn.execute(adding[table], merged(table, rows) if table is t.report_sessions else rows)
 
 
 class Rollups:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import ADDING
+from voltline.services.reports.adding import ADDING, merged
 from voltline.services.reports.hours import floor_hour, split_seconds
 from voltline.store import tables as t
 
@@ -121,7 +121,7 @@ async def record_status(conn: AsyncConnection, charge_point_id: str, connector_i
     elif before:
         rows += status_rows(charge_point_id, connector_id, before[0], before[0].timestamp, point.timestamp)
     adding = ADDING[conn.dialect.name]
-    await conn.execute(adding[t.report_status], rows)
+    await conn.execute(adding[t.report_status], merged(t.report_status, rows))
     if following is None:
         run = idle_run(before, point)
         if run is not None:
