@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 
 from voltline.api.deps import ServicesDep
-from voltline.api.schemas import IdTagStr, Identity
+from voltline.api.schemas import Identity, IdTagStr
 from voltline.services.errors import Invalid
 from voltline.services.reports import csv_export
 from voltline.services.reports import views as v
@@ -60,7 +61,11 @@ def _answer(f: v.ReportFilter, report: Any, fmt: str, name: str, csv: Callable[[
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     body = {"from": f.start.isoformat(), "to": f.end.isoformat(), "tz": f.tz.key, **dataclasses.asdict(report)}
-    return ORJSONResponse(body)
+    return _json(body)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _renamed(buckets: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
@@ -96,7 +101,7 @@ async def sessions(services: ServicesDep, f: Filter, format: Format = "json") ->
     body = {"from": f.start.isoformat(), "to": f.end.isoformat(), "tz": f.tz.key, **dataclasses.asdict(report)}
     body["energy_distribution"] = _renamed(body["energy_distribution"], "wh")
     body["duration_distribution"] = _renamed(body["duration_distribution"], "s")
-    return ORJSONResponse(body)
+    return _json(body)
 
 
 @router.get("/utilisation", summary="Share of time Charging, Occupied, Available, Unavailable, Faulted")
@@ -110,7 +115,7 @@ async def utilisation(
         body = {"from": f.start.isoformat(), "to": f.end.isoformat(), "tz": f.tz.key, **dataclasses.asdict(report)}
         for item in body["items"]:
             del item["connector_id"]
-        return ORJSONResponse(body)
+        return _json(body)
     return _answer(f, report, format, "utilisation", csv_export.utilisation)
 
 
