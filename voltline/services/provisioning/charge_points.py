@@ -18,6 +18,8 @@ from voltline.services.clock import now
 from voltline.ocpp.identity import identity_problem
 from voltline.services.security.backoff import FailureBackoff
 from voltline.services.errors import Invalid
+from voltline.services.reports.recorder import Rollups
+from voltline.services.reports.timeline import StatusPoint, record_status
 from voltline.services.provisioning.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
 from voltline.services.security.passwords import HasherBusy, PasswordHasher
 from voltline.store import tables as t
@@ -96,8 +98,10 @@ class ChargePointService:
         node_id: str = "local",
         hasher: PasswordHasher | None = None,
         single_node: bool = True,
+        rollups: Rollups | None = None,
     ) -> None:
         self._store = store
+        self._rollups = rollups or Rollups(store, enabled=False)
         self._hasher = hasher or PasswordHasher()
         # Wrong passwords back off the charge point they were tried for, and the address they
         # came from. An address may hold many charge points (a site router, a mobile carrier's
@@ -145,6 +149,7 @@ class ChargePointService:
         """At shutdown: every charge point this node held is recorded offline, in one statement
         (the connections' own disconnect records would be thousands of writes). Returns how many."""
         self._liveness = Liveness()
+        self._rollups.all_disconnected(now())
         return await self._forget_connections()
 
     def access(self, identity: str) -> Access | None:
@@ -359,6 +364,7 @@ class ChargePointService:
             await self._store.execute(_CONNECT, {
                 "b_id": identity, "b_node": self.node_id, "b_at": at, "b_address": remote_address,
             })
+        self._rollups.connected(identity, at)
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
         return access
 
@@ -371,6 +377,7 @@ class ChargePointService:
             await self._store.write(lambda conn: conn.execute(_DISCONNECT, values))
         except Exception:
             log.exception("could not record that %s disconnected", identity)
+        self._rollups.disconnected(identity, at)
         self._bus.publish(Event("charge_point.disconnected", identity, {}))
 
     def seen(self, identity: str, at: datetime) -> None:
@@ -524,7 +531,14 @@ class ChargePointService:
             "updated_at": at,
         }
 
+        history = {name: values[name] for name in _HISTORY_COLUMNS}
+        history["timestamp"], history["received_at"] = values["status_at"], at
+        point = StatusPoint(status, error_code, values["status_at"])
+
         async def upsert(conn: AsyncConnection) -> bool:
+            # Every notification joins the history, the late ones too; only the newest is the
+            # connector's status.
+            await record_status(conn, identity, connector_id, point, history)
             statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
             return bool((await conn.execute(statement, values)).rowcount)
 
@@ -573,6 +587,8 @@ class ChargePointService:
         await self._store.write(insert)
         self._bus.publish(Event(f"{kind}.status", identity, {"status": status, "request_id": request_id}))
 
+
+_HISTORY_COLUMNS = ("charge_point_id", "connector_id", "status", "error_code", "info", "vendor_id", "vendor_error_code")
 
 # Statements built once: constructing a Core statement per message costs more than running it.
 _cp = t.charge_points.c
