@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from voltline.services.reports.views import (
-        Bucket,
-        ChargePointEnergy,
-        ChargePointPeak,
-        DayCount,
-        EnergyPeriod,
-        HourCount,
-        IdTagEnergy,
-        ParentIdTagEnergy,
-        PeakPeriod,
-        Reliability,
-        Utilisation,
-    )
+from voltline.services.reports.views import (
+    Bucket,
+    ChargePointEnergy,
+    ChargePointPeak,
+    DayCount,
+    EnergyPeriod,
+    HourCount,
+    IdTagEnergy,
+    ParentIdTagEnergy,
+    PeakPeriod,
+    Reliability,
+    Utilisation,
+)
 
 # Horizontal bar charts show this many items; the CSV has them all.
 TOP = 20

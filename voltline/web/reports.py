@@ -3,7 +3,8 @@ with the filters an operator needs and a CSV of the same figures.
 
 Every figure comes from the report service (services/reports); this module reads the filters
 (days in the operator's zone, which also cuts the report's days, weeks and months), asks the
-service and hands its answer to the charts (report_charts) and the downloads (report_csv).
+service and hands its answer to the charts (report_charts) and to the downloads, written by
+the same CSV writer as the REST API's (services/reports/csv_export).
 """
 
 from __future__ import annotations
@@ -11,27 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from voltline.services.reports import csv_export
+from voltline.services.reports.service import Reports
+from voltline.services.reports.views import INTERVALS as REPORT_INTERVALS
+from voltline.services.reports.views import ReportFilter, Utilisation
 from voltline.web import report_charts as charts
-from voltline.web import report_csv
 from voltline.web.routing import CurrentUser, DashboardRoute, dashboard, operator_zone, render
 from voltline.web.zones import day_start, parse_day
-
-if TYPE_CHECKING:
-    from voltline.services.reports.service import ReportService
-    from voltline.services.reports.views import ReportFilter, Utilisation
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400  # the report service's own limit
-INTERVALS = (("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month"))
+INTERVALS = tuple((name, name.capitalize()) for name in REPORT_INTERVALS)
 TABS = (("/reports/energy", "Energy"), ("/reports/sessions", "Sessions"), ("/reports/utilisation", "Utilisation"),
         ("/reports/reliability", "Reliability"), ("/reports/peak-power", "Peak power"))
 
@@ -55,13 +54,10 @@ class Filters:
         return {"since": self.since, "until": self.until, "charge_point_id": self.charge_point_id,
                 "id_tag": self.id_tag, "parent_id_tag": self.parent_id_tag, "ocpp_version": self.ocpp_version}
 
-    def report_filter(self) -> ReportFilter:
-        from voltline.services.reports.views import ReportFilter
-
-        return ReportFilter(start=self.start, end=self.end, tz=self.zone,
-                            charge_point_ids=_names(self.charge_point_id), id_tags=_names(self.id_tag),
-                            parent_id_tag=self.parent_id_tag.strip() or None,
-                            ocpp_version=self.ocpp_version or None)
+    def report_filter(self, reports: Reports) -> ReportFilter:
+        return reports.filter(self.start, self.end, self.zone.key, charge_point_ids=_names(self.charge_point_id),
+                              id_tags=_names(self.id_tag), parent_id_tag=self.parent_id_tag or None,
+                              ocpp_version=self.ocpp_version or None)
 
     def query(self, **extra: str) -> str:
         return urlencode({k: v for k, v in {**self.form(), **extra}.items() if v})
@@ -101,8 +97,14 @@ def _choice(request: Request, name: str, allowed: Sequence[str], default: str) -
     return value if value in allowed else default
 
 
-def service(request: Request) -> ReportService:
+def service(request: Request) -> Reports:
     return dashboard(request).voltline.services.reports  # type: ignore[no-any-return]
+
+
+def asked(request: Request) -> tuple[Filters, ReportFilter, Reports]:
+    """The page's filters, the report filter they make, and the report service to ask."""
+    filters, reports = read_filters(request), service(request)
+    return filters, filters.report_filter(reports), reports
 
 
 def page(request: Request, template: str, filters: Filters, values: dict[str, object]) -> Response:
@@ -116,10 +118,10 @@ def page(request: Request, template: str, filters: Filters, values: dict[str, ob
     })
 
 
-def download(filters: Filters, name: str, rows: Sequence[Sequence[object]]) -> Response:
+def download(filters: Filters, name: str, text: str) -> Response:
     first = filters.start.astimezone(filters.zone).date()
     last = (filters.end.astimezone(filters.zone) - timedelta(seconds=1)).date()
-    return Response(report_csv.text(rows), media_type="text/csv; charset=utf-8", headers={
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="voltline-{name}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
 
 
@@ -133,11 +135,9 @@ async def reports_home(request: Request) -> Response:
 
 @router.get("/reports/energy")
 async def energy_page(request: Request) -> Response:
-    filters = read_filters(request)
-    where = filters.report_filter()
-    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
+    filters, where, reports = asked(request)
+    interval = _choice(request, "interval", REPORT_INTERVALS, "day")
     group = _choice(request, "group", ["id_tag", "parent"], "id_tag")
-    reports = service(request)
     over_time = await reports.energy(where, interval)
     by_cp = await reports.energy_by_charge_point(where)
     by_tag = await reports.energy_by_id_tag(where, group)
@@ -152,26 +152,26 @@ async def energy_page(request: Request) -> Response:
 
 @router.get("/reports/energy.csv")
 async def energy_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
-    report = await service(request).energy(filters.report_filter(), interval)
-    return download(filters, f"energy-per-{interval}", report_csv.energy(report, filters.zone))
+    filters, where, reports = asked(request)
+    interval = _choice(request, "interval", REPORT_INTERVALS, "day")
+    report = await reports.energy(where, interval)
+    return download(filters, f"energy-per-{interval}", csv_export.energy(report))
 
 
 @router.get("/reports/energy-by-charge-point.csv")
 async def energy_by_charge_point_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    report = await service(request).energy_by_charge_point(filters.report_filter())
-    return download(filters, "energy-by-charge-point", report_csv.energy_by_charge_point(report))
+    filters, where, reports = asked(request)
+    report = await reports.energy_by_charge_point(where)
+    return download(filters, "energy-by-charge-point", csv_export.energy_by_charge_point(report))
 
 
 @router.get("/reports/energy-by-id-tag.csv")
 async def energy_by_id_tag_csv(request: Request) -> Response:
-    filters = read_filters(request)
+    filters, where, reports = asked(request)
     group = _choice(request, "group", ["id_tag", "parent"], "id_tag")
-    report = await service(request).energy_by_id_tag(filters.report_filter(), group)
+    report = await reports.energy_by_id_tag(where, group)
     return download(filters, "energy-by-id-tag" if group == "id_tag" else "energy-by-id-tag-group",
-                    report_csv.energy_by_id_tag(report))
+                    csv_export.energy_by_id_tag(report))
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -179,8 +179,8 @@ async def energy_by_id_tag_csv(request: Request) -> Response:
 
 @router.get("/reports/sessions")
 async def sessions_page(request: Request) -> Response:
-    filters = read_filters(request)
-    report = await service(request).sessions(filters.report_filter())
+    filters, where, reports = asked(request)
+    report = await reports.sessions(where)
     return page(request, "reports_sessions.html", filters, {
         "report": report,
         "chart_energy": charts.distribution(report.energy_distribution, "kWh", "energy"),
@@ -192,9 +192,9 @@ async def sessions_page(request: Request) -> Response:
 
 @router.get("/reports/sessions.csv")
 async def sessions_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    report = await service(request).sessions(filters.report_filter())
-    return download(filters, "sessions", report_csv.sessions(report))
+    filters, where, reports = asked(request)
+    report = await reports.sessions(where)
+    return download(filters, "sessions", csv_export.sessions(report))
 
 
 # -- utilisation ----------------------------------------------------------------------------
@@ -209,10 +209,10 @@ ORDERS: dict[str, Callable[[Utilisation], float]] = {
 
 @router.get("/reports/utilisation")
 async def utilisation_page(request: Request) -> Response:
-    filters = read_filters(request)
+    filters, where, reports = asked(request)
     group = _choice(request, "group", ["connector", "charge_point"], "connector")
     order = _choice(request, "order", list(ORDERS), "busiest")
-    report = await service(request).utilisation(filters.report_filter(), group)
+    report = await reports.utilisation(where, group)
     items = sorted(report.items, key=ORDERS[order])
     return page(request, "reports_utilisation.html", filters, {
         "group": group, "order": order, "report": report, "count": len(items), "top": charts.TOP,
@@ -222,10 +222,10 @@ async def utilisation_page(request: Request) -> Response:
 
 @router.get("/reports/utilisation.csv")
 async def utilisation_csv(request: Request) -> Response:
-    filters = read_filters(request)
+    filters, where, reports = asked(request)
     group = _choice(request, "group", ["connector", "charge_point"], "connector")
-    report = await service(request).utilisation(filters.report_filter(), group)
-    return download(filters, f"utilisation-per-{group.replace('_', '-')}", report_csv.utilisation(report))
+    report = await reports.utilisation(where, group)
+    return download(filters, f"utilisation-per-{group.replace('_', '-')}", csv_export.utilisation(report))
 
 
 # -- reliability ----------------------------------------------------------------------------
@@ -233,8 +233,8 @@ async def utilisation_csv(request: Request) -> Response:
 
 @router.get("/reports/reliability")
 async def reliability_page(request: Request) -> Response:
-    filters = read_filters(request)
-    report = await service(request).reliability(filters.report_filter())
+    filters, where, reports = asked(request)
+    report = await reports.reliability(where)
     return page(request, "reports_reliability.html", filters, {
         "report": report, "flagged": [i for i in report.items if i.flagged], "count": len(report.items),
         "top": charts.TOP,
@@ -245,9 +245,9 @@ async def reliability_page(request: Request) -> Response:
 
 @router.get("/reports/reliability.csv")
 async def reliability_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    report = await service(request).reliability(filters.report_filter())
-    return download(filters, "reliability", report_csv.reliability(report))
+    filters, where, reports = asked(request)
+    report = await reports.reliability(where)
+    return download(filters, "reliability", csv_export.reliability(report))
 
 
 # -- peak power -----------------------------------------------------------------------------
@@ -255,9 +255,9 @@ async def reliability_csv(request: Request) -> Response:
 
 @router.get("/reports/peak-power")
 async def peak_power_page(request: Request) -> Response:
-    filters = read_filters(request)
-    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
-    report = await service(request).peak_power(filters.report_filter(), interval)
+    filters, where, reports = asked(request)
+    interval = _choice(request, "interval", REPORT_INTERVALS, "day")
+    report = await reports.peak_power(where, interval)
     return page(request, "reports_peak_power.html", filters, {
         "interval": interval, "report": report, "top": charts.TOP,
         "chart_time": charts.peak_over_time(report.items, interval, filters.zone),
@@ -267,16 +267,16 @@ async def peak_power_page(request: Request) -> Response:
 
 @router.get("/reports/peak-power.csv")
 async def peak_power_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
-    report = await service(request).peak_power(filters.report_filter(), interval)
-    return download(filters, f"peak-power-per-{interval}", report_csv.peak_power(report, filters.zone))
+    filters, where, reports = asked(request)
+    interval = _choice(request, "interval", REPORT_INTERVALS, "day")
+    report = await reports.peak_power(where, interval)
+    return download(filters, f"peak-power-per-{interval}", csv_export.peak_power(report))
 
 
 @router.get("/reports/peak-power-by-charge-point.csv")
 async def peak_power_by_charge_point_csv(request: Request) -> Response:
-    filters = read_filters(request)
-    interval = _choice(request, "interval", [i for i, _ in INTERVALS], "day")
-    report = await service(request).peak_power(filters.report_filter(), interval)
-    return download(filters, "peak-power-by-charge-point", report_csv.peak_power_by_charge_point(report, filters.zone))
+    filters, where, reports = asked(request)
+    interval = _choice(request, "interval", REPORT_INTERVALS, "day")
+    report = await reports.peak_power(where, interval)
+    return download(filters, "peak-power-by-charge-point", csv_export.peak_power(report, by_charge_point=True))
 

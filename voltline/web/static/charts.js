@@ -165,7 +165,9 @@
       beginAtZero: true, stacked: !!spec.stacked,
       max: spec.percent ? 100 : undefined,
       title: { display: !!unit, text: unit },
-      ticks: { callback: (v) => number(v, 0) + (spec.percent ? " %" : "") },
+      // Whole numbers for counts; tenths and hundredths only where the scale needs them.
+      ticks: { precision: spec.digits === 0 ? 0 : undefined,
+               callback: (v) => Number(v).toLocaleString("en", { maximumFractionDigits: 2 }) + (spec.percent ? " %" : "") },
     };
     const labelAxis = { stacked: !!spec.stacked, grid: { display: false },
                         ticks: { autoSkip: !horizontal, maxRotation: horizontal ? 0 : 45 } };
@@ -181,7 +183,7 @@
             backgroundColor: line ? alpha(color, 0.12) : color,
             borderWidth: line ? 2 : 0, borderRadius: spec.stacked ? 0 : 3, fill: line ? "origin" : undefined,
             pointRadius: line ? (spec.labels.length > 60 ? 0 : 2.5) : undefined, tension: 0,
-            maxBarThickness: 48,
+            maxBarThickness: horizontal ? 30 : 48,
           };
         }),
       },
