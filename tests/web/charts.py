@@ -6,6 +6,8 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from voltline.web.vendor import BUILD_COMMAND, bundle, charts_bundled
+
 # The chart Chart.js holds for the canvas of [data-chart=ID]: its datasets and each axis's tick labels.
 READ_CHART = """(id) => {
   const canvas = document.querySelector(`[data-chart="${id}"] canvas`);
@@ -23,6 +25,7 @@ READ_CHART = """(id) => {
 
 async def drawn_chart(page: Page, chart_id: str) -> dict[str, Any]:
     """The chart on the page, once Chart.js has drawn it on a canvas of real size."""
+    assert charts_bundled(), f"{bundle()} is missing: run {BUILD_COMMAND} first (scripts/test.sh does)"
     await expect(page.locator(f'[data-chart="{chart_id}"][data-drawn="true"] canvas')).to_be_visible()
     chart = await page.evaluate(READ_CHART, chart_id)
     assert chart is not None, f"no Chart.js chart on [data-chart={chart_id}]"

@@ -16,18 +16,20 @@ BUILD_COMMAND = "scripts/build-web.sh"
 log = logging.getLogger("voltline.web")
 
 
-def charts_bundled(static: Path = STATIC) -> bool:
+def bundle() -> Path:
+    return STATIC / CHART_JS
+
+
+def charts_bundled() -> bool:
     """True when the charting library is there to be served (looked up per page: a bundle built
     while the server runs is picked up without a restart)."""
-    return (static / CHART_JS).is_file()
+    return bundle().is_file()
 
 
-def notice_if_missing(static: Path = STATIC) -> bool:
+def notice_if_missing() -> bool:
     """Log once at start that the dashboard has no charts until the bundle is built; True if it is there."""
-    if charts_bundled(static):
+    if charts_bundled():
         return True
-    log.warning(
-        "dashboard charts are off: %s is missing; run %s (Node.js and npm) to bundle the charting library",
-        static / CHART_JS, BUILD_COMMAND,
-    )
+    log.warning("dashboard charts are off: %s is missing; run %s (Node.js and npm) to bundle the charting library",
+                bundle(), BUILD_COMMAND)
     return False
