@@ -97,15 +97,24 @@ def energy_by_id_tag(items: Sequence[IdTagEnergy] | Sequence[ParentIdTagEnergy],
     return ranking(labels, [kwh(i.energy_wh) for i in items], label="Energy delivered", tone="sessions", unit="kWh")
 
 
+def _amount(value: int, unit: str) -> tuple[str, str]:
+    """A bucket bound as (number, unit): Wh as kWh, seconds as min or h."""
+    if unit == "kWh":
+        return f"{value / 1000:g}", "kWh"
+    if value and value % 3600 == 0:
+        return f"{value // 3600}", "h"
+    return f"{value // 60}", "min"
+
+
 def bucket_label(bucket: Bucket, unit: str) -> str:
-    def show(value: int) -> str:
-        if unit == "kWh":
-            return f"{value / 1000:g}"
-        return f"{value // 3600} h" if value % 3600 == 0 and value else f"{value // 60} min"
-    suffix = " kWh" if unit == "kWh" else ""
+    """`under 15 min`, `15–30 min`, `30 min–1 h`, `8 h or more` (unit "kWh" for energy, else seconds)."""
     if bucket.upper is None:
-        return f"{show(bucket.lower)}{suffix} or more"
-    return f"{show(bucket.lower)}–{show(bucket.upper)}{suffix}"
+        return "{} {} or more".format(*_amount(bucket.lower, unit))
+    high, high_unit = _amount(bucket.upper, unit)
+    if bucket.lower == 0:
+        return f"under {high} {high_unit}"
+    low, low_unit = _amount(bucket.lower, unit)
+    return f"{low}–{high} {high_unit}" if low_unit == high_unit else f"{low} {low_unit}–{high} {high_unit}"
 
 
 def distribution(buckets: Sequence[Bucket], unit: str, tone: str) -> ChartSpec:
