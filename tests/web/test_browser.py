@@ -115,6 +115,16 @@ async def test_remote_session_from_the_dashboard(server: Voltline, operator: Any
     await expect(energy).not_to_have_text(second or "")
     await shoot(page, "charge-point-charging", server)
 
+    # The running session's chart grows with each meter reading, without a reload.
+    running = await context.new_page()
+    await running.goto(f"{base}/sessions/{cp.transaction_id}")
+    await expect(running.locator("#live-state")).to_have_text("live")
+    drawn = len((await drawn_chart(running, "session-chart"))["datasets"][0]["data"])
+    await running.wait_for_function(
+        """(n) => Chart.getChart(document.querySelector('[data-chart="session-chart"] canvas')).data.datasets[0].data.length > n""",
+        arg=drawn)
+    await running.close()
+
     # The overview shows the running session live too.
     overview = await context.new_page()
     await overview.goto(base + "/")

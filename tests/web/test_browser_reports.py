@@ -123,7 +123,7 @@ async def test_every_report_page_charts_the_known_network_and_downloads_its_rows
     assert {h: n for h, n in hours.items() if n} == {"02:00": 1, "12:00": 1, "23:00": 1}
     days = by_label(await drawn_chart(page, "sessions-by-day"))
     assert {d: n for d, n in days.items() if n} == {"Saturday": 1, "Monday": 1, "Tuesday": 1}
-    await expect(page.get_by_text("1 sessions kept the connector after charging")).to_be_visible()
+    await expect(page.get_by_text("1 session kept the connector after charging")).to_be_visible()
     await shoot(page, "reports-sessions", server)
     sessions_file = await download(page, "sessions")
     assert ["hour_of_day", "23", "1"] in rows(sessions_file) and ["day_of_week", "Saturday", "1"] in rows(sessions_file)
@@ -176,6 +176,12 @@ async def test_every_report_page_charts_the_known_network_and_downloads_its_rows
     assert rows(peak_file)[1:] == [["2026-03-28T00:00:00+01:00", "1000.0"], ["2026-03-29T00:00:00+01:00", "5000.0"],
                                    ["2026-03-30T00:00:00+02:00", "2000.0"], ["2026-03-31T00:00:00+02:00", "1000.0"]]
     assert rows(await download(page, "peak-power-by-charge-point"))[1] == ["CP-R1", "5000.0", "2026-03-29T03:00:00+02:00"]
+
+    # A charge point's page leads to its own reports.
+    await page.goto(f"{base}/charge-points/CP-R1")
+    await page.locator("main").get_by_role("link", name="Reports").click()
+    await expect(page).to_have_url(re.compile(r"/reports/reliability\?charge_point_id=CP-R1$"))
+    assert (await drawn_chart(page, "reliability-incidents"))["labels"] == ["CP-R1"]
 
     # The session chart still draws, from the same network: TAG-A's 6 kWh across midnight.
     await page.goto(f"{base}/sessions?id_tag=TAG-A")
