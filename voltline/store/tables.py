@@ -478,3 +478,22 @@ report_failed_starts = sa.Table(
     sa.Column("kind", sa.String(32), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False, default=0),
 )
+
+ROLLUP_GRAINS = ("day", "month")
+"""Each rollup also by day and by month of the reports' time zone (setting reports_time_zone):
+`hour` then holds the UTC instant the local day or month begins. A year's report reads twelve
+months and a few days and hours at its edges, not 8,760 hours of every charge point."""
+
+
+def _coarser(table: sa.Table, grain: str) -> sa.Table:
+    name = f"{table.name}_{grain}"
+    return sa.Table(
+        name, metadata, *(column._copy() for column in table.columns),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+ROLLUP_TABLES = (report_energy, report_sessions, report_idle, report_status, report_connectivity, report_failed_starts)
+COARSER: dict[sa.Table, dict[str, sa.Table]] = {
+    table: {grain: _coarser(table, grain) for grain in ROLLUP_GRAINS} for table in ROLLUP_TABLES
+}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +41,10 @@ def _adding(dialect: Any, table: sa.Table) -> sa.Insert:
     return statement.on_conflict_do_update(index_elements=list(key), set_=values)  # type: ignore[no-any-return]
 
 
+for _table, _grains in t.COARSER.items():
+    for _coarse in _grains.values():
+        ROLLUPS[_coarse] = ROLLUPS[_table]
+
 ADDING = {
     name: {table: _adding(dialect, table) for table in ROLLUPS}
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
@@ -62,3 +68,33 @@ def merged(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if row[name] is not None and (found[name] is None or row[name] > found[name]):
                 found[name] = row[name]
     return list(by_key.values())
+
+
+class Grains:
+    """Where an hour falls in the reports' time zone: the UTC instants its local day and month begin."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._day: dict[datetime, datetime] = {}
+        self._month: dict[datetime, datetime] = {}
+
+    def start(self, hour: datetime, grain: str) -> datetime:
+        cache = self._day if grain == "day" else self._month
+        found = cache.get(hour)
+        if found is None:
+            local = hour.astimezone(self.zone)
+            day = 1 if grain == "month" else local.day
+            found = cache[hour] = datetime(local.year, local.month, day, tzinfo=self.zone).astimezone(UTC)
+            if len(cache) > 100_000:
+                cache.clear()
+        return found
+
+
+async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Add hourly `rows` to `table` and to its day and month rollups."""
+    if not rows:
+        return
+    adding = ADDING[conn.dialect.name]
+    await conn.execute(adding[table], merged(table, rows))
+    for grain, coarse in t.COARSER[table].items():
+        await conn.execute(adding[coarse], merged(coarse, [{**row, "hour": grains.start(row["hour"], grain)} for row in rows]))

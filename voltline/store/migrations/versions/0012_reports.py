@@ -18,6 +18,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+_GRAINS = ("day", "month")
 _ROLLUPS = ("report_energy", "report_sessions", "report_idle", "report_status", "report_connectivity", "report_failed_starts")
 
 
@@ -108,8 +109,25 @@ def upgrade() -> None:
     )
 
 
+    # The same rollups by day and by month of the reports' time zone.
+    inspector = sa.inspect(op.get_bind())
+    for name in _ROLLUPS:
+        columns = inspector.get_columns(name)
+        key = inspector.get_pk_constraint(name)["constrained_columns"]
+        for grain in _GRAINS:
+            coarser = f"{name}_{grain}"
+            op.create_table(
+                coarser,
+                *(sa.Column(c["name"], c["type"], nullable=c["nullable"]) for c in columns),
+                sa.PrimaryKeyConstraint(*key, name=f"pk_{coarser}"),
+            )
+            op.create_index(f"ix_{coarser}_cp", coarser, ["charge_point_id", "hour"])
+
+
 def downgrade() -> None:
     for name in _ROLLUPS:
+        for grain in _GRAINS:
+            op.drop_table(f"{name}_{grain}")
         op.drop_table(name)
     op.drop_index("ix_connector_status_history_cp_time", "connector_status_history")
     op.drop_index("ix_connector_status_history_connector", "connector_status_history")
