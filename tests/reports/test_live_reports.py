@@ -24,6 +24,7 @@ import pytest
 
 pytestmark = pytest.mark.asyncio
 
+MONTHS = {"tz": "Europe/Berlin", "from": "2026-02-01T00:00:00", "to": "2026-05-01T00:00:00"}
 BERLIN = {"tz": "Europe/Berlin", "from": "2026-03-28T00:00:00", "to": "2026-04-01T00:00:00"}
 
 
@@ -104,7 +105,9 @@ async def every_report(api: Any) -> dict[str, Any]:
         # Whole months of the rollups' zone: read from the monthly rollups.
         "energy_months_berlin": await report(api, "energy", interval="month", tz="Europe/Berlin",
                                              **{"from": "2026-03-01T00:00:00", "to": "2026-05-01T00:00:00"}),
-        "by_cp_months": await report(api, "energy/by-charge-point", **{"from": "2026-02-01T00:00:00", "to": "2026-05-01T00:00:00"}),
+        "by_cp_months": await report(api, "energy/by-charge-point", **MONTHS),
+        "by_tag_months": await report(api, "energy/by-id-tag", **MONTHS),
+        "sessions_months": await report(api, "sessions", **MONTHS),
         "by_cp": await report(api, "energy/by-charge-point", **BERLIN),
         "by_tag": await report(api, "energy/by-id-tag", **BERLIN),
         "by_parent": await report(api, "energy/by-id-tag", group="parent", **BERLIN),
@@ -136,6 +139,9 @@ def check(reports: dict[str, Any]) -> None:
         "2026-03-01T00:00:00+01:00": 10000.0, "2026-04-01T00:00:00+02:00": 0.0,
     }
     assert reports["by_cp_months"]["items"] == reports["by_cp"]["items"]
+    assert reports["by_tag_months"]["items"] == reports["by_tag"]["items"]
+    for key in ("count", "flagged", "duration_s", "energy_wh", "idle_s", "by_hour_of_day", "by_day_of_week"):
+        assert reports["sessions_months"][key] == reports["sessions"][key], key
 
     assert reports["by_cp"]["items"] == [
         {"charge_point_id": "CP-R1", "energy_wh": 9000.0, "sessions": 2},

@@ -42,8 +42,13 @@ def _adding(dialect: Any, table: sa.Table) -> sa.Insert:
 
 
 for _table, _grains in t.COARSER.items():
+    _key, _summed, _maxed = ROLLUPS[_table]
+    _dropped = t.COARSE_DROPS.get(_table.name, ())
     for _coarse in _grains.values():
-        ROLLUPS[_coarse] = ROLLUPS[_table]
+        ROLLUPS[_coarse] = (tuple(k for k in _key if k not in _dropped), _summed, _maxed)
+ROLLUPS[t.report_energy_tag_month] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
+ROLLUPS[t.report_sessions_tag_month] = (("hour", "id_tag"), ("sessions",), ())
+ROLLUPS[t.report_session_starts_month] = (("hour", "hour_of_day", "day_of_week"), ("sessions",), ())
 
 ADDING = {
     name: {table: _adding(dialect, table) for table in ROLLUPS}
@@ -90,11 +95,28 @@ class Grains:
         return found
 
 
+def _projected(table: sa.Table, rows: list[dict[str, Any]], hour: Any) -> list[dict[str, Any]]:
+    names = [c.name for c in table.columns if c.name != "hour"]
+    return merged(table, [{"hour": hour(row["hour"]), **{name: row[name] for name in names}} for row in rows])
+
+
 async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Add hourly `rows` to `table` and to its day and month rollups."""
+    """Add hourly `rows` to `table`, to its day and month rollups, and to the monthly ones by id
+    tag and by time of day."""
     if not rows:
         return
     adding = ADDING[conn.dialect.name]
     await conn.execute(adding[table], merged(table, rows))
     for grain, coarse in t.COARSER[table].items():
-        await conn.execute(adding[coarse], merged(coarse, [{**row, "hour": grains.start(row["hour"], grain)} for row in rows]))
+        await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
+    month = lambda hour: grains.start(hour, "month")  # noqa: E731
+    by_tag = t.BY_TAG_MONTH.get(table)
+    if by_tag is not None:
+        await conn.execute(adding[by_tag], _projected(by_tag, rows, month))
+    if table is t.report_sessions:
+        starts = []
+        for row in rows:
+            local = row["hour"].astimezone(grains.zone)
+            starts.append({"hour": month(row["hour"]), "hour_of_day": local.hour, "day_of_week": local.weekday(),
+                           "sessions": row["sessions"]})
+        await conn.execute(adding[t.report_session_starts_month], merged(t.report_session_starts_month, starts))

@@ -26,9 +26,10 @@ from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
 from voltline.store.database import Store
 
-REBUILT = tuple(
-    table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
-    for table in (hourly, *t.COARSER[hourly].values())
+REBUILT = (
+    *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
+      for table in (hourly, *t.COARSER[hourly].values())),
+    *t.BY_TAG_MONTH.values(), t.report_session_starts_month,
 )
 CHUNK = 2000  # transactions per read
 _VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)

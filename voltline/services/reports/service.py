@@ -100,21 +100,39 @@ class Reports:
         return [piece for piece in pieces if piece[1] < piece[2]]
 
     def _source(self, table: sa.Table, f: v.ReportFilter, coarsest: str = "month", *,
-                tags: bool = True) -> sa.Subquery:
-        """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups."""
-        selects = []
+                columns: tuple[str, ...] | None = None, by_tag: bool = False) -> sa.Subquery:
+        """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups.
+        The coarser ones have no id tag: a filter on tags reads hours; `by_tag` (grouping by id
+        tag) reads the monthly rollups by tag, and hours for the days at the edges."""
+        if by_tag and (f.charge_point_ids or f.ocpp_version):
+            coarsest = HOURLY
+        if "id_tag" in table.c and (f.id_tags or f.parent_id_tag is not None):
+            coarsest = HOURLY
+        pieces = []
         for grain, start, end in self._pieces(f, coarsest):
-            source = table if grain == HOURLY else t.COARSER[table][grain]
-            selects.append(sa.select(*source.c).where(
-                source.c.hour >= start, source.c.hour < end, *self._where(source, f, tags=tags)
-            ))
+            if grain == HOURLY or (by_tag and grain == DAILY):
+                source = table
+            elif by_tag:
+                source = t.BY_TAG_MONTH[table]
+            else:
+                source = t.COARSER[table][grain]
+            pieces.append((source, start, end))
+        if columns is None:
+            common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
+            columns = tuple(c.name for c in table.c if c.name in common)
+        selects = [
+            sa.select(*(source.c[name] for name in columns))
+            .where(source.c.hour >= start, source.c.hour < end, *self._where(source, f))
+            for source, start, end in pieces
+        ]
         return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
 
     @staticmethod
-    def _where(table: sa.Table, f: v.ReportFilter, *, tags: bool = True) -> list[sa.ColumnElement[bool]]:
+    def _where(table: sa.Table, f: v.ReportFilter) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
-        conditions += _charge_points(table.c.charge_point_id, f)
-        if tags and "id_tag" in table.c:
+        if "charge_point_id" in table.c:
+            conditions += _charge_points(table.c.charge_point_id, f)
+        if "id_tag" in table.c:
             if f.id_tags:
                 conditions.append(table.c.id_tag.in_(f.id_tags))
             if f.parent_id_tag is not None:
@@ -146,7 +164,7 @@ class Reports:
         return v.EnergyReport(interval, _r(sum(sums.values())), int(flagged[0] if flagged else 0), items)
 
     async def _sessions_by(self, f: v.ReportFilter, column: str) -> dict[Any, int]:
-        s = self._source(t.report_sessions, f).c
+        s = self._source(t.report_sessions, f, columns=(column, "sessions"), by_tag=column == "id_tag").c
         rows = await self._rows(sa.select(s[column], sa.func.sum(s.sessions).label("n")).group_by(s[column]))
         return {row[0]: int(row.n or 0) for row in rows}
 
@@ -167,7 +185,7 @@ class Reports:
     async def energy_by_id_tag(self, f: v.ReportFilter, group: str = "id_tag") -> v.EnergyByIdTag:
         if group not in ("id_tag", "parent"):
             raise Invalid("group is id_tag or parent", code="invalid_group")
-        e = self._source(t.report_energy, f).c
+        e = self._source(t.report_energy, f, columns=("id_tag", "energy_wh"), by_tag=True).c
         rows = await self._rows(sa.select(e.id_tag, sa.func.sum(e.energy_wh).label("wh")).group_by(e.id_tag))
         sessions = await self._sessions_by(f, "id_tag")
         energy = {row.id_tag: row.wh or 0.0 for row in rows}
@@ -195,8 +213,7 @@ class Reports:
     # -- sessions ---------------------------------------------------------------------------
 
     async def sessions(self, f: v.ReportFilter) -> v.SessionsReport:
-        hourly = self._source(t.report_sessions, f, HOURLY).c
-        by_hour = await self._rows(sa.select(hourly.hour, sa.func.sum(hourly.sessions).label("n")).group_by(hourly.hour))
+        hours, days = await self._session_starts(f)
         s = self._source(t.report_sessions, f).c
         by_bucket = await self._rows(
             sa.select(s.energy_bucket, s.duration_bucket, sa.func.sum(s.sessions).label("n"),
@@ -216,11 +233,6 @@ class Reports:
         for row in by_bucket:
             energy_counts[row.energy_bucket] += int(row.n)
             duration_counts[row.duration_bucket] += int(row.n)
-        hours, days = [0] * 24, [0] * 7
-        for row in by_hour:
-            local = row.hour.astimezone(f.tz)
-            hours[local.hour] += int(row.n)
-            days[local.weekday()] += int(row.n)
         idle_total, idle_sessions = (float(idle[0]), int(idle[1])) if idle else (0.0, 0)
         return v.SessionsReport(
             count=count,
@@ -233,6 +245,34 @@ class Reports:
             by_hour_of_day=[v.HourCount(hour, n) for hour, n in enumerate(hours)],
             by_day_of_week=[v.DayCount(day, v.DAY_NAMES[day], n) for day, n in enumerate(days)],
         )
+
+    async def _session_starts(self, f: v.ReportFilter) -> tuple[list[int], list[int]]:
+        """Sessions by local hour of day and day of week: whole months of the whole network from
+        their monthly rollup, the rest (or any filter) from the hours."""
+        hours, days = [0] * 24, [0] * 7
+        unfiltered = not (f.charge_point_ids or f.ocpp_version or f.id_tags or f.parent_id_tag is not None)
+        pieces = self._pieces(f, MONTHLY) if unfiltered else self._pieces(f, HOURLY)
+        st, s = t.report_session_starts_month.c, t.report_sessions.c
+        months = [(a, b) for grain, a, b in pieces if grain == MONTHLY]
+        rest = [(a, b) for grain, a, b in pieces if grain != MONTHLY]
+        if months:
+            for row in await self._rows(
+                sa.select(st.hour_of_day, st.day_of_week, sa.func.sum(st.sessions).label("n"))
+                .where(sa.or_(*(sa.and_(st.hour >= a, st.hour < b) for a, b in months)))
+                .group_by(st.hour_of_day, st.day_of_week)
+            ):
+                hours[row.hour_of_day] += int(row.n)
+                days[row.day_of_week] += int(row.n)
+        if rest:
+            for row in await self._rows(
+                sa.select(s.hour, sa.func.sum(s.sessions).label("n"))
+                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(t.report_sessions, f))
+                .group_by(s.hour)
+            ):
+                local = row.hour.astimezone(f.tz)
+                hours[local.hour] += int(row.n)
+                days[local.weekday()] += int(row.n)
+        return hours, days
 
     # -- utilisation ------------------------------------------------------------------------
 
