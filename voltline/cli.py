@@ -173,5 +173,5 @@ def reports_rebuild(config: ConfigOption = None, database_url: DatabaseOption = 
     and status history (best with the server stopped)."""
     from voltline.services.reports.rebuild import rebuild
 
-    report = _with_services(load_settings(config, database_url=database_url), lambda s: rebuild(s.store))
+    report = _with_services(load_settings(config, database_url=database_url), lambda s: rebuild(s.store, s.rollups.grains))
     typer.echo(str(report))

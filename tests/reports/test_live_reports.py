@@ -24,6 +24,7 @@ import pytest
 
 pytestmark = pytest.mark.asyncio
 
+MONTHS = {"tz": "Europe/Berlin", "from": "2026-02-01T00:00:00", "to": "2026-05-01T00:00:00"}
 BERLIN = {"tz": "Europe/Berlin", "from": "2026-03-28T00:00:00", "to": "2026-04-01T00:00:00"}
 
 
@@ -99,7 +100,14 @@ async def every_report(api: Any) -> dict[str, Any]:
     return {
         "energy_day": await report(api, "energy", **BERLIN),
         "energy_hour": await report(api, "energy", interval="hour", **BERLIN),
-        "energy_month": await report(api, "energy", interval="month", **{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}),
+        "energy_month": await report(api, "energy", interval="month", tz="UTC",
+                                     **{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}),
+        # Whole months of the rollups' zone: read from the monthly rollups.
+        "energy_months_berlin": await report(api, "energy", interval="month", tz="Europe/Berlin",
+                                             **{"from": "2026-03-01T00:00:00", "to": "2026-05-01T00:00:00"}),
+        "by_cp_months": await report(api, "energy/by-charge-point", **MONTHS),
+        "by_tag_months": await report(api, "energy/by-id-tag", **MONTHS),
+        "sessions_months": await report(api, "sessions", **MONTHS),
         "by_cp": await report(api, "energy/by-charge-point", **BERLIN),
         "by_tag": await report(api, "energy/by-id-tag", **BERLIN),
         "by_parent": await report(api, "energy/by-id-tag", group="parent", **BERLIN),
@@ -127,6 +135,13 @@ def check(reports: dict[str, Any]) -> None:
     assert hours["2026-03-29T01:00:00+01:00"] == 2000.0 and hours["2026-03-29T03:00:00+02:00"] == 1000.0
     assert len([s for s in starts if s.startswith("2026-03-29")]) == 23
     assert by_period(reports["energy_month"]["items"]) == {"2026-03-01T00:00:00+00:00": 10000.0}
+    assert by_period(reports["energy_months_berlin"]["items"]) == {
+        "2026-03-01T00:00:00+01:00": 10000.0, "2026-04-01T00:00:00+02:00": 0.0,
+    }
+    assert reports["by_cp_months"]["items"] == reports["by_cp"]["items"]
+    assert reports["by_tag_months"]["items"] == reports["by_tag"]["items"]
+    for key in ("count", "flagged", "duration_s", "energy_wh", "idle_s", "by_hour_of_day", "by_day_of_week"):
+        assert reports["sessions_months"][key] == reports["sessions"][key], key
 
     assert reports["by_cp"]["items"] == [
         {"charge_point_id": "CP-R1", "energy_wh": 9000.0, "sessions": 2},
@@ -195,7 +210,8 @@ async def test_reports_of_a_known_network_live_and_rebuilt(server, api, connect,
     ]
 
     # The rebuild, from transactions, meter values and status history, gives the same answers.
-    env = {**os.environ, "VOLTLINE_DATABASE_URL": database_url}
+    env = {**os.environ, "VOLTLINE_DATABASE_URL": database_url,
+           "VOLTLINE_REPORTS_TIME_ZONE": server.settings.reports_time_zone}
     done = await asyncio.to_thread(
         subprocess.run, [str(Path(sys.executable).parent / "voltline"), "reports", "rebuild"],
         env=env, capture_output=True, text=True, timeout=120,

@@ -52,7 +52,7 @@ class Services:
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
-        rollups = Rollups(store, enabled=settings.report_rollups)
+        rollups = Rollups(store, enabled=settings.report_rollups, time_zone=settings.reports_time_zone)
         transactions = TransactionService(store, bus, rollups)
         passwords = PasswordHasher(settings.password_hash_threads, settings.password_hash_queue)
         charge_points = ChargePointService(

@@ -478,3 +478,58 @@ report_failed_starts = sa.Table(
     sa.Column("kind", sa.String(32), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False, default=0),
 )
+
+ROLLUP_GRAINS = ("day", "month")
+"""Each rollup also by day and by month of the reports' time zone (setting reports_time_zone):
+`hour` then holds the UTC instant the local day or month begins. A year's report reads twelve
+months and a few days and hours at its edges, not 8,760 hours of every charge point. Their key
+leaves the id tag out (COARSE_DROPS): with it, a day or a month held as many rows as sessions."""
+
+ROLLUP_TABLES = (report_energy, report_sessions, report_idle, report_status, report_connectivity, report_failed_starts)
+COARSE_DROPS: dict[str, tuple[str, ...]] = {
+    "report_energy": ("id_tag",), "report_sessions": ("id_tag",), "report_idle": ("id_tag",),
+}
+
+
+def _coarser(table: sa.Table, grain: str) -> sa.Table:
+    name = f"{table.name}_{grain}"
+    dropped = COARSE_DROPS.get(table.name, ())
+    return sa.Table(
+        name, metadata, *(column._copy() for column in table.columns if column.name not in dropped),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+COARSER: dict[sa.Table, dict[str, sa.Table]] = {
+    table: {grain: _coarser(table, grain) for grain in ROLLUP_GRAINS} for table in ROLLUP_TABLES
+}
+
+report_energy_tag_month = sa.Table(
+    "report_energy_tag_month",
+    metadata,
+    # Energy per id tag and month of the reports' zone, whatever the charge point.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("energy_wh", sa.Float, nullable=False, default=0.0),
+    sa.Column("peak_power_w", sa.Float),
+)
+
+report_sessions_tag_month = sa.Table(
+    "report_sessions_tag_month",
+    metadata,
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+)
+
+report_session_starts_month = sa.Table(
+    "report_session_starts_month",
+    metadata,
+    # The whole network's sessions by local hour of day and day of week (Monday 0), per month.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("hour_of_day", sa.SmallInteger, primary_key=True),
+    sa.Column("day_of_week", sa.SmallInteger, primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+)
+
+BY_TAG_MONTH = {report_energy: report_energy_tag_month, report_sessions: report_sessions_tag_month}

@@ -538,7 +538,7 @@ class ChargePointService:
         async def upsert(conn: AsyncConnection) -> bool:
             # Every notification joins the history, the late ones too; only the newest is the
             # connector's status.
-            await record_status(conn, identity, connector_id, point, history)
+            await record_status(conn, self._rollups.grains if self._rollups.enabled else None, identity, connector_id, point, history)
             statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
             return bool((await conn.execute(statement, values)).rowcount)
 

@@ -16,7 +16,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import ADDING, merged
+from voltline.services.reports.adding import Grains, add_rows
 from voltline.services.reports.meters import SessionMeter
 from voltline.services.reports.recorder import Sums, add_sums, session_row
 from voltline.services.reports.timeline import (
@@ -26,7 +26,11 @@ from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
 from voltline.store.database import Store
 
-REBUILT = (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
+REBUILT = (
+    *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
+      for table in (hourly, *t.COARSER[hourly].values())),
+    *t.BY_TAG_MONTH.values(), t.report_session_starts_month,
+)
 CHUNK = 2000  # transactions per read
 _VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)
 
@@ -40,7 +44,8 @@ class RebuildReport:
         return f"rebuilt the report rollups from {self.transactions} transactions and {self.status_changes} status changes"
 
 
-async def rebuild(store: Store) -> RebuildReport:
+async def rebuild(store: Store, grains: Grains) -> RebuildReport:
+    """`grains`: the reports' time zone, whose days and months the coarser rollups follow."""
     report = RebuildReport()
 
     async def clear(conn: AsyncConnection) -> None:
@@ -48,12 +53,12 @@ async def rebuild(store: Store) -> RebuildReport:
             await conn.execute(table.delete())
 
     await store.write(clear)
-    await _sessions(store, report)
-    await _statuses(store, report)
+    await _sessions(store, grains, report)
+    await _statuses(store, grains, report)
     return report
 
 
-async def _sessions(store: Store, report: RebuildReport) -> None:
+async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None:
     tx, r = t.transactions.c, t.meter_readings.c
     last = 0
     while True:
@@ -81,7 +86,7 @@ async def _sessions(store: Store, report: RebuildReport) -> None:
                 sums.add_energy(meter, meter.step(float(row.meter_stop), row.stopped_at))
                 sums.sessions.append(session_row(meter, row.stopped_at, row.stop_note is not None))
         report.transactions += len(rows)
-        await store.write(lambda conn, sums=sums: add_sums(conn, sums))  # type: ignore[misc]
+        await store.write(lambda conn, sums=sums: add_sums(conn, grains, sums))  # type: ignore[misc]
 
 
 def _read(sums: Sums, meter: SessionMeter, reading: Any) -> None:
@@ -110,7 +115,7 @@ class _Sessions:
         return None
 
 
-async def _statuses(store: Store, report: RebuildReport) -> None:
+async def _statuses(store: Store, grains: Grains, report: RebuildReport) -> None:
     h, tx = t.connector_status_history.c, t.transactions.c
     connectors = await store.query_all(sa.select(h.charge_point_id, h.connector_id).distinct())
     for connector in connectors:
@@ -141,10 +146,7 @@ async def _statuses(store: Store, report: RebuildReport) -> None:
 
         async def write(conn: AsyncConnection, status: list[dict[str, Any]] = status,
                         idle: list[dict[str, Any]] = idle) -> None:
-            adding = ADDING[conn.dialect.name]
-            if status:
-                await conn.execute(adding[t.report_status], merged(t.report_status, status))
-            if idle:
-                await conn.execute(adding[t.report_idle], merged(t.report_idle, idle))
+            await add_rows(conn, grains, t.report_status, status)
+            await add_rows(conn, grains, t.report_idle, idle)
 
         await store.write(write)

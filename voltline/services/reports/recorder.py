@@ -13,11 +13,12 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import ADDING, merged
+from voltline.services.reports.adding import Grains, add_rows
 from voltline.services.reports.hours import (
     DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, bucket, floor_hour, split_seconds,
 )
@@ -111,16 +112,16 @@ class Sums:
         ]
 
 
-async def add_sums(conn: AsyncConnection, sums: Sums) -> None:
-    adding = ADDING[conn.dialect.name]
+async def add_sums(conn: AsyncConnection, grains: Grains, sums: Sums) -> None:
     for table, rows in sums.tables():
-        if rows:
-            await conn.execute(adding[table], merged(table, rows) if table is t.report_sessions else rows)
+        await add_rows(conn, grains, table, rows)
 
 
 class Rollups:
-    def __init__(self, store: Store, flush_interval: float = 1.0, enabled: bool = True) -> None:
+    def __init__(self, store: Store, flush_interval: float = 1.0, enabled: bool = True,
+                 time_zone: str = "UTC") -> None:
         self._store = store
+        self.grains = Grains(ZoneInfo(time_zone))
         self.enabled = enabled
         self.flush_interval = flush_interval
         self._sums = Sums()
@@ -218,7 +219,7 @@ class Rollups:
         if not self._sums:
             return
         sums, self._sums = self._sums, Sums()
-        await self._store.write(lambda conn: add_sums(conn, sums))
+        await self._store.write(lambda conn: add_sums(conn, self.grains, sums))
 
     async def run(self) -> None:
         while True:

@@ -14,12 +14,14 @@ import sqlalchemy as sa
 from voltline.services.clock import now
 from voltline.services.errors import Invalid
 from voltline.services.reports import views as v
+from voltline.services.reports.adding import Grains
 from voltline.services.reports.hours import DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, HOUR
 from voltline.services.reports.periods import hours_of, period_start, periods
 from voltline.services.reports.recorder import REMOTE_START_REJECTED
 from voltline.store import tables as t
 from voltline.store.database import Store
 
+HOURLY, DAILY, MONTHLY = "hour", "day", "month"
 MAX_RANGE = timedelta(days=400)
 DEFAULT_RANGE = timedelta(days=30)
 OCCUPIED = frozenset(("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved"))
@@ -48,6 +50,7 @@ class Reports:
     def __init__(self, store: Store, default_time_zone: str = "UTC",
                  is_connected: Callable[[str], bool] | None = None) -> None:
         self._store = store
+        self._grains = Grains(time_zone(default_time_zone))
         self.default_time_zone = default_time_zone
         self._is_connected = is_connected
 
@@ -77,12 +80,59 @@ class Reports:
 
     # -- filters as SQL ---------------------------------------------------------------------
 
-    @staticmethod
-    def _where(table: sa.Table, f: v.ReportFilter, *, tags: bool = True) -> list[sa.ColumnElement[bool]]:
+    def _pieces(self, f: v.ReportFilter, coarsest: str) -> list[tuple[sa.Table, datetime, datetime]]:
+        """The range as rollup grains: whole months and days of the reports' zone where it holds
+        them (up to `coarsest`), hours at its edges. Another zone than the rollups' reads hours."""
         first, end = hours_of(f.start, f.end)
-        conditions: list[sa.ColumnElement[bool]] = [table.c.hour >= first, table.c.hour < end]
-        conditions += _charge_points(table.c.charge_point_id, f)
-        if tags and "id_tag" in table.c:
+        if coarsest == "hour" or f.tz.key != self._grains.zone.key:
+            return [(HOURLY, first, end)]
+        day_0 = _boundary_at_or_after(first, "day", f.tz)
+        day_1 = period_start(end, "day", f.tz).astimezone(UTC)
+        if day_0 >= day_1:
+            return [(HOURLY, first, end)]
+        pieces = [(HOURLY, first, day_0), (HOURLY, day_1, end)]
+        month_0 = _boundary_at_or_after(day_0, "month", f.tz)
+        month_1 = period_start(day_1, "month", f.tz).astimezone(UTC)
+        if coarsest == "month" and month_0 < month_1:
+            pieces += [(DAILY, day_0, month_0), (DAILY, month_1, day_1), (MONTHLY, month_0, month_1)]
+        else:
+            pieces.append((DAILY, day_0, day_1))
+        return [piece for piece in pieces if piece[1] < piece[2]]
+
+    def _source(self, table: sa.Table, f: v.ReportFilter, coarsest: str = "month", *,
+                columns: tuple[str, ...] | None = None, by_tag: bool = False) -> sa.Subquery:
+        """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups.
+        The coarser ones have no id tag: a filter on tags reads hours; `by_tag` (grouping by id
+        tag) reads the monthly rollups by tag, and hours for the days at the edges."""
+        if by_tag and (f.charge_point_ids or f.ocpp_version):
+            coarsest = HOURLY
+        if "id_tag" in table.c and (f.id_tags or f.parent_id_tag is not None):
+            coarsest = HOURLY
+        pieces = []
+        for grain, start, end in self._pieces(f, coarsest):
+            if grain == HOURLY or (by_tag and grain == DAILY):
+                source = table
+            elif by_tag:
+                source = t.BY_TAG_MONTH[table]
+            else:
+                source = t.COARSER[table][grain]
+            pieces.append((source, start, end))
+        if columns is None:
+            common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
+            columns = tuple(c.name for c in table.c if c.name in common)
+        selects = [
+            sa.select(*(source.c[name] for name in columns))
+            .where(source.c.hour >= start, source.c.hour < end, *self._where(source, f))
+            for source, start, end in pieces
+        ]
+        return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+
+    @staticmethod
+    def _where(table: sa.Table, f: v.ReportFilter) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if "charge_point_id" in table.c:
+            conditions += _charge_points(table.c.charge_point_id, f)
+        if "id_tag" in table.c:
             if f.id_tags:
                 conditions.append(table.c.id_tag.in_(f.id_tags))
             if f.parent_id_tag is not None:
@@ -99,15 +149,11 @@ class Reports:
     async def energy(self, f: v.ReportFilter, interval: str = "day") -> v.EnergyReport:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
-        e = t.report_energy.c
-        rows = await self._rows(
-            sa.select(e.hour, sa.func.sum(e.energy_wh).label("wh"))
-            .where(*self._where(t.report_energy, f)).group_by(e.hour)
-        )
-        s = t.report_sessions.c
-        flagged = await self._store.query_one(
-            sa.select(sa.func.coalesce(sa.func.sum(s.flagged), 0)).where(*self._where(t.report_sessions, f))
-        )
+        grain = {"hour": HOURLY, "day": DAILY, "week": DAILY, "month": MONTHLY}[interval]
+        e = self._source(t.report_energy, f, grain).c
+        rows = await self._rows(sa.select(e.hour, sa.func.sum(e.energy_wh).label("wh")).group_by(e.hour))
+        s = self._source(t.report_sessions, f).c
+        flagged = await self._store.query_one(sa.select(sa.func.coalesce(sa.func.sum(s.flagged), 0)))
         starts = periods(f.start, f.end, interval, f.tz)
         sums = {start.astimezone(UTC): 0.0 for start in starts}
         for row in rows:
@@ -118,18 +164,14 @@ class Reports:
         return v.EnergyReport(interval, _r(sum(sums.values())), int(flagged[0] if flagged else 0), items)
 
     async def _sessions_by(self, f: v.ReportFilter, column: str) -> dict[Any, int]:
-        s = t.report_sessions.c
-        rows = await self._rows(
-            sa.select(s[column], sa.func.sum(s.sessions).label("n")).where(*self._where(t.report_sessions, f))
-            .group_by(s[column])
-        )
+        s = self._source(t.report_sessions, f, columns=(column, "sessions"), by_tag=column == "id_tag").c
+        rows = await self._rows(sa.select(s[column], sa.func.sum(s.sessions).label("n")).group_by(s[column]))
         return {row[0]: int(row.n or 0) for row in rows}
 
     async def energy_by_charge_point(self, f: v.ReportFilter) -> v.EnergyByChargePoint:
-        e = t.report_energy.c
+        e = self._source(t.report_energy, f).c
         rows = await self._rows(
-            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh"))
-            .where(*self._where(t.report_energy, f)).group_by(e.charge_point_id)
+            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
         )
         sessions = await self._sessions_by(f, "charge_point_id")
         energy = {row.charge_point_id: row.wh or 0.0 for row in rows}
@@ -143,11 +185,8 @@ class Reports:
     async def energy_by_id_tag(self, f: v.ReportFilter, group: str = "id_tag") -> v.EnergyByIdTag:
         if group not in ("id_tag", "parent"):
             raise Invalid("group is id_tag or parent", code="invalid_group")
-        e = t.report_energy.c
-        rows = await self._rows(
-            sa.select(e.id_tag, sa.func.sum(e.energy_wh).label("wh"))
-            .where(*self._where(t.report_energy, f)).group_by(e.id_tag)
-        )
+        e = self._source(t.report_energy, f, columns=("id_tag", "energy_wh"), by_tag=True).c
+        rows = await self._rows(sa.select(e.id_tag, sa.func.sum(e.energy_wh).label("wh")).group_by(e.id_tag))
         sessions = await self._sessions_by(f, "id_tag")
         energy = {row.id_tag: row.wh or 0.0 for row in rows}
         tags = energy.keys() | sessions.keys()
@@ -174,21 +213,17 @@ class Reports:
     # -- sessions ---------------------------------------------------------------------------
 
     async def sessions(self, f: v.ReportFilter) -> v.SessionsReport:
-        s = t.report_sessions.c
-        where = self._where(t.report_sessions, f)
-        by_hour = await self._rows(
-            sa.select(s.hour, sa.func.sum(s.sessions).label("n")).where(*where).group_by(s.hour)
-        )
+        hours, days = await self._session_starts(f)
+        s = self._source(t.report_sessions, f).c
         by_bucket = await self._rows(
             sa.select(s.energy_bucket, s.duration_bucket, sa.func.sum(s.sessions).label("n"),
                       sa.func.sum(s.duration_s).label("duration"), sa.func.sum(s.energy_wh).label("wh"),
                       sa.func.sum(s.flagged).label("flagged"))
-            .where(*where).group_by(s.energy_bucket, s.duration_bucket)
+            .group_by(s.energy_bucket, s.duration_bucket)
         )
-        i = t.report_idle.c
+        i = self._source(t.report_idle, f).c
         idle = await self._store.query_one(
             sa.select(sa.func.coalesce(sa.func.sum(i.idle_s), 0.0), sa.func.coalesce(sa.func.sum(i.sessions), 0))
-            .where(*self._where(t.report_idle, f))
         )
         count = sum(int(row.n) for row in by_bucket)
         duration = sum(row.duration or 0.0 for row in by_bucket)
@@ -198,11 +233,6 @@ class Reports:
         for row in by_bucket:
             energy_counts[row.energy_bucket] += int(row.n)
             duration_counts[row.duration_bucket] += int(row.n)
-        hours, days = [0] * 24, [0] * 7
-        for row in by_hour:
-            local = row.hour.astimezone(f.tz)
-            hours[local.hour] += int(row.n)
-            days[local.weekday()] += int(row.n)
         idle_total, idle_sessions = (float(idle[0]), int(idle[1])) if idle else (0.0, 0)
         return v.SessionsReport(
             count=count,
@@ -216,15 +246,43 @@ class Reports:
             by_day_of_week=[v.DayCount(day, v.DAY_NAMES[day], n) for day, n in enumerate(days)],
         )
 
+    async def _session_starts(self, f: v.ReportFilter) -> tuple[list[int], list[int]]:
+        """Sessions by local hour of day and day of week: whole months of the whole network from
+        their monthly rollup, the rest (or any filter) from the hours."""
+        hours, days = [0] * 24, [0] * 7
+        unfiltered = not (f.charge_point_ids or f.ocpp_version or f.id_tags or f.parent_id_tag is not None)
+        pieces = self._pieces(f, MONTHLY) if unfiltered else self._pieces(f, HOURLY)
+        st, s = t.report_session_starts_month.c, t.report_sessions.c
+        months = [(a, b) for grain, a, b in pieces if grain == MONTHLY]
+        rest = [(a, b) for grain, a, b in pieces if grain != MONTHLY]
+        if months:
+            for row in await self._rows(
+                sa.select(st.hour_of_day, st.day_of_week, sa.func.sum(st.sessions).label("n"))
+                .where(sa.or_(*(sa.and_(st.hour >= a, st.hour < b) for a, b in months)))
+                .group_by(st.hour_of_day, st.day_of_week)
+            ):
+                hours[row.hour_of_day] += int(row.n)
+                days[row.day_of_week] += int(row.n)
+        if rest:
+            for row in await self._rows(
+                sa.select(s.hour, sa.func.sum(s.sessions).label("n"))
+                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(t.report_sessions, f))
+                .group_by(s.hour)
+            ):
+                local = row.hour.astimezone(f.tz)
+                hours[local.hour] += int(row.n)
+                days[local.weekday()] += int(row.n)
+        return hours, days
+
     # -- utilisation ------------------------------------------------------------------------
 
     async def utilisation(self, f: v.ReportFilter, group: str = "connector") -> v.UtilisationReport:
         if group not in ("connector", "charge_point"):
             raise Invalid("group is connector or charge_point", code="invalid_group")
-        st = t.report_status.c
+        st = self._source(t.report_status, f).c
         rows = await self._rows(
             sa.select(st.charge_point_id, st.connector_id, st.status, sa.func.sum(st.seconds).label("seconds"))
-            .where(*self._where(t.report_status, f), st.connector_id > 0)
+            .where(st.connector_id > 0)
             .group_by(st.charge_point_id, st.connector_id, st.status)
         )
         c = t.connectors.c
@@ -316,10 +374,10 @@ class Reports:
         return v.ReliabilityReport(baseline_days, items)
 
     async def _connected(self, f: v.ReportFilter) -> dict[str, list[float]]:
-        k = t.report_connectivity.c
+        k = self._source(t.report_connectivity, f).c
         rows = await self._rows(
             sa.select(k.charge_point_id, sa.func.sum(k.connected_s).label("s"), sa.func.sum(k.connects).label("n"))
-            .where(*self._where(t.report_connectivity, f)).group_by(k.charge_point_id)
+            .group_by(k.charge_point_id)
         )
         return {row.charge_point_id: [row.s or 0.0, int(row.n or 0)] for row in rows}
 
@@ -327,19 +385,19 @@ class Reports:
         events: dict[str, _Events] = defaultdict(_Events)
         for charge_point_id, (_, connects) in (await self._connected(f)).items():
             events[charge_point_id].reconnects = int(connects)
-        st = t.report_status.c
+        st = self._source(t.report_status, f).c
         faulty = sa.or_(st.status == "Faulted", st.error_code != NO_ERROR)
         for row in await self._rows(
             sa.select(st.charge_point_id, st.error_code, sa.func.sum(st.entries).label("n"))
-            .where(*self._where(t.report_status, f), faulty).group_by(st.charge_point_id, st.error_code)
+            .where(faulty).group_by(st.charge_point_id, st.error_code)
         ):
             if row.n:
                 events[row.charge_point_id].faults += int(row.n)
                 events[row.charge_point_id].by_code[row.error_code] = int(row.n)
-        fs = t.report_failed_starts.c
+        fs = self._source(t.report_failed_starts, f).c
         for row in await self._rows(
             sa.select(fs.charge_point_id, fs.kind, sa.func.sum(fs.count).label("n"))
-            .where(*self._where(t.report_failed_starts, f)).group_by(fs.charge_point_id, fs.kind)
+            .group_by(fs.charge_point_id, fs.kind)
         ):
             events[row.charge_point_id].failed[row.kind] = int(row.n or 0)
         rs = t.remote_starts.c
@@ -357,18 +415,15 @@ class Reports:
     async def peak_power(self, f: v.ReportFilter, interval: str = "day") -> v.PeakPowerReport:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
-        e = t.report_energy.c
+        e = self._source(t.report_energy, f, HOURLY).c
         # An hour's power: its highest sample, or without samples its average (Wh over 1 h = W).
         watts = sa.case(
             (sa.func.coalesce(e.peak_power_w, 0.0) > e.energy_wh, e.peak_power_w), else_=e.energy_wh
         ) * (3600.0 / HOUR.total_seconds())
-        where = self._where(t.report_energy, f)
-        network = await self._rows(
-            sa.select(e.hour, sa.func.sum(watts).label("w")).where(*where).group_by(e.hour)
-        )
+        network = await self._rows(sa.select(e.hour, sa.func.sum(watts).label("w")).group_by(e.hour))
         per_hour = (
             sa.select(e.charge_point_id, e.hour, sa.func.sum(watts).label("w"))
-            .where(*where).group_by(e.charge_point_id, e.hour).subquery()
+            .group_by(e.charge_point_id, e.hour).subquery()
         )
         rank = sa.func.row_number().over(
             partition_by=per_hour.c.charge_point_id, order_by=(per_hour.c.w.desc(), per_hour.c.hour)
@@ -425,3 +480,15 @@ def _utilisation(charge_point_id: str, connector_id: int | None, seconds: dict[s
         charge_point_id, connector_id, {name: _r(value) for name, value in seconds.items()},
         {name: (round(value / span, 6) if span else 0.0) for name, value in seconds.items()},
     )
+
+
+def _boundary_at_or_after(at: datetime, grain: str, tz: ZoneInfo) -> datetime:
+    start = period_start(at, grain, tz).astimezone(UTC)
+    if start >= at:
+        return start
+    local = start.astimezone(tz)
+    if grain == "day":
+        following = (local.date() + timedelta(days=1))
+    else:
+        following = (local.date().replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(UTC)

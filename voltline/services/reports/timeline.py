@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import ADDING, merged
+from voltline.services.reports.adding import Grains, add_rows
 from voltline.services.reports.hours import floor_hour, split_seconds
 from voltline.store import tables as t
 
@@ -99,9 +99,13 @@ def idle_row(charge_point_id: str, connector_id: int, session: Any, run: IdleRun
             "id_tag": session.id_tag, "idle_s": run.seconds, "sessions": 1}
 
 
-async def record_status(conn: AsyncConnection, charge_point_id: str, connector_id: int, point: StatusPoint,
-                        row: dict[str, Any]) -> None:
-    """Store `row` in the status history and cut the timeline's change into the rollups."""
+async def record_status(conn: AsyncConnection, grains: Grains | None, charge_point_id: str, connector_id: int,
+                        point: StatusPoint, row: dict[str, Any]) -> None:
+    """Store `row` in the status history and cut the timeline's change into the rollups
+    (`grains` None: the rollups are off)."""
+    if grains is None:
+        await conn.execute(t.connector_status_history.insert(), row)
+        return
     where = _of_connector(charge_point_id, connector_id)
     before = [_point(r) for r in (await conn.execute(
         sa.select(_h.status, _h.error_code, _h.timestamp).where(where, _h.timestamp <= point.timestamp)
@@ -120,11 +124,10 @@ async def record_status(conn: AsyncConnection, charge_point_id: str, connector_i
         rows += status_rows(charge_point_id, connector_id, point, point.timestamp, following.timestamp)
     elif before:
         rows += status_rows(charge_point_id, connector_id, before[0], before[0].timestamp, point.timestamp)
-    adding = ADDING[conn.dialect.name]
-    await conn.execute(adding[t.report_status], merged(t.report_status, rows))
+    await add_rows(conn, grains, t.report_status, rows)
     if following is None:
         run = idle_run(before, point)
         if run is not None:
             session = await session_of(conn, charge_point_id, connector_id, run.started_at)
             if session is not None:
-                await conn.execute(adding[t.report_idle], idle_row(charge_point_id, connector_id, session, run))
+                await add_rows(conn, grains, t.report_idle, [idle_row(charge_point_id, connector_id, session, run)])

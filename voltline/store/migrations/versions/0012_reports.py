@@ -18,6 +18,9 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+_GRAINS = ("day", "month")
+# The day and month rollups leave the id tag out of their key.
+_DROPS = {"report_energy": ("id_tag",), "report_sessions": ("id_tag",), "report_idle": ("id_tag",)}
 _ROLLUPS = ("report_energy", "report_sessions", "report_idle", "report_status", "report_connectivity", "report_failed_starts")
 
 
@@ -108,8 +111,48 @@ def upgrade() -> None:
     )
 
 
-def downgrade() -> None:
+    # The same rollups by day and by month of the reports' time zone.
+    inspector = sa.inspect(op.get_bind())
     for name in _ROLLUPS:
+        dropped = _DROPS.get(name, ())
+        columns = [c for c in inspector.get_columns(name) if c["name"] not in dropped]
+        key = [c for c in inspector.get_pk_constraint(name)["constrained_columns"] if c not in dropped]
+        for grain in _GRAINS:
+            coarser = f"{name}_{grain}"
+            op.create_table(
+                coarser,
+                *(sa.Column(c["name"], c["type"], nullable=c["nullable"]) for c in columns),
+                sa.PrimaryKeyConstraint(*key, name=f"pk_{coarser}"),
+            )
+            op.create_index(f"ix_{coarser}_cp", coarser, ["charge_point_id", "hour"])
+    op.create_table(
+        "report_energy_tag_month", _hour(),
+        sa.Column("id_tag", sa.String(20), primary_key=True),
+        sa.Column("energy_wh", sa.Float, nullable=False),
+        sa.Column("peak_power_w", sa.Float),
+        sa.PrimaryKeyConstraint("hour", "id_tag", name="pk_report_energy_tag_month"),
+    )
+    op.create_table(
+        "report_sessions_tag_month", _hour(),
+        sa.Column("id_tag", sa.String(20), primary_key=True),
+        sa.Column("sessions", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("hour", "id_tag", name="pk_report_sessions_tag_month"),
+    )
+    op.create_table(
+        "report_session_starts_month", _hour(),
+        sa.Column("hour_of_day", sa.SmallInteger, primary_key=True),
+        sa.Column("day_of_week", sa.SmallInteger, primary_key=True),
+        sa.Column("sessions", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("hour", "hour_of_day", "day_of_week", name="pk_report_session_starts_month"),
+    )
+
+
+def downgrade() -> None:
+    for name in ("report_energy_tag_month", "report_sessions_tag_month", "report_session_starts_month"):
+        op.drop_table(name)
+    for name in _ROLLUPS:
+        for grain in _GRAINS:
+            op.drop_table(f"{name}_{grain}")
         op.drop_table(name)
     op.drop_index("ix_connector_status_history_cp_time", "connector_status_history")
     op.drop_index("ix_connector_status_history_connector", "connector_status_history")
