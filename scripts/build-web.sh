@@ -19,7 +19,7 @@ if ! command -v npm >/dev/null; then
 fi
 
 # npm ci: exactly the lock file's versions, checked against its integrity hashes.
-npm ci --no-audit --no-fund --loglevel=error
+npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 
 mkdir -p "$VENDOR"
 cp node_modules/chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
