@@ -252,7 +252,7 @@ TX_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "id_tag_status"
 
 def _static_rows(charge_points: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     now = datetime.now(UTC)
-    points = [(identity(cp), "Accepted", "Voltline", "ReportCP", "ocpp1.6", "[]", False, now - timedelta(days=400), now)
+    points = [(identity(cp), "Accepted", "Voltline", "ReportCP", "1.6", "[]", False, now - timedelta(days=400), now)
               for cp in range(charge_points)]
     connectors = [(identity(cp), 1, "Available", "NoError", now - timedelta(days=1), now) for cp in range(charge_points)]
     tags = [(f"FLEET-{p:02d}", "Accepted", None, now, now) for p in range(PARENTS)]

@@ -73,7 +73,10 @@ async def build_network(api: Any, connect: Any) -> None:
         await cp.ok("MeterValues", {"connectorId": 2, "transactionId": tx, "meterValue": energy(register, at)})
     await cp.ok("StopTransaction", {"transactionId": tx, "meterStop": 1100, "timestamp": "2026-03-30T12:00:00Z"})
     await status(cp, 2, "Available", "2026-03-30T12:00:00Z")
-    # Refused starts: a blocked tag, an unknown one.
+    # Refused starts: a remote start the charge point rejects, a blocked tag, an unknown one.
+    cp.auto_answer["RemoteStartTransaction"] = {"status": "Rejected"}
+    answer = await api.post("/api/v1/charge-points/CP-R1/remote-start", json={"id_tag": "TAG-A", "connector_id": 1})
+    assert answer.status_code == 200 and answer.json()["status"] == "Rejected", answer.text
     assert (await cp.ok("Authorize", {"idTag": "TAG-X"}))["idTagInfo"]["status"] == "Blocked"
     assert (await cp.ok("Authorize", {"idTag": "NOBODY"}))["idTagInfo"]["status"] == "Invalid"
 
@@ -109,6 +112,11 @@ async def every_report(api: Any) -> dict[str, Any]:
         "by_tag_months": await report(api, "energy/by-id-tag", **MONTHS),
         "sessions_months": await report(api, "sessions", **MONTHS),
         "by_cp": await report(api, "energy/by-charge-point", **BERLIN),
+        "by_cp_16": await report(api, "energy/by-charge-point", ocpp_version="1.6", **BERLIN),
+        "by_cp_201": await report(api, "energy/by-charge-point", ocpp_version="2.0.1", **BERLIN),
+        "cp2": await report(api, "energy", charge_point_id="CP-R2", **BERLIN),
+        "tag_a": await report(api, "energy", id_tag="TAG-A", **BERLIN),
+        "fleet": await report(api, "energy/by-charge-point", parent_id_tag="FLEET", **BERLIN),
         "by_tag": await report(api, "energy/by-id-tag", **BERLIN),
         "by_parent": await report(api, "energy/by-id-tag", group="parent", **BERLIN),
         "sessions": await report(api, "sessions", **BERLIN),
@@ -147,6 +155,9 @@ def check(reports: dict[str, Any]) -> None:
         {"charge_point_id": "CP-R1", "energy_wh": 9000.0, "sessions": 2},
         {"charge_point_id": "CP-R2", "energy_wh": 1000.0, "sessions": 1},
     ]
+    assert reports["by_cp_16"]["items"] == reports["by_cp"]["items"] and reports["by_cp_201"]["items"] == []
+    assert reports["cp2"]["total_energy_wh"] == 1000.0 and reports["tag_a"]["total_energy_wh"] == 6000.0
+    assert reports["fleet"]["items"] == [{"charge_point_id": "CP-R1", "energy_wh": 6000.0, "sessions": 1}]
     assert reports["by_tag"]["items"] == [
         {"id_tag": "TAG-A", "parent_id_tag": "FLEET", "energy_wh": 6000.0, "sessions": 1},
         {"id_tag": "TAG-B", "parent_id_tag": None, "energy_wh": 4000.0, "sessions": 2},
@@ -200,7 +211,7 @@ async def test_reports_of_a_known_network_live_and_rebuilt(server, api, connect,
     # Failed starts and connections happen in the server's time: read them for today.
     today = await report(api, "reliability", charge_point_id="CP-R1")
     r1 = today["items"][0]
-    assert r1["failed_starts"] == {"remote_start_rejected": 0, "invalid": 1, "blocked": 1, "total": 2}
+    assert r1["failed_starts"] == {"remote_start_rejected": 1, "invalid": 1, "blocked": 1, "total": 3}
     assert r1["reconnects"] == 1 and r1["faults"] == 0
 
     csv = await api.get("/api/v1/reports/energy", params={**BERLIN, "format": "csv"})

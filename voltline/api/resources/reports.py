@@ -43,7 +43,7 @@ async def _filter(
     charge_point_id: Annotated[list[Identity] | None, Query(description="repeatable: only these charge points")] = None,
     id_tag: Annotated[list[IdTagStr] | None, Query(description="repeatable: only these id tags")] = None,
     parent_id_tag: Annotated[IdTagStr | None, Query(description="only the id tags under this parent")] = None,
-    ocpp_version: Annotated[str | None, Query(max_length=16, description="e.g. ocpp1.6")] = None,
+    ocpp_version: Annotated[str | None, Query(max_length=16, description="e.g. 1.6: only charge points of this OCPP version")] = None,
 ) -> v.ReportFilter:
     return services.reports.filter(
         _time(from_, "from"), _time(to, "to"), tz, tuple(charge_point_id or ()), tuple(id_tag or ()),
