@@ -28,6 +28,7 @@ DOWNLOADS = [
     ("energy-by-charge-point.csv", {"charge_point_id": "CP-R2"}, "energy/by-charge-point", {"charge_point_id": "CP-R2"}),
     ("energy.csv", {"id_tag": "TAG-A, TAG-B"}, "energy", {"id_tag": ["TAG-A", "TAG-B"]}),
     ("sessions.csv", {"parent_id_tag": "FLEET"}, "sessions", {"parent_id_tag": "FLEET"}),
+    ("energy-by-charge-point.csv", {"ocpp_version": "1.6"}, "energy/by-charge-point", {"ocpp_version": "1.6"}),
 ]
 
 
@@ -46,6 +47,11 @@ async def test_every_report_download_is_the_apis_file(server: Voltline, web: htt
         assert theirs.status_code == 200, theirs.text
         assert mine.text == theirs.text, (download, query)
         assert len(mine.text.splitlines()) > 1, (download, query)  # a header and rows
+
+    # Filters that leave nothing: the header alone.
+    for query in ({"ocpp_version": "2.0.1"}, {"charge_point_id": "CP-NONE"}):
+        empty = await web.get("/reports/energy-by-charge-point.csv", params={**DAYS, **query})
+        assert empty.text.splitlines() == ["charge_point_id,energy_wh,sessions"], query
 
 
 async def test_reports_need_a_login(anonymous: httpx.AsyncClient) -> None:

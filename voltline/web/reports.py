@@ -30,6 +30,7 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400  # the report service's own limit
+OCPP_VERSIONS = ("1.6", "2.0.1")  # as the charge point resource shows them
 INTERVALS = tuple((name, name.capitalize()) for name in REPORT_INTERVALS)
 TABS = (("/reports/energy", "Energy"), ("/reports/sessions", "Sessions"), ("/reports/utilisation", "Utilisation"),
         ("/reports/reliability", "Reliability"), ("/reports/peak-power", "Peak power"))
@@ -87,7 +88,7 @@ def read_filters(request: Request) -> Filters:
     return Filters(
         since=q.get("since", ""), until=q.get("until", ""), charge_point_id=q.get("charge_point_id", "").strip(),
         id_tag=q.get("id_tag", "").strip(), parent_id_tag=q.get("parent_id_tag", "").strip(),
-        ocpp_version=version if version in ("ocpp1.6", "ocpp2.0.1") else "",
+        ocpp_version=version if version in OCPP_VERSIONS else "",
         start=day_start(first, zone), end=day_start(last + timedelta(days=1), zone), zone=zone, problem=problem,
     )
 
@@ -109,7 +110,8 @@ def asked(request: Request) -> tuple[Filters, ReportFilter, Reports]:
 
 def page(request: Request, template: str, filters: Filters, values: dict[str, object]) -> Response:
     return render(request, template, {
-        "tabs": TABS, "filters": filters.form(), "problem": filters.problem, "intervals": INTERVALS,
+        "tabs": TABS, "ocpp_versions": OCPP_VERSIONS, "intervals": INTERVALS, "filters": filters.form(),
+        "problem": filters.problem,
         "range_start": filters.start, "range_end": filters.end - timedelta(seconds=1),
         # The days the report covers, shown in the date fields when none were typed.
         "shown_since": filters.start.astimezone(filters.zone).date().isoformat(),
