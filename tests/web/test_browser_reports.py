@@ -147,7 +147,8 @@ async def test_every_report_page_charts_the_known_network_and_downloads_its_rows
     assert utilisation_file == await api_csv(api, "utilisation", **{"from": "2026-03-29T00:00:00",
                                                                     "to": "2026-03-30T00:00:00"})
 
-    # -- reliability: the fault in March; today's refused starts and connections --------------
+    # -- reliability: the fault in March; today's refused starts (a rejected remote start, a blocked and an
+    # unknown id tag) and connections
     await page.goto(f"{base}/reports/reliability?{DAYS}")
     incidents = await drawn_chart(page, "reliability-incidents")
     assert by_label(incidents, 0)["CP-R1"] == 1  # faults
@@ -160,7 +161,7 @@ async def test_every_report_page_charts_the_known_network_and_downloads_its_rows
     await page.goto(f"{base}/reports/reliability")  # the last 30 days: today's Authorize answers
     starts = await drawn_chart(page, "reliability-failed-starts")
     assert {d["label"]: d["data"][starts["labels"].index("CP-R1")] for d in starts["datasets"]} == {
-        "Remote start rejected": 0, "Id tag invalid": 1, "Id tag blocked": 1}
+        "Remote start rejected": 1, "Id tag invalid": 1, "Id tag blocked": 1}
     assert by_label(await drawn_chart(page, "reliability-incidents"), 1)["CP-R1"] == 1  # reconnects
     await shoot(page, "reports-reliability", server)
 
