@@ -193,14 +193,19 @@ def charge_point_year(cp: int, start: datetime, days: int, rollups: dict[str, Ro
     return next_id
 
 
-def year(charge_points: int, days: int, zone: str, chunk: int = 20) -> Iterator[tuple[dict[Any, list[tuple[Any, ...]]], list[tuple[Any, ...]]]]:
-    """Rows table by table, `chunk` charge points at a time, and their transactions."""
+def year(charge_points: int, days: int, zone: str, chunk: int = 100) -> Iterator[tuple[dict[Any, list[tuple[Any, ...]]], list[tuple[Any, ...]]]]:
+    """Rows table by table, `chunk` charge points at a time, and their transactions. (The
+    network-wide monthly rollups, by id tag and by time of day, are keyed without the charge
+    point: they are summed over every chunk and come with the last.)"""
     grains = Grains(ZoneInfo(zone))
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     start = end - timedelta(days=days)
     tables = {"energy": t.report_energy, "sessions": t.report_sessions, "idle": t.report_idle,
               "status": t.report_status, "connectivity": t.report_connectivity, "failed": t.report_failed_starts}
     next_id = 1
+    network_wide: dict[sa.Table, dict[tuple[Any, ...], list[Any]]] = {
+        table: {} for table in (*t.BY_TAG_MONTH.values(), t.report_session_starts_month)
+    }
     for first in range(0, charge_points, chunk):
         rollups = {name: Rollup(table, grains) for name, table in tables.items()}
         transactions: list[tuple[Any, ...]] = []
@@ -209,6 +214,20 @@ def year(charge_points: int, days: int, zone: str, chunk: int = 20) -> Iterator[
         rows: dict[Any, list[tuple[Any, ...]]] = {}
         for rollup in rollups.values():
             rows.update(rollup.grain_rows())
+        for network in network_wide:
+            for row in rows.pop(network, []):
+                key = row[:len(ROLLUPS[network][0])]
+                values = list(row[len(key):])
+                found = network_wide[network].get(key)
+                if found is None:
+                    network_wide[network][key] = values
+                else:
+                    found[0] += values[0]
+                    if len(values) > 1 and values[1] is not None and (found[1] is None or values[1] > found[1]):
+                        found[1] = values[1]
+        if first + chunk >= charge_points:
+            for network, summed in network_wide.items():
+                rows[network] = [(*key, *values) for key, values in summed.items()]
         yield rows, transactions
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import statistics
@@ -93,7 +94,7 @@ def main() -> None:
             times.sort()
             results[name] = {
                 "p50_ms": round(statistics.median(times), 1),
-                "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
+                "p95_ms": round(times[max(0, math.ceil(len(times) * 0.95) - 1)], 1),
                 "max_ms": round(times[-1], 1),
             }
             print(f"{name:40s} p50 {results[name]['p50_ms']:8.1f}  p95 {results[name]['p95_ms']:8.1f}"

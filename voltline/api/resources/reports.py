@@ -22,6 +22,11 @@ from voltline.services.reports import views as v
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
+# JSON (the shapes of voltline.services.reports.views) or, with format=csv, a CSV download.
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the report", "content": {"application/json": {}, "text/csv": {}}},
+}
+
 Format = Annotated[Literal["json", "csv"], Query(description="json, or csv for a download")]
 Interval = Annotated[Literal["hour", "day", "week", "month"], Query(description="the periods energy is summed by")]
 
@@ -72,18 +77,18 @@ def _renamed(buckets: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
     return [{f"from_{unit}": b["lower"], f"to_{unit}": b["upper"], "count": b["count"]} for b in buckets]
 
 
-@router.get("/energy", summary="Energy delivered per hour, day, week or month")
+@router.get("/energy", summary="Energy delivered per hour, day, week or month", responses=ANSWERS, response_class=Response)
 async def energy(services: ServicesDep, f: Filter, interval: Interval = "day", format: Format = "json") -> Response:
     return _answer(f, await services.reports.energy(f, interval), format, "energy", csv_export.energy)
 
 
-@router.get("/energy/by-charge-point", summary="Energy delivered per charge point")
+@router.get("/energy/by-charge-point", summary="Energy delivered per charge point", responses=ANSWERS, response_class=Response)
 async def energy_by_charge_point(services: ServicesDep, f: Filter, format: Format = "json") -> Response:
     report = await services.reports.energy_by_charge_point(f)
     return _answer(f, report, format, "energy-by-charge-point", csv_export.energy_by_charge_point)
 
 
-@router.get("/energy/by-id-tag", summary="Energy delivered per id tag, or per parent id tag")
+@router.get("/energy/by-id-tag", summary="Energy delivered per id tag, or per parent id tag", responses=ANSWERS, response_class=Response)
 async def energy_by_id_tag(
     services: ServicesDep, f: Filter,
     group: Annotated[Literal["id_tag", "parent"], Query(description="id_tag, or parent to sum per parent id tag")] = "id_tag",
@@ -93,7 +98,7 @@ async def energy_by_id_tag(
     return _answer(f, report, format, "energy-by-id-tag", csv_export.energy_by_id_tag)
 
 
-@router.get("/sessions", summary="Sessions: count, duration, energy and idle time, by hour of day and day of week")
+@router.get("/sessions", summary="Sessions: count, duration, energy and idle time, by hour of day and day of week", responses=ANSWERS, response_class=Response)
 async def sessions(services: ServicesDep, f: Filter, format: Format = "json") -> Response:
     report = await services.reports.sessions(f)
     if format == "csv":
@@ -104,7 +109,7 @@ async def sessions(services: ServicesDep, f: Filter, format: Format = "json") ->
     return _json(body)
 
 
-@router.get("/utilisation", summary="Share of time Charging, Occupied, Available, Unavailable, Faulted")
+@router.get("/utilisation", summary="Share of time Charging, Occupied, Available, Unavailable, Faulted", responses=ANSWERS, response_class=Response)
 async def utilisation(
     services: ServicesDep, f: Filter,
     group: Annotated[Literal["connector", "charge_point"], Query()] = "connector",
@@ -119,7 +124,7 @@ async def utilisation(
     return _answer(f, report, format, "utilisation", csv_export.utilisation)
 
 
-@router.get("/reliability", summary="Connected vs offline time, reconnects, faults, failed starts; rising rates flagged")
+@router.get("/reliability", summary="Connected vs offline time, reconnects, faults, failed starts; rising rates flagged", responses=ANSWERS, response_class=Response)
 async def reliability(
     services: ServicesDep, f: Filter,
     baseline_days: Annotated[int, Query(ge=1, le=366, description="days before `from` that are the baseline")] = 28,
@@ -129,7 +134,7 @@ async def reliability(
     return _answer(f, report, format, "reliability", csv_export.reliability)
 
 
-@router.get("/peak-power", summary="Peak power of the network per period, and of each charge point")
+@router.get("/peak-power", summary="Peak power of the network per period, and of each charge point", responses=ANSWERS, response_class=Response)
 async def peak_power(
     services: ServicesDep, f: Filter, interval: Interval = "day",
     by: Annotated[Literal["period", "charge_point"], Query(description="the CSV's lines")] = "period",

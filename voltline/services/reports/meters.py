@@ -7,10 +7,11 @@ the readings in the order they were stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from voltline.services.reports.hours import spread
+from voltline.services.reports.hours import HOUR, floor_hour, spread
 
 MAX_POWER_W = 1_000_000.0  # faster than 1 MW is not charging but a jump of the register
 JUMP_SLACK_WH = 1000.0  # rounding and clock skew between two readings
@@ -26,6 +27,19 @@ class SessionMeter:
     last_at: datetime
     energy_wh: float = 0.0
     flagged: bool = False
+    # The hour the last reading fell in: most steps stay inside it and need no cutting.
+    hour: datetime | None = None
+    hour_end: datetime | None = None
+    # The rollup entry of that hour in the sums being gathered (recorder.Sums), and those sums.
+    entry: list[Any] | None = field(default=None, repr=False)
+    entry_of: object = field(default=None, repr=False)
+
+    def hour_of(self, at: datetime) -> datetime:
+        if self.hour is None or not (self.hour <= at < self.hour_end):  # type: ignore[operator]
+            self.hour = floor_hour(at)
+            self.hour_end = self.hour + HOUR
+            self.entry = None
+        return self.hour
 
     def step(self, value: float, at: datetime) -> list[tuple[datetime, float]]:
         """The energy from the last reading to this one, per hour it was delivered in."""
@@ -38,4 +52,7 @@ class SessionMeter:
             self.flagged = True
             return []
         self.energy_wh += delta
+        hour = self.hour
+        if hour is not None and hour <= previous and at < self.hour_end:  # type: ignore[operator]
+            return [(hour, delta)]
         return spread(delta, previous, at)

@@ -1,9 +1,10 @@
 """The rollups kept up to date as data arrives: energy and peak power from meter values, sessions
 at their stop, connections, failed starts.
 
-What a MeterValues adds is summed in memory and written once a second as one batch of upserts
-through the store's write lanes: the hot path pays a few dict updates, not a statement. (A crash
-loses at most that second of rollups; `voltline reports rebuild` recomputes them.) Statuses are
+What a MeterValues adds is summed in memory and written every few seconds (flush_interval) as one
+batch of upserts through the store's write lanes: the hot path pays a few dict updates, not a
+statement, and a charge point's many readings of an hour become one row per flush. (A crash
+loses at most those seconds of rollups; `voltline reports rebuild` recomputes them.) Statuses are
 rolled up where they are stored (timeline.record_status), in the same transaction."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from voltline.store.database import Store
 
 log = logging.getLogger("voltline.reports")
 
+ENERGY, POWER = mv.ENERGY_REGISTER, mv.POWER
 INVALID, BLOCKED, REMOTE_START_REJECTED = "invalid", "blocked", "remote_start_rejected"
 FAILED_START_KINDS = {"Invalid": INVALID, "Blocked": BLOCKED}
 
@@ -69,18 +71,22 @@ class Sums:
     def __bool__(self) -> bool:
         return bool(self.energy or self.sessions or self.connectivity or self.failed)
 
+    def _entry(self, meter: SessionMeter, hour: datetime) -> list[Any]:
+        """The [energy, peak] being summed for the meter's key in `hour`; the meter keeps the one
+        of its current hour at hand (the hot path: a reading a minute, sixty to an hour)."""
+        if meter.entry is not None and meter.entry_of is self and meter.hour == hour:
+            return meter.entry
+        entry = self.energy.setdefault((hour, meter.charge_point_id, meter.connector_id, meter.id_tag), [0.0, None])
+        if meter.hour == hour:
+            meter.entry, meter.entry_of = entry, self
+        return entry
+
     def add_energy(self, meter: SessionMeter, parts: list[tuple[datetime, float]]) -> None:
         for hour, wh in parts:
-            key = (hour, meter.charge_point_id, meter.connector_id, meter.id_tag)
-            entry = self.energy.get(key)
-            if entry is None:
-                self.energy[key] = [wh, None]
-            else:
-                entry[0] += wh
+            self._entry(meter, hour)[0] += wh
 
     def add_power(self, meter: SessionMeter, watts: float, at: datetime) -> None:
-        key = (floor_hour(at), meter.charge_point_id, meter.connector_id, meter.id_tag)
-        entry = self.energy.setdefault(key, [0.0, None])
+        entry = self._entry(meter, meter.hour_of(at))
         if entry[1] is None or watts > entry[1]:
             entry[1] = watts
 
@@ -118,7 +124,7 @@ async def add_sums(conn: AsyncConnection, grains: Grains, sums: Sums) -> None:
 
 
 class Rollups:
-    def __init__(self, store: Store, flush_interval: float = 1.0, enabled: bool = True,
+    def __init__(self, store: Store, flush_interval: float = 5.0, enabled: bool = True,
                  time_zone: str = "UTC") -> None:
         self._store = store
         self.grains = Grains(ZoneInfo(time_zone))
@@ -148,10 +154,17 @@ class Rollups:
         self._read(meter, samples)
 
     def _read(self, meter: SessionMeter, samples: list[mv.SampledValue]) -> None:
-        for value, at in register_readings(samples):
-            self._sums.add_energy(meter, meter.step(value, at))
-        for watts, at in power_readings(samples):
-            self._sums.add_power(meter, watts, at)
+        """As register_readings and power_readings select them, in one pass (the hot path)."""
+        sums = self._sums
+        for sample in samples:
+            value = sample.value
+            if value is None or sample.phase is not None:
+                continue
+            if sample.measurand == ENERGY:
+                sums.add_energy(meter, meter.step(value, sample.timestamp))
+                meter.hour_of(sample.timestamp)
+            elif sample.measurand == POWER:
+                sums.add_power(meter, value, sample.timestamp)
 
     def stopped(self, transaction_id: int, meter_stop: int, at: datetime,
                 samples: list[mv.SampledValue] | None = None, *, estimated: bool = False) -> None:
@@ -227,5 +240,5 @@ class Rollups:
             try:
                 await self.flush()
             except Exception:
-                # The sums of that second are lost (the database is away): a rebuild restores them.
+                # Those seconds' sums are lost (the database is away): a rebuild restores them.
                 log.exception("could not write the report rollups")

@@ -23,6 +23,7 @@ from voltline.store.database import Store
 
 HOURLY, DAILY, MONTHLY = "hour", "day", "month"
 MAX_RANGE = timedelta(days=400)
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # periods are computed past both ends of a range
 DEFAULT_RANGE = timedelta(days=30)
 OCCUPIED = frozenset(("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved"))
 _CLASS_OF = {"Charging": "charging", "Available": "available", "Unavailable": "unavailable", "Faulted": "faulted"}
@@ -68,12 +69,16 @@ class Reports:
         zone = time_zone(tz or self.default_time_zone)
 
         def aware(at: datetime) -> datetime:
+            if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:
+                raise Invalid(f"reports cover {EARLIEST_YEAR} to {LATEST_YEAR}", code="invalid_range")
             return (at if at.tzinfo is not None else at.replace(tzinfo=zone)).astimezone(UTC)
 
         end = aware(end) if end is not None else now()
         start = aware(start) if start is not None else end - DEFAULT_RANGE
         if start >= end:
             raise Invalid("`from` must be before `to`", code="invalid_range")
+        if start.year < EARLIEST_YEAR or end.year > LATEST_YEAR:
+            raise Invalid(f"reports cover {EARLIEST_YEAR} to {LATEST_YEAR}", code="invalid_range")
         if end - start > MAX_RANGE:
             raise Invalid(f"a report covers at most {MAX_RANGE.days} days", code="invalid_range")
         return v.ReportFilter(start, end, zone, tuple(charge_point_ids), tuple(id_tags), parent_id_tag, ocpp_version)
