@@ -412,6 +412,8 @@ report_energy = sa.Table(
     # The highest Power.Active.Import sampled in the hour; null without power samples.
     sa.Column("peak_power_w", sa.Float),
     sa.Index("ix_report_energy_cp", "charge_point_id", "hour"),
+    # An id tag's (or a parent's tags') energy over months reads hours: found by the tag.
+    sa.Index("ix_report_energy_tag", "id_tag", "hour"),
 )
 
 report_sessions = sa.Table(
@@ -430,6 +432,7 @@ report_sessions = sa.Table(
     # Sessions whose meter values were missing, went backwards or jumped (their bad steps: 0 Wh).
     sa.Column("flagged", sa.Integer, nullable=False, default=0),
     sa.Index("ix_report_sessions_cp", "charge_point_id", "hour"),
+    sa.Index("ix_report_sessions_tag", "id_tag", "hour"),
 )
 
 report_idle = sa.Table(

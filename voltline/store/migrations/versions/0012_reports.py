@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("hour", "charge_point_id", "connector_id", "id_tag", name="pk_report_energy"),
     )
     op.create_index("ix_report_energy_cp", "report_energy", ["charge_point_id", "hour"])
+    op.create_index("ix_report_energy_tag", "report_energy", ["id_tag", "hour"])
     op.create_table(
         "report_sessions", _hour(), _cp(),
         sa.Column("connector_id", sa.Integer, primary_key=True),
@@ -79,6 +80,7 @@ def upgrade() -> None:
                                 "duration_bucket", name="pk_report_sessions"),
     )
     op.create_index("ix_report_sessions_cp", "report_sessions", ["charge_point_id", "hour"])
+    op.create_index("ix_report_sessions_tag", "report_sessions", ["id_tag", "hour"])
     op.create_table(
         "report_idle", _hour(), _cp(),
         sa.Column("connector_id", sa.Integer, primary_key=True),
