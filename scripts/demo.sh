@@ -17,4 +17,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e .
 
+# The dashboard's charting library, bundled from package-lock.json (Node.js and npm).
+bash scripts/build-web.sh
+
 exec "$VENV/bin/voltline" serve --demo "$@"

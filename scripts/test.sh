@@ -13,6 +13,9 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[test]'
 
+# The dashboard's charting library, bundled from package-lock.json (Node.js and npm).
+bash scripts/build-web.sh
+
 # The dashboard tests drive Debian's headless Chromium (browser downloads are not used).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -166,6 +166,8 @@ class Voltline:
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
+        if self.services.rollups.enabled:
+            self._tasks.append(asyncio.create_task(self.services.rollups.run()))
         log.info(
             "voltline serving: OCPP ws://%s:%d/ocpp/{chargePointId}, HTTP http://%s:%d",
             self.settings.ocpp_host, self.ocpp_port, self.settings.host, self.http_port,
@@ -216,6 +218,10 @@ class Voltline:
             await asyncio.wait_for(charge_points.all_disconnected(), left())
         except Exception:
             log.warning("could not record the charge points offline; the next start does")
+        try:
+            await asyncio.wait_for(self.services.rollups.flush(), left())
+        except Exception:
+            log.warning("could not write the last report rollups; `voltline reports rebuild` restores them")
         frames = self.services.message_log.buffered
         flushed = self.services.message_log.flush()
         if flushed is not None:

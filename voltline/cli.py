@@ -161,3 +161,17 @@ def _mount_subcommands() -> None:
 
 
 _mount_subcommands()
+
+
+reports_app = typer.Typer(help="The reports' hourly rollups.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("rebuild")
+def reports_rebuild(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Recompute the energy, session, idle and status rollups from the transactions, meter values
+    and status history (best with the server stopped)."""
+    from voltline.services.reports.rebuild import rebuild
+
+    report = _with_services(load_settings(config, database_url=database_url), lambda s: rebuild(s.store, s.rollups.grains))
+    typer.echo(str(report))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.web.charts import drawn_chart, values
 from tests.web.conftest import PASSWORD, USERNAME
 from voltline.app import Voltline
 
@@ -114,6 +115,16 @@ async def test_remote_session_from_the_dashboard(server: Voltline, operator: Any
     await expect(energy).not_to_have_text(second or "")
     await shoot(page, "charge-point-charging", server)
 
+    # The running session's chart grows with each meter reading, without a reload.
+    running = await context.new_page()
+    await running.goto(f"{base}/sessions/{cp.transaction_id}")
+    await expect(running.locator("#live-state")).to_have_text("live")
+    drawn = len((await drawn_chart(running, "session-chart"))["datasets"][0]["data"])
+    await running.wait_for_function(
+        """(n) => Chart.getChart(document.querySelector('[data-chart="session-chart"] canvas')).data.datasets[0].data.length > n""",
+        arg=drawn)
+    await running.close()
+
     # The overview shows the running session live too.
     overview = await context.new_page()
     await overview.goto(base + "/")
@@ -141,8 +152,12 @@ async def test_remote_session_from_the_dashboard(server: Voltline, operator: Any
     await session_row.get_by_role("link", name=f"#{cp_transaction(cp)}").click()
     await expect(page.locator("#session-energy")).to_have_text(f"{delivered / 1000:,.2f} kWh")
     await expect(page.locator("#session-stop-reason")).to_have_text("Remote")
-    await expect(page.locator("[data-chart] svg path.energy")).to_have_count(1)
-    await expect(page.locator("[data-chart] svg path.power")).to_have_count(1)
+    # Chart.js draws the energy line (up to the session's energy) and the power line on its canvas.
+    chart = await drawn_chart(page, "session-chart")
+    energy_line, power_line = chart["datasets"]
+    assert energy_line["label"].startswith("Energy") and power_line["label"].startswith("Power")
+    assert len(energy_line["data"]) > 1 and max(values(energy_line)) == pytest.approx(delivered / 1000)
+    assert len(power_line["data"]) >= 1 and max(values(power_line)) == pytest.approx(7.2)
     await expect(page.locator("table.meter-values tbody tr").first).to_be_visible()
     await shoot(page, "session", server)
 

@@ -24,6 +24,8 @@ from voltline.services.firmware.service import FirmwareService
 from voltline.services.authorization.id_tags import IdTagService
 from voltline.services.local_list.service import LocalListService
 from voltline.services.message_log.recorder import MessageLog
+from voltline.services.reports.recorder import Rollups
+from voltline.services.reports.service import Reports
 from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
 from voltline.services.security.passwords import PasswordHasher
@@ -68,12 +70,15 @@ class Services:
     firmware: FirmwareService
     views: Views
     passwords: PasswordHasher
+    rollups: Rollups
+    reports: Reports
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
-        transactions = TransactionService(store, bus)
+        rollups = Rollups(store, enabled=settings.report_rollups, time_zone=settings.reports_time_zone)
+        transactions = TransactionService(store, bus, rollups)
         passwords = PasswordHasher(settings.password_hash_threads, settings.password_hash_queue)
         charge_points = ChargePointService(
             store,
@@ -84,12 +89,13 @@ class Services:
             node_id=node_id,
             hasher=passwords,
             single_node=not settings.redis_url,
+            rollups=rollups,
         )
         return cls(
             store=store,
             bus=bus,
             charge_points=charge_points,
-            authorization=AuthorizationService(store),
+            authorization=AuthorizationService(store, rollups),
             transactions=transactions,
             message_log=MessageLog(
                 store,
@@ -123,8 +129,12 @@ class Services:
                 remote_starts=RemoteStartViews(store),
             ),
             passwords=passwords,
+            rollups=rollups,
+            reports=Reports(store, settings.reports_time_zone, commands.is_connected),
         )
 
     async def load(self) -> None:
         await self.charge_points.load()
         await self.transactions.restore_live()
+        if self.rollups.enabled:
+            await self.rollups.restore()

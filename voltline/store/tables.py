@@ -405,3 +405,161 @@ remote_starts = sa.Table(
     sa.Index("ix_remote_starts_cp", "charge_point_id", "requested_at"),
     sqlite_autoincrement=True,  # operators refer to it, and 2.0.1's remoteStartId: never reused
 )
+
+connector_status_history = sa.Table(
+    "connector_status_history",
+    metadata,
+    # Every StatusNotification, in the charge point's time: how a fault developed, and the
+    # timeline the status rollups are cut from (a late one is slotted in where it belongs).
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connector_id", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error_code", sa.String(32), nullable=False),
+    sa.Column("info", sa.String(50)),
+    sa.Column("vendor_id", sa.String(255)),
+    sa.Column("vendor_error_code", sa.String(50)),
+    sa.Column("timestamp", UTCDateTime, nullable=False),  # the charge point's; ours when it gave none
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("ix_connector_status_history_connector", "charge_point_id", "connector_id", "timestamp"),
+    sa.Index("ix_connector_status_history_cp_time", "charge_point_id", "timestamp"),
+)
+
+# Hourly rollups (services.reports): one row per UTC hour and key, added to as data arrives and
+# rebuilt by `voltline reports rebuild`. Reports read these, never the sampled values.
+
+report_energy = sa.Table(
+    "report_energy",
+    metadata,
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("energy_wh", sa.Float, nullable=False, default=0.0),
+    # The highest Power.Active.Import sampled in the hour; null without power samples.
+    sa.Column("peak_power_w", sa.Float),
+    sa.Index("ix_report_energy_cp", "charge_point_id", "hour"),
+    # An id tag's (or a parent's tags') energy over months reads hours: found by the tag.
+    sa.Index("ix_report_energy_tag", "id_tag", "hour"),
+)
+
+report_sessions = sa.Table(
+    "report_sessions",
+    metadata,
+    # Stopped sessions by the hour they started in, and by their energy and duration bucket.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("energy_bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("duration_bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+    sa.Column("duration_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("energy_wh", sa.Float, nullable=False, default=0.0),
+    # Sessions whose meter values were missing, went backwards or jumped (their bad steps: 0 Wh).
+    sa.Column("flagged", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_report_sessions_cp", "charge_point_id", "hour"),
+    sa.Index("ix_report_sessions_tag", "id_tag", "hour"),
+)
+
+report_idle = sa.Table(
+    "report_idle",
+    metadata,
+    # Time a connector stayed occupied after charging ended, by its session's start hour.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("idle_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+)
+
+report_status = sa.Table(
+    "report_status",
+    metadata,
+    # Seconds each connector spent in each status (closed spans; the current one is added at
+    # read time from `connectors`), and how many notifications entered it.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("connector_id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("error_code", sa.String(32), primary_key=True),
+    sa.Column("seconds", sa.Float, nullable=False, default=0.0),
+    sa.Column("entries", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_report_status_cp", "charge_point_id", "hour"),
+)
+
+report_connectivity = sa.Table(
+    "report_connectivity",
+    metadata,
+    # Seconds connected (closed connections; an open one is added at read time) and connections opened.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("connected_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("connects", sa.Integer, nullable=False, default=0),
+)
+
+report_failed_starts = sa.Table(
+    "report_failed_starts",
+    metadata,
+    # kind: remote_start_rejected, invalid, blocked (Authorize or StartTransaction answered so).
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False, default=0),
+)
+
+ROLLUP_GRAINS = ("day", "month")
+"""Each rollup also by day and by month of the reports' time zone (setting reports_time_zone):
+`hour` then holds the UTC instant the local day or month begins. A year's report reads twelve
+months and a few days and hours at its edges, not 8,760 hours of every charge point. Their key
+leaves the id tag out (COARSE_DROPS): with it, a day or a month held as many rows as sessions."""
+
+ROLLUP_TABLES = (report_energy, report_sessions, report_idle, report_status, report_connectivity, report_failed_starts)
+COARSE_DROPS: dict[str, tuple[str, ...]] = {
+    "report_energy": ("id_tag",), "report_sessions": ("id_tag",), "report_idle": ("id_tag",),
+}
+
+
+def _coarser(table: sa.Table, grain: str) -> sa.Table:
+    name = f"{table.name}_{grain}"
+    dropped = COARSE_DROPS.get(table.name, ())
+    return sa.Table(
+        name, metadata, *(column._copy() for column in table.columns if column.name not in dropped),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+COARSER: dict[sa.Table, dict[str, sa.Table]] = {
+    table: {grain: _coarser(table, grain) for grain in ROLLUP_GRAINS} for table in ROLLUP_TABLES
+}
+
+report_energy_tag_month = sa.Table(
+    "report_energy_tag_month",
+    metadata,
+    # Energy per id tag and month of the reports' zone, whatever the charge point.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("energy_wh", sa.Float, nullable=False, default=0.0),
+    sa.Column("peak_power_w", sa.Float),
+)
+
+report_sessions_tag_month = sa.Table(
+    "report_sessions_tag_month",
+    metadata,
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("id_tag", IdTagStr, primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+)
+
+report_session_starts_month = sa.Table(
+    "report_session_starts_month",
+    metadata,
+    # The whole network's sessions by local hour of day and day of week (Monday 0), per month.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("hour_of_day", sa.SmallInteger, primary_key=True),
+    sa.Column("day_of_week", sa.SmallInteger, primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False, default=0),
+)
+
+BY_TAG_MONTH = {report_energy: report_energy_tag_month, report_sessions: report_sessions_tag_month}

@@ -16,16 +16,19 @@ from voltline.services.security.operators import UserService
 def mount(app: FastAPI, node: Node, users: UserService) -> None:
     from voltline.web import (
         account, charge_point_admin, charge_points, firmware, id_tags, live, login, messages, operators, overview,
-        reservations, sessions, smart_charging, tokens,
+        reports, reservations, sessions, smart_charging, tokens,
     )
     from voltline.web.form_fields import now_plus
     from voltline.web.routing import STATIC, Dashboard
+    from voltline.web.vendor import CHART_JS, charts_bundled, notice_if_missing
 
     app.state.dashboard = Dashboard.build(node, users)
-    app.state.dashboard.templates.env.globals.update(now_plus=now_plus)
+    app.state.dashboard.templates.env.globals.update(now_plus=now_plus, charts_bundled=charts_bundled,
+                                                     chart_js=CHART_JS)
+    notice_if_missing()
     # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
     # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.
     for module in (login, overview, charge_point_admin, charge_points, sessions, id_tags, messages, live, account,
-                   tokens, operators, reservations, smart_charging, firmware):
+                   tokens, operators, reservations, smart_charging, firmware, reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

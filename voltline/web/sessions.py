@@ -109,7 +109,7 @@ async def session_page(request: Request, transaction_id: int) -> Response:
             "meter_values": values,
             "last_reading": (await last_readings(board.node, [session])).get(session.id),
             "series": chart,
-            "chart": {"transaction_id": session.id, "meter_start": session.meter_start,
+            "chart": {"kind": "session", "transaction_id": session.id, "meter_start": session.meter_start,
                       "active": session.stopped_at is None, **chart},
         },
     )

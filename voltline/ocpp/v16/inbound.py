@@ -222,7 +222,7 @@ async def status_notification(ctx: Context, p: Payload) -> Payload:
 
 
 async def authorize(ctx: Context, p: Payload) -> Payload:
-    info = await ctx.services.authorization.authorize(p["idTag"])
+    info = await ctx.services.authorization.authorize(p["idTag"], charge_point_id=ctx.identity)
     return {"idTagInfo": _id_tag_info(info)}
 
 

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -71,12 +72,25 @@ async def authorize(
     return IdTagInfo(ACCEPTED, expiry, parent, kind)
 
 
+class FailedStarts(Protocol):
+    def failed_start(self, charge_point_id: str, id_tag_status: str, at: datetime) -> None: ...
+
+
 class AuthorizationService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, failed_starts: FailedStarts | None = None) -> None:
         self._store = store
+        self._failed_starts = failed_starts
 
     async def authorize(
-        self, id_tag: str, context: AuthorizationContext = AuthorizationContext.AUTHORIZE
+        self,
+        id_tag: str,
+        context: AuthorizationContext = AuthorizationContext.AUTHORIZE,
+        *,
+        charge_point_id: str | None = None,
     ) -> IdTagInfo:
+        """`charge_point_id`: the charge point that asks, whose refused starts the reports count."""
         async with self._store.read() as conn:
-            return await authorize(conn, id_tag, context)
+            info = await authorize(conn, id_tag, context)
+        if charge_point_id is not None and self._failed_starts is not None and info.status != ACCEPTED:
+            self._failed_starts.failed_start(charge_point_id, info.status, now())
+        return info

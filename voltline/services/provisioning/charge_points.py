@@ -13,6 +13,7 @@ from voltline.services.provisioning.events import ChargePointEvents
 from voltline.services.provisioning.handshake import HandshakeDecision, HandshakeGuard, busy_decision
 from voltline.services.provisioning.refusals import RefusalLog
 from voltline.services.provisioning.registration import Registration
+from voltline.services.reports.recorder import Rollups
 from voltline.services.provisioning.registry import (
     ACCEPTED, PENDING, REJECTED, Access, AccessRegistry, ProvisioningPolicy,
 )
@@ -38,6 +39,7 @@ class ChargePointService:
         node_id: str = "local",
         hasher: PasswordHasher | None = None,
         single_node: bool = True,
+        rollups: Rollups | None = None,
     ) -> None:
         self._store = store
         self.policy = ProvisioningPolicy(auto_register, boot_policy, heartbeat_interval, node_id, single_node)
@@ -47,9 +49,10 @@ class ChargePointService:
         self.refusals = RefusalLog()
         self.handshake = HandshakeGuard(self._registry, self.policy, hasher, self.refusals)
         self.registration = Registration(store, bus, self._registry, hasher)
-        self.connections = Connections(store, bus, self._registry, self.policy, self.refusals)
+        rollups = rollups or Rollups(store, enabled=False)
+        self.connections = Connections(store, bus, self._registry, self.policy, self.refusals, rollups)
         self.boots = Boot(store, bus, self._registry, self.policy, self.connections)
-        self.connector_status = ConnectorStatus(store, bus)
+        self.connector_status = ConnectorStatus(store, bus, rollups)
         self.events = ChargePointEvents(store, bus)
 
         # What the gateway, the handlers and operators call, each answered by its part.

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
+from voltline.services.reports.recorder import Rollups
 from voltline.services.provisioning.refusals import REGISTERED_REJECTED, RefusalLog
 from voltline.services.provisioning.registry import NO_ACTIONS, REJECTED, Access, AccessRegistry, ProvisioningPolicy
 from voltline.store import tables as t
@@ -32,9 +33,11 @@ class Liveness:
 
 class Connections:
     def __init__(
-        self, store: Store, bus: EventBus, registry: AccessRegistry, policy: ProvisioningPolicy, refusals: RefusalLog
+        self, store: Store, bus: EventBus, registry: AccessRegistry, policy: ProvisioningPolicy, refusals: RefusalLog,
+        rollups: Rollups,
     ) -> None:
         self._store = store
+        self._rollups = rollups  # connected / offline time for the reliability report
         self._bus = bus
         self._registry = registry
         self._policy = policy
@@ -59,6 +62,7 @@ class Connections:
         """At shutdown: every charge point this node held is recorded offline, in one statement
         (the connections' own disconnect records would be thousands of writes). Returns how many."""
         self._liveness = Liveness()
+        self._rollups.all_disconnected(now())
         return await self.forget()
 
     async def connected(
@@ -94,6 +98,7 @@ class Connections:
                 "b_id": identity, "b_node": self._policy.node_id, "b_at": at, "b_address": remote_address,
                 "b_version": ocpp_version,
             })
+        self._rollups.connected(identity, at)
         self._bus.publish(Event("charge_point.connected", identity, {"remote_address": remote_address}))
         return access
 
@@ -118,6 +123,7 @@ class Connections:
             await self._store.write(lambda conn: conn.execute(_DISCONNECT, values))
         except Exception:
             log.exception("could not record that %s disconnected", identity)
+        self._rollups.disconnected(identity, at)
         self._bus.publish(Event("charge_point.disconnected", identity, {}))
 
     def seen(self, identity: str, at: datetime) -> None:

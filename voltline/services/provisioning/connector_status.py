@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
+from voltline.services.reports.recorder import Rollups
+from voltline.services.reports.timeline import StatusPoint, record_status
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -19,8 +21,9 @@ log = logging.getLogger("voltline.charge_points")
 
 
 class ConnectorStatus:
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, rollups: Rollups) -> None:
         self._store = store
+        self._rollups = rollups  # time per status for the utilisation report
         self._bus = bus
 
     async def status_notification(
@@ -56,7 +59,15 @@ class ConnectorStatus:
             "updated_at": at,
         }
 
+        history = {name: values[name] for name in _HISTORY_COLUMNS}
+        history["timestamp"], history["received_at"] = values["status_at"], at
+        point = StatusPoint(status, error_code, values["status_at"])
+        grains = self._rollups.grains if self._rollups.enabled else None
+
         async def upsert(conn: AsyncConnection) -> bool:
+            # Every notification joins the history, the late ones too; only the newest is the
+            # connector's status.
+            await record_status(conn, grains, identity, connector_id, point, history)
             statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
             return bool((await conn.execute(statement, values)).rowcount)
 
@@ -93,3 +104,6 @@ _STATUS_UPSERT = {
     name: {ordered: _status_upsert(dialect.insert, ordered=ordered) for ordered in (True, False)}
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+
+
+_HISTORY_COLUMNS = ("charge_point_id", "connector_id", "status", "error_code", "info", "vendor_id", "vendor_error_code")

@@ -26,6 +26,7 @@ from voltline.services.transactions import meter_values as mv
 from voltline.services.authorization.authorize import ACCEPTED, AuthorizationContext, IdTagInfo, authorize
 from voltline.services.clock import now
 from voltline.services.errors import Conflict, Invalid, NotFound
+from voltline.services.reports.recorder import Rollups
 from voltline.services.transactions.reconciliation import LostTransaction, SessionsAfterReboot
 from voltline.services.remote_control.remote_start import REQUESTED, STARTED
 from voltline.services.reservations.service import EXPIRED, RESERVED, USED
@@ -68,6 +69,7 @@ class ClosedTransaction:
     transaction_id: int
     meter_stop: int
     note: str
+    stopped_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -82,9 +84,10 @@ class LiveReading:
 
 
 class TransactionService:
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, rollups: Rollups | None = None) -> None:
         self._store = store
         self._bus = bus
+        self.rollups = rollups or Rollups(store, enabled=False)
         self.live: dict[tuple[str, int], LiveReading] = {}
         self.after_reboot = SessionsAfterReboot(store, self._close_lost)
 
@@ -176,7 +179,11 @@ class TransactionService:
             )
         self.live[(identity, connector_id)] = LiveReading(result.transaction_id, at=timestamp)
         for closed in result.closed:
+            self._closed_rollup(closed)
             self._publish_closed(identity, connector_id, closed)
+        self.rollups.started(
+            result.transaction_id, identity, connector_id, id_tag, meter_start, timestamp, result.id_tag_info.status
+        )
         if result.reservation_used is not None:
             self._bus.publish(
                 Event("reservation.used", identity,
@@ -210,7 +217,7 @@ class TransactionService:
     ) -> IdTagInfo | None:
         samples = mv.normalize(transaction_data) if transaction_data else []
 
-        async def stop_tx(conn: AsyncConnection) -> tuple[bool, int | None, IdTagInfo | None]:
+        async def stop_tx(conn: AsyncConnection) -> tuple[bool, int | None, IdTagInfo | None, bool]:
             tx = t.transactions.c
             row = (
                 await conn.execute(
@@ -221,7 +228,8 @@ class TransactionService:
             ).first()
             info = await authorize(conn, id_tag, STOP) if id_tag else None
             if row is None:
-                return False, None, info
+                return False, None, info, False
+            applied = row.stopped_at is None
             # Stopped by Voltline itself (stop_note), the charge point's own stop still counts.
             if row.stopped_at is None or row.stop_note is not None:
                 await conn.execute(
@@ -239,9 +247,9 @@ class TransactionService:
                     rows = mv.readings(samples, identity, row.connector_id, transaction_id)
                     await conn.execute(t.meter_readings.insert(), [dict(zip(mv.READING_COLUMNS, r)) for r in rows])
             # else: a repeated StopTransaction: the first one was stored, this one changes nothing.
-            return True, row.connector_id, info
+            return True, row.connector_id, info, applied
 
-        known, connector_id, info = await self._store.write(stop_tx)
+        known, connector_id, info, applied = await self._store.write(stop_tx)
         if not known:
             # Answered all the same: the charge point must not retry this forever. The message log
             # keeps what it sent.
@@ -249,6 +257,8 @@ class TransactionService:
             return info
         if connector_id is not None:
             self._forget_live(identity, connector_id, transaction_id)
+        if applied:
+            self.rollups.stopped(transaction_id, meter_stop, timestamp, samples)
         self._bus.publish(
             Event(
                 "transaction.stopped",
@@ -305,13 +315,14 @@ class TransactionService:
                 value = max(round(energy), row.meter_start) if energy is not None else row.meter_start
             if value < row.meter_start:
                 raise Invalid(f"meter_stop {value} Wh is below the transaction's meter_start ({row.meter_start} Wh)")
-            closed = ClosedTransaction(transaction_id, value, note[:NOTE_LENGTH])
+            closed = ClosedTransaction(transaction_id, value, note[:NOTE_LENGTH], stopped_at)
             if not await _close_open(conn, closed, stopped_at):
                 raise Conflict(f"transaction {transaction_id} has stopped already", code="transaction_stopped")
             return row.charge_point_id, closed, row.connector_id
 
         identity, closed, connector_id = await self._store.write(close_tx)
         log.warning("%s: transaction %s %s", identity, transaction_id, closed.note)
+        self._closed_rollup(closed)
         self._forget_live(identity, connector_id, transaction_id)
         self._publish_closed(identity, connector_id, closed)
         return closed
@@ -337,20 +348,25 @@ class TransactionService:
                     continue  # a status queued from before this transaction says nothing about it
                 last = (await conn.execute(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})).first()
                 meter_stop = row.meter_start if last is None else max(round(last.value), row.meter_start)
-                result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH])
                 # Where it was last seen charging, else by the reboot at the latest; never before
                 # it began (the charge point's clock and ours differ).
-                stopped_at = last.timestamp if last is not None else tx.stopped_by
-                if await _close_open(conn, result, max(stopped_at, row.started_at)):
+                stopped_at = max(last.timestamp if last is not None else tx.stopped_by, row.started_at)
+                result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH], stopped_at)
+                if await _close_open(conn, result, stopped_at):
                     closed.append(result)
             return closed
 
         closed: list[ClosedTransaction] = await self._store.write(close_all)
         for result in closed:
             log.warning("%s: transaction %s %s", identity, result.transaction_id, result.note)
+            self._closed_rollup(result)
             self._forget_live(identity, connector_id, result.transaction_id)
             self._publish_closed(identity, connector_id, result)
         return closed
+
+    def _closed_rollup(self, closed: ClosedTransaction) -> None:
+        if closed.stopped_at is not None:
+            self.rollups.stopped(closed.transaction_id, closed.meter_stop, closed.stopped_at, estimated=True)
 
     def _forget_live(self, identity: str, connector_id: int, transaction_id: int) -> None:
         reading = self.live.get((identity, connector_id))
@@ -372,6 +388,7 @@ class TransactionService:
     ) -> None:
         samples = mv.normalize(meter_value)
         await self._store.write(inserts=((t.meter_readings, mv.readings(samples, identity, connector_id, transaction_id)),))
+        self.rollups.meter_values(transaction_id, samples)
         self._note_live(identity, connector_id, transaction_id, samples)
 
     def _note_live(
@@ -508,7 +525,7 @@ async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetim
     energy = await conn.scalar(_LAST_ENERGY, {"transaction_id": row.id, "at": at})
     meter_stop = round(energy) if energy is not None else row.meter_start
     note = f"closed by Voltline: transaction {new_id} started on connector {connector_id} without a StopTransaction for it"
-    closed = ClosedTransaction(row.id, meter_stop, note)
+    closed = ClosedTransaction(row.id, meter_stop, note, at)
     await _close_open(conn, closed, at)
     return closed
 

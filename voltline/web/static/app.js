@@ -1,5 +1,5 @@
-// Voltline dashboard: commands without reloading, live updates over server-sent events, and the
-// session chart. Hand-written, no dependencies. Pages work without it; this makes them live.
+// Voltline dashboard: commands without reloading and live updates over server-sent events.
+// Hand-written, no dependencies (the charts are charts.js's). Pages work without it; this makes them live.
 (function () {
   "use strict";
 
@@ -217,7 +217,8 @@
       }
     });
     updateTotalPower();
-    if (chart && chart.data.transaction_id === data.transaction_id) chart.add(data, at);
+    // The session chart (charts.js) adds the reading to its lines.
+    document.dispatchEvent(new CustomEvent("voltline:meter-values", { detail: { reading: data, at } }));
   }
 
   function updateTotalPower() {
@@ -392,95 +393,7 @@
     window.addEventListener("pagehide", () => { if (live.source) live.source.close(); });
   }
 
-  // -- the session chart: energy (kWh, left axis) and power (kW, right axis) over time -------
-
-  let chart = null;
-
-  function Chart(container, data) {
-    this.container = container;
-    this.data = data;
-    this.draw();
-    let resize = null;
-    window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(() => this.draw(), 150); });
-  }
-
-  Chart.prototype.add = function (reading, at) {
-    at = at || new Date().toISOString();
-    if (reading.energy_wh != null) this.data.energy.push([at, reading.energy_wh - this.data.meter_start]);
-    if (reading.power_w != null) this.data.power.push([at, reading.power_w]);
-    this.draw();
-  };
-
-  const SVG = "http://www.w3.org/2000/svg";
-  function el(name, attrs, parent) {
-    const node = document.createElementNS(SVG, name);
-    for (const key in attrs) node.setAttribute(key, attrs[key]);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function niceMax(value) {
-    if (value <= 0) return 1;
-    const step = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
-    return 10 * step;
-  }
-
-  Chart.prototype.draw = function () {
-    const box = this.container;
-    const width = Math.max(280, box.clientWidth);
-    const height = Math.max(200, box.clientHeight);
-    const pad = { left: 44, right: 44, top: 26, bottom: 28 };
-    const energy = this.data.energy.map(([t, v]) => [Date.parse(t), v / 1000]);
-    const power = this.data.power.map(([t, v]) => [Date.parse(t), v / 1000]);
-    box.textContent = "";
-    const svg = el("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none" }, box);
-    const all = energy.concat(power);
-    if (all.length === 0) {
-      el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, svg).textContent = "No meter values yet";
-      return;
-    }
-    let t0 = Math.min(...all.map((p) => p[0]));
-    let t1 = Math.max(...all.map((p) => p[0]));
-    if (t1 - t0 < 10000) t1 = t0 + 10000;
-    const eMax = niceMax(Math.max(0, ...energy.map((p) => p[1])));
-    const pMax = niceMax(Math.max(0, ...power.map((p) => p[1])));
-    const x = (t) => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
-    const yE = (v) => height - pad.bottom - (v / eMax) * (height - pad.top - pad.bottom);
-    const yP = (v) => height - pad.bottom - (v / pMax) * (height - pad.top - pad.bottom);
-    const grid = el("g", { class: "grid" }, svg);
-    for (let i = 0; i <= 4; i++) {
-      const y = pad.top + (i / 4) * (height - pad.top - pad.bottom);
-      el("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y }, grid);
-      el("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end" }, svg).textContent = ((eMax * (4 - i)) / 4).toFixed(eMax < 4 ? 2 : 1);
-      el("text", { x: width - pad.right + 6, y: y + 4 }, svg).textContent = ((pMax * (4 - i)) / 4).toFixed(1);
-    }
-    el("text", { x: pad.left - 6, y: 11, "text-anchor": "end", class: "unit" }, svg).textContent = "kWh";
-    el("text", { x: width - pad.right + 6, y: 11, class: "unit" }, svg).textContent = "kW";
-    const ticks = width < 480 ? 2 : 4;
-    for (let i = 0; i <= ticks; i++) {
-      const t = t0 + (i / ticks) * (t1 - t0);
-      const anchor = i === 0 ? "start" : i === ticks ? "end" : "middle";
-      el("text", { x: x(t), y: height - 8, "text-anchor": anchor }, svg).textContent = localTime(new Date(t).toISOString()).slice(11, 19);
-    }
-    const path = (points, y) => points.map((p, i) => (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1)).join(" ");
-    if (energy.length) {
-      const line = path(energy, yE);
-      el("path", { d: line + " L" + x(energy[energy.length - 1][0]).toFixed(1) + " " + yE(0) + " L" + x(energy[0][0]).toFixed(1) + " " + yE(0) + " Z", class: "energy-area" }, svg);
-      el("path", { d: line, class: "energy" }, svg);
-    }
-    if (power.length) {
-      // Power is a step function: it holds its value until the next sample.
-      const steps = [];
-      power.forEach((p, i) => { if (i) steps.push([p[0], power[i - 1][1]]); steps.push(p); });
-      el("path", { d: path(steps, yP), class: "power" }, svg);
-    }
-  };
-
   document.addEventListener("DOMContentLoaded", () => {
-    const data = document.getElementById("chart-data");
-    const canvas = document.querySelector("[data-chart]");
-    if (data && canvas) chart = new Chart(canvas, JSON.parse(data.textContent));
     $$("input[data-browser-zone]").forEach((input) => { input.value = browserZone(); });
     $$("button[data-browser-zone]").forEach((button) => {
       const select = document.getElementById(button.dataset.browserZone);

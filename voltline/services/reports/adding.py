@@ -1,0 +1,122 @@
+"""Rollup rows added to: INSERT … ON CONFLICT DO UPDATE SET sum = sum + new, peak = max."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from voltline.store import tables as t
+
+# table → (key columns, summed columns, maxed columns)
+ROLLUPS: dict[sa.Table, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    t.report_energy: (("hour", "charge_point_id", "connector_id", "id_tag"), ("energy_wh",), ("peak_power_w",)),
+    t.report_sessions: (
+        ("hour", "charge_point_id", "connector_id", "id_tag", "energy_bucket", "duration_bucket"),
+        ("sessions", "duration_s", "energy_wh", "flagged"),
+        (),
+    ),
+    t.report_idle: (("hour", "charge_point_id", "connector_id", "id_tag"), ("idle_s", "sessions"), ()),
+    t.report_status: (
+        ("hour", "charge_point_id", "connector_id", "status", "error_code"), ("seconds", "entries"), (),
+    ),
+    t.report_connectivity: (("hour", "charge_point_id"), ("connected_s", "connects"), ()),
+    t.report_failed_starts: (("hour", "charge_point_id", "kind"), ("count",), ()),
+}
+
+
+def _adding(dialect: Any, table: sa.Table) -> sa.Insert:
+    key, summed, maxed = ROLLUPS[table]
+    statement = dialect.insert(table)
+    new = statement.excluded
+    values: dict[str, Any] = {name: table.c[name] + new[name] for name in summed}
+    for name in maxed:
+        # A null (no sample) never wins; the first value does.
+        values[name] = sa.case(
+            (new[name] > sa.func.coalesce(table.c[name], new[name] - 1), new[name]), else_=table.c[name]
+        )
+    return statement.on_conflict_do_update(index_elements=list(key), set_=values)  # type: ignore[no-any-return]
+
+
+for _table, _grains in t.COARSER.items():
+    _key, _summed, _maxed = ROLLUPS[_table]
+    _dropped = t.COARSE_DROPS.get(_table.name, ())
+    for _coarse in _grains.values():
+        ROLLUPS[_coarse] = (tuple(k for k in _key if k not in _dropped), _summed, _maxed)
+ROLLUPS[t.report_energy_tag_month] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
+ROLLUPS[t.report_sessions_tag_month] = (("hour", "id_tag"), ("sessions",), ())
+ROLLUPS[t.report_session_starts_month] = (("hour", "hour_of_day", "day_of_week"), ("sessions",), ())
+
+ADDING = {
+    name: {table: _adding(dialect, table) for table in ROLLUPS}
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+"""By dialect name, then table: the statement that adds a row (a dict of every column) to its rollup."""
+
+
+def merged(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of one key summed into one: a multi-row INSERT may not touch a row twice."""
+    key, summed, maxed = ROLLUPS[table]
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        found = by_key.get(k)
+        if found is None:
+            by_key[k] = dict(row)
+            continue
+        for name in summed:
+            found[name] += row[name]
+        for name in maxed:
+            if row[name] is not None and (found[name] is None or row[name] > found[name]):
+                found[name] = row[name]
+    return list(by_key.values())
+
+
+class Grains:
+    """Where an hour falls in the reports' time zone: the UTC instants its local day and month begin."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._day: dict[datetime, datetime] = {}
+        self._month: dict[datetime, datetime] = {}
+
+    def start(self, hour: datetime, grain: str) -> datetime:
+        cache = self._day if grain == "day" else self._month
+        found = cache.get(hour)
+        if found is None:
+            local = hour.astimezone(self.zone)
+            day = 1 if grain == "month" else local.day
+            found = cache[hour] = datetime(local.year, local.month, day, tzinfo=self.zone).astimezone(UTC)
+            if len(cache) > 100_000:
+                cache.clear()
+        return found
+
+
+def _projected(table: sa.Table, rows: list[dict[str, Any]], hour: Any) -> list[dict[str, Any]]:
+    names = [c.name for c in table.columns if c.name != "hour"]
+    return merged(table, [{"hour": hour(row["hour"]), **{name: row[name] for name in names}} for row in rows])
+
+
+async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Add hourly `rows` to `table`, to its day and month rollups, and to the monthly ones by id
+    tag and by time of day."""
+    if not rows:
+        return
+    adding = ADDING[conn.dialect.name]
+    await conn.execute(adding[table], merged(table, rows))
+    for grain, coarse in t.COARSER[table].items():
+        await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
+    month = lambda hour: grains.start(hour, "month")  # noqa: E731
+    by_tag = t.BY_TAG_MONTH.get(table)
+    if by_tag is not None:
+        await conn.execute(adding[by_tag], _projected(by_tag, rows, month))
+    if table is t.report_sessions:
+        starts = []
+        for row in rows:
+            local = row["hour"].astimezone(grains.zone)
+            starts.append({"hour": month(row["hour"]), "hour_of_day": local.hour, "day_of_week": local.weekday(),
+                           "sessions": row["sessions"]})
+        await conn.execute(adding[t.report_session_starts_month], merged(t.report_session_starts_month, starts))

@@ -1,0 +1,152 @@
+"""`voltline reports rebuild`: the energy, session, idle and status rollups computed afresh from
+the transactions, their meter values and the status history, by the very rules the live
+rollups follow (meters.SessionMeter, timeline). Connections and failed Authorize answers have
+no other record than their rollups: those are kept as they are.
+
+Run it with the server stopped (or accept that what arrives meanwhile may count twice)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltline.services.reports.adding import Grains, add_rows
+from voltline.services.reports.meters import SessionMeter
+from voltline.services.reports.recorder import Sums, add_sums, session_row
+from voltline.services.reports.timeline import (
+    IDLE_LOOKBACK, StatusPoint, entry_row, idle_row, idle_run, status_rows,
+)
+from voltline.services.transactions import meter_values as mv
+from voltline.store import tables as t
+from voltline.store.database import Store
+
+REBUILT = (
+    *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
+      for table in (hourly, *t.COARSER[hourly].values())),
+    *t.BY_TAG_MONTH.values(), t.report_session_starts_month,
+)
+CHUNK = 2000  # transactions per read
+_VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    transactions: int = 0
+    status_changes: int = 0
+
+    def __str__(self) -> str:
+        return f"rebuilt the report rollups from {self.transactions} transactions and {self.status_changes} status changes"
+
+
+async def rebuild(store: Store, grains: Grains) -> RebuildReport:
+    """`grains`: the reports' time zone, whose days and months the coarser rollups follow."""
+    report = RebuildReport()
+
+    async def clear(conn: AsyncConnection) -> None:
+        for table in REBUILT:
+            await conn.execute(table.delete())
+
+    await store.write(clear)
+    await _sessions(store, grains, report)
+    await _statuses(store, grains, report)
+    return report
+
+
+async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None:
+    tx, r = t.transactions.c, t.meter_readings.c
+    last = 0
+    while True:
+        rows = await store.query_all(
+            sa.select(tx.id, tx.charge_point_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.meter_stop,
+                      tx.started_at, tx.stopped_at, tx.stop_note)
+            .where(tx.id > last).order_by(tx.id).limit(CHUNK)
+        )
+        if not rows:
+            return
+        first, last = rows[0].id, rows[-1].id
+        readings: dict[int, list[Any]] = {}
+        for reading in await store.query_all(
+            sa.select(r.transaction_id, r.timestamp, r.sampled_values)
+            .where(r.transaction_id >= first, r.transaction_id <= last).order_by(r.transaction_id, r.id)
+        ):
+            readings.setdefault(reading.transaction_id, []).append(reading)
+        sums = Sums()
+        for row in rows:
+            meter = SessionMeter(row.charge_point_id, row.connector_id, row.id_tag, row.started_at,
+                                 float(row.meter_start), row.started_at)
+            for reading in readings.get(row.id, ()):
+                _read(sums, meter, reading)
+            if row.stopped_at is not None and row.meter_stop is not None:
+                sums.add_energy(meter, meter.step(float(row.meter_stop), row.stopped_at))
+                sums.sessions.append(session_row(meter, row.stopped_at, row.stop_note is not None))
+        report.transactions += len(rows)
+        await store.write(lambda conn, sums=sums: add_sums(conn, grains, sums))  # type: ignore[misc]
+
+
+def _read(sums: Sums, meter: SessionMeter, reading: Any) -> None:
+    """One stored reading, as the live rollups read its MeterValues (recorder.register_readings)."""
+    for sample in orjson.loads(reading.sampled_values):
+        value = sample[_VALUE]
+        if value is None or sample[_PHASE] is not None:
+            continue
+        if sample[_MEASURAND] == mv.ENERGY_REGISTER:
+            sums.add_energy(meter, meter.step(float(value), reading.timestamp))
+        elif sample[_MEASURAND] == mv.POWER:
+            sums.add_power(meter, float(value), reading.timestamp)
+
+
+class _Sessions:
+    """A connector's transactions, for the session an idle run belongs to (timeline.session_of)."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self._rows = sorted(rows, key=lambda row: row.started_at)
+        self._starts = [row.started_at for row in self._rows]
+
+    def at(self, when: Any) -> Any:
+        for row in reversed(self._rows[: bisect.bisect_right(self._starts, when)]):
+            if row.stopped_at is None or row.stopped_at >= when:
+                return row
+        return None
+
+
+async def _statuses(store: Store, grains: Grains, report: RebuildReport) -> None:
+    h, tx = t.connector_status_history.c, t.transactions.c
+    connectors = await store.query_all(sa.select(h.charge_point_id, h.connector_id).distinct())
+    for connector in connectors:
+        cp, number = connector.charge_point_id, connector.connector_id
+        points = [
+            StatusPoint(row.status, row.error_code, row.timestamp)
+            for row in await store.query_all(
+                sa.select(h.status, h.error_code, h.timestamp)
+                .where(h.charge_point_id == cp, h.connector_id == number).order_by(h.timestamp, h.id)
+            )
+        ]
+        sessions = _Sessions(await store.query_all(
+            sa.select(tx.id_tag, tx.started_at, tx.stopped_at).where(tx.charge_point_id == cp, tx.connector_id == number)
+        ))
+        status: list[dict[str, Any]] = []
+        idle: list[dict[str, Any]] = []
+        for i, point in enumerate(points):
+            status.append(entry_row(cp, number, point))
+            if i + 1 < len(points):
+                status += status_rows(cp, number, point, point.timestamp, points[i + 1].timestamp)
+            before = points[max(0, i - IDLE_LOOKBACK):i][::-1]
+            run = idle_run(before, point)
+            if run is not None:
+                session = sessions.at(run.started_at)
+                if session is not None:
+                    idle.append(idle_row(cp, number, session, run))
+        report.status_changes += len(points)
+
+        async def write(conn: AsyncConnection, status: list[dict[str, Any]] = status,
+                        idle: list[dict[str, Any]] = idle) -> None:
+            await add_rows(conn, grains, t.report_status, status)
+            await add_rows(conn, grains, t.report_idle, idle)
+
+        await store.write(write)
