@@ -6,7 +6,7 @@ starts) that reports read instead of sampled values; `voltline reports rebuild` 
 the transactions, meter values and status history. Existing tables are untouched.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02
 """
 
