@@ -225,6 +225,4 @@ class RemoteStartService:
 
 
 def _remote_start(row: Any) -> RemoteStart:
-    return RemoteStart(
-        row.id, row.charge_point_id, row.connector_id, row.id_tag, row.status, row.transaction_id, row.requested_at
-    )
+    return RemoteStart.model_validate(row)
