@@ -63,6 +63,7 @@ def main() -> None:
     p.add_argument("--database-url", required=True)
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--time-zone", default="UTC", help="the reports_time_zone the year was filled for")
+    p.add_argument("--only", help="only the reports whose name contains this")
     a = p.parse_args()
     env = {**os.environ, "VOLTLINE_DATABASE_URL": a.database_url, "VOLTLINE_REPORTS_TIME_ZONE": a.time_zone}
     token = subprocess.run([str(EXE), "token", "create", "--name", "reports-bench"], env=env, check=True,
@@ -83,14 +84,21 @@ def main() -> None:
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=365)
         for name, (path, params) in cases(start.isoformat(), end.isoformat()).items():
+            if a.only and a.only not in name:
+                continue
             times = []
             for i in range(a.repeat + 1):
                 t0 = time.perf_counter()
                 answer = client.get(f"/api/v1/reports/{path}", params=params)
                 elapsed = (time.perf_counter() - t0) * 1000
-                answer.raise_for_status()
+                if answer.status_code != 200:
+                    break
                 if i:  # the first call warms the caches
                     times.append(elapsed)
+            if not times:
+                results[name] = {"failed": f"{answer.status_code} after {elapsed:.0f} ms: {answer.text[:120]}"}
+                print(f"{name:40s} FAILED {results[name]['failed']}", flush=True)
+                continue
             times.sort()
             results[name] = {
                 "p50_ms": round(statistics.median(times), 1),
