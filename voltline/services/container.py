@@ -17,6 +17,7 @@ from voltline.services.message_log.recorder import MessageLog
 from voltline.services.queries import Queries
 from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
+from voltline.services.security.client_certificates import ClientCertificateCheck
 from voltline.services.security.passwords import PasswordHasher
 from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
@@ -45,7 +46,10 @@ class Services:
     passwords: PasswordHasher
 
     @classmethod
-    def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
+    def build(
+        cls, settings: Settings, store: Store, bus: EventBus, node_id: str,
+        certificates: ClientCertificateCheck | None = None,
+    ) -> Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
         transactions = TransactionService(store, bus)
@@ -59,6 +63,8 @@ class Services:
             node_id=node_id,
             hasher=passwords,
             single_node=not settings.redis_url,
+            default_security_profile=settings.default_security_profile,
+            certificates=certificates,
         )
         return cls(
             store=store,

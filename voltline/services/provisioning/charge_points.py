@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -19,7 +20,11 @@ from voltline.ocpp.identity import identity_problem
 from voltline.services.security.backoff import FailureBackoff
 from voltline.services.errors import Invalid
 from voltline.services.provisioning.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
+from voltline.services.security.client_certificates import ClientCertificateCheck
 from voltline.services.security.passwords import HasherBusy, PasswordHasher
+from voltline.services.security.profiles import (
+    FAILED_AUTHENTICATION, PLAIN, PROFILES, ConnectionSecurity, transport_refusal,
+)
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -50,6 +55,7 @@ class Access:
     registration_status: str
     ping_interval: float | None
     lenient_actions: frozenset[str]
+    security_profile: int = 0
     # sha256 of the last password that verified, so a reconnect costs no slow hash.
     verified: bytes | None = None
 
@@ -63,6 +69,8 @@ class HandshakeDecision:
     auto_registered: bool = False
     retry_after: float | None = None  # seconds, for a 429 or 503
     verify: bool = False  # only the slow hash can settle the password: see verify_handshake
+    security_event: str | None = None  # recorded on the charge point when refused (security/profiles.py)
+    security_profile: int = 0
 
 
 def _backed_off(wait: float) -> HandshakeDecision:
@@ -96,8 +104,17 @@ class ChargePointService:
         node_id: str = "local",
         hasher: PasswordHasher | None = None,
         single_node: bool = True,
+        default_security_profile: int = 0,
+        certificates: ClientCertificateCheck | None = None,
     ) -> None:
         self._store = store
+        self.default_security_profile = default_security_profile
+        # The CAs trusted for charge point certificates (profile 3); None: none configured.
+        self.certificates = certificates
+        # Refused handshakes recorded as security events: at most one per charge point, type and
+        # reason every SECURITY_EVENT_EVERY_S, so a charge point knocking in a loop adds no load.
+        self._security_events_at: dict[tuple[str, str, str], float] = {}
+        self._recording: set[asyncio.Task[None]] = set()
         self._hasher = hasher or PasswordHasher()
         # Wrong passwords back off the charge point they were tried for, and the address they
         # came from. An address may hold many charge points (a site router, a mobile carrier's
@@ -154,20 +171,43 @@ class ChargePointService:
         """Known, and its row written (what refers to the charge point in the database can be)."""
         return identity in self._access and identity not in self._unwritten
 
-    def check_handshake(self, identity: str, password: str | None, address: str | None = None) -> HandshakeDecision:
+    def check_handshake(
+        self, identity: str, password: str | None, address: str | None = None, security: ConnectionSecurity = PLAIN
+    ) -> HandshakeDecision:
         """Decided from memory alone, never by a slow hash (the handshake hook is synchronous).
 
-        A password that only the slow hash can settle gives a decision with `verify` set:
-        `verify_handshake` then settles it off the event loop."""
+        First what the charge point's security profile asks of the connection (TLS, a client
+        certificate), then its password. A password that only the slow hash can settle gives a
+        decision with `verify` set: `verify_handshake` then settles it off the event loop."""
         access = self._access.get(identity)
         if access is None:
             if self.auto_register:
+                refusal = transport_refusal(identity, self.default_security_profile, security, self.certificates)
+                if refusal is not None:
+                    return HandshakeDecision(False, refusal.status, refusal.reason)
                 return HandshakeDecision(True, auto_registered=True)
             return HandshakeDecision(False, 404, f"unknown charge point {identity!r}")
+        profile = access.security_profile
+        refusal = transport_refusal(identity, profile, security, self.certificates)
+        if refusal is not None:
+            return HandshakeDecision(
+                False, refusal.status, refusal.reason, access=access, security_event=refusal.event,
+                security_profile=profile,
+            )
+        if profile == 3:
+            return HandshakeDecision(True, access=access)  # the certificate proved who it is
         if access.password_hash is None:
+            if profile in (1, 2):
+                return HandshakeDecision(
+                    False, 401, f"security profile {profile} requires a password, and none is set for this charge point",
+                    access=access, security_event=FAILED_AUTHENTICATION, security_profile=profile,
+                )
             return HandshakeDecision(True, access=access)
         if password is None:
-            return HandshakeDecision(False, 401, "this charge point must authenticate (HTTP Basic)")
+            return HandshakeDecision(
+                False, 401, "this charge point must authenticate (HTTP Basic)", access=access,
+                security_event=FAILED_AUTHENTICATION, security_profile=profile,
+            )
         # Backed off even for the password that verified last: otherwise the cheap comparison
         # below would tell a guesser at wire speed whether a guess is right.
         wait = self.identity_failures.retry_after(identity)
@@ -183,9 +223,34 @@ class ChargePointService:
         return HandshakeDecision(False, 401, "the password is being verified", access=access, verify=True)
 
     def refused(self, identity: str, address: str | None, decision: HandshakeDecision) -> None:
-        """The gateway refused a handshake with `decision`: an unknown identity is remembered."""
+        """The gateway refused a handshake with `decision`: an unknown identity is remembered, and
+        a connection weaker than a registered charge point's profile is a security event."""
         if decision.status == 404:
             self.refusals.record(identity, NOT_REGISTERED, address)
+        event = decision.security_event
+        if event is None or identity not in self._access or identity in self._unwritten:
+            return
+        loop = asyncio.get_running_loop()
+        key, at = (identity, event, decision.reason), loop.time()
+        last = self._security_events_at.get(key)
+        if last is not None and at - last < SECURITY_EVENT_EVERY_S:
+            return
+        if len(self._security_events_at) >= 10_000:
+            self._security_events_at.clear()  # a bound, not a history: only the throttle forgets
+        self._security_events_at[key] = at
+        detail = {
+            "tech_info": decision.reason, "source": "handshake", "address": address,
+            "security_profile": decision.security_profile,
+        }
+        task = loop.create_task(self._record_refusal(identity, event, detail))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record_refusal(self, identity: str, event: str, detail: dict[str, Any]) -> None:
+        try:
+            await self.record_event(identity, "security", event, detail=detail)
+        except Exception:
+            log.exception("could not record the refused connection of %s", identity)
 
     def refused_unknown(self) -> list[Refusal]:
         """The charge points refused for being unknown that are still not registered (or still
@@ -201,9 +266,11 @@ class ChargePointService:
     def busy_decision() -> HandshakeDecision:
         return HandshakeDecision(False, 503, "too many password checks at once; try again later", retry_after=1)
 
-    async def verify_handshake(self, identity: str, password: str, address: str | None = None) -> HandshakeDecision:
+    async def verify_handshake(
+        self, identity: str, password: str, address: str | None = None, security: ConnectionSecurity = PLAIN
+    ) -> HandshakeDecision:
         """Settle a password `check_handshake` could not, on the password hasher's threads."""
-        decision = self.check_handshake(identity, password, address)
+        decision = self.check_handshake(identity, password, address, security)
         access = decision.access
         if not decision.verify or access is None or access.password_hash is None:
             return decision
@@ -229,7 +296,10 @@ class ChargePointService:
         if not right:
             for failures, key in keys:
                 failures.failed(key)
-            return HandshakeDecision(False, 401, "wrong password")
+            return HandshakeDecision(
+                False, 401, "wrong password", access=access, security_event=FAILED_AUTHENTICATION,
+                security_profile=access.security_profile,
+            )
         for failures, key in keys:
             failures.succeeded(key)
         access.verified = hashlib.sha256(password.encode()).digest()
@@ -246,10 +316,13 @@ class ChargePointService:
         registration_status: str = ACCEPTED,
         ping_interval: float | None = None,
         lenient_actions: Iterable[str] = (),
+        security_profile: int | None = None,
     ) -> None:
         problem = identity_problem(identity)
         if problem is not None:
             raise Invalid(problem, code="invalid_identity")
+        profile = self.default_security_profile if security_profile is None else security_profile
+        _check_profile(profile, has_password=bool(password))
         values = {
             "id": identity,
             "description": description,
@@ -257,6 +330,7 @@ class ChargePointService:
             "registration_status": registration_status,
             "ping_interval": ping_interval,
             "lenient_actions": sorted(set(lenient_actions)),
+            "security_profile": profile,
             "connected": False,
         }
 
@@ -270,14 +344,22 @@ class ChargePointService:
         if not await self._store.write(insert):
             raise ChargePointExists(identity)
         self._access[identity] = Access(
-            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"])
+            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"]), profile
         )
         self._bus.publish(Event("charge_point.registered", identity, {}))
 
     async def update(self, identity: str, **changes: Any) -> None:
         """Change what an operator controls: description, password, registration status, ping
-        interval, lenient actions. A `password` of None removes the password."""
+        interval, lenient actions, security profile. A `password` of None removes the password."""
         values: dict[str, Any] = {}
+        if "security_profile" in changes or "password" in changes:
+            current = self._access.get(identity)
+            if current is None:
+                raise UnknownChargePoint(identity)
+            profile = changes.get("security_profile", current.security_profile)
+            has_password = bool(changes["password"]) if "password" in changes else current.password_hash is not None
+            _check_profile(profile, has_password=has_password)
+            values["security_profile"] = profile
         for key in ("description", "registration_status", "ping_interval"):
             if key in changes:
                 values[key] = changes[key]
@@ -338,7 +420,7 @@ class ChargePointService:
         access = self._access.get(identity)
         if access is None:
             # Known at once, before the row is written: the BootNotification may already be queued.
-            access = self._access[identity] = Access(None, status, None, _NO_ACTIONS)
+            access = self._access[identity] = Access(None, status, None, _NO_ACTIONS, self.default_security_profile)
 
         # One statement each (consecutive ones share an executemany: see Store.execute).
         if auto_registered:
@@ -483,6 +565,7 @@ class ChargePointService:
     def _new_row(self, identity: str, status: str, at: datetime, remote_address: str | None) -> dict[str, Any]:
         return {
             "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+            "security_profile": self.default_security_profile,
             "connected_node": self.node_id, "connected_at": at, "last_seen_at": at, "remote_address": remote_address,
         }
 
@@ -630,7 +713,10 @@ _STATUS_UPSERT = {
 }
 
 
-_ACCESS_COLUMNS = sa.select(_cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions)
+_ACCESS_COLUMNS = sa.select(
+    _cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions, _cp.security_profile
+)
+SECURITY_EVENT_EVERY_S = 10.0
 _STATUS_FOR_NEW = {"accept": ACCEPTED, "pending": PENDING, "reject-unknown": REJECTED}
 
 
@@ -644,4 +730,13 @@ def _access_of(row: Any) -> Access:
         row.registration_status or ACCEPTED,
         row.ping_interval,
         frozenset(row.lenient_actions) if row.lenient_actions else _NO_ACTIONS,
+        row.security_profile or 0,
     )
+
+
+def _check_profile(profile: int, *, has_password: bool) -> None:
+    if profile not in PROFILES:
+        raise Invalid("security_profile is 0, 1, 2 or 3", code="invalid_security_profile")
+    if profile in (1, 2) and not has_password:
+        # Such a charge point could never connect: say so now rather than at its handshake.
+        raise Invalid(f"security profile {profile} needs a password", code="password_required")
