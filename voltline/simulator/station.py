@@ -31,6 +31,7 @@ from voltline.simulator.maintenance import Maintenance
 from voltline.simulator.outbox import Outbox, Outgoing, Payload
 from voltline.simulator.session import ElectricVehicle, Transaction
 from voltline.simulator.smart_charging import ChargingProfiles
+from voltline.simulator.tls import ClientTls
 from voltline.simulator.transport import Link, open_link
 
 log = logging.getLogger("voltline.simulator")
@@ -56,6 +57,7 @@ class SimulatedChargePoint:
         firmware: str = "1.0.0",
         serial_number: str | None = None,
         password: str | None = None,
+        tls: ClientTls | None = None,
         heartbeat_interval: int | None = None,
         meter_interval: int = 60,
         max_power_w: float = DEFAULT_MAX_POWER_W,
@@ -79,6 +81,7 @@ class SimulatedChargePoint:
         self.firmware_version = firmware
         self.serial_number = serial_number or f"SIM-{identity}"[:25]
         self.password = password
+        self.tls = tls
         self.heartbeat_override = heartbeat_interval
         self.max_power_w = max_power_w
         self.clock = clock or Clock()
@@ -200,6 +203,7 @@ class SimulatedChargePoint:
                     self.url,
                     self.identity,
                     password=self.password,
+                    tls=self.tls,
                     ping_interval=self.config.get_int("WebSocketPingInterval"),
                     open_timeout=self.call_timeout,
                 )

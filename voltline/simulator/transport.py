@@ -17,6 +17,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from voltline.simulator.tls import ClientTls
+
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 
 
@@ -79,6 +81,7 @@ async def open_link(
     password: str | None = None,
     ping_interval: float | None = None,
     open_timeout: float = 10.0,
+    tls: ClientTls | None = None,
 ) -> Link:
     headers = {}
     if password is not None:
@@ -91,6 +94,8 @@ async def open_link(
         additional_headers=headers,
         ping_interval=ping_interval or None,
         open_timeout=open_timeout,
+        # wss:// without options of ours: websockets verifies against the system's CAs.
+        **({"ssl": tls.context(identity)} if tls is not None and url.startswith("wss:") else {}),
     )
     if connection.subprotocol != SUBPROTOCOL:
         await connection.close()
