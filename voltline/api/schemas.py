@@ -96,6 +96,7 @@ class ChargePointOut(Out):
     meter_serial_number: str | None
     ocpp_version: str | None
     has_password: bool
+    security_profile: int = Field(description="OCPP security profile 0-3: what its connections must prove")
     ping_interval: float | None
     lenient_actions: list[str]
     last_heartbeat_at: datetime | None
@@ -114,6 +115,7 @@ class ChargePointOut(Out):
     connectors: list[ConnectorOut]
 
 
+SecurityProfile = Annotated[int, Field(ge=0, le=3)]
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
 
 
@@ -122,6 +124,9 @@ class ChargePointIn(Model):
     password: Password | None = Field(None, description="HTTP Basic password the charge point must present")
     description: Description | None = None
     registration_status: RegistrationStatus = "Accepted"
+    security_profile: SecurityProfile | None = Field(
+        None, description="0 none, 1 HTTP Basic, 2 TLS + Basic, 3 TLS client certificate; default: the server's setting"
+    )
     ping_interval: float | None = Field(None, ge=0, le=86_400, description="seconds; 0 switches pings off")
     lenient_actions: list[OcppAction] = Field(
         default_factory=list, max_length=64, description="actions whose schema violations are logged, not refused"
@@ -132,6 +137,7 @@ class ChargePointPatch(Model):
     password: Password | None = Field(None, description="null removes the password")
     description: Description | None = None
     registration_status: RegistrationStatus | None = None
+    security_profile: SecurityProfile | None = None
     ping_interval: float | None = Field(None, ge=0, le=86_400)
     lenient_actions: list[OcppAction] | None = Field(None, max_length=64)
 
