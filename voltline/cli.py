@@ -47,6 +47,9 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="HTTP listener port (env VOLTLINE_PORT)")] = None,
     ocpp_host: Annotated[Optional[str], typer.Option(help="OCPP listener address (env VOLTLINE_OCPP_HOST)")] = None,
     ocpp_port: Annotated[Optional[int], typer.Option(help="OCPP listener port (env VOLTLINE_OCPP_PORT)")] = None,
+    ocpp_tls_port: Annotated[
+        Optional[int], typer.Option(help="wss:// listener port, with ocpp_tls_cert set (env VOLTLINE_OCPP_TLS_PORT)")
+    ] = None,
     auto_register: Annotated[
         Optional[bool], typer.Option("--auto-register/--no-auto-register", help="accept unknown charge points")
     ] = None,
@@ -54,9 +57,13 @@ def serve(
         bool,
         typer.Option("--demo", help="on a local demo database, with simulated charge points charging at once"),
     ] = False,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="with --demo: over wss://, certificates made at the start (voltline-demo-tls/)")
+    ] = False,
 ) -> None:
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
+    from voltline.gateway.tls import TlsFilesError
     from voltline.logging import configure, flush
 
     if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
@@ -65,14 +72,14 @@ def serve(
         database_url = DEMO_DATABASE
     settings = load_settings(
         config, database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
-        auto_register=auto_register,
+        ocpp_tls_port=ocpp_tls_port, auto_register=auto_register,
     )
     configure("WARNING" if demo and "VOLTLINE_LOG_LEVEL" not in os.environ else settings.log_level, settings.log_format)
     try:
         if demo:
             from voltline.demo import run_demo
 
-            report = _run(run_demo(settings))
+            report = _run(run_demo(settings, tls=tls))
         else:
             report = _run(Voltline(settings).run_forever())
     except KeyboardInterrupt:  # a signal before the server was up
@@ -80,6 +87,9 @@ def serve(
     except OSError as exc:
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    except TlsFilesError as exc:
+        typer.echo(f"voltline: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
     flush()  # the log is written by a thread of its own: this line comes last
     typer.echo(f"voltline: stopped ({report})", err=True)
