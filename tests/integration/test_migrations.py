@@ -214,3 +214,34 @@ async def test_0006_merges_repeated_starts_and_never_hands_an_id_out_again(empty
         await _migrate(engine, empty_database, "head")  # and up again
     finally:
         await engine.dispose()
+
+
+async def test_0010_holds_charge_points_with_a_password_to_profile_1_and_back(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0008")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [
+                    {"id": "CP-PW", "password_hash": "pbkdf2$x", "lenient_actions": "[]", "connected": False,
+                     "created_at": AT, "updated_at": AT},
+                    {"id": "CP-OPEN", "password_hash": None, "lenient_actions": "[]", "connected": False,
+                     "created_at": AT, "updated_at": AT},
+                ])
+
+            await conn.run_sync(old_rows)
+        await _migrate(engine, empty_database, "0010")
+        async with engine.begin() as conn:
+            rows = (await conn.execute(
+                sa.select(t.charge_points.c.id, t.charge_points.c.security_profile, t.charge_points.c.password_hash)
+                .order_by(t.charge_points.c.id)
+            )).all()
+            assert [tuple(r) for r in rows] == [("CP-OPEN", 0, None), ("CP-PW", 1, "pbkdf2$x")]
+        await _migrate(engine, empty_database, "0008", down=True)
+        async with engine.begin() as conn:
+            columns = await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("charge_points")})
+            assert "security_profile" not in columns
+            ids = (await conn.execute(sa.text("SELECT id FROM charge_points ORDER BY id"))).scalars().all()
+            assert ids == ["CP-OPEN", "CP-PW"]
+    finally:
+        await engine.dispose()

@@ -17,12 +17,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, on SQLite too (3.35+ drops a column in place): a batch rebuild of
+# charge_points would drop the old table, and with it, by ON DELETE CASCADE, every row that
+# refers to a charge point.
 def upgrade() -> None:
-    with op.batch_alter_table("charge_points") as batch:
-        batch.add_column(sa.Column("security_profile", sa.SmallInteger, nullable=False, server_default="0"))
+    op.add_column("charge_points", sa.Column("security_profile", sa.SmallInteger, nullable=False, server_default="0"))
     op.execute("UPDATE charge_points SET security_profile = 1 WHERE password_hash IS NOT NULL")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("charge_points") as batch:
-        batch.drop_column("security_profile")
+    op.drop_column("charge_points", "security_profile")
