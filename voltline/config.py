@@ -144,6 +144,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"{cert} and {key} go together")
         if not self.ocpp_plain and not self.ocpp_tls_cert:
             raise ValueError("ocpp_plain = false needs ocpp_tls_cert: no OCPP listener would be left")
+        if self.auto_register and self.default_security_profile in (1, 2):
+            # Registered as they connect, they have no password: their next connection would fail.
+            raise ValueError("auto_register gives charge points no password: default_security_profile 1 or 2 "
+                             "would refuse them at their next connection")
         return self
 
     @field_validator("database_url")
