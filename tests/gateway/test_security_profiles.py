@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import signal
 import datetime as dt
 import ssl
 import warnings
@@ -347,3 +348,38 @@ async def test_the_http_listener_serves_https(start_server, pki: Pki) -> None:  
     async with httpx.AsyncClient(verify=pki.client_context(), timeout=30) as client:
         response = await client.get(f"https://127.0.0.1:{server.http_port}/health")
     assert response.status_code == 200
+
+
+async def test_sighup_rereads_the_certificate_of_a_running_server(  # type: ignore[no-untyped-def]
+    database_url: str, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_durability import _free_port, _serve
+
+    cert, key = pki.server_files()
+    tls_port = _free_port()
+    monkeypatch.setenv("VOLTLINE_OCPP_TLS_CERT", cert)
+    monkeypatch.setenv("VOLTLINE_OCPP_TLS_KEY", key)
+    monkeypatch.setenv("VOLTLINE_OCPP_TLS_PORT", str(tls_port))
+    monkeypatch.setenv("VOLTLINE_TLS_RELOAD_INTERVAL", "3600")  # only the signal re-reads them here
+    server = await _serve(database_url, _free_port(), _free_port(), tmp_path / "serve.log")
+    url = f"wss://127.0.0.1:{tls_port}/ocpp/CP-HUP"
+    try:
+        assert await boot_with_ocpp_package(url, pki.client_context()) == "Accepted"
+        renewed_by = trustme.CA()
+        new_cert, new_key = pki.server_files(renewed_by, name="renewed")
+        Path(key).write_bytes(Path(new_key).read_bytes())
+        Path(cert).write_bytes(Path(new_cert).read_bytes())
+        server.send_signal(signal.SIGHUP)
+
+        async def renewed() -> bool:
+            try:
+                return await boot_with_ocpp_package(url, pki.client_context(ca=renewed_by)) == "Accepted"
+            except ssl.SSLCertVerificationError:
+                return False
+
+        assert await until(renewed)
+        assert server.returncode is None  # re-read, not restarted
+    finally:
+        server.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await server.wait()
