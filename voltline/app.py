@@ -103,9 +103,9 @@ class Voltline:
         self.bus = EventBus()
         # Charge point certificates (security profile 3): the trusted CAs are read from their
         # file now and whenever it changes; revocation is Voltline's own (issued certificates).
-        self.certificates = ClientCertificateCheck(organization=settings.organization_name)
+        self.client_certificates = ClientCertificateCheck(organization=settings.certificate_organization)
         self.client_cas = (
-            CaFile(settings.ocpp_tls_client_ca, self.certificates.trust) if settings.ocpp_tls_client_ca else None
+            CaFile(settings.ocpp_tls_client_ca, self.client_certificates.trust) if settings.ocpp_tls_client_ca else None
         )
         self.ocpp_tls = (
             ServerTls(
@@ -118,7 +118,7 @@ class Voltline:
             ServerTls(settings.tls_cert, settings.tls_key, ciphers=settings.ocpp_tls_ciphers)
             if settings.tls_cert and settings.tls_key else None
         )
-        self.services = Services.build(settings, self.store, self.bus, self.node_id, self.certificates)
+        self.services = Services.build(settings, self.store, self.bus, self.node_id, self.client_certificates)
         self.gateway = OcppGateway(
             self.services,
             {OCPP16: validators(OCPP16)},

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     ocpp_tls_ciphers: str = Field(
         WHITEPAPER_CIPHERS, description="TLS 1.2 cipher suites (OpenSSL names); TLS 1.3 keeps its own"
     )
-    organization_name: str | None = Field(
+    certificate_organization: str | None = Field(
         None, description="the operator's organization: charge point certificates must carry it as subject O"
     )
     default_security_profile: int = Field(0, ge=0, le=3, description="a new charge point's security profile")

@@ -127,7 +127,7 @@ async def run_demo(settings: Settings, console: Console | None = None, tls: bool
         pki = make_demo_pki(Path(DEMO_TLS_FOLDER), CHARGE_POINTS)
         settings = settings.model_copy(update={
             "ocpp_tls_cert": pki.server_cert, "ocpp_tls_key": pki.server_key, "ocpp_tls_client_ca": pki.ca_file,
-            "organization_name": DEMO_ORGANIZATION,
+            "certificate_organization": DEMO_ORGANIZATION,
         })
     voltline = Voltline(settings)
     requested = asyncio.Event()

@@ -84,7 +84,7 @@ async def tls_server(start_server, pki: Pki) -> Voltline:  # type: ignore[no-unt
     cert, key = pki.server_files()
     return await start_server(  # type: ignore[no-any-return]
         ocpp_tls_cert=cert, ocpp_tls_key=key, ocpp_tls_port=0, ocpp_tls_client_ca=pki.ca_file(),
-        organization_name=ORGANIZATION,
+        certificate_organization=ORGANIZATION,
     )
 
 
@@ -317,7 +317,7 @@ async def test_a_renewed_server_certificate_is_used_without_a_restart(start_serv
 
 async def test_a_proxys_certificate_header_counts_from_a_trusted_address_only(start_server, pki: Pki) -> None:  # type: ignore[no-untyped-def]
     server = await start_server(
-        ocpp_tls_client_ca=pki.ca_file(), organization_name=ORGANIZATION, ocpp_trusted_proxies=["127.0.0.1"],
+        ocpp_tls_client_ca=pki.ca_file(), certificate_organization=ORGANIZATION, ocpp_trusted_proxies=["127.0.0.1"],
         ocpp_proxy_client_cert_header="X-SSL-Client-Cert",
     )
     await server.services.charge_points.register("CP-P", security_profile=3)

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 from picows.picows import WSProtocol, _parse_http_request
 
 from voltline.ocpp.identity import is_valid_identity
-from voltline.services.security.profiles import ConnectionSecurity
+from voltline.services.security.connections import ConnectionSecurity
 
 log = logging.getLogger("voltline.gateway")
 

@@ -30,7 +30,7 @@ from voltline.ocpp.rpc import ConnectionLost, RpcSession
 from voltline.ocpp.schemas import OCPP16, Validators
 from voltline.ocpp.v16.handlers import HANDLERS as HANDLERS_16
 from voltline.ocpp.v16.handlers import Context
-from voltline.services.security.profiles import ConnectionSecurity
+from voltline.services.security.connections import ConnectionSecurity
 
 log = logging.getLogger("voltline.gateway")
 

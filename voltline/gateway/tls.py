@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from voltline.services.security.client_certificates import PresentedCertificate
-from voltline.services.security.profiles import PLAIN, ConnectionSecurity
+from voltline.services.security.connections import PLAIN, ConnectionSecurity
 
 log = logging.getLogger("voltline.tls")
 

@@ -48,7 +48,7 @@ class Services:
     @classmethod
     def build(
         cls, settings: Settings, store: Store, bus: EventBus, node_id: str,
-        certificates: ClientCertificateCheck | None = None,
+        client_certificates: ClientCertificateCheck | None = None,
     ) -> Services:
         # Calls to charge points go through `commands`; app.py binds it to the gateway.
         commands = CommandService(bus)
@@ -64,7 +64,7 @@ class Services:
             hasher=passwords,
             single_node=not settings.redis_url,
             default_security_profile=settings.default_security_profile,
-            certificates=certificates,
+            certificates=client_certificates,
         )
         return cls(
             store=store,

@@ -69,7 +69,7 @@ charge_points = sa.Table(
     # Per charge point overrides: some chargers break on WebSocket pings or deviate from a schema.
     sa.Column("ping_interval", sa.Float),
     sa.Column("lenient_actions", sa.JSON, nullable=False, default=list),
-    # OCPP security profile 0-3 (services/security/profiles.py): what a connection must prove.
+    # OCPP security profile 0-3 (services/security/connections.py): what a connection must prove.
     sa.Column("security_profile", sa.SmallInteger, nullable=False, default=0, server_default="0"),
     sa.Column("connected", sa.Boolean, nullable=False, default=False),
     sa.Column("connected_node", sa.String(64)),

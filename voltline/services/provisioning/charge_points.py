@@ -22,7 +22,7 @@ from voltline.services.errors import Invalid
 from voltline.services.provisioning.refusals import NOT_REGISTERED, REGISTERED_REJECTED, Refusal, RefusalLog
 from voltline.services.security.client_certificates import ClientCertificateCheck
 from voltline.services.security.passwords import HasherBusy, PasswordHasher
-from voltline.services.security.profiles import (
+from voltline.services.security.connections import (
     FAILED_AUTHENTICATION, PLAIN, PROFILES, ConnectionSecurity, transport_refusal,
 )
 from voltline.store import tables as t
@@ -69,7 +69,7 @@ class HandshakeDecision:
     auto_registered: bool = False
     retry_after: float | None = None  # seconds, for a 429 or 503
     verify: bool = False  # only the slow hash can settle the password: see verify_handshake
-    security_event: str | None = None  # recorded on the charge point when refused (security/profiles.py)
+    security_event: str | None = None  # recorded on the charge point when refused (security/connections.py)
     security_profile: int = 0
 
 
