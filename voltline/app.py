@@ -161,6 +161,9 @@ class Voltline:
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
+        self._tasks.append(
+            asyncio.create_task(self.services.certificates.run_renewal(self.settings.certificate_renewal_interval))
+        )
         log.info(
             "voltline serving: OCPP ws://%s:%d/ocpp/{chargePointId}, HTTP http://%s:%d",
             self.settings.ocpp_host, self.ocpp_port, self.settings.host, self.http_port,

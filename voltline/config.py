@@ -75,6 +75,18 @@ class Settings(BaseSettings):
         8, ge=2, description="unanswered CALLs one charge point may have; beyond them its socket is not read"
     )
 
+    # -- certificate authority (security profile 3) --------------------------------------
+    ca_cert: str | None = Field(None, description="PEM file of the CA certificate that signs charge point certificates")
+    ca_key: str | None = Field(None, description="PEM file of that CA's private key (unencrypted; `voltline ca init`)")
+    certificate_validity_days: int = Field(365, ge=1, description="how long a charge point certificate Voltline signs is valid")
+    certificate_renew_before_days: int = Field(
+        30, ge=1, description="a charge point is asked for a new certificate this many days before its own expires"
+    )
+    certificate_renewal_interval: Seconds = Field(3600.0, description="seconds between two looks for certificates near expiry")
+    certificate_organization: str | None = Field(
+        None, description="when set, a charge point's certificate request must name it as O (the operator's name)"
+    )
+
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None
     node_id: str | None = None

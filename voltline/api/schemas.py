@@ -437,3 +437,32 @@ def snake_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [snake_keys(item) for item in value]
     return value
+
+
+# -- certificates ---------------------------------------------------------------------------------
+
+CertificateStateName = Literal["Valid", "Expired", "Revoked"]
+Serial = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^(0[xX])?[0-9A-Fa-f:]+$")]
+
+
+class IssuedCertificateOut(Out):
+    serial: str = Field(description="the X.509 serial number, lower-case hex")
+    charge_point_id: str
+    subject: str = Field(description="RFC 4514, e.g. CN=CP-1")
+    not_before: datetime
+    not_after: datetime
+    state: CertificateStateName
+    delivery_status: str = Field(description="the charge point's answer to CertificateSigned: Pending, Accepted, "
+                                 "Rejected, or Failed (not delivered)")
+    issued_at: datetime
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    renewal_requested_at: datetime | None
+
+
+class IssuedCertificateDetail(IssuedCertificateOut):
+    pem: str
+
+
+class RevokeIn(Model):
+    reason: Description | None = None

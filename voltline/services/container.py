@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from voltline.bus.events import EventBus
@@ -17,6 +18,8 @@ from voltline.services.message_log.recorder import MessageLog
 from voltline.services.queries import Queries
 from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
+from voltline.services.security.authority import AuthorityNotConfigured, CertificateAuthority
+from voltline.services.security.certificates import IssuedCertificates
 from voltline.services.security.passwords import PasswordHasher
 from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
@@ -43,6 +46,7 @@ class Services:
     firmware: FirmwareService
     queries: Queries
     passwords: PasswordHasher
+    certificates: IssuedCertificates
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
@@ -86,8 +90,28 @@ class Services:
                 store, transactions, commands.is_connected, charge_points.last_heartbeat, charge_points.is_registered
             ),
             passwords=passwords,
+            certificates=IssuedCertificates(
+                store,
+                bus,
+                commands,
+                charge_points.record_event,
+                _authority(settings),
+                validity=dt.timedelta(days=settings.certificate_validity_days),
+                renew_before=dt.timedelta(days=settings.certificate_renew_before_days),
+                organization=settings.certificate_organization,
+            ),
         )
 
     async def load(self) -> None:
         await self.charge_points.load()
         await self.transactions.restore_live()
+
+
+def _authority(settings: Settings) -> CertificateAuthority | None:
+    """The configured CA, or None when none is: a configured one that cannot be read stops the
+    start (AuthorityNotConfigured), rather than every charge point's request being refused."""
+    if not settings.ca_cert and not settings.ca_key:
+        return None
+    if not settings.ca_cert or not settings.ca_key:
+        raise AuthorityNotConfigured("set both ca_cert and ca_key, or neither")
+    return CertificateAuthority.load(settings.ca_cert, settings.ca_key)
