@@ -1,4 +1,4 @@
-"""The `voltline` command: serve, migrate, token, simulate."""
+"""The `voltline` command: serve, migrate, token, simulate, user, ca."""
 
 from __future__ import annotations
 
@@ -155,8 +155,10 @@ def token_revoke(token_id: int, config: ConfigOption = None, database_url: Datab
 def _mount_subcommands() -> None:
     from voltline.simulator.cli import simulate_app
     from voltline.web.cli import user_app
+    from voltline.ca_cli import ca_app
 
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(ca_app, name="ca")
     app.add_typer(user_app, name="user")
 
 

@@ -25,7 +25,10 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
+from typer.testing import CliRunner
+
 from tests.conftest import ServerFactory
+from voltline.ca_cli import ca_app
 from voltline.app import Voltline
 from voltline.services.security.authority import CertificateAuthority
 
@@ -39,10 +42,11 @@ class CaFiles:
 
 @pytest.fixture
 def ca_files(tmp_path: Path) -> CaFiles:
-    authority = CertificateAuthority.create("Voltline test CA", "Voltline")
+    """A CA made by `voltline ca init`, as an operator makes it."""
     cert, key = tmp_path / "ca.pem", tmp_path / "ca.key"
-    authority.write(cert, key)
-    return CaFiles(cert, key, authority)
+    made = CliRunner().invoke(ca_app, ["init", "--cert", str(cert), "--key", str(key), "--organization", "Voltline"])
+    assert made.exit_code == 0, made.output
+    return CaFiles(cert, key, CertificateAuthority.load(cert, key))
 
 
 @pytest.fixture
