@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime as dt
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,3 +147,33 @@ async def ocpp_station(server: Voltline) -> AsyncIterator[ConnectStation]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def tls_listener(folder: Path, client_ca: Path) -> tuple[ssl.SSLContext, Path]:
+    """A TLS server context for 127.0.0.1 that requires a client certificate of `client_ca`, and
+    the CA file a client checks the server with."""
+    ca = CertificateAuthority.create("Listener CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    at = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(at - dt.timedelta(minutes=1))
+        .not_valid_after(at + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca.key, hashes.SHA256())
+    )
+    cert_file, key_file, ca_file = folder / "listener.pem", folder / "listener.key", folder / "listener-ca.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))
+    ca_file.write_text(ca.certificate_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.load_verify_locations(client_ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context, ca_file

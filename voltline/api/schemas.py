@@ -466,3 +466,34 @@ class IssuedCertificateDetail(IssuedCertificateOut):
 
 class RevokeIn(Model):
     reason: Description | None = None
+
+
+class PasswordRotationIn(Model):
+    password: str | None = Field(
+        None, description="16 to 40 characters of letters, digits and *-_=:+|@.; left out, Voltline generates one"
+    )
+
+
+class PasswordRotationOut(Out):
+    status: str = Field(description="the charge point's answer to ChangeConfiguration AuthorizationKey")
+    switched: bool = Field(description="Voltline now expects the new password (only after Accepted)")
+    password: str | None = Field(description="the generated password once switched to, shown this once; else null")
+
+
+class SecurityProfileIn(Model):
+    security_profile: Literal[1, 2, 3]
+
+
+class SecurityProfileOut(Out):
+    status: str = Field(description="the charge point's answer to ChangeConfiguration SecurityProfile")
+    security_profile: int
+
+
+class InstalledCertificateOut(Out):
+    certificate_type: str
+    hash_algorithm: str
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+    pem: str | None
+    updated_at: datetime

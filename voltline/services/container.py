@@ -20,6 +20,9 @@ from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
 from voltline.services.security.authority import AuthorityNotConfigured, CertificateAuthority
 from voltline.services.security.certificates import IssuedCertificates
+from voltline.services.security.charge_point_passwords import ChargePointPasswords
+from voltline.services.security.installed_certificates import InstalledCertificates
+from voltline.services.security.profiles import SecurityProfiles
 from voltline.services.security.passwords import PasswordHasher
 from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
@@ -47,6 +50,9 @@ class Services:
     queries: Queries
     passwords: PasswordHasher
     certificates: IssuedCertificates
+    charge_point_passwords: ChargePointPasswords
+    security_profiles: SecurityProfiles
+    installed_certificates: InstalledCertificates
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: EventBus, node_id: str) -> Services:
@@ -63,6 +69,37 @@ class Services:
             node_id=node_id,
             hasher=passwords,
             single_node=not settings.redis_url,
+        )
+        configuration = ConfigurationService(store, bus, commands)
+        certificates = IssuedCertificates(
+            store,
+            bus,
+            commands,
+            charge_points.record_event,
+            _authority(settings),
+            validity=dt.timedelta(days=settings.certificate_validity_days),
+            renew_before=dt.timedelta(days=settings.certificate_renew_before_days),
+            organization=settings.certificate_organization,
+        )
+
+        async def set_password(identity: str, password: str) -> None:
+            await charge_points.update(identity, password=password)
+
+        def has_password(identity: str) -> bool:
+            access = charge_points.access(identity)
+            return access is not None and access.password_hash is not None
+
+        async def has_certificate(identity: str) -> bool:
+            return await certificates.valid_for(identity) is not None
+
+        charge_point_passwords = ChargePointPasswords(commands, set_password, charge_points.record_event)
+        security_profiles = SecurityProfiles(store, commands, has_password, has_certificate, charge_points.record_event)
+        # The security rules come before the configuration's record of a changed key.
+        commands.register(
+            "ChangeConfiguration",
+            charge_point_passwords.guard_change_configuration(
+                security_profiles.guard_change_configuration(commands.effect("ChangeConfiguration"))
+            ),
         )
         return cls(
             store=store,
@@ -84,22 +121,16 @@ class Services:
             reservations=ReservationService(store, bus, commands),
             smart_charging=SmartChargingService(store, bus, commands),
             local_list=LocalListService(store, bus, commands),
-            configuration=ConfigurationService(store, bus, commands),
+            configuration=configuration,
             firmware=FirmwareService(store, bus, commands),
             queries=Queries(
                 store, transactions, commands.is_connected, charge_points.last_heartbeat, charge_points.is_registered
             ),
             passwords=passwords,
-            certificates=IssuedCertificates(
-                store,
-                bus,
-                commands,
-                charge_points.record_event,
-                _authority(settings),
-                validity=dt.timedelta(days=settings.certificate_validity_days),
-                renew_before=dt.timedelta(days=settings.certificate_renew_before_days),
-                organization=settings.certificate_organization,
-            ),
+            certificates=certificates,
+            charge_point_passwords=charge_point_passwords,
+            security_profiles=security_profiles,
+            installed_certificates=InstalledCertificates(store, bus, commands),
         )
 
     async def load(self) -> None:
