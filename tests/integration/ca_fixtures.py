@@ -53,9 +53,15 @@ def ca_files(tmp_path: Path) -> CaFiles:
 
 
 @pytest.fixture
-async def server(start_server: ServerFactory, ca_files: CaFiles) -> Voltline:
+def server_settings() -> dict[str, Any]:
+    """More settings for `server` (a module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory, ca_files: CaFiles, server_settings: dict[str, Any]) -> Voltline:
     """The suite's `server`, with the CA of `ca_files` configured."""
-    return await start_server(ca_cert=str(ca_files.cert), ca_key=str(ca_files.key))
+    return await start_server(ca_cert=str(ca_files.cert), ca_key=str(ca_files.key), **server_settings)
 
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -88,6 +94,7 @@ class Script:
     chains: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     sign_answers: list[str] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
 
 
 class OcppStation(ChargePoint):
@@ -98,6 +105,7 @@ class OcppStation(ChargePoint):
 
     @on(Action.extended_trigger_message)
     def on_extended_trigger(self, requested_message: str, **_: Any) -> call_result.ExtendedTriggerMessage:
+        self.script.triggers.append(requested_message)
         return call_result.ExtendedTriggerMessage(status="Accepted")
 
     @after(Action.extended_trigger_message)
