@@ -18,6 +18,7 @@ from voltline.app import Voltline
 
 ca_files = ca_fixtures.ca_files
 server = ca_fixtures.server
+server_settings = ca_fixtures.server_settings
 ocpp_station = ca_fixtures.ocpp_station
 central = sim_fixtures.central
 
