@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "VOLTLINE_"
@@ -108,6 +108,13 @@ class Settings(BaseSettings):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
         return value
 
+    @model_validator(mode="after")
+    def _renewal_within_validity(self) -> Settings:
+        # Otherwise every new certificate would be due for renewal at once, pass after pass.
+        if self.certificate_renew_before_days >= self.certificate_validity_days:
+            raise ValueError("certificate_renew_before_days must be less than certificate_validity_days")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -177,7 +184,9 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
 
 
 def _explain(error: Any) -> str:
-    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if not error["loc"]:  # a rule between settings
+        return str(error["msg"]).removeprefix("Value error, ")
+    name = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{name} is not a setting"
     return f"{name} = {error.get('input')!r}: {error['msg']}"
