@@ -58,6 +58,7 @@ def serve(
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
     from voltline.logging import configure, flush
+    from voltline.services.security.authority import AuthorityNotConfigured
 
     if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
         from voltline.demo import DEMO_DATABASE
@@ -80,6 +81,9 @@ def serve(
     except OSError as exc:
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    except AuthorityNotConfigured as exc:
+        typer.echo(f"voltline: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
     flush()  # the log is written by a thread of its own: this line comes last
     typer.echo(f"voltline: stopped ({report})", err=True)
