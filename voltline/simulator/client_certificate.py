@@ -24,6 +24,10 @@ class ClientCertificate:
         self.chain_pem: str | None = None
         self._files: tempfile.TemporaryDirectory[str] | None = None
 
+    def use(self, chain_pem: str, key_pem: str) -> None:
+        """Start with a certificate and key made elsewhere (a station provisioned in the factory)."""
+        self.chain_pem, self.key_pem = chain_pem, key_pem
+
     def request(self) -> str:
         """A new key and a PEM signing request for it, with the identity as CN."""
         self._pending = ec.generate_private_key(ec.SECP256R1())
