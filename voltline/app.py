@@ -203,8 +203,14 @@ class Voltline:
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
+        self._tasks.append(
+            asyncio.create_task(self.services.certificates.run_renewal(self.settings.certificate_renewal_interval))
+        )
         if self.ocpp_tls or self.http_tls or self.client_cas:
             self._tasks.append(asyncio.create_task(self._watch_tls_files()))
+        if self.client_cas is not None:
+            # Revocations on other nodes of a cluster: this node reads them again now and then.
+            self._tasks.append(asyncio.create_task(self.services.revoked_certificates.run()))
         listeners = []
         if self.settings.ocpp_plain:
             listeners.append(f"ws://{self.settings.ocpp_host}:{self.ocpp_port}/ocpp/{{chargePointId}}")

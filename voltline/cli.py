@@ -1,4 +1,4 @@
-"""The `voltline` command: serve, migrate, token, simulate."""
+"""The `voltline` command: serve, migrate, token, simulate, user, ca."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def serve(
     from voltline.app import Voltline
     from voltline.gateway.tls import TlsFilesError
     from voltline.logging import configure, flush
+    from voltline.services.security.authority import AuthorityNotConfigured
 
     if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
         from voltline.demo import DEMO_DATABASE
@@ -88,7 +89,7 @@ def serve(
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
-    except TlsFilesError as exc:
+    except (TlsFilesError, AuthorityNotConfigured) as exc:
         typer.echo(f"voltline: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
     flush()  # the log is written by a thread of its own: this line comes last
@@ -165,8 +166,10 @@ def token_revoke(token_id: int, config: ConfigOption = None, database_url: Datab
 def _mount_subcommands() -> None:
     from voltline.simulator.cli import simulate_app
     from voltline.web.cli import user_app
+    from voltline.ca_cli import ca_app
 
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(ca_app, name="ca")
     app.add_typer(user_app, name="user")
 
 

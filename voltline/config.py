@@ -60,9 +60,6 @@ class Settings(BaseSettings):
     ocpp_tls_ciphers: str = Field(
         WHITEPAPER_CIPHERS, description="TLS 1.2 cipher suites (OpenSSL names); TLS 1.3 keeps its own"
     )
-    certificate_organization: str | None = Field(
-        None, description="the operator's organization: charge point certificates must carry it as subject O"
-    )
     default_security_profile: int = Field(0, ge=0, le=3, description="a new charge point's security profile")
     ocpp_trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="addresses or networks of TLS-terminating proxies in front of ocpp_port"
@@ -106,6 +103,19 @@ class Settings(BaseSettings):
     password_hash_queue: int = Field(8, ge=0, description="password checks that may wait; more answer 503 at once")
     max_inbound_calls: int = Field(
         8, ge=2, description="unanswered CALLs one charge point may have; beyond them its socket is not read"
+    )
+
+    # -- certificate authority (security profile 3) --------------------------------------
+    ca_cert: str | None = Field(None, description="PEM file of the CA certificate that signs charge point certificates")
+    ca_key: str | None = Field(None, description="PEM file of that CA's private key (unencrypted; `voltline ca init`)")
+    certificate_validity_days: int = Field(365, ge=1, description="how long a charge point certificate Voltline signs is valid")
+    certificate_renew_before_days: int = Field(
+        30, ge=1, description="a charge point is asked for a new certificate this many days before its own expires"
+    )
+    certificate_renewal_interval: Seconds = Field(3600.0, description="seconds between two looks for certificates near expiry")
+    certificate_organization: str | None = Field(
+        None, description="when set, a charge point's certificate request, and the client certificate it connects "
+        "with, must name it as O (the operator's name)"
     )
 
     # -- cluster --------------------------------------------------------------------------
@@ -156,6 +166,13 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
         return value
+
+    @model_validator(mode="after")
+    def _renewal_within_validity(self) -> Settings:
+        # Otherwise every new certificate would be due for renewal at once, pass after pass.
+        if self.certificate_renew_before_days >= self.certificate_validity_days:
+            raise ValueError("certificate_renew_before_days must be less than certificate_validity_days")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -226,7 +243,9 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
 
 
 def _explain(error: Any) -> str:
-    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if not error["loc"]:  # a rule between settings
+        return str(error["msg"]).removeprefix("Value error, ")
+    name = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{name} is not a setting"
     return f"{name} = {error.get('input')!r}: {error['msg']}"

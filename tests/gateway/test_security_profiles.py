@@ -383,3 +383,47 @@ async def test_sighup_rereads_the_certificate_of_a_running_server(  # type: igno
         server.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             await server.wait()
+
+
+# -- revoked by Voltline's own certificate authority ----------------------------------------------
+
+
+async def test_a_certificate_revoked_by_voltline_is_refused(start_server, pki: Pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import serialization
+    from typer.testing import CliRunner
+
+    from tests.integration.ca_fixtures import make_csr
+    from voltline.ca_cli import ca_app
+
+    ca_cert, ca_key = tmp_path / "voltline-ca.pem", tmp_path / "voltline-ca.key"
+    made = CliRunner().invoke(ca_app, ["init", "--cert", str(ca_cert), "--key", str(ca_key), "--organization", ORGANIZATION])
+    assert made.exit_code == 0, made.output
+    cert, key = pki.server_files()
+    server = await start_server(
+        ocpp_tls_cert=cert, ocpp_tls_key=key, ocpp_tls_port=0, ocpp_tls_client_ca=str(ca_cert),
+        ca_cert=str(ca_cert), ca_key=str(ca_key), certificate_organization=ORGANIZATION,
+    )
+    await server.services.charge_points.register("CP-REV", security_profile=3)
+    csr, private_key = make_csr("CP-REV", organization=ORGANIZATION)
+    signed = await server.services.certificates.sign_request("CP-REV", csr)
+    assert signed is not None
+    chain = pki.write("cp-rev-chain.pem", signed.chain.encode())
+    key_file = pki.write("cp-rev-key.pem", private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = pki.client_context((chain, key_file))
+    assert await boot_with_ocpp_package(wss(server, "CP-REV"), context) == "Accepted"
+
+    _, secret = await server.services.tokens.create("tests")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.http_port}",
+                                 headers={"Authorization": f"Bearer {secret}"}, timeout=30) as api:
+        revoked = await api.post(f"/api/v1/certificates/{signed.serial}/revoke", json={"reason": "key leaked"})
+        assert revoked.status_code == 200, revoked.text
+        assert await refused_status(wss(server, "CP-REV"), ssl=pki.client_context((chain, key_file))) == 403
+        events = await security_events(api, "CP-REV", 1)
+    assert any("was revoked" in e["detail"].get("tech_info", "") for e in events)
+    # Another node, or this one after a restart: the revocation is read from the database.
+    again = await start_server(
+        ocpp_tls_cert=cert, ocpp_tls_key=key, ocpp_tls_port=0, ocpp_tls_client_ca=str(ca_cert),
+        ca_cert=str(ca_cert), ca_key=str(ca_key), certificate_organization=ORGANIZATION,
+    )
+    assert await refused_status(wss(again, "CP-REV"), ssl=pki.client_context((chain, key_file))) == 403

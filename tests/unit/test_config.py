@@ -95,3 +95,10 @@ def test_every_command_refuses_a_bad_setting_with_one_line(tmp_path: Path, comma
     done = subprocess.run([sys.executable, "-m", "voltline", *command], env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "bad setting write_batch_max" in done.stderr
+
+
+def test_a_renewal_window_as_long_as_the_validity_is_refused() -> None:
+    with pytest.raises(BadSetting) as refused:
+        load_settings(certificate_validity_days=30, certificate_renew_before_days=30)
+    assert str(refused.value) == "certificate_renew_before_days must be less than certificate_validity_days"
+    assert load_settings(certificate_validity_days=31).certificate_validity_days == 31

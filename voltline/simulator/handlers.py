@@ -312,9 +312,8 @@ def _trigger(cp: SimulatedChargePoint, requested: str, connector_id: int | None)
     if connector_id is not None and not _valid_connector(cp, connector_id):
         return "Rejected"
     if requested == "SignChargePointCertificate":
-        # Signing needs a key pair and a CSR; the simulated station has no key generator.
-        return "NotImplemented"
-    if requested == "BootNotification":
+        _after_answer(cp, lambda: cp.send_volatile("SignCertificate", {"csr": cp.client_certificate.request()}))
+    elif requested == "BootNotification":
         _after_answer(cp, cp.trigger_boot)
     elif requested == "Heartbeat":
         _after_answer(cp, lambda: cp.send_volatile("Heartbeat", {}))
@@ -351,8 +350,8 @@ async def extended_trigger_message(cp: SimulatedChargePoint, payload: Payload) -
 
 
 async def certificate_signed(cp: SimulatedChargePoint, payload: Payload) -> Payload:
-    # The station never sent a SignCertificate, so there is no key this chain could belong to.
-    return {"status": "Rejected"}
+    # Accepted only for the key of the station's own request: any other chain is of no use to it.
+    return {"status": "Accepted" if cp.client_certificate.accept(payload["certificateChain"]) else "Rejected"}
 
 
 async def install_certificate(cp: SimulatedChargePoint, payload: Payload) -> Payload:

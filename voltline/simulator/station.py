@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, Rp
 from voltline.ocpp.schemas import validators
 from voltline.simulator import meter
 from voltline.simulator.certificates import CertificateStore
+from voltline.simulator.client_certificate import ClientCertificate
 from voltline.simulator.clock import Clock, iso
 from voltline.simulator.config import Configuration
 from voltline.simulator.connector import Connector, Reservation
@@ -67,6 +69,7 @@ class SimulatedChargePoint:
         reconnect_max: float = 60.0,
         call_timeout: float = 30.0,
         boot_retry: int = 10,
+        ca_file: str | None = None,
     ) -> None:
         if connectors < 1:
             raise ValueError("a charge point has at least one connector")
@@ -90,6 +93,7 @@ class SimulatedChargePoint:
         self.reconnect_max = reconnect_max
         self.call_timeout = call_timeout
         self.boot_retry = boot_retry
+        self.ca_file = ca_file  # the CAs a wss:// central system's certificate is checked against
 
         self.config = Configuration(
             connectors=connectors,
@@ -109,6 +113,7 @@ class SimulatedChargePoint:
         self.local_list = LocalAuthList(self.config.get_int("LocalAuthListMaxLength"))
         self.auth_cache = AuthorizationCache()
         self.certificates = CertificateStore(self.config.get_int("CertificateStoreMaxLength"))
+        self.client_certificate = ClientCertificate(identity)
         self.maintenance = Maintenance(self)
         self.transactions: list[Transaction] = []
 
@@ -203,9 +208,9 @@ class SimulatedChargePoint:
                     self.url,
                     self.identity,
                     password=self.password,
-                    tls=self.tls,
                     ping_interval=self.config.get_int("WebSocketPingInterval"),
                     open_timeout=self.call_timeout,
+                    ssl_context=self._tls() if self.url.startswith("wss:") else None,
                 )
             except Exception as exc:  # refused, unreachable, handshake rejected: all mean "try later"
                 self._error(f"connect failed: {exc}")
@@ -230,6 +235,16 @@ class SimulatedChargePoint:
                 attempt = 1 if self.boot_count > accepted_before or not self._needs_boot else attempt + 1
                 delay = self._backoff(attempt)
             await self.clock.sleep(delay)
+
+    def _tls(self) -> ssl.SSLContext:
+        """A TLS client context for this connection, with the station's certificate when it has
+        one (security profile 3)."""
+        if self.tls is not None:
+            context = self.tls.context(self.identity)  # --ca-file, --client-cert, --client-key
+        else:
+            context = ssl.create_default_context(cafile=self.ca_file)
+        self.client_certificate.apply(context)  # one got by SignCertificate replaces one configured
+        return context
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.reconnect_max, self.reconnect_min * 2 ** max(0, attempt - 1))
@@ -362,7 +377,10 @@ class SimulatedChargePoint:
             self.send_volatile("Heartbeat", {})
 
     def _config_changed(self, name: str, value: str) -> None:
-        if name == "HeartbeatInterval":
+        if name == "AuthorizationKey":
+            # The next connection's Basic-auth password (security profiles 1 and 2).
+            self.password = value
+        elif name == "HeartbeatInterval":
             self._heartbeat_changed.set()
         elif name == "MeterValueSampleInterval":
             self.wake_all()

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
-
-from voltline.simulator.tls import ClientTls
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 
@@ -81,7 +80,7 @@ async def open_link(
     password: str | None = None,
     ping_interval: float | None = None,
     open_timeout: float = 10.0,
-    tls: ClientTls | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Link:
     headers = {}
     if password is not None:
@@ -94,8 +93,7 @@ async def open_link(
         additional_headers=headers,
         ping_interval=ping_interval or None,
         open_timeout=open_timeout,
-        # wss:// without options of ours: websockets verifies against the system's CAs.
-        **({"ssl": tls.context(identity)} if tls is not None and url.startswith("wss:") else {}),
+        **({"ssl": ssl_context} if ssl_context is not None else {}),
     )
     if connection.subprotocol != SUBPROTOCOL:
         await connection.close()

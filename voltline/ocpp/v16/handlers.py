@@ -27,6 +27,7 @@ class Services(Protocol):
     charge_points: Any
     authorization: Any
     transactions: Any
+    certificates: Any
 
 
 @dataclass(slots=True, eq=False)
@@ -216,9 +217,14 @@ async def log_status_notification(ctx: Context, p: Payload) -> Payload:
 
 
 async def sign_certificate(ctx: Context, p: Payload) -> Payload:
-    # Signing needs a certificate authority, which this Central System does not run: reject
-    # rather than accept a request nobody will fulfil.
-    return {"status": "Rejected"}
+    # Accepted only once the certificate is signed and recorded; CertificateSigned follows the
+    # answer, as the security extension has it.
+    certificates = ctx.services.certificates
+    signed = await certificates.sign_request(ctx.identity, p["csr"])
+    if signed is None:
+        return {"status": "Rejected"}
+    certificates.deliver_after_answer(ctx.identity, signed, {"certificateChain": signed.chain})
+    return {"status": "Accepted"}
 
 
 Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]

@@ -115,6 +115,10 @@ class CommandService:
     def register(self, action: str, effect: Effect) -> None:
         self._effects[action] = effect
 
+    def effect(self, action: str) -> Effect | None:
+        """The effect registered for `action`, for a service that wraps it with rules of its own."""
+        return self._effects.get(action)
+
     def is_connected(self, identity: str) -> bool:
         return self._is_connected(identity)
 
