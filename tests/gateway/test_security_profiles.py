@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import signal
+import sys
 import datetime as dt
 import ssl
 import warnings
@@ -351,17 +353,30 @@ async def test_the_http_listener_serves_https(start_server, pki: Pki) -> None:  
 
 
 async def test_sighup_rereads_the_certificate_of_a_running_server(  # type: ignore[no-untyped-def]
-    database_url: str, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, pki: Pki, tmp_path: Path
 ) -> None:
-    from tests.integration.test_durability import _free_port, _serve
+    from tests.integration.test_durability import _free_port
 
     cert, key = pki.server_files()
-    tls_port = _free_port()
-    monkeypatch.setenv("VOLTLINE_OCPP_TLS_CERT", cert)
-    monkeypatch.setenv("VOLTLINE_OCPP_TLS_KEY", key)
-    monkeypatch.setenv("VOLTLINE_OCPP_TLS_PORT", str(tls_port))
-    monkeypatch.setenv("VOLTLINE_TLS_RELOAD_INTERVAL", "3600")  # only the signal re-reads them here
-    server = await _serve(database_url, _free_port(), _free_port(), tmp_path / "serve.log")
+    tls_port, http_port = _free_port(), _free_port()
+    env = {**os.environ, "VOLTLINE_DATABASE_URL": database_url, "VOLTLINE_AUTO_REGISTER": "true",
+           "VOLTLINE_OCPP_TLS_CERT": cert, "VOLTLINE_OCPP_TLS_KEY": key, "VOLTLINE_OCPP_TLS_PORT": str(tls_port),
+           "VOLTLINE_TLS_RELOAD_INTERVAL": "3600"}  # only the signal re-reads the files here
+    log = tmp_path / "serve.log"
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "voltline", "serve", "--ocpp-port", str(_free_port()), "--port", str(http_port),
+        env=env, stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT,
+    )
+
+    async def serving() -> bool:
+        assert server.returncode is None, log.read_text()[-2000:]
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"http://127.0.0.1:{http_port}/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await until(serving, timeout=90)  # a busy host starts it slowly
     url = f"wss://127.0.0.1:{tls_port}/ocpp/CP-HUP"
     try:
         assert await boot_with_ocpp_package(url, pki.client_context()) == "Accepted"
