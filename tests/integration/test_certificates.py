@@ -127,3 +127,17 @@ async def test_a_revoked_certificate_is_known_as_revoked(
     unknown = await central.api.post("/api/v1/certificates/abc123/revoke", json={})
     assert unknown.status_code == 404
     assert await certificates.is_revoked(0xABC123) is False
+
+
+async def test_a_certificate_the_charge_point_refuses_is_kept_as_refused(
+    central: Central, ocpp_station: ConnectStation, server: Voltline
+) -> None:
+    await central.post("/charge-points", {"id": "CP-1"}, expect=201)
+    script = Script(certificate_signed="Rejected")
+    await ocpp_station("CP-1", script=script)
+    await _ask_for_certificate(central, "CP-1")
+    [event] = await central.wait_event("CP-1", "security", "CertificateNotInstalled")
+    [listed] = (await central.get("/certificates", charge_point_id="CP-1"))["items"]
+    assert listed["delivery_status"] == "Rejected" and listed["state"] == "Valid"
+    assert event["detail"] == {"serial": listed["serial"], "answer": "Rejected"}
+    assert await server.services.certificates.valid_for("CP-1") is None

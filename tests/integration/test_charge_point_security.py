@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 from pathlib import Path
 
+import sqlalchemy as sa
 import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +21,7 @@ from tests.integration import ca_fixtures, sim_fixtures
 from tests.integration.ca_fixtures import CaFiles, ConnectStation, Script
 from tests.integration.sim_fixtures import Central, StationFactory, eventually
 from voltline.app import Voltline
+from voltline.store import tables as t
 
 ca_files = ca_fixtures.ca_files
 server = ca_fixtures.server
@@ -69,6 +71,12 @@ async def test_a_rotated_password_is_switched_once_accepted(
     [event] = [e for e in await central.wait_event("CP-1", "security", "PasswordChanged")
                if e["status"] == "PasswordChanged"]
     assert event["detail"] == {"answer": "Accepted"}
+    # Nor is it in the message log, which keeps every other frame as it crossed the wire.
+    await central.log_written()
+    logged = [row.payload for row in await central.rows(sa.select(t.messages.c.payload).where(
+        t.messages.c.charge_point_id == "CP-1", t.messages.c.action == "ChangeConfiguration"))]
+    assert len(logged) == 2 and all(new not in payload for payload in logged)
+    assert any('"key":"AuthorizationKey","value":"********"' in payload for payload in logged)
 
 
 async def test_a_refused_password_leaves_the_old_one(

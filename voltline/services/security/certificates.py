@@ -40,6 +40,7 @@ CertificateState = Literal["Valid", "Expired", "Revoked"]
 STATES: tuple[CertificateState, ...] = ("Valid", "Expired", "Revoked")
 # The security event a refused signing request is recorded as, in the charge point's history.
 CSR_REJECTED = "CertificateSigningRejected"
+CERTIFICATE_NOT_INSTALLED = "CertificateNotInstalled"
 RENEWAL_RETRY = dt.timedelta(days=1)
 
 RecordEvent = Callable[..., Awaitable[None]]
@@ -190,6 +191,11 @@ class IssuedCertificates:
                 t.issued_certificates.update().where(c.serial == serial).values(delivery_status=status)
             )
         )
+        if status != "Accepted":
+            # The charge point goes on with its old certificate (or none): the operator should know.
+            await self._record_event(
+                identity, "security", CERTIFICATE_NOT_INSTALLED, detail={"serial": serial, "answer": status}
+            )
         self._bus.publish(Event("certificate.delivered", identity, {"serial": serial, "status": status}))
 
     async def deliveries_done(self) -> None:

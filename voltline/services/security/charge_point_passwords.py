@@ -11,6 +11,8 @@ import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
+
 from voltline.services.errors import Invalid
 from voltline.services.remote_control.commands import CommandService, Effect, Payload, Send
 
@@ -25,6 +27,23 @@ RecordEvent = Callable[..., Awaitable[None]]
 SetPassword = Callable[[str, str], Awaitable[None]]
 SendPassword = Callable[[str], Awaitable[Payload]]
 """Sends the new password in the charge point's version; returns its answer."""
+
+
+REDACTED = "********"
+
+
+def redacted(frame: str) -> str:
+    """A logged ChangeConfiguration CALL with an AuthorizationKey value masked: the message log
+    keeps frames for years and is read by every operator, a password is for the charge point."""
+    try:
+        message = orjson.loads(frame)
+        payload = message[3]
+        if payload.get("key") != AUTHORIZATION_KEY:
+            return frame
+        message[3] = {**payload, "value": REDACTED}
+        return orjson.dumps(message).decode()
+    except (orjson.JSONDecodeError, IndexError, KeyError, TypeError, AttributeError):
+        return frame
 
 
 def generate_password() -> str:
