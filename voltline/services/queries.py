@@ -64,6 +64,7 @@ class ChargePointView:
     meter_serial_number: str | None
     ocpp_version: str | None
     has_password: bool
+    security_profile: int
     ping_interval: float | None
     lenient_actions: list[str]
     last_heartbeat_at: datetime | None
@@ -277,6 +278,7 @@ class Queries:
             meter_serial_number=row.meter_serial_number,
             ocpp_version=row.ocpp_version,
             has_password=row.password_hash is not None,
+            security_profile=row.security_profile or 0,
             ping_interval=row.ping_interval,
             lenient_actions=list(row.lenient_actions or ()),
             last_heartbeat_at=_newest(row.last_heartbeat_at, self.last_heartbeat(row.id)),

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 def mount(app: FastAPI, voltline: Any) -> None:
     from voltline.web import (
-        account, charge_point_admin, charge_points, firmware, id_tags, live, login, messages, operators, overview,
+        account, certificates, charge_point_admin, charge_points, firmware, id_tags, live, login, messages, operators, overview,
         reservations, sessions, smart_charging, tokens,
     )
     from voltline.web.form_fields import now_plus
@@ -25,6 +25,6 @@ def mount(app: FastAPI, voltline: Any) -> None:
     # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
     # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.
     for module in (login, overview, charge_point_admin, charge_points, sessions, id_tags, messages, live, account,
-                   tokens, operators, reservations, smart_charging, firmware):
+                   tokens, operators, reservations, smart_charging, firmware, certificates):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

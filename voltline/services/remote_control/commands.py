@@ -54,6 +54,10 @@ class CommandService:
     def register(self, kind: type[Q], effect: Effect[Q]) -> None:
         self._effects[kind] = effect
 
+    def effect(self, action: str) -> Effect | None:
+        """The effect registered for `action`, for a service that wraps it with rules of its own."""
+        return self._effects.get(action)
+
     def is_connected(self, identity: str) -> bool:
         return self._link.is_connected(identity)
 
