@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from voltline.bus.events import EventBus
 from voltline.config import Settings
+from voltline.ocpp.commands import ChangeConfiguration
 from voltline.services.authorization.authorize import AuthorizationService
 from voltline.services.provisioning.charge_points import ChargePointService
 from voltline.services.remote_control.commands import CommandService
@@ -118,9 +119,9 @@ class Services:
         )
         # The security rules come before the configuration's record of a changed key.
         commands.register(
-            "ChangeConfiguration",
+            ChangeConfiguration,
             charge_point_passwords.guard_change_configuration(
-                security_profiles.guard_change_configuration(commands.effect("ChangeConfiguration"))
+                security_profiles.guard_change_configuration(commands.effect(ChangeConfiguration))
             ),
         )
         return cls(

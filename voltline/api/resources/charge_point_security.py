@@ -49,8 +49,8 @@ async def raise_security_profile(
     charge_point_id: ChargePointIdPath, body: SecurityProfileIn, services: ServicesDep, timeout: Timeout = None
 ) -> SecurityProfileOut:
     await services.queries.require_charge_point(charge_point_id)
-    response = await services.security_profiles.raise_profile(charge_point_id, body.security_profile, timeout)
-    return SecurityProfileOut(status=response["status"], security_profile=body.security_profile)
+    reply = await services.security_profiles.raise_profile(charge_point_id, body.security_profile, timeout)
+    return SecurityProfileOut(status=str(reply.result.status), security_profile=body.security_profile)
 
 
 @router.get(

@@ -107,7 +107,7 @@ class SignedCertificate(Protocol):
 class Certificates(Protocol):
     async def sign_request(self, identity: str, csr_pem: str) -> SignedCertificate | None: ...
 
-    def deliver_after_answer(self, identity: str, signed: Any, payload: Payload) -> None: ...
+    def deliver_after_answer(self, identity: str, signed: Any) -> None: ...
 
 
 class Services(Protocol):
@@ -317,7 +317,7 @@ async def sign_certificate(ctx: Context, p: Payload) -> Payload:
     signed = await certificates.sign_request(ctx.identity, p["csr"])
     if signed is None:
         return {"status": "Rejected"}
-    certificates.deliver_after_answer(ctx.identity, signed, {"certificateChain": signed.chain})
+    certificates.deliver_after_answer(ctx.identity, signed)
     return {"status": "Accepted"}
 
 

@@ -1,6 +1,6 @@
 """The certificates Voltline's CA issued to charge points: signing a charge point's request,
 delivering the certificate after the answer, listing, revocation and renewal. Version-free: the
-1.6 and 2.0.1 handlers build their own CertificateSigned payload and call the same verbs.
+1.6 and 2.0.1 handlers call the same verbs, and the delivery goes out in the connection's version.
 
 The handshake (profile 3) asks `is_revoked(serial)` of a client certificate that chains to
 Voltline's CA.
@@ -22,7 +22,8 @@ from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
 from voltline.services.errors import Conflict, DomainError, Invalid, NotFound
 from voltline.services.paging import Page, fetch_page
-from voltline.services.remote_control.commands import CommandService, Payload
+from voltline.ocpp.commands import CertificateSigned, ExtendedTriggerMessage
+from voltline.services.remote_control.commands import CommandService
 from voltline.services.security.authority import (
     AuthorityNotConfigured,
     CertificateAuthority,
@@ -42,6 +43,8 @@ STATES: tuple[CertificateState, ...] = ("Valid", "Expired", "Revoked")
 CSR_REJECTED = "CertificateSigningRejected"
 CERTIFICATE_NOT_INSTALLED = "CertificateNotInstalled"
 RENEWAL_RETRY = dt.timedelta(days=1)
+# What a charge point is asked to send for a new certificate: a SignCertificate request.
+RENEWAL_MESSAGE = "SignChargePointCertificate"
 
 RecordEvent = Callable[..., Awaitable[None]]
 
@@ -169,19 +172,20 @@ class IssuedCertificates:
         self._bus.publish(Event("certificate.issued", identity, {"serial": signed.serial}))
         return signed
 
-    def deliver_after_answer(self, identity: str, signed: SignedCertificate, payload: Payload) -> None:
-        """Send CertificateSigned (`payload`, in the charge point's version) once the
-        SignCertificate answer is out: the task starts on a later turn of the loop, after the
-        handler's return value was sent."""
-        task = asyncio.get_running_loop().create_task(self._deliver(identity, signed.serial, payload))
+    def deliver_after_answer(self, identity: str, signed: SignedCertificate) -> None:
+        """Send CertificateSigned (the certificate and its chain) once the SignCertificate answer
+        is out: the task starts on a later turn of the loop, after the handler's return value was
+        sent."""
+        task = asyncio.get_running_loop().create_task(self._deliver(identity, signed))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, identity: str, serial: str, payload: Payload) -> None:
+    async def _deliver(self, identity: str, signed: SignedCertificate) -> None:
+        serial = signed.serial
         await asyncio.sleep(0)
         try:
-            response = await self._commands.call(identity, "CertificateSigned", payload)
-            status = str(response.get("status", "Rejected"))
+            reply = await self._commands.call(identity, CertificateSigned(signed.chain))
+            status = reply.result.status or "Rejected"
         except DomainError as exc:
             log.warning("CertificateSigned to %s not delivered: %s", identity, exc.message)
             status = "Failed"
@@ -306,14 +310,12 @@ class IssuedCertificates:
             if not self._commands.is_connected(row.charge_point_id):
                 continue
             try:
-                response = await self._commands.send(
-                    row.charge_point_id, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}
-                )
+                reply = await self._commands.send(row.charge_point_id, ExtendedTriggerMessage(RENEWAL_MESSAGE))
             except DomainError as exc:
                 log.warning("could not ask %s to renew its certificate: %s", row.charge_point_id, exc.message)
                 continue
-            if response.get("status") != "Accepted":
-                log.info("%s answered %s to a certificate renewal", row.charge_point_id, response.get("status"))
+            if not reply.result.accepted:
+                log.info("%s answered %s to a certificate renewal", row.charge_point_id, reply.result.status)
             serial = row.serial
             await self._store.write(
                 lambda conn, serial=serial: conn.execute(

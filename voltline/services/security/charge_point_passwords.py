@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from voltline.ocpp.commands import Answer, ChangeConfiguration, Reply
 from voltline.services.errors import Invalid
-from voltline.services.remote_control.commands import CommandService, Effect, Payload, Send
+from voltline.services.remote_control.commands import CommandService, Effect, Send
 
 # The whitepaper's passwordString: 16 to 40 characters of these.
 MIN_LENGTH, MAX_LENGTH = 16, 40
@@ -25,8 +26,8 @@ AUTHORIZATION_KEY = "AuthorizationKey"
 
 RecordEvent = Callable[..., Awaitable[None]]
 SetPassword = Callable[[str, str], Awaitable[None]]
-SendPassword = Callable[[str], Awaitable[Payload]]
-"""Sends the new password in the charge point's version; returns its answer."""
+SendPassword = Callable[[str], Awaitable[Reply[Answer]]]
+"""Sends the new password to the charge point; returns its reply."""
 
 
 REDACTED = "********"
@@ -83,19 +84,16 @@ class ChargePointPasswords:
         AuthorizationKey is handled by the very same rule (guard_change_configuration)."""
         chosen = password if password is not None else generate_password()
         require_password_string(chosen)
-        response = await self._commands.send(
-            identity, "ChangeConfiguration", {"key": AUTHORIZATION_KEY, "value": chosen}, timeout
-        )
-        status = str(response.get("status"))
+        reply = await self._commands.send(identity, ChangeConfiguration(AUTHORIZATION_KEY, chosen), timeout)
+        status = str(reply.result.status)
         switched = status == "Accepted"
         return RotatedPassword(status, switched, chosen if password is None and switched else None)
 
     async def change(self, identity: str, password: str, send: SendPassword) -> PasswordChange:
-        """Send `password` with `send` (the version's request, built by the caller) and switch
-        to it once the charge point accepted it."""
+        """Send `password` with `send` and switch to it once the charge point accepted it."""
         require_password_string(password)
-        response = await send(password)
-        status = str(response.get("status"))
+        reply = await send(password)
+        status = str(reply.result.status)
         switched = status == "Accepted"
         if switched:
             await self._set_password(identity, password)
@@ -104,21 +102,23 @@ class ChargePointPasswords:
         )
         return PasswordChange(status, switched)
 
-    def guard_change_configuration(self, inner: Effect | None) -> Effect:
+    def guard_change_configuration(self, inner: Effect[ChangeConfiguration] | None) -> Effect[ChangeConfiguration]:
         """ChangeConfiguration AuthorizationKey sent by hand (the generic command) takes the same
         path: checked, switched on Accepted, and never stored as a readable configuration value.
         Other keys go on to `inner`."""
 
-        async def effect(identity: str, payload: Payload, send: Send) -> Payload:
-            if payload.get("key") != AUTHORIZATION_KEY:
-                return await inner(identity, payload, send) if inner is not None else await send(payload)
-            answer: Payload = {}
+        async def effect(
+            identity: str, request: ChangeConfiguration, send: Send[ChangeConfiguration]
+        ) -> Reply[Answer]:
+            if request.key != AUTHORIZATION_KEY:
+                return await inner(identity, request, send) if inner is not None else await send(request)
+            replies: list[Reply[Answer]] = []
 
-            async def send_key(password: str) -> Payload:
-                answer.update(await send({"key": AUTHORIZATION_KEY, "value": password}))
-                return answer
+            async def send_key(password: str) -> Reply[Answer]:
+                replies.append(await send(ChangeConfiguration(AUTHORIZATION_KEY, password)))
+                return replies[-1]
 
-            await self.change(identity, str(payload.get("value", "")), send_key)
-            return answer
+            await self.change(identity, request.value, send_key)
+            return replies[0]
 
         return effect

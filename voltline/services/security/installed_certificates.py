@@ -20,8 +20,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
+from voltline.ocpp.commands import (
+    Answer,
+    CertificateHash,
+    DeleteCertificate,
+    GetInstalledCertificateIds,
+    InstallCertificate,
+    InstalledCertificateIds,
+    Reply,
+)
 from voltline.services.clock import now
-from voltline.services.remote_control.commands import CommandService, Payload, Send
+from voltline.services.remote_control.commands import CommandService, Send
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -49,7 +58,7 @@ def _key_bits(certificate: x509.Certificate) -> bytes | None:
     return None
 
 
-def hash_data(pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256") -> dict[str, str] | None:
+def hash_data(pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256") -> CertificateHash | None:
     """The CertID of a certificate: a self-signed one names itself; another needs its issuer."""
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
@@ -64,36 +73,31 @@ def hash_data(pem: str, issuer_pem: str | None = None, algorithm: str = "SHA256"
     if bits is None:
         return None
     digest = _DIGESTS[algorithm]
-    return {
-        "hashAlgorithm": algorithm,
-        "issuerNameHash": digest(certificate.issuer.public_bytes()).hexdigest(),
-        "issuerKeyHash": digest(bits).hexdigest(),
-        "serialNumber": format(certificate.serial_number, "x"),
-    }
-
-
-def _key(data: dict[str, Any]) -> tuple[str, str, str, str]:
-    serial = str(data.get("serialNumber", "")).lower().lstrip("0") or "0"
-    return (
-        str(data.get("hashAlgorithm", "SHA256")).upper(),
-        str(data.get("issuerNameHash", "")).lower(),
-        str(data.get("issuerKeyHash", "")).lower(),
-        serial,
+    return CertificateHash(
+        algorithm,
+        digest(certificate.issuer.public_bytes()).hexdigest(),
+        digest(bits).hexdigest(),
+        format(certificate.serial_number, "x"),
     )
 
 
+def _key(data: CertificateHash) -> tuple[str, str, str, str]:
+    # Charge points write hex in either case, a serial with or without leading zeros.
+    serial = data.serial_number.lower().lstrip("0") or "0"
+    return data.hash_algorithm.upper(), data.issuer_name_hash.lower(), data.issuer_key_hash.lower(), serial
+
+
 def _row_key(row: Any) -> tuple[str, str, str, str]:
-    return _key({"hashAlgorithm": row.hash_algorithm, "issuerNameHash": row.issuer_name_hash,
-                 "issuerKeyHash": row.issuer_key_hash, "serialNumber": row.serial_number})
+    return _key(CertificateHash(row.hash_algorithm, row.issuer_name_hash, row.issuer_key_hash, row.serial_number))
 
 
 class InstalledCertificates:
     def __init__(self, store: Store, bus: EventBus, commands: CommandService) -> None:
         self._store = store
         self._bus = bus
-        commands.register("InstallCertificate", self._install)
-        commands.register("GetInstalledCertificateIds", self._get_ids)
-        commands.register("DeleteCertificate", self._delete)
+        commands.register(InstallCertificate, self._install)
+        commands.register(GetInstalledCertificateIds, self._get_ids)
+        commands.register(DeleteCertificate, self._delete)
 
     async def list(self, identity: str) -> list[InstalledCertificate]:
         c = t.installed_certificates.c
@@ -112,11 +116,13 @@ class InstalledCertificates:
         c = t.installed_certificates.c
         return await self._store.fetch_all(sa.select(t.installed_certificates).where(c.charge_point_id == identity))
 
-    async def _install(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        if response.get("status") != "Accepted":
-            return response
-        pem, certificate_type = str(payload["certificate"]), str(payload["certificateType"])
+    async def _install(
+        self, identity: str, request: InstallCertificate, send: Send[InstallCertificate]
+    ) -> Reply[Answer]:
+        reply = await send(request)
+        if not reply.result.accepted:
+            return reply
+        pem, certificate_type = request.certificate, request.certificate_type
         existing = await self._rows(identity)
         data = hash_data(pem)
         for row in existing:  # an intermediate whose issuer is installed already
@@ -125,7 +131,7 @@ class InstalledCertificates:
         if data is None:
             # Not nameable without its issuer: GetInstalledCertificateIds brings its CertID.
             self._bus.publish(Event("certificates.installed", identity, {"certificate_type": certificate_type}))
-            return response
+            return reply
         key = _key(data)
         c = t.installed_certificates.c
 
@@ -140,14 +146,17 @@ class InstalledCertificates:
 
         await self._store.write(store)
         self._bus.publish(Event("certificates.installed", identity, {"certificate_type": certificate_type}))
-        return response
+        return reply
 
-    async def _get_ids(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        if response.get("status") not in ("Accepted", "NotFound"):
-            return response
-        certificate_type = str(payload["certificateType"])
-        reported = (response.get("certificateHashData") or []) if response.get("status") == "Accepted" else []
+    async def _get_ids(
+        self, identity: str, request: GetInstalledCertificateIds, send: Send[GetInstalledCertificateIds]
+    ) -> Reply[InstalledCertificateIds]:
+        reply: Reply[InstalledCertificateIds] = await send(request)
+        status = reply.result.status
+        if status not in ("Accepted", "NotFound"):
+            return reply
+        certificate_type = request.certificate_type
+        reported = reply.result.certificates if status == "Accepted" else ()
         c = t.installed_certificates.c
         known = {_row_key(row): row.pem for row in await self._rows(identity) if row.certificate_type == certificate_type}
         at = now()
@@ -170,16 +179,19 @@ class InstalledCertificates:
 
         await self._store.write(store)
         self._bus.publish(Event("certificates.read", identity, {"certificate_type": certificate_type, "count": len(reported)}))
-        return response
+        return reply
 
-    async def _delete(self, identity: str, payload: Payload, send: Send) -> Payload:
-        response = await send(payload)
-        if response.get("status") not in ("Accepted", "NotFound"):
-            return response
-        key = _key(payload.get("certificateHashData") or {})
+    async def _delete(
+        self, identity: str, request: DeleteCertificate, send: Send[DeleteCertificate]
+    ) -> Reply[Answer]:
+        reply = await send(request)
+        status = reply.result.status
+        if status not in ("Accepted", "NotFound"):
+            return reply
+        key = _key(request.certificate)
         c = t.installed_certificates.c
         doomed = [row.id for row in await self._rows(identity) if _row_key(row) == key]
         if doomed:
             await self._store.write(lambda conn: conn.execute(t.installed_certificates.delete().where(c.id.in_(doomed))))
-        self._bus.publish(Event("certificates.deleted", identity, {"status": response.get("status")}))
-        return response
+        self._bus.publish(Event("certificates.deleted", identity, {"status": status}))
+        return reply

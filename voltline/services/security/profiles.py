@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 
+from voltline.ocpp.commands import Answer, ChangeConfiguration, Reply
 from voltline.services.errors import Conflict, Invalid
-from voltline.services.remote_control.commands import CommandService, Effect, Payload, Send
+from voltline.services.remote_control.commands import CommandService, Effect, Send
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -86,38 +87,39 @@ class SecurityProfiles:
             )
         return current
 
-    async def raise_profile(self, identity: str, profile: int, timeout: float | None = None) -> Payload:
-        """Ask the charge point to run `profile` from its next connection on; its answer."""
-        return await self._commands.send(
-            identity, "ChangeConfiguration", {"key": SECURITY_PROFILE, "value": str(profile)}, timeout
-        )
+    async def raise_profile(self, identity: str, profile: int, timeout: float | None = None) -> Reply[Answer]:
+        """Ask the charge point to run `profile` from its next connection on; its reply."""
+        return await self._commands.send(identity, ChangeConfiguration(SECURITY_PROFILE, str(profile)), timeout)
 
-    async def raise_to(self, identity: str, profile: int, send: Send) -> Payload:
-        """Check, then send `{"key": "SecurityProfile", "value": …}` with `send`."""
+    async def raise_to(self, identity: str, profile: int, send: Send[ChangeConfiguration]) -> Reply[Answer]:
+        """Check, then send ChangeConfiguration SecurityProfile with `send`."""
         current = await self.check_raise(identity, profile)
-        response = await send({"key": SECURITY_PROFILE, "value": str(profile)})
-        if response.get("status") == "Accepted" and self._raised is not None:
+        reply = await send(ChangeConfiguration(SECURITY_PROFILE, str(profile)))
+        status = reply.result.status
+        if status == "Accepted" and self._raised is not None:
             await self._raised(identity, profile)
         await self._record_event(
-            identity, "security", "SecurityProfileRaised" if response.get("status") == "Accepted" else "SecurityProfileRefused",
-            detail={"from": current, "to": profile, "answer": response.get("status")},
+            identity, "security", "SecurityProfileRaised" if status == "Accepted" else "SecurityProfileRefused",
+            detail={"from": current, "to": profile, "answer": status},
         )
-        return response
+        return reply
 
-    def guard_change_configuration(self, inner: Effect | None) -> Effect:
+    def guard_change_configuration(self, inner: Effect[ChangeConfiguration] | None) -> Effect[ChangeConfiguration]:
         """ChangeConfiguration SecurityProfile sent by hand (the generic command) is checked the
         same way; then `inner` records the value."""
 
-        async def effect(identity: str, payload: Payload, send: Send) -> Payload:
-            if payload.get("key") != SECURITY_PROFILE:
-                return await inner(identity, payload, send) if inner is not None else await send(payload)
+        async def effect(
+            identity: str, request: ChangeConfiguration, send: Send[ChangeConfiguration]
+        ) -> Reply[Answer]:
+            if request.key != SECURITY_PROFILE:
+                return await inner(identity, request, send) if inner is not None else await send(request)
             try:
-                profile = int(str(payload.get("value")))
+                profile = int(request.value)
             except ValueError:
                 raise Invalid("SecurityProfile is 0, 1, 2 or 3", code="invalid_security_profile") from None
 
-            async def recorded(p: Payload) -> Payload:
-                return await inner(identity, p, send) if inner is not None else await send(p)
+            async def recorded(r: ChangeConfiguration) -> Reply[Answer]:
+                return await inner(identity, r, send) if inner is not None else await send(r)
 
             return await self.raise_to(identity, profile, recorded)
 
