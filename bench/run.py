@@ -61,7 +61,10 @@ LOADGEN = BENCH / "loadgen" / "loadgen.py"
 OCPP_RPC = BENCH / "peers" / "ocpp-rpc"
 PY = sys.executable
 
-TARGETS = ("voltline", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
+# voltline-tls: the same server, its charge points over wss:// (a CA and certificate made at the
+# start, TLS ended by the server itself), beside plain ws:// in an --interleave run.
+TARGETS = ("voltline", "voltline-tls", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
+VOLTLINES = ("voltline", "voltline-tls")
 SCENARIOS = {
     1: "throughput",
     2: "idle",
@@ -267,8 +270,12 @@ class Server:
             if self.target == "ocpp-rpc-sqlite":
                 cmd += ["--sqlite", str(self.workdir / "ocpp-rpc.db")]
             return cmd, env
-        if self.target == "voltline":
+        if self.target in VOLTLINES:
             env.update(voltline_env(self.database_url))
+            if self.target == "voltline-tls":
+                pki = bench_pki(self.workdir)
+                env.update({"VOLTLINE_OCPP_TLS_CERT": pki.server_cert, "VOLTLINE_OCPP_TLS_KEY": pki.server_key,
+                            "VOLTLINE_OCPP_TLS_PORT": str(self.args.ocpp_tls_port)})
             return [
                 voltline_exe(),
                 "serve",
@@ -281,14 +288,14 @@ class Server:
 
     def start(self) -> int:
         ports = [self.args.ocpp_port] + (
-            [self.args.api_port] if self.target == "voltline" else []
-        )
+            [self.args.api_port] if self.target in VOLTLINES else []
+        ) + ([self.args.ocpp_tls_port] if self.target == "voltline-tls" else [])
         for port in ports:
             if not port_free(port):
                 raise RuntimeError(
                     f"127.0.0.1:{port} is already in use by another process; pick --ocpp-port/--api-port"
                 )
-        if self.target == "voltline":
+        if self.target in VOLTLINES:
             history = self.scenario == 7
             history_file: Path | None = None
             if is_postgres(self.args.database_url or ""):
@@ -321,7 +328,9 @@ class Server:
             cwd=self.workdir,
         )
         wait_port(self.args.ocpp_port, self.proc)
-        if self.target == "voltline":
+        if self.target == "voltline-tls":
+            wait_port(self.args.ocpp_tls_port, self.proc)
+        if self.target in VOLTLINES:
             wait_port(self.args.api_port, self.proc)
             register_id_tag(self.args, self.token)
             if self.scenario == 6:
@@ -477,12 +486,27 @@ def register_storm_identities(args: argparse.Namespace, token: str | None) -> No
 # ------------------------------------------------------------------ scenarios
 
 
+def bench_pki(workdir: Path):  # -> voltline.demo_tls.DemoPki
+    """A CA and the server's certificate (EC P-256) for target voltline-tls, made once per run."""
+    from voltline.demo_tls import DemoPki, make_demo_pki
+
+    folder = workdir / "tls"
+    if not (folder / "server.pem").exists():
+        make_demo_pki(folder, [])
+    return DemoPki(folder)
+
+
 def loadgen_args(
-    scenario: int, args: argparse.Namespace, pid: int, token: str | None
+    scenario: int, args: argparse.Namespace, pid: int, token: str | None, target: str = "voltline"
 ) -> list[str]:
-    common = [
+    url = f"ws://127.0.0.1:{args.ocpp_port}/ocpp"
+    tls: list[str] = []
+    if target == "voltline-tls":
+        url = f"wss://127.0.0.1:{args.ocpp_tls_port}/ocpp"
+        tls = ["--ca-file", bench_pki(args.workdir).ca_file]
+    common = tls + [
         "--url",
-        f"ws://127.0.0.1:{args.ocpp_port}/ocpp",
+        url,
         "--server-pid",
         str(pid),
         "--source-addresses",
@@ -584,7 +608,7 @@ def run_once(
         pid = server.start()
         cmd = pin(
             args.loadgen_core,
-            [PY, str(LOADGEN), *loadgen_args(scenario, args, pid, server.token)],
+            [PY, str(LOADGEN), *loadgen_args(scenario, args, pid, server.token, target)],
         )
         t0 = cpu_times()
         proc = subprocess.run(
@@ -738,6 +762,7 @@ def parse_args() -> argparse.Namespace:
         " over minutes, every target sees the same drift",
     )
     p.add_argument("--ocpp-port", type=int, default=9000)
+    p.add_argument("--ocpp-tls-port", type=int, default=9443, help="target voltline-tls: its wss:// port")
     p.add_argument("--api-port", type=int, default=8000)
     p.add_argument(
         "--database-url",
@@ -837,7 +862,7 @@ def parse_args() -> argparse.Namespace:
         p.error("taskset (util-linux) is not installed; use --no-pin")
     targets: list[str] = []
     for t in a.targets:
-        for name in TARGETS[1:] if t == "peers" else (t,):
+        for name in TARGETS[len(VOLTLINES):] if t == "peers" else (t,):
             if name not in targets:
                 targets.append(name)
     a.targets = targets
@@ -898,9 +923,9 @@ def main() -> int:
 
     pairs: list[tuple[str, int]] = []
     for target in args.targets:
-        wanted = args.scenarios or ("1,2,3,4,5" if target == "voltline" else "1,2,3,5")
+        wanted = args.scenarios or ("1,2,3,4,5" if target in VOLTLINES else "1,2,3,5")
         for scenario in (scenario_number(s) for s in wanted.split(",") if s.strip()):
-            if scenario in VOLTLINE_ONLY and target != "voltline":
+            if scenario in VOLTLINE_ONLY and target not in VOLTLINES:
                 log(
                     f"{target}: scenario {scenario} ({SCENARIOS[scenario]}) needs"
                     f" {VOLTLINE_ONLY[scenario]}, which only target voltline has; skipped"
@@ -915,7 +940,7 @@ def main() -> int:
     )
     runs: dict[tuple[str, int], list[dict]] = {pair: [] for pair in pairs}
     with tempfile.TemporaryDirectory(prefix="voltline-bench-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.workdir = Path(tmp)
         for k, (target, scenario) in order:
             log(f"{target}: scenario {scenario} ({SCENARIOS[scenario]}) run {k}/{args.repeat} ...")
             result = measure(target, scenario, args, workdir)

@@ -20,11 +20,13 @@ from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
 from voltline.config import Settings
 from voltline.gateway.server import OcppGateway
+from voltline.gateway.tls import CaFile, ProxyTrust, ServerTls
 from voltline.logging import silence as silence_log
 from voltline.metrics import Metrics
 from voltline.services.container import Services
 from voltline.services.node import Node
 from voltline.services.security.operators import UserService
+from voltline.services.security.client_certificates import ClientCertificateCheck
 from voltline.store.database import Store
 from voltline.store.migrate import ensure_schema
 from voltline.web import mount as mount_dashboard
@@ -101,7 +103,24 @@ class Voltline:
             query_timeout=settings.query_timeout,
         )
         self.bus = EventBus()
-        self.services = Services.build(settings, self.store, self.bus, self.node_id)
+        # Charge point certificates (security profile 3): the trusted CAs are read from their
+        # file now and whenever it changes; revocation is Voltline's own (issued certificates).
+        self.client_certificates = ClientCertificateCheck(organization=settings.certificate_organization)
+        self.client_cas = (
+            CaFile(settings.ocpp_tls_client_ca, self.client_certificates.trust) if settings.ocpp_tls_client_ca else None
+        )
+        self.ocpp_tls = (
+            ServerTls(
+                settings.ocpp_tls_cert, settings.ocpp_tls_key, client_ca_file=settings.ocpp_tls_client_ca,
+                ciphers=settings.ocpp_tls_ciphers,
+            )
+            if settings.ocpp_tls_cert and settings.ocpp_tls_key else None
+        )
+        self.http_tls = (
+            ServerTls(settings.tls_cert, settings.tls_key, ciphers=settings.ocpp_tls_ciphers)
+            if settings.tls_cert and settings.tls_key else None
+        )
+        self.services = Services.build(settings, self.store, self.bus, self.node_id, self.client_certificates)
         self.gateway = OcppGateway(
             self.services,
             self.services.message_log,
@@ -112,6 +131,10 @@ class Voltline:
             max_message_bytes=settings.max_frame_bytes,
             handshake_timeout=settings.handshake_timeout,
             max_inbound_calls=settings.max_inbound_calls,
+            plain=settings.ocpp_plain,
+            tls=self.ocpp_tls,
+            tls_port=settings.ocpp_tls_port,
+            proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
         )
         self.services.commands.bind(self.gateway.link)
         self.metrics = Metrics(self)
@@ -139,6 +162,22 @@ class Voltline:
     def ocpp_port(self) -> int:
         return self.gateway.port
 
+    @property
+    def ocpp_tls_port(self) -> int:
+        return self.gateway.tls_port
+
+    def reload_tls(self, only_changed: bool = False) -> None:
+        """Read the certificate, key and CA files again (SIGHUP, or when they changed): new
+        handshakes use them; connections already open keep theirs."""
+        for files in (self.ocpp_tls, self.http_tls, self.client_cas):
+            if files is not None:
+                files.reload_if_changed() if only_changed else files.reload()
+
+    async def _watch_tls_files(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tls_reload_interval)
+            self.reload_tls(only_changed=True)
+
     async def start(self) -> None:
         schema = await ensure_schema(self.store.engine)
         if schema == "created":
@@ -157,6 +196,9 @@ class Voltline:
             access_log=False,
             timeout_graceful_shutdown=HTTP_GRACE_S,
         )
+        if self.http_tls is not None:
+            config.load()
+            config.ssl = self.http_tls.context  # reloadable, and TLS 1.2+ with the OCPP listener's suites
         self._http_server = _HttpServer(config)
         serving = asyncio.create_task(self._http_server.serve())
         self._tasks.append(serving)
@@ -168,9 +210,22 @@ class Voltline:
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
+        self._tasks.append(
+            asyncio.create_task(self.services.certificates.run_renewal(self.settings.certificate_renewal_interval))
+        )
+        if self.ocpp_tls or self.http_tls or self.client_cas:
+            self._tasks.append(asyncio.create_task(self._watch_tls_files()))
+        if self.client_cas is not None:
+            # Revocations on other nodes of a cluster: this node reads them again now and then.
+            self._tasks.append(asyncio.create_task(self.services.revoked_certificates.run()))
+        listeners = []
+        if self.settings.ocpp_plain:
+            listeners.append(f"ws://{self.settings.ocpp_host}:{self.ocpp_port}/ocpp/{{chargePointId}}")
+        if self.ocpp_tls is not None:
+            listeners.append(f"wss://{self.settings.ocpp_host}:{self.ocpp_tls_port}/ocpp/{{chargePointId}}")
         log.info(
-            "voltline serving: OCPP ws://%s:%d/ocpp/{chargePointId}, HTTP http://%s:%d",
-            self.settings.ocpp_host, self.ocpp_port, self.settings.host, self.http_port,
+            "voltline serving: OCPP %s, HTTP %s://%s:%d", ", ".join(listeners),
+            "https" if self.http_tls else "http", self.settings.host, self.http_port,
         )
 
     async def stop(self) -> StopReport:
@@ -238,9 +293,9 @@ class Voltline:
 
     async def run_forever(self) -> StopReport:
         """Serve until SIGTERM or SIGINT, then stop gracefully. A second signal during the stop
-        ends the process at once."""
+        ends the process at once. SIGHUP re-reads the TLS files."""
         requested = asyncio.Event()
-        with stop_signals(requested):
+        with stop_signals(requested), reload_signal(self.reload_tls):
             await self.start()
             tune_garbage_collector()
             try:
@@ -259,6 +314,20 @@ async def operator_users(settings: Settings) -> AsyncIterator[UserService]:
         yield UserService(store)
     finally:
         await store.close()
+
+
+@contextlib.contextmanager
+def reload_signal(reload: Any) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 @contextlib.contextmanager

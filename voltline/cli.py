@@ -1,4 +1,4 @@
-"""The `voltline` command: serve, migrate, token, simulate."""
+"""The `voltline` command: serve, migrate, token, simulate, user, ca."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="HTTP listener port (env VOLTLINE_PORT)")] = None,
     ocpp_host: Annotated[Optional[str], typer.Option(help="OCPP listener address (env VOLTLINE_OCPP_HOST)")] = None,
     ocpp_port: Annotated[Optional[int], typer.Option(help="OCPP listener port (env VOLTLINE_OCPP_PORT)")] = None,
+    ocpp_tls_port: Annotated[
+        Optional[int], typer.Option(help="wss:// listener port, with ocpp_tls_cert set (env VOLTLINE_OCPP_TLS_PORT)")
+    ] = None,
     auto_register: Annotated[
         Optional[bool], typer.Option("--auto-register/--no-auto-register", help="accept unknown charge points")
     ] = None,
@@ -54,10 +57,15 @@ def serve(
         bool,
         typer.Option("--demo", help="on a local demo database, with simulated charge points charging at once"),
     ] = False,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="with --demo: over wss://, certificates made at the start (voltline-demo-tls/)")
+    ] = False,
 ) -> None:
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
+    from voltline.gateway.tls import TlsFilesError
     from voltline.logging import configure, flush
+    from voltline.services.security.authority import AuthorityNotConfigured
 
     if demo and not database_url and "VOLTLINE_DATABASE_URL" not in os.environ:
         from voltline.demo import DEMO_DATABASE
@@ -65,14 +73,14 @@ def serve(
         database_url = DEMO_DATABASE
     settings = load_settings(
         config, database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
-        auto_register=auto_register,
+        ocpp_tls_port=ocpp_tls_port, auto_register=auto_register,
     )
     configure("WARNING" if demo and "VOLTLINE_LOG_LEVEL" not in os.environ else settings.log_level, settings.log_format)
     try:
         if demo:
             from voltline.demo import run_demo
 
-            report = _run(run_demo(settings))
+            report = _run(run_demo(settings, tls=tls))
         else:
             report = _run(Voltline(settings).run_forever())
     except KeyboardInterrupt:  # a signal before the server was up
@@ -80,6 +88,9 @@ def serve(
     except OSError as exc:
         # Most often a port that another program holds: say so plainly, without a traceback.
         typer.echo(f"voltline: cannot start: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    except (TlsFilesError, AuthorityNotConfigured) as exc:
+        typer.echo(f"voltline: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
     flush()  # the log is written by a thread of its own: this line comes last
     typer.echo(f"voltline: stopped ({report})", err=True)
@@ -155,8 +166,10 @@ def token_revoke(token_id: int, config: ConfigOption = None, database_url: Datab
 def _mount_subcommands() -> None:
     from voltline.simulator.cli import simulate_app
     from voltline.user_cli import user_app
+    from voltline.ca_cli import ca_app
 
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(ca_app, name="ca")
     app.add_typer(user_app, name="user")
 
 

@@ -9,19 +9,28 @@ start with `BadSetting`: a typo silently falling back to a default is found in p
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "VOLTLINE_"
 # Variables of that prefix that are read elsewhere, not settings: the config file's name,
 # passwords the CLI takes without echoing them, the scripts' virtualenv, and the test suite's own.
 NOT_SETTINGS = frozenset({"VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV"})
 NOT_SETTINGS_PREFIXES = ("VOLTLINE_TEST_",)
+
+# The OCPP security whitepaper's TLS 1.2 suites (1.6 edition 3, 2.0.1 A00.FR.318-320): the
+# ECDHE ones first, the plain-RSA ones last for charge points that have nothing better.
+WHITEPAPER_CIPHERS = ":".join((
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+    "AES128-GCM-SHA256", "AES256-GCM-SHA384",
+))
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 Seconds = Annotated[float, Field(gt=0)]
@@ -40,6 +49,27 @@ class Settings(BaseSettings):
     ocpp_host: str = "127.0.0.1"
     ocpp_port: Port = 9000
     public_url: str | None = Field(None, description="how operators reach the HTTP listener, for printed links")
+    # TLS (OCPP security profiles 2 and 3; DESIGN §6). PEM files, re-read when they change.
+    ocpp_plain: bool = Field(True, description="serve plain ws:// on ocpp_port (beside wss:// when TLS is set up)")
+    ocpp_tls_port: Port = Field(9443, description="the wss:// listener's port, served when ocpp_tls_cert is set")
+    ocpp_tls_cert: str | None = Field(None, description="PEM: the OCPP listener's certificate, its chain after it")
+    ocpp_tls_key: str | None = Field(None, description="PEM: the private key of ocpp_tls_cert")
+    ocpp_tls_client_ca: str | None = Field(
+        None, description="PEM: the CAs charge point certificates must chain to (security profile 3)"
+    )
+    ocpp_tls_ciphers: str = Field(
+        WHITEPAPER_CIPHERS, description="TLS 1.2 cipher suites (OpenSSL names); TLS 1.3 keeps its own"
+    )
+    default_security_profile: int = Field(0, ge=0, le=3, description="a new charge point's security profile")
+    ocpp_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="addresses or networks of TLS-terminating proxies in front of ocpp_port"
+    )
+    ocpp_proxy_client_cert_header: str = Field(
+        "X-SSL-Client-Cert", description="the header a trusted proxy puts the URL-encoded client certificate in"
+    )
+    tls_cert: str | None = Field(None, description="PEM: the HTTP listener's certificate (https://)")
+    tls_key: str | None = Field(None, description="PEM: the private key of tls_cert")
+    tls_reload_interval: Seconds = Field(5.0, description="seconds between checks for changed TLS files (or SIGHUP)")
 
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///voltline.db"
@@ -77,6 +107,19 @@ class Settings(BaseSettings):
         8, ge=2, description="unanswered CALLs one charge point may have; beyond them its socket is not read"
     )
 
+    # -- certificate authority (security profile 3) --------------------------------------
+    ca_cert: str | None = Field(None, description="PEM file of the CA certificate that signs charge point certificates")
+    ca_key: str | None = Field(None, description="PEM file of that CA's private key (unencrypted; `voltline ca init`)")
+    certificate_validity_days: int = Field(365, ge=1, description="how long a charge point certificate Voltline signs is valid")
+    certificate_renew_before_days: int = Field(
+        30, ge=1, description="a charge point is asked for a new certificate this many days before its own expires"
+    )
+    certificate_renewal_interval: Seconds = Field(3600.0, description="seconds between two looks for certificates near expiry")
+    certificate_organization: str | None = Field(
+        None, description="when set, a charge point's certificate request, and the client certificate it connects "
+        "with, must name it as O (the operator's name)"
+    )
+
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None
     node_id: str | None = None
@@ -91,12 +134,47 @@ class Settings(BaseSettings):
     def _upper_case_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("ocpp_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        # From the environment: VOLTLINE_OCPP_TRUSTED_PROXIES=10.0.0.5,10.0.1.0/24
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ocpp_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError says which
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Settings:
+        for cert, key in (("ocpp_tls_cert", "ocpp_tls_key"), ("tls_cert", "tls_key")):
+            if bool(getattr(self, cert)) != bool(getattr(self, key)):
+                raise ValueError(f"{cert} and {key} go together")
+        if not self.ocpp_plain and not self.ocpp_tls_cert:
+            raise ValueError("ocpp_plain = false needs ocpp_tls_cert: no OCPP listener would be left")
+        if self.auto_register and self.default_security_profile in (1, 2):
+            # Registered as they connect, they have no password: their next connection would fail.
+            raise ValueError("auto_register gives charge points no password: default_security_profile 1 or 2 "
+                             "would refuse them at their next connection")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
         return value
+
+    @model_validator(mode="after")
+    def _renewal_within_validity(self) -> Settings:
+        # Otherwise every new certificate would be due for renewal at once, pass after pass.
+        if self.certificate_renew_before_days >= self.certificate_validity_days:
+            raise ValueError("certificate_renew_before_days must be less than certificate_validity_days")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -167,7 +245,9 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
 
 
 def _explain(error: Any) -> str:
-    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if not error["loc"]:  # a rule between settings
+        return str(error["msg"]).removeprefix("Value error, ")
+    name = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{name} is not a setting"
     return f"{name} = {error.get('input')!r}: {error['msg']}"

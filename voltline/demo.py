@@ -25,11 +25,13 @@ from rich.panel import Panel
 from voltline.app import StopReport, Voltline, stop_signals
 from voltline.config import Settings
 from voltline.services.security.operators import UnknownUser, UserExists, UserService
-from voltline.simulator import Simulator
+from voltline.demo_tls import DEMO_ORGANIZATION, DemoPki, make_demo_pki
+from voltline.simulator import ClientTls, Simulator
 from voltline.simulator.traffic import drive_connector
 from voltline.store import tables as t
 
 DEMO_DATABASE = "sqlite:///voltline-demo.db"
+DEMO_TLS_FOLDER = "voltline-demo-tls"
 CHARGE_POINTS = [f"DEMO-{n}" for n in range(1, 5)]
 CONNECTORS = 2
 # One driver's card per connector: a tag may be in one session at a time, so fewer tags than
@@ -42,11 +44,20 @@ BLOCKED_TAG = "DEMO-BLOCKED"
 OPERATOR = "admin"
 
 
-async def _seed(voltline: Voltline) -> tuple[str, str]:
-    """Register the demo fleet and tags if missing; return a fresh operator password and API token."""
-    for identity in CHARGE_POINTS:
-        if voltline.services.charge_points.access(identity) is None:
-            await voltline.services.charge_points.register(identity, description="simulated demo charge point")
+async def _seed(voltline: Voltline, passwords: dict[str, str]) -> tuple[str, str]:
+    """Register the demo fleet and tags if missing; return a fresh operator password and API token.
+    With TLS, the first half of the fleet is held to security profile 2 (TLS and `passwords`),
+    the other half to profile 3 (client certificates); without, to none."""
+    charge_points = voltline.services.charge_points
+    for number, identity in enumerate(CHARGE_POINTS):
+        if charge_points.access(identity) is None:
+            await charge_points.register(identity, description="simulated demo charge point")
+        if not passwords:
+            await charge_points.update(identity, security_profile=0, password=None)
+        elif identity in passwords:
+            await charge_points.update(identity, security_profile=2, password=passwords[identity])
+        else:
+            await charge_points.update(identity, security_profile=3, password=None)
     existing = {r.id_tag for r in await voltline.store.fetch_all(sa.select(t.id_tags.c.id_tag))}
     tags = [{"id_tag": FLEET_TAG, "status": "Accepted", "parent_id_tag": None, "max_active_transactions": 0}]
     tags += [{"id_tag": tag, "status": "Accepted", "parent_id_tag": FLEET_TAG, "max_active_transactions": 1}
@@ -106,24 +117,38 @@ def try_it_commands(settings: Settings, http_port: int, ocpp_port: int) -> list[
     ]
 
 
-async def run_demo(settings: Settings, console: Console | None = None) -> StopReport:
-    """Serve with a simulated fleet until SIGTERM or SIGINT (Ctrl-C), then stop gracefully."""
+async def run_demo(settings: Settings, console: Console | None = None, tls: bool = False) -> StopReport:
+    """Serve with a simulated fleet until SIGTERM or SIGINT (Ctrl-C), then stop gracefully.
+    With `tls`, over wss:// with certificates made now (voltline/demo_tls.py)."""
     console = console or Console()
     settings = demo_settings(settings)
+    pki = None
+    if tls:
+        pki = make_demo_pki(Path(DEMO_TLS_FOLDER), CHARGE_POINTS)
+        settings = settings.model_copy(update={
+            "ocpp_tls_cert": pki.server_cert, "ocpp_tls_key": pki.server_key, "ocpp_tls_client_ca": pki.ca_file,
+            "certificate_organization": DEMO_ORGANIZATION,
+        })
     voltline = Voltline(settings)
     requested = asyncio.Event()
     with stop_signals(requested):
         await voltline.start()
         try:
-            await _run_fleet(voltline, settings, console, requested)
+            await _run_fleet(voltline, settings, console, requested, pki)
         finally:
             report = await voltline.stop()
     return report
 
 
-async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, requested: asyncio.Event) -> None:
+async def _run_fleet(
+    voltline: Voltline, settings: Settings, console: Console, requested: asyncio.Event, pki: DemoPki | None = None
+) -> None:
     """Seed, say how to reach everything, and run the simulated fleet until a stop is requested."""
-    password, token = await _seed(voltline)
+    passwords = {identity: secrets.token_urlsafe(18) for identity in CHARGE_POINTS[:len(CHARGE_POINTS) // 2]} if pki else {}
+    password, token = await _seed(voltline, passwords)
+    ocpp = f"ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp"
+    if pki is not None:
+        ocpp = f"wss://{settings.ocpp_host}:{voltline.ocpp_tls_port}/ocpp"
     http = f"http://{settings.host}:{voltline.http_port}"
     registration = (
         "Unknown charge points are registered as they connect." if settings.auto_register
@@ -133,7 +158,9 @@ async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, r
         Panel.fit(
             f"[bold]Dashboard[/]  {http}/   login [bold]{OPERATOR}[/] / [bold]{password}[/]\n"
             f"[bold]REST API[/]   {http}/docs   token [bold]{token}[/]\n"
-            f"[bold]OCPP[/]       ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp/{{chargePointId}}\n"
+            f"[bold]OCPP[/]       {ocpp}/{{chargePointId}}"
+            + (f"  (CA {pki.ca_file}; profile 2: {', '.join(passwords)}, profile 3: "
+               f"{', '.join(CHARGE_POINTS[len(passwords):])})" if pki else "") + "\n"
             f"[bold]Database[/]   {settings.database_url}\n\n"
             f"{len(CHARGE_POINTS)} simulated charge points are connecting; sessions start within seconds.\n"
             f"{registration} Stop with Ctrl-C.",
@@ -145,8 +172,10 @@ async def _run_fleet(voltline: Voltline, settings: Settings, console: Console, r
     for command in try_it_commands(settings, voltline.http_port, voltline.ocpp_port):
         console.print(f"  {command}", soft_wrap=True, highlight=False, markup=False)
     simulator = Simulator(
-        f"ws://{settings.ocpp_host}:{voltline.ocpp_port}/ocpp",
+        ocpp,
         identities=CHARGE_POINTS,
+        passwords=passwords,
+        tls=ClientTls(pki.ca_file, pki.client_cert, pki.client_key) if pki else None,
         connectors=CONNECTORS,
         vendor="Voltline",
         model="Demo AC 22",

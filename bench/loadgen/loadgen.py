@@ -26,6 +26,7 @@ import logging
 import os
 import random
 import resource
+import ssl
 import sys
 import time
 from array import array
@@ -147,6 +148,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="identity prefix; identities are PREFIX00001, ...",
     )
     p.add_argument("--password", help="HTTP Basic auth password (username = identity)")
+    p.add_argument(
+        "--ca-file",
+        help="wss://: PEM of the CA the server's certificate chains to (default: the system's)",
+    )
     p.add_argument(
         "--source-addresses",
         metavar="A-B",
@@ -667,6 +672,7 @@ class ChargePoint(WSListener):
                 # generator about twice the CPU (scenario 3 is generator-bound).
                 use_aiofastnet=False,
                 logger_name=_WS_LOGGER,
+                ssl_context=run.ssl_context,
                 **kwargs,
             )
         except WSHandshakeError as e:
@@ -724,6 +730,9 @@ class Run:
         self.sampled = b",".join(_SAMPLED[: opts.sampled_values])
         self.id_tag = orjson.dumps(opts.id_tag)
         self.until = 0.0
+        self.ssl_context: ssl.SSLContext | None = None
+        if opts.url.startswith("wss://"):
+            self.ssl_context = ssl.create_default_context(cafile=opts.ca_file)
         self.cps = [ChargePoint(i, self) for i in range(opts.charge_points)]
 
     def after_result(self, cp: ChargePoint, ok: bool) -> None:
@@ -943,8 +952,9 @@ class PasswordStorm:
     def __init__(self, run: Run) -> None:
         opts = run.opts
         self.opts = opts
-        u = urlsplit(opts.url.replace("ws://", "http://", 1))
-        self.host, self.port, self.path = u.hostname or "127.0.0.1", u.port or 80, u.path
+        u = urlsplit(opts.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1))
+        self.ssl = run.ssl_context  # the storm over wss:// pays the TLS handshake too
+        self.host, self.port, self.path = u.hostname or "127.0.0.1", u.port or (443 if self.ssl else 80), u.path
         self.identities = [
             f"{opts.storm_prefix}{i + 1:04d}" for i in range(opts.storm_count)
         ]
@@ -975,7 +985,8 @@ class PasswordStorm:
         try:
             async with asyncio.timeout(self.opts.storm_timeout):
                 reader, writer = await asyncio.open_connection(
-                    self.host, self.port, local_addr=(source, 0) if source else None
+                    self.host, self.port, local_addr=(source, 0) if source else None,
+                    ssl=self.ssl, server_hostname=self.host if self.ssl else None,
                 )
                 writer.write(self.request(identity))
                 line = await reader.readline()

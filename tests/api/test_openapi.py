@@ -35,6 +35,12 @@ RESOURCES = {
     "/api/v1/reports/utilisation": {"get"},
     "/api/v1/reports/reliability": {"get"},
     "/api/v1/reports/peak-power": {"get"},
+    "/api/v1/certificates": {"get"},
+    "/api/v1/certificates/{serial}": {"get"},
+    "/api/v1/certificates/{serial}/revoke": {"post"},
+    "/api/v1/charge-points/{charge_point_id}/password": {"post"},
+    "/api/v1/charge-points/{charge_point_id}/security-profile": {"post"},
+    "/api/v1/charge-points/{charge_point_id}/installed-certificates": {"get"},
 }
 
 
@@ -101,6 +107,12 @@ FAILURES = {
     ("get", "/api/v1/remote-starts"): {400, 401},
     ("get", "/api/v1/remote-starts/{remote_start_id}"): {400, 401, 404},
     ("get", "/api/v1/events"): {400, 401},
+    ("get", "/api/v1/certificates"): {400, 401},
+    ("get", "/api/v1/certificates/{serial}"): {400, 401, 404},
+    ("post", "/api/v1/certificates/{serial}/revoke"): {400, 401, 404, 409},
+    ("post", "/api/v1/charge-points/{charge_point_id}/password"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/security-profile"): CALLS,
+    ("get", "/api/v1/charge-points/{charge_point_id}/installed-certificates"): {400, 401, 404},
     ("get", "/health"): set(),
     ("get", "/metrics"): set(),
 }

@@ -301,3 +301,66 @@ async def test_0009_keeps_every_row_and_fills_in_locations_wire_ids_and_token_ty
         assert again == ["7", "8"]
     finally:
         await engine.dispose()
+
+
+async def test_0010_holds_charge_points_with_a_password_to_profile_1_and_back(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0008")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [
+                    {"id": "CP-PW", "password_hash": "pbkdf2$x", "lenient_actions": "[]", "connected": False,
+                     "created_at": AT, "updated_at": AT},
+                    {"id": "CP-OPEN", "password_hash": None, "lenient_actions": "[]", "connected": False,
+                     "created_at": AT, "updated_at": AT},
+                ])
+
+            await conn.run_sync(old_rows)
+        await _migrate(engine, empty_database, "0010")
+        async with engine.begin() as conn:
+            rows = (await conn.execute(
+                sa.select(t.charge_points.c.id, t.charge_points.c.security_profile, t.charge_points.c.password_hash)
+                .order_by(t.charge_points.c.id)
+            )).all()
+            assert [tuple(r) for r in rows] == [("CP-OPEN", 0, None), ("CP-PW", 1, "pbkdf2$x")]
+        await _migrate(engine, empty_database, "0008", down=True)
+        async with engine.begin() as conn:
+            columns = await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("charge_points")})
+            assert "security_profile" not in columns
+            ids = (await conn.execute(sa.text("SELECT id FROM charge_points ORDER BY id"))).scalars().all()
+            assert ids == ["CP-OPEN", "CP-PW"]
+    finally:
+        await engine.dispose()
+
+
+async def test_0011_adds_the_certificate_tables_beside_the_data_and_takes_them_away_again(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0008")
+        async with engine.begin() as conn:
+            await conn.run_sync(_insert, "charge_points", [
+                {"id": "CP-1", "lenient_actions": "[]", "connected": False, "created_at": AT, "updated_at": AT}
+            ])
+        await _migrate(engine, empty_database, "head")
+        async with engine.begin() as conn:
+            await conn.execute(t.issued_certificates.insert().values(
+                serial="beef", charge_point_id="CP-1", subject="CN=CP-1", not_before=AT, not_after=AT, pem="-",
+                delivery_status="Accepted", issued_at=AT,
+            ))
+            await conn.execute(t.installed_certificates.insert().values(
+                charge_point_id="CP-1", certificate_type="CentralSystemRootCertificate", hash_algorithm="SHA256",
+                issuer_name_hash="a", issuer_key_hash="b", serial_number="1", updated_at=AT,
+            ))
+        async with engine.connect() as conn:
+            issued = (await conn.execute(sa.select(t.issued_certificates))).mappings().one()
+            assert (issued["serial"], issued["not_after"], issued["revoked_at"]) == ("beef", AT, None)
+        await _migrate(engine, empty_database, "0008", down=True)
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            kept = (await conn.execute(sa.select(t.charge_points.c.id))).scalars().all()
+        assert not {"issued_certificates", "installed_certificates"} & tables
+        assert kept == ["CP-1"]
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()

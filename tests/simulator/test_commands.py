@@ -5,6 +5,7 @@ import subprocess
 from datetime import UTC, datetime
 
 import pytest
+from cryptography import x509
 from ocpp.v16 import call
 
 FAST = {"speed": 500.0, "meter_interval": 10}
@@ -152,7 +153,11 @@ async def test_trigger_message_sends_what_was_asked(csms, make_simulator):
         status, count = await trigger("LogStatusNotification", extended=True)
         assert status == "Accepted"
         assert (await csms.wait_message("CP-1", "LogStatusNotification")) == {"status": "Idle"}
-        assert (await trigger("SignChargePointCertificate", extended=True))[0] == "NotImplemented"
+        assert (await trigger("SignChargePointCertificate", extended=True))[0] == "Accepted"
+        request = await csms.wait_message("CP-1", "SignCertificate")
+        csr = x509.load_pem_x509_csr(request["csr"].encode())
+        assert csr.is_signature_valid
+        assert csr.subject.rfc4514_string() == "CN=CP-1"
         assert (await trigger("StatusNotification", 7))[0] == "Rejected"
 
 

@@ -26,6 +26,11 @@ def test_toml_then_environment_then_options(tmp_path: Path, monkeypatch: pytest.
     assert (settings.ocpp_port, settings.port, settings.heartbeat_interval) == (9300, 8200, 60)
 
 
+def test_trusted_proxies_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOLTLINE_OCPP_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")
+    assert load_settings().ocpp_trusted_proxies == ["10.0.0.5", "10.1.0.0/16"]
+
+
 # -- settings that are not settings, or values they cannot take, refuse the start ---------------
 
 BAD_SETTINGS = {
@@ -36,6 +41,12 @@ BAD_SETTINGS = {
     "out of range": ({"VOLTLINE_OCPP_PORT": "70000"}, "", "ocpp_port"),
     "not TOML": ({}, "port = = 1\n", "not TOML"),
     "unknown database": ({"VOLTLINE_DATABASE_URL": "mysql://x"}, "", "database_url"),
+    "certificate without key": ({"VOLTLINE_OCPP_TLS_CERT": "server.pem"}, "", "ocpp_tls_cert and ocpp_tls_key go together"),
+    "no listener left": ({"VOLTLINE_OCPP_PLAIN": "false"}, "", "ocpp_plain = false needs ocpp_tls_cert"),
+    "proxy not an address": ({"VOLTLINE_OCPP_TRUSTED_PROXIES": "10.0.0.1,nginx"}, "", "ocpp_trusted_proxies"),
+    "profile out of range": ({"VOLTLINE_DEFAULT_SECURITY_PROFILE": "4"}, "", "default_security_profile"),
+    "auto-registered without password": (
+        {"VOLTLINE_AUTO_REGISTER": "true", "VOLTLINE_DEFAULT_SECURITY_PROFILE": "2"}, "", "no password"),
 }
 
 
@@ -84,3 +95,10 @@ def test_every_command_refuses_a_bad_setting_with_one_line(tmp_path: Path, comma
     done = subprocess.run([sys.executable, "-m", "voltline", *command], env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "bad setting write_batch_max" in done.stderr
+
+
+def test_a_renewal_window_as_long_as_the_validity_is_refused() -> None:
+    with pytest.raises(BadSetting) as refused:
+        load_settings(certificate_validity_days=30, certificate_renew_before_days=30)
+    assert str(refused.value) == "certificate_renew_before_days must be less than certificate_validity_days"
+    assert load_settings(certificate_validity_days=31).certificate_validity_days == 31

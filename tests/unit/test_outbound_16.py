@@ -19,6 +19,8 @@ PROFILE = c.ChargingProfileSpec(
     "Daily", 42, T1, datetime(2027, 1, 1, tzinfo=UTC),
 )
 
+HASH = c.CertificateHash("SHA256", "a1" * 32, "b2" * 32, "beef")
+
 REQUESTS: list[c.Request] = [  # type: ignore[type-arg]
     c.StartCharging("TAG-1"),
     c.StartCharging("TAG-1", 2, PROFILE),
@@ -43,6 +45,12 @@ REQUESTS: list[c.Request] = [  # type: ignore[type-arg]
     c.UploadDiagnostics("ftp://logs.example/", T0, T1, 1, 30),
     c.UploadLog(9, "SecurityLog", "ftp://logs.example/", T0, T1, 2, 10),
     c.InstallSignedFirmware(8, "https://fw.example/s.bin", T0, "-----BEGIN CERT-----", "c2ln", T1, 1, 5),
+    c.CertificateSigned("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    c.InstallCertificate("CentralSystemRootCertificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    c.GetInstalledCertificateIds("ManufacturerRootCertificate"),
+    c.DeleteCertificate(HASH),
+    c.ExtendedTriggerMessage("SignChargePointCertificate"),
+    c.ExtendedTriggerMessage("StatusNotification", 2),
 ]
 
 
@@ -72,10 +80,16 @@ def test_answers_read_as_results() -> None:
     assert outbound.decode_answer("ReserveNow", {"status": "Occupied"}) == c.Answer("Occupied")
     assert outbound.decode_answer("UpdateFirmware", {}) == c.Answer(None)
     assert outbound.decode_answer("ClearCache", {"status": "Accepted"}).accepted
+    ids = {"status": "Accepted", "certificateHashData": [outbound.certificate_hash(HASH)]}
+    validators().validate_response("GetInstalledCertificateIds", ids)
+    assert outbound.decode_answer("GetInstalledCertificateIds", ids) == c.InstalledCertificateIds("Accepted", (HASH,))
+    assert outbound.decode_answer("GetInstalledCertificateIds", {"status": "NotFound"}) == c.InstalledCertificateIds("NotFound")
+    assert outbound.decode_answer("DeleteCertificate", {"status": "Failed"}) == c.Answer("Failed")
+    assert outbound.decode_answer("CertificateSigned", {"status": "Rejected"}) == c.Answer("Rejected")
 
 
 def test_what_the_generic_endpoint_sends_without_a_domain_meaning_reads_as_nothing() -> None:
-    for action in ("ClearCache", "DataTransfer", "GetCompositeSchedule", "InstallCertificate", "ExtendedTriggerMessage"):
+    for action in ("ClearCache", "DataTransfer", "GetCompositeSchedule"):
         assert outbound.read_request(action, {}) is None
 
 

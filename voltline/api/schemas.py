@@ -86,6 +86,7 @@ class ChargePointOut(ChargePointView):
     connectors: list[ConnectorOut]  # the same fields, under the API's name for them
 
 
+SecurityProfile = Annotated[int, Field(ge=0, le=3)]
 OcppAction = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
 
 
@@ -94,6 +95,9 @@ class ChargePointIn(Model):
     password: Password | None = Field(None, description="HTTP Basic password the charge point must present")
     description: Description | None = None
     registration_status: RegistrationStatus = "Accepted"
+    security_profile: SecurityProfile | None = Field(
+        None, description="0 none, 1 HTTP Basic, 2 TLS + Basic, 3 TLS client certificate; default: the server's setting"
+    )
     ping_interval: float | None = Field(None, ge=0, le=86_400, description="seconds; 0 switches pings off")
     lenient_actions: list[OcppAction] = Field(
         default_factory=list, max_length=64, description="actions whose schema violations are logged, not refused"
@@ -104,6 +108,7 @@ class ChargePointPatch(Model):
     password: Password | None = Field(None, description="null removes the password")
     description: Description | None = None
     registration_status: RegistrationStatus | None = None
+    security_profile: SecurityProfile | None = None
     ping_interval: float | None = Field(None, ge=0, le=86_400)
     lenient_actions: list[OcppAction] | None = Field(None, max_length=64)
 
@@ -340,3 +345,63 @@ def snake_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [snake_keys(item) for item in value]
     return value
+
+
+# -- certificates ---------------------------------------------------------------------------------
+
+CertificateStateName = Literal["Valid", "Expired", "Revoked"]
+Serial = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^(0[xX])?[0-9A-Fa-f:]+$")]
+
+
+class IssuedCertificateOut(Out):
+    serial: str = Field(description="the X.509 serial number, lower-case hex")
+    charge_point_id: str
+    subject: str = Field(description="RFC 4514, e.g. CN=CP-1")
+    not_before: datetime
+    not_after: datetime
+    state: CertificateStateName
+    delivery_status: str = Field(description="the charge point's answer to CertificateSigned: Pending, Accepted, "
+                                 "Rejected, or Failed (not delivered)")
+    issued_at: datetime
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    renewal_requested_at: datetime | None
+
+
+class IssuedCertificateDetail(IssuedCertificateOut):
+    pem: str
+
+
+class RevokeIn(Model):
+    reason: Description | None = None
+
+
+class PasswordRotationIn(Model):
+    password: str | None = Field(
+        None, description="16 to 40 characters of letters, digits and *-_=:+|@.; left out, Voltline generates one"
+    )
+
+
+class PasswordRotationOut(Out):
+    status: str = Field(description="the charge point's answer to ChangeConfiguration AuthorizationKey")
+    switched: bool = Field(description="Voltline now expects the new password (only after Accepted)")
+    password: str | None = Field(description="the generated password once switched to, shown this once; else null")
+
+
+class SecurityProfileIn(Model):
+    security_profile: Literal[1, 2, 3]
+
+
+class SecurityProfileOut(Out):
+    status: str = Field(description="the charge point's answer to ChangeConfiguration SecurityProfile")
+    security_profile: int
+
+
+class InstalledCertificateOut(Out):
+    certificate_type: str
+    hash_algorithm: str
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+    pem: str | None
+    updated_at: datetime

@@ -19,6 +19,8 @@ import asyncio
 import base64
 import binascii
 import logging
+import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -26,6 +28,7 @@ from urllib.parse import unquote
 from picows.picows import WSProtocol, _parse_http_request
 
 from voltline.ocpp.identity import is_valid_identity
+from voltline.services.security.connections import ConnectionSecurity
 
 log = logging.getLogger("voltline.gateway")
 
@@ -45,7 +48,7 @@ class Settled:
 
 
 class HandshakeGate(asyncio.BufferedProtocol):
-    __slots__ = ("_gateway", "_ws", "_transport", "_view", "_head", "_address", "_lost", "_task")
+    __slots__ = ("_gateway", "_ws", "_transport", "_view", "_head", "_address", "_lost", "_task", "_ssl")
 
     def __init__(self, gateway: Any, ws: WSProtocol) -> None:
         self._gateway = gateway
@@ -54,6 +57,7 @@ class HandshakeGate(asyncio.BufferedProtocol):
         self._view: memoryview | None = None
         self._head = b""
         self._address: str | None = None
+        self._ssl: ssl.SSLObject | None = None  # on the wss:// listener
         self._lost = False
         self._task: asyncio.Task[None] | None = None
 
@@ -63,6 +67,7 @@ class HandshakeGate(asyncio.BufferedProtocol):
         self._transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self._address = peer[0] if peer else None
+        self._ssl = transport.get_extra_info("ssl_object")
         self._ws.connection_made(transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -83,12 +88,15 @@ class HandshakeGate(asyncio.BufferedProtocol):
         if end >= 0 and _AUTHORIZATION in head[:end + 2].lower():
             credentials = _credentials(head[:end])
             if credentials is not None:
-                identity, password = credentials
-                decision = self._gateway.services.charge_points.check_handshake(identity, password, self._address)
+                identity, password, headers = credentials
+                security = self._gateway.connection_security(self._ssl, self._address, headers)
+                decision = self._gateway.services.charge_points.check_handshake(
+                    identity, password, self._address, security
+                )
                 if decision.verify:
                     self._transport.pause_reading()
                     self._task = asyncio.get_running_loop().create_task(
-                        self._verify(identity, password, nbytes)
+                        self._verify(identity, password, security, nbytes)
                     )
                     return
                 settled = Settled(identity, password, decision)
@@ -111,10 +119,10 @@ class HandshakeGate(asyncio.BufferedProtocol):
 
     # -- verifying, then handing over --------------------------------------------------------
 
-    async def _verify(self, identity: str, password: str, nbytes: int) -> None:
+    async def _verify(self, identity: str, password: str, security: ConnectionSecurity, nbytes: int) -> None:
         charge_points = self._gateway.services.charge_points
         try:
-            decision = await charge_points.verify_handshake(identity, password, self._address)
+            decision = await charge_points.verify_handshake(identity, password, self._address, security)
         except Exception:
             log.exception("could not verify the password of %s", identity)
             decision = charge_points.busy_decision()
@@ -128,15 +136,16 @@ class HandshakeGate(asyncio.BufferedProtocol):
         assert self._transport is not None
         self._transport.set_protocol(self._ws)
         gateway = self._gateway
-        gateway.settled, gateway.handshake_address = settled, self._address
+        gateway.settled, gateway.handshake_address, gateway.handshake_ssl = settled, self._address, self._ssl
         try:
             self._ws.buffer_updated(nbytes)  # picows parses the head and calls the hook now
         finally:
-            gateway.settled = gateway.handshake_address = None
+            gateway.settled = gateway.handshake_address = gateway.handshake_ssl = None
 
 
-def _credentials(raw_head: bytes) -> tuple[str, str] | None:
-    """The identity and Basic-auth password of a request head, parsed the way picows will parse it."""
+def _credentials(raw_head: bytes) -> tuple[str, str, Mapping[str, str]] | None:
+    """The identity, Basic-auth password and headers of a request head, parsed the way picows
+    will parse it."""
     try:
         request = _parse_http_request(raw_head)
     except RuntimeError:
@@ -145,7 +154,7 @@ def _credentials(raw_head: bytes) -> tuple[str, str] | None:
     if identity is None or not is_valid_identity(identity):
         return None
     password = basic_auth_password(request.headers.get("Authorization"), identity)
-    return (identity, password) if password is not None else None
+    return (identity, password, request.headers) if password is not None else None
 
 
 def identity_of_target(target: bytes) -> str | None:

@@ -12,8 +12,9 @@ import asyncio
 import logging
 import math
 import socket
+import ssl
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,10 +24,13 @@ from picows import WSAutoPingStrategy, WSCloseCode, WSMsgType, WSUpgradeResponse
 from picows.picows import WSProtocol
 
 from voltline.gateway.handshake import HandshakeGate, Settled, basic_auth_password, identity_of_target
+from voltline.gateway.tls import ProxyTrust, ServerTls, connection_security
 from voltline.ocpp.identity import identity_problem
 from voltline.gateway.link import GatewayLink
 from voltline.ocpp.rpc import ConnectionLost, MessageLog, RpcSession
 from voltline.ocpp.versions import VERSIONS, HandlerContext, OcppVersion, VersionRegistry
+
+from voltline.services.security.connections import ConnectionSecurity
 
 if TYPE_CHECKING:
     from voltline.services.container import Services
@@ -244,6 +248,10 @@ class OcppGateway:
         max_message_bytes: int = 256 * 1024,
         handshake_timeout: float = 10.0,
         max_inbound_calls: int = 8,
+        plain: bool = True,
+        tls: ServerTls | None = None,
+        tls_port: int = 9443,
+        proxies: ProxyTrust | None = None,
     ) -> None:
         self.services = services
         self.versions = versions
@@ -251,6 +259,10 @@ class OcppGateway:
             version.validators()  # compiled now, not during a charge point's handshake
         self.message_log = message_log
         self.host, self.port = host, port
+        # Plain ws:// on `port` (when `plain`), wss:// on `tls_port` (when `tls`).
+        self.plain = plain
+        self.tls, self.tls_port = tls, tls_port
+        self.proxies = proxies or ProxyTrust()
         self.ping_interval = ping_interval
         self.call_timeout = call_timeout
         self.max_message_bytes = max_message_bytes
@@ -259,12 +271,13 @@ class OcppGateway:
         self.connections: dict[str, ChargePointConnection] = {}
         self.loop = asyncio.get_event_loop()
         self.inbound = InboundFrames(self.loop)
-        self._server: asyncio.base_events.Server | None = None
+        self._servers: list[asyncio.base_events.Server] = []
         # An adapter, not a logger name: picows then keeps no logger object per connection.
         self._ws_logger = logging.LoggerAdapter(logging.getLogger("voltline.gateway.ws"), {})
         # Left here by the HandshakeGate for the hook while it hands a request head to picows.
         self.settled: Settled | None = None
         self.handshake_address: str | None = None
+        self.handshake_ssl: ssl.SSLObject | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # What the services reach charge points through (app.py binds it to CommandService).
         self.link = GatewayLink(self)
@@ -274,11 +287,20 @@ class OcppGateway:
         self.inbound = InboundFrames(self.loop)
         # picows' own server (ws_create_server) with a HandshakeGate in front of each connection,
         # so a password that needs the slow hash is verified before picows' synchronous hook.
-        self._server = await self.loop.create_server(
-            lambda: HandshakeGate(self, self._websocket_protocol()), self.host, self.port, backlog=4096
-        )
-        if self.port == 0:
-            self.port = self._server.sockets[0].getsockname()[1]
+        def gate() -> HandshakeGate:
+            return HandshakeGate(self, self._websocket_protocol())
+
+        if self.plain:
+            server = await self.loop.create_server(gate, self.host, self.port, backlog=4096)
+            self._servers.append(server)
+            self.port = server.sockets[0].getsockname()[1]
+        if self.tls is not None:
+            server = await self.loop.create_server(
+                gate, self.host, self.tls_port, backlog=4096, ssl=self.tls.context,
+                ssl_handshake_timeout=self.handshake_timeout,
+            )
+            self._servers.append(server)
+            self.tls_port = server.sockets[0].getsockname()[1]
         self._spawn(self._keepalive())
 
     def _websocket_protocol(self) -> WSProtocol:
@@ -302,8 +324,8 @@ class OcppGateway:
         """Stop accepting, close every connection with 1001 (Going Away), and wait up to `grace`
         seconds until each is closed: a close frame still in a socket's buffer when the process
         exits never reaches its charge point. Returns how many connections were closed."""
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         closing = [c for c in self.connections.values() if c.transport is not None]
         for connection in closing:
             connection.transport.send_close(WSCloseCode.GOING_AWAY, b"server shutting down")
@@ -336,7 +358,8 @@ class OcppGateway:
         if settled is not None and settled.identity == identity and settled.password == password:
             decision = settled.decision
         else:
-            decision = self.services.charge_points.check_handshake(identity, password, self.handshake_address)
+            security = self.connection_security(self.handshake_ssl, self.handshake_address, request.headers)
+            decision = self.services.charge_points.check_handshake(identity, password, self.handshake_address, security)
             if decision.verify:
                 # Only the gate verifies passwords, off the loop; it saw this head differently.
                 decision = self.services.charge_points.busy_decision()
@@ -353,6 +376,11 @@ class OcppGateway:
             WSUpgradeResponse.create_101_response(extra_headers={"Sec-WebSocket-Protocol": version.subprotocol}),
             connection,
         )
+
+    def connection_security(
+        self, ssl_object: ssl.SSLObject | None, address: str | None, headers: Mapping[str, str]
+    ) -> ConnectionSecurity:
+        return connection_security(ssl_object, address, headers, self.proxies)
 
     def new_session(self, connection: ChargePointConnection) -> RpcSession:
         access = self.services.charge_points.access(connection.identity)

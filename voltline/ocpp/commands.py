@@ -50,6 +50,22 @@ class DiagnosticsUpload(Answer):
     file_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateHash:
+    """A certificate as OCSP names it (RFC 6960 CertID): hashes of its issuer's name and key, and
+    its serial number in hex."""
+
+    hash_algorithm: str  # SHA256 | SHA384 | SHA512
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledCertificateIds(Answer):
+    certificates: tuple[CertificateHash, ...] = ()
+
+
 R = TypeVar("R", bound=Answer, covariant=True)
 
 
@@ -241,3 +257,37 @@ class InstallSignedFirmware(Request[Answer]):
     install_date: datetime | None = None
     retries: int | None = None
     retry_interval: int | None = None
+
+
+# -- security (the 1.6 security extension; 2.0.1 has them in its core) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSigned(Request[Answer]):
+    """A certificate Voltline's CA signed for the charge point, delivered with its chain (PEM)."""
+
+    certificate_chain: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallCertificate(Request[Answer]):
+    certificate_type: str  # CentralSystemRootCertificate | ManufacturerRootCertificate
+    certificate: str  # PEM
+
+
+@dataclass(frozen=True, slots=True)
+class GetInstalledCertificateIds(Request[InstalledCertificateIds]):
+    certificate_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCertificate(Request[Answer]):
+    certificate: CertificateHash
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedTriggerMessage(Request[Answer]):
+    """TriggerMessage with the security extension's messages (SignChargePointCertificate...)."""
+
+    message: str
+    connector_id: int | None = None

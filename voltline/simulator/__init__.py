@@ -16,8 +16,10 @@ from voltline.simulator.scenario import Scenario, ScenarioError, Step
 from voltline.simulator.session import ElectricVehicle, Transaction
 from voltline.simulator.simulator import Simulator
 from voltline.simulator.station import SimulatedChargePoint, SimulatorError
+from voltline.simulator.tls import ClientTls
 
 __all__ = [
+    "ClientTls",
     "Clock",
     "Connector",
     "ElectricVehicle",

@@ -16,6 +16,7 @@ from voltline.simulator.display import render
 from voltline.simulator.scenario import Scenario, ScenarioError
 from voltline.simulator.simulator import Simulator
 from voltline.simulator.station import DEFAULT_MAX_POWER_W
+from voltline.simulator.tls import ClientTls
 from voltline.simulator.traffic import run_traffic
 
 BOOT_WAIT_S = 30.0  # real seconds the CLI waits for the fleet to boot before scripted activity
@@ -43,6 +44,15 @@ def simulate(
         str | None,
         typer.Option(envvar="VOLTLINE_SIMULATE_PASSWORD", help="HTTP Basic password (the user is the identity)."),
     ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="wss://: PEM of the CAs the central system's certificate chains to."),
+    ] = None,
+    client_cert: Annotated[
+        str | None,
+        typer.Option(help="wss://: PEM client certificate (profile 3); {identity} in the path is each station's."),
+    ] = None,
+    client_key: Annotated[str | None, typer.Option(help="wss://: PEM key of --client-cert ({identity} as there).")] = None,
     heartbeat_interval: Annotated[
         int | None, typer.Option(min=1, help="Heartbeat every N s instead of the interval the central system returns.")
     ] = None,
@@ -73,6 +83,9 @@ def simulate(
         except ScenarioError as exc:
             raise typer.BadParameter(str(exc), param_hint="--scenario") from None
     try:
+        tls = None
+        if ca_file or client_cert or client_key:
+            tls = ClientTls(str(ca_file) if ca_file else None, client_cert, client_key)
         simulator = Simulator(
             url,
             charge_points,
@@ -83,6 +96,7 @@ def simulate(
             model=model,
             firmware=firmware,
             password=password,
+            tls=tls,
             heartbeat_interval=heartbeat_interval,
             meter_interval=meter_interval,
             max_power_w=max_power,

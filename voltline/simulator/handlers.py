@@ -310,9 +310,8 @@ def _trigger(cp: Station, requested: str, connector_id: int | None) -> str:
     if connector_id is not None and not _valid_connector(cp, connector_id):
         return "Rejected"
     if requested == "SignChargePointCertificate":
-        # Signing needs a key pair and a CSR; the simulated station has no key generator.
-        return "NotImplemented"
-    if requested == "BootNotification":
+        _after_answer(cp, lambda: cp.send_volatile("SignCertificate", {"csr": cp.client_certificate.request()}))
+    elif requested == "BootNotification":
         _after_answer(cp, cp.trigger_boot)
     elif requested == "Heartbeat":
         _after_answer(cp, lambda: cp.send_volatile("Heartbeat", {}))
@@ -349,8 +348,8 @@ async def extended_trigger_message(cp: Station, payload: Payload) -> Payload:
 
 
 async def certificate_signed(cp: Station, payload: Payload) -> Payload:
-    # The station never sent a SignCertificate, so there is no key this chain could belong to.
-    return {"status": "Rejected"}
+    # Accepted only for the key of the station's own request: any other chain is of no use to it.
+    return {"status": "Accepted" if cp.client_certificate.accept(payload["certificateChain"]) else "Rejected"}
 
 
 async def install_certificate(cp: Station, payload: Payload) -> Payload:

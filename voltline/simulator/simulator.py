@@ -8,6 +8,7 @@ from typing import Any
 
 from voltline.simulator.clock import Clock
 from voltline.simulator.station import DEFAULT_MAX_POWER_W, SimulatedChargePoint
+from voltline.simulator.tls import ClientTls
 
 
 class Simulator:
@@ -36,6 +37,7 @@ class Simulator:
         firmware: str = "1.0.0",
         password: str | None = None,
         passwords: dict[str, str] | None = None,
+        tls: ClientTls | None = None,
         heartbeat_interval: int | None = None,
         meter_interval: int = 60,
         max_power_w: float = DEFAULT_MAX_POWER_W,
@@ -64,6 +66,7 @@ class Simulator:
                 model=model,
                 firmware=firmware,
                 password=(passwords or {}).get(name, password),
+                tls=tls,
                 heartbeat_interval=heartbeat_interval,
                 meter_interval=meter_interval,
                 max_power_w=max_power_w,

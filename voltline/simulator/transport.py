@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -79,6 +80,7 @@ async def open_link(
     password: str | None = None,
     ping_interval: float | None = None,
     open_timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Link:
     headers = {}
     if password is not None:
@@ -91,6 +93,7 @@ async def open_link(
         additional_headers=headers,
         ping_interval=ping_interval or None,
         open_timeout=open_timeout,
+        **({"ssl": ssl_context} if ssl_context is not None else {}),
     )
     if connection.subprotocol != SUBPROTOCOL:
         await connection.close()

@@ -70,6 +70,8 @@ charge_points = sa.Table(
     # Per charge point overrides: some chargers break on WebSocket pings or deviate from a schema.
     sa.Column("ping_interval", sa.Float),
     sa.Column("lenient_actions", sa.JSON, nullable=False, default=list),
+    # OCPP security profile 0-3 (services/security/connections.py): what a connection must prove.
+    sa.Column("security_profile", sa.SmallInteger, nullable=False, default=0, server_default="0"),
     sa.Column("connected", sa.Boolean, nullable=False, default=False),
     sa.Column("connected_node", sa.String(64)),
     sa.Column("connected_at", UTCDateTime),
@@ -563,3 +565,41 @@ report_session_starts_month = sa.Table(
 )
 
 BY_TAG_MONTH = {report_energy: report_energy_tag_month, report_sessions: report_sessions_tag_month}
+
+issued_certificates = sa.Table(
+    "issued_certificates",
+    metadata,
+    # Every certificate Voltline's certificate authority signed for a charge point. No foreign
+    # key: a certificate outlives its charge point's row, and stays revocable and listed.
+    sa.Column("serial", sa.String(40), primary_key=True),  # the X.509 serial number in lower-case hex
+    sa.Column("charge_point_id", Id, nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),  # RFC 4514, e.g. "CN=CP-1,O=Voltline"
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("not_after", UTCDateTime, nullable=False),
+    sa.Column("pem", sa.Text, nullable=False),
+    # The charge point's answer to CertificateSigned: Pending until it came.
+    sa.Column("delivery_status", sa.String(16), nullable=False, default="Pending"),
+    sa.Column("issued_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("revocation_reason", sa.String(255)),
+    # When a renewal was last asked for (ExtendedTriggerMessage SignChargePointCertificate).
+    sa.Column("renewal_requested_at", UTCDateTime),
+    sa.Index("ix_issued_certificates_cp", "charge_point_id", "not_after"),
+)
+
+installed_certificates = sa.Table(
+    "installed_certificates",
+    metadata,
+    # Root certificates on a charge point, as it last reported them (GetInstalledCertificateIds)
+    # or accepted them (InstallCertificate, DeleteCertificate). Named as OCSP does (RFC 6960).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("certificate_type", sa.String(32), nullable=False),
+    sa.Column("hash_algorithm", sa.String(8), nullable=False),
+    sa.Column("issuer_name_hash", sa.String(128), nullable=False),
+    sa.Column("issuer_key_hash", sa.String(128), nullable=False),
+    sa.Column("serial_number", sa.String(40), nullable=False),
+    sa.Column("pem", sa.Text),  # known when installed through Voltline
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    sa.Index("ix_installed_certificates_cp", "charge_point_id", "certificate_type"),
+)

@@ -15,8 +15,8 @@ from voltline.services.security.operators import UserService
 
 def mount(app: FastAPI, node: Node, users: UserService) -> None:
     from voltline.web import (
-        account, charge_point_admin, charge_points, firmware, id_tags, live, login, messages, operators, overview,
-        reports, reservations, sessions, smart_charging, tokens,
+        account, certificates, charge_point_admin, charge_points, firmware, id_tags, live, login, messages,
+        operators, overview, reports, reservations, sessions, smart_charging, tokens,
     )
     from voltline.web.form_fields import now_plus
     from voltline.web.routing import STATIC, Dashboard
@@ -29,6 +29,6 @@ def mount(app: FastAPI, node: Node, users: UserService) -> None:
     # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
     # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.
     for module in (login, overview, charge_point_admin, charge_points, sessions, id_tags, messages, live, account,
-                   tokens, operators, reservations, smart_charging, firmware, reports):
+                   tokens, operators, reservations, smart_charging, firmware, reports, certificates):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

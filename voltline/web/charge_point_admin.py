@@ -25,11 +25,13 @@ from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dash
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
 
 REGISTRATION_STATUSES = ["Accepted", "Pending", "Rejected"]
+SECURITY_PROFILES = [(0, "none (its password, if set)"), (1, "HTTP Basic password"),
+                     (2, "TLS (wss://) and password"), (3, "TLS with a client certificate")]
 # Lenient actions are those a charge point sends: their schema violations are logged, not refused.
 LENIENT_CHOICES = VERSIONS.inbound_actions()
 _LABELS = {"id": "identity", "password": "password", "description": "description",
            "registration_status": "registration status", "ping_interval": "ping interval",
-           "lenient_actions": "lenient actions"}
+           "lenient_actions": "lenient actions", "security_profile": "security profile"}
 
 
 class FormProblems(ValueError):
@@ -49,6 +51,7 @@ def _submitted(form: FormData) -> dict[str, Any]:
         "id": _text(form, "id"),
         "description": _text(form, "description"),
         "registration_status": _text(form, "registration_status") or "Accepted",
+        "security_profile": _text(form, "security_profile"),
         "ping_interval": _text(form, "ping_interval"),
         "lenient_actions": [a for a in form.getlist("lenient_actions") if isinstance(a, str)],
     }
@@ -62,6 +65,8 @@ def _settings(form: FormData) -> dict[str, Any]:
         "ping_interval": _text(form, "ping_interval") or None,
         "lenient_actions": [a for a in form.getlist("lenient_actions") if isinstance(a, str) and a],
     }
+    if _text(form, "security_profile"):
+        values["security_profile"] = _text(form, "security_profile")
     return values
 
 
@@ -111,7 +116,7 @@ def changed_settings(form: FormData) -> dict[str, Any]:
 def _form_context(values: dict[str, Any], problems: list[str] | None = None) -> dict[str, Any]:
     choices = LENIENT_CHOICES + sorted(set(values.get("lenient_actions") or ()) - set(LENIENT_CHOICES))
     return {"values": values, "problems": problems or [], "statuses": REGISTRATION_STATUSES,
-            "lenient_choices": choices, "max_length": MAX_LENGTH}
+            "lenient_choices": choices, "max_length": MAX_LENGTH, "security_profiles": SECURITY_PROFILES}
 
 
 # -- registering ----------------------------------------------------------------------------
@@ -124,7 +129,9 @@ async def admin_home(request: Request) -> Response:
 
 @router.get("/admin/charge-points")
 async def registration_page(request: Request, id: str = "") -> Response:
-    return _registration(request, {"id": id.strip(), "registration_status": "Accepted", "lenient_actions": []})
+    default_profile = dashboard(request).node.services.charge_points.default_security_profile
+    return _registration(request, {"id": id.strip(), "registration_status": "Accepted", "lenient_actions": [],
+                                   "security_profile": default_profile})
 
 
 def _registration(request: Request, values: dict[str, Any], problems: list[str] | None = None,
@@ -147,7 +154,7 @@ async def register(request: Request) -> Response:
         await services.charge_points.register(
             body.id, password=body.password, description=body.description,
             registration_status=body.registration_status, ping_interval=body.ping_interval,
-            lenient_actions=body.lenient_actions,
+            lenient_actions=body.lenient_actions, security_profile=body.security_profile,
         )
     except ChargePointExists:
         return _registration(request, _submitted(form), [f"a charge point {body.id} is registered already"],
@@ -203,6 +210,7 @@ def _values_of(point: Any) -> dict[str, Any]:
         "id": point.id,
         "description": point.description or "",
         "registration_status": point.registration_status or "Accepted",
+        "security_profile": point.security_profile,
         "ping_interval": "" if interval is None else (f"{interval:g}"),
         "lenient_actions": list(point.lenient_actions or ()),
     }
@@ -234,6 +242,8 @@ async def save_settings(request: Request, charge_point_id: str) -> Response:
         await dashboard(request).node.services.charge_points.update(charge_point_id, **changes)
     except UnknownChargePoint:
         raise PageNotFound(f"There is no charge point {charge_point_id!r}.") from None
+    except DomainError as exc:  # e.g. a profile that needs the password being removed
+        return _settings_page(request, point, {**_submitted(form), "id": point.id}, [exc.message], status_code=400)
     note = ""
     if "password" in changes:
         note = " The password was removed." if changes["password"] is None else " The password was changed."

@@ -35,6 +35,7 @@ async def register(body: ChargePointIn, services: ServicesDep) -> ChargePointOut
         registration_status=body.registration_status,
         ping_interval=body.ping_interval,
         lenient_actions=body.lenient_actions,
+        security_profile=body.security_profile,
     )
     return ChargePointOut.model_validate(await services.views.charge_points.charge_point(body.id))
 
@@ -63,7 +64,7 @@ async def update_charge_point(
     charge_point_id: ChargePointIdPath, body: ChargePointPatch, services: ServicesDep
 ) -> ChargePointOut:
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
-    for name in ("registration_status", "lenient_actions"):  # these cannot be cleared
+    for name in ("registration_status", "lenient_actions", "security_profile"):  # these cannot be cleared
         if name in changes and changes[name] is None:
             del changes[name]
     await services.views.charge_points.require_charge_point(charge_point_id)

@@ -99,6 +99,17 @@ class Transactions(Protocol):
     ) -> None: ...
 
 
+class SignedCertificate(Protocol):
+    @property
+    def chain(self) -> str: ...
+
+
+class Certificates(Protocol):
+    async def sign_request(self, identity: str, csr_pem: str) -> SignedCertificate | None: ...
+
+    def deliver_after_answer(self, identity: str, signed: Any) -> None: ...
+
+
 class Services(Protocol):
     """What the 1.6 handlers need from the domain (see voltline/services), as it is structured
     there, so the protocol layer imports none of it."""
@@ -109,6 +120,8 @@ class Services(Protocol):
     def authorization(self) -> Authorization: ...
     @property
     def transactions(self) -> Transactions: ...
+    @property
+    def certificates(self) -> Certificates: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -298,9 +311,14 @@ async def log_status_notification(ctx: Context, p: Payload) -> Payload:
 
 
 async def sign_certificate(ctx: Context, p: Payload) -> Payload:
-    # Signing needs a certificate authority, which this Central System does not run: reject
-    # rather than accept a request nobody will fulfil.
-    return {"status": "Rejected"}
+    # Accepted only once the certificate is signed and recorded; CertificateSigned follows the
+    # answer, as the security extension has it.
+    certificates = ctx.services.certificates
+    signed = await certificates.sign_request(ctx.identity, p["csr"])
+    if signed is None:
+        return {"status": "Rejected"}
+    certificates.deliver_after_answer(ctx.identity, signed)
+    return {"status": "Accepted"}
 
 
 Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]

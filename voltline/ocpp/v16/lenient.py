@@ -170,6 +170,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "SecurityEventNotification": (_text("type", 50, REQUIRED), _time("timestamp", _now), _text("techInfo", 255)),
     "SignedFirmwareStatusNotification": (_STATUS, _number("requestId")),
     "LogStatusNotification": (_STATUS, _number("requestId")),
+    # No request to read: the certificate authority refuses it (Rejected), as any bad request.
+    "SignCertificate": (_text("csr", 5500, ""),),
 }
 
 

@@ -160,6 +160,11 @@ def _signed_firmware(r: c.InstallSignedFirmware) -> Payload:
     return _optional({"requestId": r.request_id, "firmware": firmware}, retries=r.retries, retryInterval=r.retry_interval)
 
 
+def certificate_hash(h: c.CertificateHash) -> Payload:
+    return {"hashAlgorithm": h.hash_algorithm, "issuerNameHash": h.issuer_name_hash,
+            "issuerKeyHash": h.issuer_key_hash, "serialNumber": h.serial_number}
+
+
 _ENCODERS: dict[type[c.Request[Any]], tuple[str, Callable[[Any], Payload]]] = {
     c.StartCharging: ("RemoteStartTransaction", _start),
     c.StopCharging: ("RemoteStopTransaction", lambda r: {"transactionId": r.transaction_id}),
@@ -182,6 +187,13 @@ _ENCODERS: dict[type[c.Request[Any]], tuple[str, Callable[[Any], Payload]]] = {
     c.UploadDiagnostics: ("GetDiagnostics", _diagnostics),
     c.UploadLog: ("GetLog", _log),
     c.InstallSignedFirmware: ("SignedUpdateFirmware", _signed_firmware),
+    c.CertificateSigned: ("CertificateSigned", lambda r: {"certificateChain": r.certificate_chain}),
+    c.InstallCertificate: ("InstallCertificate",
+                           lambda r: {"certificateType": r.certificate_type, "certificate": r.certificate}),
+    c.GetInstalledCertificateIds: ("GetInstalledCertificateIds", lambda r: {"certificateType": r.certificate_type}),
+    c.DeleteCertificate: ("DeleteCertificate", lambda r: {"certificateHashData": certificate_hash(r.certificate)}),
+    c.ExtendedTriggerMessage: ("ExtendedTriggerMessage",
+                               lambda r: _optional({"requestedMessage": r.message}, connectorId=r.connector_id)),
 }
 
 
@@ -238,6 +250,10 @@ def _read_signed_firmware(p: Payload) -> c.InstallSignedFirmware:
     )
 
 
+def read_certificate_hash(p: Mapping[str, Any]) -> c.CertificateHash:
+    return c.CertificateHash(p["hashAlgorithm"], p["issuerNameHash"], p["issuerKeyHash"], p["serialNumber"])
+
+
 _READERS: dict[str, Callable[[Payload], c.Request[Any]]] = {
     "RemoteStartTransaction": _read_start,
     "RemoteStopTransaction": lambda p: c.StopCharging(p["transactionId"]),
@@ -261,12 +277,17 @@ _READERS: dict[str, Callable[[Payload], c.Request[Any]]] = {
                                                     p.get("retries"), p.get("retryInterval")),
     "GetLog": _read_log,
     "SignedUpdateFirmware": _read_signed_firmware,
+    "CertificateSigned": lambda p: c.CertificateSigned(p["certificateChain"]),
+    "InstallCertificate": lambda p: c.InstallCertificate(p["certificateType"], p["certificate"]),
+    "GetInstalledCertificateIds": lambda p: c.GetInstalledCertificateIds(p["certificateType"]),
+    "DeleteCertificate": lambda p: c.DeleteCertificate(read_certificate_hash(p["certificateHashData"])),
+    "ExtendedTriggerMessage": lambda p: c.ExtendedTriggerMessage(p["requestedMessage"], p.get("connectorId")),
 }
 
 
 def read_request(action: str, payload: Payload) -> c.Request[Any] | None:
     """The domain request a 1.6 request means; None for one with no domain meaning (ClearCache,
-    DataTransfer, the certificate messages): it is sent as it is and has no effect to apply."""
+    DataTransfer, GetCompositeSchedule): it is sent as it is and has no effect to apply."""
     read = _READERS.get(action)
     return read(payload) if read is not None else None
 
@@ -288,6 +309,8 @@ _ANSWERS: dict[str, Callable[[Mapping[str, Any]], c.Answer]] = {
     "GetConfiguration": _configuration,
     "GetLocalListVersion": lambda p: c.LocalListVersionRead(None, p.get("listVersion")),
     "GetDiagnostics": lambda p: c.DiagnosticsUpload(None, p.get("fileName")),
+    "GetInstalledCertificateIds": lambda p: c.InstalledCertificateIds(
+        _status(p), tuple(read_certificate_hash(h) for h in p.get("certificateHashData") or ())),
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from voltline.services.clock import now
+from voltline.services.security.charge_point_passwords import redacted
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -110,6 +111,9 @@ class MessageLog:
         frames = self._frames.get(identity)
         if frames is None:
             frames = self._frames[identity] = []
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw
+        if action == "ChangeConfiguration" and message_type == 2 and "AuthorizationKey" in text:
+            text = redacted(text)
         frames.append(
             (
                 self._now(),
@@ -118,7 +122,7 @@ class MessageLog:
                 message_id[:64] if message_id else None,
                 action[:64] if action else None,
                 error_code[:40] if error_code else None,
-                raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw,
+                text,
             )
         )
 

@@ -18,6 +18,7 @@ from voltline.services.provisioning.registry import (
     ACCEPTED, PENDING, REJECTED, Access, AccessRegistry, ProvisioningPolicy,
 )
 from voltline.services.security.backoff import FailureBackoff
+from voltline.services.security.client_certificates import ClientCertificateCheck
 from voltline.services.security.passwords import PasswordHasher
 from voltline.store.database import Store
 
@@ -40,20 +41,26 @@ class ChargePointService:
         hasher: PasswordHasher | None = None,
         single_node: bool = True,
         rollups: Rollups | None = None,
+        default_security_profile: int = 0,
+        certificates: ClientCertificateCheck | None = None,
     ) -> None:
         self._store = store
-        self.policy = ProvisioningPolicy(auto_register, boot_policy, heartbeat_interval, node_id, single_node)
+        self.policy = ProvisioningPolicy(
+            auto_register, boot_policy, heartbeat_interval, node_id, single_node, default_security_profile
+        )
         self._registry = AccessRegistry()
         hasher = hasher or PasswordHasher()
         # Who was turned away for not being registered, for the operator to register them.
         self.refusals = RefusalLog()
-        self.handshake = HandshakeGuard(self._registry, self.policy, hasher, self.refusals)
-        self.registration = Registration(store, bus, self._registry, hasher)
+        self.events = ChargePointEvents(store, bus)
+        self.handshake = HandshakeGuard(
+            self._registry, self.policy, hasher, self.refusals, self.events.record, certificates
+        )
+        self.registration = Registration(store, bus, self._registry, hasher, default_security_profile)
         rollups = rollups or Rollups(store, enabled=False)
         self.connections = Connections(store, bus, self._registry, self.policy, self.refusals, rollups)
         self.boots = Boot(store, bus, self._registry, self.policy, self.connections)
         self.connector_status = ConnectorStatus(store, bus, rollups)
-        self.events = ChargePointEvents(store, bus)
 
         # What the gateway, the handlers and operators call, each answered by its part.
         self.access = self._registry.get
@@ -85,6 +92,14 @@ class ChargePointService:
     @property
     def boot_policy(self) -> str:
         return self.policy.boot_policy
+
+    @property
+    def default_security_profile(self) -> int:
+        return self.policy.default_security_profile
+
+    @property
+    def certificates(self) -> ClientCertificateCheck | None:
+        return self.handshake.certificates
 
     @property
     def heartbeat_interval(self) -> int:

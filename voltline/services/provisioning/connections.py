@@ -76,7 +76,7 @@ class Connections:
         access = registry.get(identity)
         if access is None:
             # Known at once, before the row is written: the BootNotification may already be queued.
-            access = registry.access[identity] = Access(None, status, None, NO_ACTIONS)
+            access = registry.access[identity] = Access(None, status, None, NO_ACTIONS, self._policy.default_security_profile)
 
         # One statement each (consecutive ones share an executemany: see Store.execute).
         if auto_registered:
@@ -108,6 +108,7 @@ class Connections:
         """The row of a charge point auto-registered as it connects."""
         return {
             "id": identity, "registration_status": status, "lenient_actions": [], "connected": True,
+            "security_profile": self._policy.default_security_profile,
             "connected_node": self._policy.node_id, "connected_at": at, "last_seen_at": at,
             "remote_address": remote_address, "ocpp_version": ocpp_version,
         }

@@ -13,6 +13,7 @@ from voltline.ocpp.identity import identity_problem
 from voltline.services.errors import Invalid
 from voltline.services.provisioning.errors import ChargePointExists, UnknownChargePoint
 from voltline.services.provisioning.registry import ACCEPTED, Access, AccessRegistry, access_of
+from voltline.services.security.connections import PROFILES
 from voltline.services.security.passwords import PasswordHasher
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -25,7 +26,11 @@ _OWNED = (
 
 
 class Registration:
-    def __init__(self, store: Store, bus: EventBus, registry: AccessRegistry, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, store: Store, bus: EventBus, registry: AccessRegistry, hasher: PasswordHasher,
+        default_security_profile: int = 0,
+    ) -> None:
+        self._default_security_profile = default_security_profile
         self._store = store
         self._bus = bus
         self._registry = registry
@@ -40,10 +45,13 @@ class Registration:
         registration_status: str = ACCEPTED,
         ping_interval: float | None = None,
         lenient_actions: Iterable[str] = (),
+        security_profile: int | None = None,
     ) -> None:
         problem = identity_problem(identity)
         if problem is not None:
             raise Invalid(problem, code="invalid_identity")
+        profile = self._default_security_profile if security_profile is None else security_profile
+        _check_profile(profile, has_password=bool(password))
         values = {
             "id": identity,
             "description": description,
@@ -51,6 +59,7 @@ class Registration:
             "registration_status": registration_status,
             "ping_interval": ping_interval,
             "lenient_actions": sorted(set(lenient_actions)),
+            "security_profile": profile,
             "connected": False,
         }
 
@@ -64,7 +73,7 @@ class Registration:
         if not await self._store.write(insert):
             raise ChargePointExists(identity)
         self._registry.access[identity] = Access(
-            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"])
+            values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"]), profile
         )
         self._bus.publish(Event("charge_point.registered", identity, {}))
 
@@ -72,6 +81,14 @@ class Registration:
         """Change what an operator controls: description, password, registration status, ping
         interval, lenient actions. A `password` of None removes the password."""
         values: dict[str, Any] = {}
+        if "security_profile" in changes or "password" in changes:
+            current = self._registry.get(identity)
+            if current is None:
+                raise UnknownChargePoint(identity)
+            profile = changes.get("security_profile", current.security_profile)
+            has_password = bool(changes["password"]) if "password" in changes else current.password_hash is not None
+            _check_profile(profile, has_password=has_password)
+            values["security_profile"] = profile
         for key in ("description", "registration_status", "ping_interval"):
             if key in changes:
                 values[key] = changes[key]
@@ -106,3 +123,11 @@ class Registration:
             raise UnknownChargePoint(identity)
         self._registry.access.pop(identity, None)
         self._bus.publish(Event("charge_point.deleted", identity, {}))
+
+
+def _check_profile(profile: int, *, has_password: bool) -> None:
+    if profile not in PROFILES:
+        raise Invalid("security_profile is 0, 1, 2 or 3", code="invalid_security_profile")
+    if profile in (1, 2) and not has_password:
+        # Such a charge point could never connect: say so now rather than at its handshake.
+        raise Invalid(f"security profile {profile} needs a password", code="password_required")

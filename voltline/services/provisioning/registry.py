@@ -29,6 +29,7 @@ class Access:
     registration_status: str
     ping_interval: float | None
     lenient_actions: frozenset[str]
+    security_profile: int = 0
     # sha256 of the last password that verified, so a reconnect costs no slow hash.
     verified: bytes | None = None
 
@@ -43,6 +44,8 @@ class ProvisioningPolicy:
     node_id: str = "local"
     # Alone, this node held every connection the database remembers, whatever its name was.
     single_node: bool = True
+    # The security profile a charge point gets when it is registered without one.
+    default_security_profile: int = 0
 
     @property
     def status_for_new(self) -> str:
@@ -70,7 +73,9 @@ class AccessRegistry:
 
 
 _cp = t.charge_points.c
-ACCESS_COLUMNS = sa.select(_cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions)
+ACCESS_COLUMNS = sa.select(
+    _cp.id, _cp.password_hash, _cp.registration_status, _cp.ping_interval, _cp.lenient_actions, _cp.security_profile
+)
 
 
 def access_of(row: Any) -> Access:
@@ -79,4 +84,5 @@ def access_of(row: Any) -> Access:
         row.registration_status or ACCEPTED,
         row.ping_interval,
         frozenset(row.lenient_actions) if row.lenient_actions else NO_ACTIONS,
+        row.security_profile or 0,
     )

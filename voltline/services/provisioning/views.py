@@ -63,6 +63,7 @@ class ChargePointView(ReadModel):
     meter_serial_number: str | None
     ocpp_version: str | None
     has_password: bool
+    security_profile: int = Field(0, description="0–3: what a connection must present (OCPP security whitepaper)")
     ping_interval: float | None
     lenient_actions: list[str]
     last_heartbeat_at: datetime | None
@@ -227,6 +228,7 @@ class ChargePointViews:
             meter_serial_number=row.meter_serial_number,
             ocpp_version=row.ocpp_version,
             has_password=row.password_hash is not None,
+            security_profile=row.security_profile or 0,
             ping_interval=row.ping_interval,
             lenient_actions=list(row.lenient_actions or ()),
             last_heartbeat_at=_newest(row.last_heartbeat_at, self._last_heartbeat(row.id)),

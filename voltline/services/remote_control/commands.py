@@ -54,6 +54,10 @@ class CommandService:
     def register(self, kind: type[Q], effect: Effect[Q]) -> None:
         self._effects[kind] = effect
 
+    def effect(self, kind: type[Q]) -> Effect[Q] | None:
+        """The effect registered for `kind`, for a service that wraps it with rules of its own."""
+        return self._effects.get(kind)
+
     def is_connected(self, identity: str) -> bool:
         return self._link.is_connected(identity)
 

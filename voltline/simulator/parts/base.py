@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from voltline.ocpp.rpc import ConnectionLost, Handler, RpcSession
 from voltline.simulator.certificates import CertificateStore
+from voltline.simulator.client_certificate import ClientCertificate
 from voltline.simulator.clock import Clock, iso
 from voltline.simulator.config import Configuration
 from voltline.simulator.connector import Connector
@@ -26,6 +27,7 @@ from voltline.simulator.maintenance import Maintenance
 from voltline.simulator.outbox import Outbox, Outgoing, Payload
 from voltline.simulator.session import Transaction
 from voltline.simulator.smart_charging import ChargingProfiles
+from voltline.simulator.tls import ClientTls
 from voltline.simulator.transport import Link
 
 log = logging.getLogger("voltline.simulator")
@@ -52,6 +54,7 @@ class StationBase:
         firmware: str = "1.0.0",
         serial_number: str | None = None,
         password: str | None = None,
+        tls: ClientTls | None = None,
         heartbeat_interval: int | None = None,
         meter_interval: int = 60,
         max_power_w: float = DEFAULT_MAX_POWER_W,
@@ -61,6 +64,7 @@ class StationBase:
         reconnect_max: float = 60.0,
         call_timeout: float = 30.0,
         boot_retry: int = 10,
+        ca_file: str | None = None,
     ) -> None:
         if connectors < 1:
             raise ValueError("a charge point has at least one connector")
@@ -75,6 +79,7 @@ class StationBase:
         self.firmware_version = firmware
         self.serial_number = serial_number or f"SIM-{identity}"[:25]
         self.password = password
+        self.tls = tls
         self.heartbeat_override = heartbeat_interval
         self.max_power_w = max_power_w
         self.clock = clock or Clock()
@@ -83,6 +88,7 @@ class StationBase:
         self.reconnect_max = reconnect_max
         self.call_timeout = call_timeout
         self.boot_retry = boot_retry
+        self.ca_file = ca_file  # the CAs a wss:// central system's certificate is checked against
 
         self.config = Configuration(
             connectors=connectors,
@@ -102,6 +108,7 @@ class StationBase:
         self.local_list = LocalAuthList(self.config.get_int("LocalAuthListMaxLength"))
         self.auth_cache = AuthorizationCache()
         self.certificates = CertificateStore(self.config.get_int("CertificateStoreMaxLength"))
+        self.client_certificate = ClientCertificate(identity)
         self.maintenance = Maintenance(self)
         self.transactions: list[Transaction] = []
 
@@ -193,7 +200,10 @@ class StationBase:
         return session is not None and not session.closed and not self._needs_boot and not self.silent
 
     def _config_changed(self, name: str, value: str) -> None:
-        if name == "HeartbeatInterval":
+        if name == "AuthorizationKey":
+            # The next connection's Basic-auth password (security profiles 1 and 2).
+            self.password = value
+        elif name == "HeartbeatInterval":
             self._heartbeat_changed.set()
         elif name == "MeterValueSampleInterval":
             self.wake_all()

@@ -4,6 +4,7 @@ serve the OCPP session, and the network faults a test can inject (a cut, a hang)
 from __future__ import annotations
 
 import asyncio
+import ssl
 import contextlib
 from typing import Self
 
@@ -54,6 +55,7 @@ class ConnectionPart(StationBase):
                     password=self.password,
                     ping_interval=self.config.get_int("WebSocketPingInterval"),
                     open_timeout=self.call_timeout,
+                    ssl_context=self._tls() if self.url.startswith("wss:") else None,
                 )
             except Exception as exc:  # refused, unreachable, handshake rejected: all mean "try later"
                 self._error(f"connect failed: {exc}")
@@ -78,6 +80,16 @@ class ConnectionPart(StationBase):
                 attempt = 1 if self.boot_count > accepted_before or not self._needs_boot else attempt + 1
                 delay = self._backoff(attempt)
             await self.clock.sleep(delay)
+
+    def _tls(self) -> ssl.SSLContext:
+        """A TLS client context for this connection, with the station's certificate when it has
+        one (security profile 3)."""
+        if self.tls is not None:
+            context = self.tls.context(self.identity)  # --ca-file, --client-cert, --client-key
+        else:
+            context = ssl.create_default_context(cafile=self.ca_file)
+        self.client_certificate.apply(context)  # one got by SignCertificate replaces one configured
+        return context
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.reconnect_max, self.reconnect_min * 2 ** max(0, attempt - 1))

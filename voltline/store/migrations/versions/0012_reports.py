@@ -6,7 +6,7 @@ starts) that reports read instead of sampled values; `voltline reports rebuild` 
 the transactions, meter values and status history. Existing tables are untouched.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
