@@ -203,6 +203,7 @@ def year(charge_points: int, days: int, zone: str, chunk: int = 100) -> Iterator
     tables = {"energy": t.report_energy, "sessions": t.report_sessions, "idle": t.report_idle,
               "status": t.report_status, "connectivity": t.report_connectivity, "failed": t.report_failed_starts}
     next_id = 1
+    network_peaks: dict[Any, float] = {}
     network_wide: dict[sa.Table, dict[tuple[Any, ...], list[Any]]] = {
         table: {} for table in (*t.BY_TAG_MONTH.values(), t.report_session_starts_month)
     }
@@ -225,10 +226,43 @@ def year(charge_points: int, days: int, zone: str, chunk: int = 100) -> Iterator
                     found[0] += values[0]
                     if len(values) > 1 and values[1] is not None and (found[1] is None or values[1] > found[1]):
                         found[1] = values[1]
+        rows.update(charge_point_peaks(rows[t.report_energy], grains, network_peaks))
         if first + chunk >= charge_points:
             for network, summed in network_wide.items():
                 rows[network] = [(*key, *values) for key, values in summed.items()]
+            rows.update(highest_hours(t.report_peak, [(hour, w, hour) for hour, w in network_peaks.items()], grains))
         yield rows, transactions
+
+
+def highest_hours(hourly: sa.Table, rows: list[tuple[Any, ...]], grains: Grains) -> dict[sa.Table, list[tuple[Any, ...]]]:
+    """`hourly` peak rows (hour, [charge point,] power, at) and their highest hour by day and
+    month (the earliest of equal ones), as services.reports.peaks keeps them."""
+    out = {hourly: rows}
+    for grain, coarse in t.PEAK_COARSER[hourly].items():
+        best: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for row in rows:
+            k = (grains.start(row[0], grain), *row[1:-2])
+            found = best.get(k)
+            if found is None or row[-2] > found[-2] or (row[-2] == found[-2] and row[-1] < found[-1]):
+                best[k] = (*k, row[-2], row[-1])
+        out[coarse] = list(best.values())
+    return out
+
+
+def charge_point_peaks(energy: list[tuple[Any, ...]], grains: Grains,
+                       network: dict[Any, float]) -> dict[sa.Table, list[tuple[Any, ...]]]:
+    """The charge points' peak rollups from their report_energy rows; their hours added to `network`."""
+    names = [c.name for c in t.report_energy.columns]
+    hour_at, cp_at, wh_at, w_at = (names.index(n) for n in ("hour", "charge_point_id", "energy_wh", "peak_power_w"))
+    by_hour: dict[tuple[Any, str], float] = {}
+    for row in energy:
+        # As peaks.hour_watts: the highest sample, or without one the hour's average.
+        watts = row[w_at] if (row[w_at] or 0.0) > row[wh_at] else row[wh_at]
+        k = (row[hour_at], row[cp_at])
+        by_hour[k] = by_hour.get(k, 0.0) + watts
+    for (hour, _), watts in by_hour.items():
+        network[hour] = network.get(hour, 0.0) + watts
+    return highest_hours(t.report_peak_cp, [(hour, cp, w, hour) for (hour, cp), w in by_hour.items()], grains)
 
 
 def copy_statements(copies: int, sqlite: bool) -> list[str]:
@@ -239,7 +273,7 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
     statements = []
     cp_tables = ["charge_points", "connectors", *(
         table.name for hourly in t.ROLLUP_TABLES for table in (hourly, *t.COARSER[hourly].values())
-    )]
+    ), *(table.name for table in (t.report_peak_cp, *t.PEAK_COARSER[t.report_peak_cp].values()))]
     for copy in range(2, copies + 1):
         suffix = f"'#{copy}'"
         for name in cp_tables:
@@ -261,6 +295,9 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
         f"UPDATE report_energy_tag_month SET energy_wh = energy_wh * {copies}",
         f"UPDATE report_sessions_tag_month SET sessions = sessions * {copies}",
         f"UPDATE report_session_starts_month SET sessions = sessions * {copies}",
+        # Every copy's hours are the same: the network's power is as many times its own.
+        *(f"UPDATE {table.name} SET power_w = power_w * {copies}"
+          for table in (t.report_peak, *t.PEAK_COARSER[t.report_peak].values())),
     ]
     return statements
 

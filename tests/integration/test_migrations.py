@@ -364,3 +364,40 @@ async def test_0011_adds_the_certificate_tables_beside_the_data_and_takes_them_a
         await _migrate(engine, empty_database, "head")
     finally:
         await engine.dispose()
+
+
+async def test_0013_fills_the_hourly_peak_rollups_from_the_energy_rollup_and_drops_them_again(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    hour, later = AT.replace(minute=0, microsecond=0), AT.replace(hour=13, minute=0, microsecond=0)
+    try:
+        await _migrate(engine, empty_database, "0012")
+        async with engine.begin() as conn:
+            # CP-1 in one hour: 4000 W sampled on one session, 1500 Wh without a sample on another.
+            await conn.run_sync(lambda c: _insert(c, "report_energy", [
+                {"hour": hour, "charge_point_id": "CP-1", "connector_id": 1, "id_tag": "A", "energy_wh": 3000.0,
+                 "peak_power_w": 4000.0},
+                {"hour": hour, "charge_point_id": "CP-1", "connector_id": 2, "id_tag": "B", "energy_wh": 1500.0,
+                 "peak_power_w": None},
+                {"hour": hour, "charge_point_id": "CP-2", "connector_id": 1, "id_tag": "A", "energy_wh": 700.0,
+                 "peak_power_w": 500.0},
+                {"hour": later, "charge_point_id": "CP-2", "connector_id": 1, "id_tag": "A", "energy_wh": 200.0,
+                 "peak_power_w": None},
+            ]))
+        await _migrate(engine, empty_database, "head")
+        async with engine.connect() as conn:
+            p, n = t.report_peak_cp.c, t.report_peak.c
+            charge_points = (await conn.execute(
+                sa.select(p.hour, p.charge_point_id, p.power_w, p.at).order_by(p.hour, p.charge_point_id))).all()
+            network = (await conn.execute(sa.select(n.hour, n.power_w, n.at).order_by(n.hour))).all()
+        assert [tuple(r) for r in charge_points] == [
+            (hour, "CP-1", 5500.0, hour), (hour, "CP-2", 700.0, hour), (later, "CP-2", 200.0, later)]
+        assert [tuple(r) for r in network] == [(hour, 6200.0, hour), (later, 200.0, later)]
+
+        await _migrate(engine, empty_database, "0012", down=True)
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            kept = (await conn.execute(sa.text("SELECT count(*) FROM report_energy"))).scalar_one()
+        assert not {name for name in names if name.startswith("report_peak")}
+        assert kept == 4
+    finally:
+        await engine.dispose()

@@ -603,3 +603,37 @@ installed_certificates = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     sa.Index("ix_installed_certificates_cp", "charge_point_id", "certificate_type"),
 )
+
+
+report_peak = sa.Table(
+    "report_peak",
+    metadata,
+    # The whole network's power in an hour (the sum of its charge points'); by day and month
+    # (PEAK_COARSER) the highest hour's, and `at` that hour (the earliest of equal ones).
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("power_w", sa.Float, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+report_peak_cp = sa.Table(
+    "report_peak_cp",
+    metadata,
+    # A charge point's power in an hour: over its rows in report_energy, the highest sample or
+    # without one the hour's average (Wh over 1 h = W), summed.
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("charge_point_id", Id, primary_key=True),
+    sa.Column("power_w", sa.Float, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_report_peak_cp_cp", "charge_point_id", "hour"),
+)
+
+
+def _peak_grain(table: sa.Table, grain: str) -> sa.Table:
+    name = f"{table.name}_{grain}"
+    indexes = [sa.Index(f"ix_{name}_cp", "charge_point_id", "hour")] if "charge_point_id" in table.c else []
+    return sa.Table(name, metadata, *(column._copy() for column in table.columns), *indexes)
+
+
+PEAK_COARSER: dict[sa.Table, dict[str, sa.Table]] = {
+    table: {grain: _peak_grain(table, grain) for grain in ROLLUP_GRAINS} for table in (report_peak, report_peak_cp)
+}

@@ -1,4 +1,4 @@
-"""`voltline reports rebuild`: the energy, session, idle and status rollups computed afresh from
+"""`voltline reports rebuild`: the energy (and peak power), session, idle and status rollups computed afresh from
 the transactions, their meter values and the status history, by the very rules the live
 rollups follow (meters.SessionMeter, timeline). Connections and failed Authorize answers have
 no other record than their rollups: those are kept as they are.
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.services.reports.adding import Grains, add_rows
 from voltline.services.reports.meters import SessionMeter
+from voltline.services.reports.peaks import PEAK_TABLES
 from voltline.services.reports.recorder import Sums, add_sums, session_row
 from voltline.services.reports.timeline import (
     IDLE_LOOKBACK, StatusPoint, entry_row, idle_row, idle_run, status_rows,
@@ -29,7 +30,7 @@ from voltline.store.database import Store
 REBUILT = (
     *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
       for table in (hourly, *t.COARSER[hourly].values())),
-    *t.BY_TAG_MONTH.values(), t.report_session_starts_month,
+    *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *PEAK_TABLES,
 )
 CHUNK = 2000  # transactions per read
 _VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)

@@ -24,6 +24,7 @@ from voltline.services.reports.hours import (
     DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, bucket, floor_hour, split_seconds,
 )
 from voltline.services.reports.meters import SessionMeter
+from voltline.services.reports.peaks import add_peaks
 from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -121,6 +122,8 @@ class Sums:
 async def add_sums(conn: AsyncConnection, grains: Grains, sums: Sums) -> None:
     for table, rows in sums.tables():
         await add_rows(conn, grains, table, rows)
+        if table is t.report_energy:
+            await add_peaks(conn, grains, rows)
 
 
 class Rollups:

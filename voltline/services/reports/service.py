@@ -15,7 +15,8 @@ from voltline.services.clock import now
 from voltline.services.errors import Invalid
 from voltline.services.reports import views as v
 from voltline.services.reports.adding import Grains
-from voltline.services.reports.hours import DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, HOUR
+from voltline.services.reports.hours import DURATION_BUCKETS_S, ENERGY_BUCKETS_WH
+from voltline.services.reports.peaks import hour_watts
 from voltline.services.reports.periods import hours_of, period_start, periods
 from voltline.services.reports.recorder import REMOTE_START_REJECTED
 from voltline.store import tables as t
@@ -120,7 +121,7 @@ class Reports:
             elif by_tag:
                 source = t.BY_TAG_MONTH[table]
             else:
-                source = t.COARSER[table][grain]
+                source = (t.COARSER.get(table) or t.PEAK_COARSER[table])[grain]
             pieces.append((source, start, end))
         if columns is None:
             common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
@@ -420,12 +421,48 @@ class Reports:
     async def peak_power(self, f: v.ReportFilter, interval: str = "day") -> v.PeakPowerReport:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
+        if f.id_tags or f.parent_id_tag is not None:
+            network, tops = await self._peaks_by_tag(f)
+        else:
+            network, tops = await self._peaks(f, {"hour": HOURLY, "day": DAILY, "week": DAILY, "month": MONTHLY}[interval])
+        starts = periods(f.start, f.end, interval, f.tz)
+        best = {start.astimezone(UTC): 0.0 for start in starts}
+        top_w, top_at = 0.0, None
+        for row in sorted(network, key=lambda row: row.at):  # of equal peaks, the earliest
+            key = period_start(row.at, interval, f.tz).astimezone(UTC)
+            if key in best and row.w > best[key]:
+                best[key] = row.w
+            if row.w > top_w:
+                top_w, top_at = row.w, row.at
+        by_cp = [v.ChargePointPeak(row.charge_point_id, _r(row.w), row.at.astimezone(f.tz)) for row in tops]
+        by_cp.sort(key=lambda item: (-item.peak_power_w, item.charge_point_id))
+        return v.PeakPowerReport(
+            interval, _r(top_w), top_at.astimezone(f.tz) if top_at else None,
+            [v.PeakPeriod(start, _r(best[start.astimezone(UTC)])) for start in starts], by_cp,
+        )
+
+    async def _peaks(self, f: v.ReportFilter, coarsest: str) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
+        """(hour or highest hour `at`, power `w`) of the network, and each charge point's highest
+        (charge_point_id, at, w), from the peak rollups."""
+        if f.charge_point_ids or f.ocpp_version:
+            # A part of the network: the sum of its charge points' hours.
+            c = self._source(t.report_peak_cp, f, HOURLY).c
+            network = await self._rows(sa.select(c.hour.label("at"), sa.func.sum(c.power_w).label("w")).group_by(c.hour))
+        else:
+            n = self._source(t.report_peak, f, coarsest).c
+            network = await self._rows(sa.select(n.at, n.power_w.label("w")))
+        c = self._source(t.report_peak_cp, f).c
+        rank = sa.func.row_number().over(partition_by=c.charge_point_id, order_by=(c.power_w.desc(), c.at)).label("rank")
+        ranked = sa.select(c.charge_point_id, c.at, c.power_w.label("w"), rank).subquery()
+        tops = await self._rows(sa.select(ranked.c.charge_point_id, ranked.c.at, ranked.c.w).where(ranked.c.rank == 1))
+        return network, tops
+
+    async def _peaks_by_tag(self, f: v.ReportFilter) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
+        """As _peaks, for sessions of some id tags only: from the hourly energy rollup, which
+        alone keeps the id tag."""
         e = self._source(t.report_energy, f, HOURLY).c
-        # An hour's power: its highest sample, or without samples its average (Wh over 1 h = W).
-        watts = sa.case(
-            (sa.func.coalesce(e.peak_power_w, 0.0) > e.energy_wh, e.peak_power_w), else_=e.energy_wh
-        ) * (3600.0 / HOUR.total_seconds())
-        network = await self._rows(sa.select(e.hour, sa.func.sum(watts).label("w")).group_by(e.hour))
+        watts = hour_watts(e)
+        network = await self._rows(sa.select(e.hour.label("at"), sa.func.sum(watts).label("w")).group_by(e.hour))
         per_hour = (
             sa.select(e.charge_point_id, e.hour, sa.func.sum(watts).label("w"))
             .group_by(e.charge_point_id, e.hour).subquery()
@@ -433,23 +470,9 @@ class Reports:
         rank = sa.func.row_number().over(
             partition_by=per_hour.c.charge_point_id, order_by=(per_hour.c.w.desc(), per_hour.c.hour)
         ).label("rank")
-        ranked = sa.select(per_hour.c.charge_point_id, per_hour.c.hour, per_hour.c.w, rank).subquery()
-        tops = await self._rows(sa.select(ranked.c.charge_point_id, ranked.c.hour, ranked.c.w).where(ranked.c.rank == 1))
-        starts = periods(f.start, f.end, interval, f.tz)
-        best = {start.astimezone(UTC): 0.0 for start in starts}
-        top_w, top_at = 0.0, None
-        for row in network:
-            key = period_start(row.hour, interval, f.tz).astimezone(UTC)
-            if key in best and row.w > best[key]:
-                best[key] = row.w
-            if row.w > top_w:
-                top_w, top_at = row.w, row.hour
-        by_cp = [v.ChargePointPeak(row.charge_point_id, _r(row.w), row.hour.astimezone(f.tz)) for row in tops]
-        by_cp.sort(key=lambda item: (-item.peak_power_w, item.charge_point_id))
-        return v.PeakPowerReport(
-            interval, _r(top_w), top_at.astimezone(f.tz) if top_at else None,
-            [v.PeakPeriod(start, _r(best[start.astimezone(UTC)])) for start in starts], by_cp,
-        )
+        ranked = sa.select(per_hour.c.charge_point_id, per_hour.c.hour.label("at"), per_hour.c.w, rank).subquery()
+        tops = await self._rows(sa.select(ranked.c.charge_point_id, ranked.c.at, ranked.c.w).where(ranked.c.rank == 1))
+        return network, tops
 
 
 class _Events:
