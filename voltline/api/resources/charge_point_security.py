@@ -31,7 +31,7 @@ async def rotate_password(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: PasswordRotationIn | None = None,
     timeout: Timeout = None,
 ) -> PasswordRotationOut:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     rotated = await services.charge_point_passwords.rotate(
         charge_point_id, (body or PasswordRotationIn()).password, timeout
     )
@@ -48,7 +48,7 @@ async def rotate_password(
 async def raise_security_profile(
     charge_point_id: ChargePointIdPath, body: SecurityProfileIn, services: ServicesDep, timeout: Timeout = None
 ) -> SecurityProfileOut:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     reply = await services.security_profiles.raise_profile(charge_point_id, body.security_profile, timeout)
     return SecurityProfileOut(status=str(reply.result.status), security_profile=body.security_profile)
 
@@ -61,7 +61,7 @@ async def raise_security_profile(
 async def installed_certificates(
     charge_point_id: ChargePointIdPath, services: ServicesDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[InstalledCertificateOut]:
-    await services.queries.require_charge_point(charge_point_id)
+    await services.views.charge_points.require_charge_point(charge_point_id)
     installed = await services.installed_certificates.list(charge_point_id)
     return Page[InstalledCertificateOut].model_validate(
         {"items": installed[offset : offset + limit], "total": len(installed), "limit": limit, "offset": offset}
