@@ -38,8 +38,8 @@ class SecurityProfiles:
         has_certificate: HasCertificate,
         record_event: RecordEvent,
         *,
-        profile_of: Callable[[str], int] | None = None,
-        raised: Callable[[str, int], Awaitable[None]] | None = None,
+        profile_of: Callable[[str], int],
+        raised: Callable[[str, int], Awaitable[None]],
     ) -> None:
         # The charge point's `security_profile` (what its handshake must prove), and what sets it
         # once the charge point accepted a higher one: it reconnects with that one from then on.
@@ -61,7 +61,7 @@ class SecurityProfiles:
             reported = int(row.value) if row is not None and row.value is not None else 0
         except ValueError:
             reported = 0
-        return max(reported, self._profile_of(identity) if self._profile_of is not None else 0)
+        return max(reported, self._profile_of(identity))
 
     async def check_raise(self, identity: str, profile: int) -> int:
         """The current profile, if `profile` may be set; else Invalid or Conflict saying why."""
@@ -96,7 +96,7 @@ class SecurityProfiles:
         current = await self.check_raise(identity, profile)
         reply = await send(ChangeConfiguration(SECURITY_PROFILE, str(profile)))
         status = reply.result.status
-        if status == "Accepted" and self._raised is not None:
+        if status == "Accepted":
             await self._raised(identity, profile)
         await self._record_event(
             identity, "security", "SecurityProfileRaised" if status == "Accepted" else "SecurityProfileRefused",
