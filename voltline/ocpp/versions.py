@@ -35,10 +35,14 @@ class HandlerContext(Protocol):
     def withdraw(self, allowance: Any) -> None: ...
 
 
-ContextFactory = Callable[[str, Any, str], HandlerContext]
-"""`factory(identity, services, registration_status)`: the context a connection's handlers get.
-The services are the container of voltline/services, which this layer cannot name: each version
-states what it needs of them as a Protocol (v16.inbound.Services)."""
+class Services(inbound16.Services, Protocol):
+    """What the handlers of every version need of the domain: each version states its part as a
+    Protocol (v16.inbound.Services), this one has them all. The gateway hands the container of
+    voltline/services, which this layer cannot name, to each connection's context as this."""
+
+
+ContextFactory = Callable[[str, Services, str], HandlerContext]
+"""`factory(identity, services, registration_status)`: the context a connection's handlers get."""
 
 
 @dataclass(frozen=True, slots=True)
