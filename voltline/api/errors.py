@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +11,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voltline.services.provisioning.charge_points import ChargePointExists, UnknownChargePoint
 from voltline.services.errors import (
     ChargePointOffline,
     CommandFailed,
@@ -20,6 +20,8 @@ from voltline.services.errors import (
     Invalid,
     NotFound,
     StoreUnavailable,
+    Throttled,
+    Unavailable,
 )
 
 
@@ -83,6 +85,8 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Invalid, 400),
+    (Throttled, 429),
+    (Unavailable, 503),
 )
 
 
@@ -99,15 +103,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         error = from_domain(exc)
-        return JSONResponse(error_body(error.code, error.message, error.details), status_code=error.status)
-
-    @app.exception_handler(UnknownChargePoint)
-    async def _unknown_charge_point(request: Request, exc: UnknownChargePoint) -> JSONResponse:
-        return JSONResponse(error_body("not_found", f"no charge point {exc}"), status_code=404)
-
-    @app.exception_handler(ChargePointExists)
-    async def _charge_point_exists(request: Request, exc: ChargePointExists) -> JSONResponse:
-        return JSONResponse(error_body("charge_point_exists", f"charge point {exc} exists"), status_code=409)
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.retry_after else None
+        return JSONResponse(error_body(error.code, error.message, error.details), status_code=error.status, headers=headers)
 
     @app.exception_handler(StoreUnavailable)
     async def _store_error(request: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -6,8 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from voltline.ocpp import commands
 from voltline.ocpp import identity as identity_rule
@@ -210,12 +209,8 @@ class MessageOut(MessageView):
 
 
 class _Ocpp(Model):
-    """Written in snake_case here, sent in OCPP's camelCase."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=AliasGenerator(serialization_alias=to_camel))
-
-    def to_ocpp(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """A profile's parts in snake_case, read into the domain's profile (`to_domain`); the charge
+    point's version writes it on the wire."""
 
 
 class ChargingSchedulePeriodIn(_Ocpp):

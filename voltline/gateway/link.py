@@ -10,12 +10,15 @@ point does not accept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from voltline.ocpp.commands import Answer, Reply, Request
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltline.ocpp.schemas import SchemaViolation
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, Invalid
+from voltline.services.remote_control.request_checks import Problem
 
 if TYPE_CHECKING:
     from voltline.gateway.server import ChargePointConnection, OcppGateway
@@ -33,6 +36,19 @@ class GatewayLink:
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         connection = self._gateway.connections.get(charge_point_id)
         return connection.version.actions if connection is not None else ()
+
+    def check(self, charge_point_id: str, request: Request[Any], found: Sequence[Problem]) -> list[Problem]:
+        connection = self._gateway.connections.get(charge_point_id)
+        if connection is None:
+            return list(found)  # no version to name the fields in, and nothing goes out
+        outbound = connection.version.outbound
+        action, payload = outbound.encode(request)
+        problems = []
+        for violation in connection.version.validators().request_violations(action, payload):
+            # The description starts with the path ("payload.x: …"): the path is kept apart here.
+            message = violation.description.split(": ", 1)[-1]
+            problems.append(Problem(outbound.domain_path(action, violation.path) or (), message, wire=violation.path))
+        return problems + [replace(p, wire=outbound.wire_path(action, p.path)) for p in found]
 
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
         version = self._connection(charge_point_id, action).version

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from voltline.ocpp.errors import ProtocolFailure
+
 
 class MessageType(IntEnum):
     CALL = 2
@@ -65,7 +67,7 @@ class CallError:
 Frame = Call | CallResult | CallError
 
 
-class FrameError(Exception):
+class FrameError(ProtocolFailure):
     """A frame that is not valid OCPP-J. `message_id` is set when the frame revealed one, so the
     peer can be answered with a CALLERROR it can correlate."""
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Protocol
 
 from voltline.ocpp import frames
+from voltline.ocpp.errors import ProtocolFailure
 from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType
 from voltline.ocpp.schemas import SchemaViolation, Validators
 
@@ -29,7 +30,7 @@ Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 returns the response payload."""
 
 
-class OcppError(Exception):
+class OcppError(ProtocolFailure):
     """Raised by a handler to answer with a CALLERROR of this code."""
 
     def __init__(self, code: str, description: str = "", details: dict[str, Any] | None = None) -> None:
@@ -43,11 +44,11 @@ class CallErrorReceived(OcppError):
     """The peer answered our CALL with a CALLERROR."""
 
 
-class CallTimeout(Exception):
+class CallTimeout(ProtocolFailure):
     """The peer did not answer our CALL in time."""
 
 
-class ConnectionLost(Exception):
+class ConnectionLost(ProtocolFailure):
     """The connection closed before our CALL was answered (or sent)."""
 
 

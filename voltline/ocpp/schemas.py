@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from voltline.ocpp.errors import ProtocolFailure
 from voltline.ocpp.frames import ErrorCode
 
 OCPP16 = "ocpp1.6"
@@ -32,7 +33,7 @@ _RULE_TO_ERROR = {
 _LONGEST_DETAIL = 200  # the message quotes the offending value, which may be a charge point's megabyte
 
 
-class SchemaViolation(Exception):
+class SchemaViolation(ProtocolFailure):
     def __init__(self, code: str, description: str, path: tuple[str | int, ...] = ()) -> None:
         super().__init__(description)
         self.code = code

@@ -17,10 +17,12 @@ from voltline.ocpp import commands
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import Handler
 from voltline.ocpp.schemas import OCPP16, Validators, validators
+from voltline.ocpp.v16 import fields as fields16
 from voltline.ocpp.v16 import inbound as inbound16
 from voltline.ocpp.v16 import outbound as outbound16
 
 Payload = dict[str, Any]
+Path = tuple[str | int, ...]
 
 
 class HandlerContext(Protocol):
@@ -33,10 +35,14 @@ class HandlerContext(Protocol):
     def withdraw(self, allowance: Any) -> None: ...
 
 
-ContextFactory = Callable[[str, Any, str], HandlerContext]
-"""`factory(identity, services, registration_status)`: the context a connection's handlers get.
-The services are the container of voltline/services, which this layer cannot name: each version
-states what it needs of them as a Protocol (v16.inbound.Services)."""
+class Services(inbound16.Services, Protocol):
+    """What the handlers of every version need of the domain: each version states its part as a
+    Protocol (v16.inbound.Services), this one has them all. The gateway hands the container of
+    voltline/services, which this layer cannot name, to each connection's context as this."""
+
+
+ContextFactory = Callable[[str, Services, str], HandlerContext]
+"""`factory(identity, services, registration_status)`: the context a connection's handlers get."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,10 @@ class Outbound:
     read_request: Callable[[str, Payload], commands.Request[Any] | None]
     # The message a trigger asks for, and for how long it may keep coming (see v16.outbound).
     triggered: Callable[[str, Mapping[str, Any]], tuple[str, float | None] | None]
+    # Where a domain request's field sits in this version's message of `action`, and back (None:
+    # not known), so a problem is named where each side looks for it (see v16.fields).
+    wire_path: Callable[[str, Path], Path | None] = lambda action, path: None
+    domain_path: Callable[[str, Path], Path | None] = lambda action, path: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,8 @@ OCPP_16 = OcppVersion(
     handlers=inbound16.HANDLERS,
     validators=lambda: validators(OCPP16),
     context=inbound16.Context,
-    outbound=Outbound(outbound16.encode, outbound16.decode_answer, outbound16.read_request, outbound16.triggered),
+    outbound=Outbound(outbound16.encode, outbound16.decode_answer, outbound16.read_request, outbound16.triggered,
+                      fields16.wire_path, fields16.domain_path),
     actions=outbound16.CENTRAL_SYSTEM_ACTIONS,
     error_codes={
         "format": ErrorCode.FORMATION_VIOLATION,

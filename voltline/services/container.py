@@ -32,6 +32,7 @@ from voltline.services.remote_control.remote_start import RemoteStartService
 from voltline.services.reservations.service import ReservationService
 from voltline.services.security.authority import AuthorityNotConfigured, CertificateAuthority
 from voltline.services.security.certificates import IssuedCertificates
+from voltline.services.security.views import CertificateViews
 from voltline.services.security.charge_point_passwords import ChargePointPasswords
 from voltline.services.security.installed_certificates import InstalledCertificates
 from voltline.services.security.profiles import SecurityProfiles
@@ -58,6 +59,7 @@ class Views:
     events: ChargePointEventViews
     local_lists: LocalListViews
     remote_starts: RemoteStartViews
+    certificates: CertificateViews
 
 
 @dataclass
@@ -191,6 +193,7 @@ class Services:
                 events=ChargePointEventViews(store),
                 local_lists=LocalListViews(store),
                 remote_starts=RemoteStartViews(store),
+                certificates=CertificateViews(store),
             ),
             passwords=passwords,
             rollups=rollups,

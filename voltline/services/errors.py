@@ -19,6 +19,8 @@ class DomainError(Exception):
         self.details = details
 
     default_code = "error"
+    # When a later try may succeed, after how many seconds (the API's Retry-After).
+    retry_after: float | None = None
 
 
 class NotFound(DomainError):
@@ -31,6 +33,19 @@ class Conflict(DomainError):
 
 class Invalid(DomainError):
     default_code = "bad_request"
+
+
+class Throttled(DomainError):
+    """Refused for now, after too many attempts: try again after a while."""
+
+    default_code = "too_many_attempts"
+
+
+class Unavailable(DomainError):
+    """The server cannot do it now (busy, or not set up for it); nothing was done."""
+
+    default_code = "unavailable"
+    retry_after = 1.0
 
 
 class ChargePointOffline(Conflict):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from voltline.services.errors import Conflict, Invalid, NotFound
-from voltline.services.security.certificates import STATES, IssuedCertificate
+from voltline.services.security.views import STATES, IssuedCertificate
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, render, web_session
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependencies=[CurrentUser])
@@ -21,8 +21,8 @@ PAGE_SIZE = 50
 async def certificate_list(request: Request, charge_point_id: str = "", state: str = "", page: int = 1) -> Response:
     page = max(1, page)
     filters = {"charge_point_id": charge_point_id.strip(), "state": state if state in STATES else ""}
-    certificates = dashboard(request).node.services.certificates
-    found = await certificates.list(
+    board = dashboard(request)
+    found = await board.views.certificates.certificates(
         charge_point_id=filters["charge_point_id"] or None,
         state=filters["state"] or None,  # type: ignore[arg-type]
         limit=PAGE_SIZE,
@@ -30,14 +30,14 @@ async def certificate_list(request: Request, charge_point_id: str = "", state: s
     )
     return render(request, "admin_certificates.html", {
         "certificates": found.items, "total": found.total, "filters": filters, "states": STATES,
-        "authority": certificates.authority, "page": page, "more": page * PAGE_SIZE < found.total,
+        "authority": board.node.services.certificates.authority, "page": page, "more": page * PAGE_SIZE < found.total,
         "base_query": urlencode({k: v for k, v in filters.items() if v}),
     })
 
 
 async def _certificate(request: Request, serial: str) -> IssuedCertificate:
     try:
-        return await dashboard(request).node.services.certificates.get(serial)  # type: ignore[no-any-return]
+        return await dashboard(request).views.certificates.certificate(serial)
     except (NotFound, Invalid):
         raise PageNotFound(f"Voltline issued no certificate of serial {serial}.") from None
 

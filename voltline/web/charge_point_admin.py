@@ -189,8 +189,8 @@ async def register_refused(request: Request, identity: str) -> Response:
             session.add_flash("info", f"{identity} is registered already ({access.registration_status}).")
     except ChargePointExists:
         session.add_flash("info", f"{identity} was registered meanwhile.")
-    except (UnknownChargePoint, DomainError) as exc:
-        session.add_flash("bad", f"{identity} was not registered: {exc}.")
+    except DomainError as exc:
+        session.add_flash("bad", f"{identity} was not registered: {exc.message}.")
     return RedirectResponse("/admin/charge-points", status_code=303)
 
 

@@ -170,7 +170,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "raw_action": "GetConfiguration",
             "payload_examples": payload_examples(),
             "pretty": pretty,
-            "issued_certificates": (await board.node.services.certificates.list(charge_point_id=charge_point_id, limit=5)).items,
+            "issued_certificates": (await board.views.certificates.certificates(charge_point_id=charge_point_id, limit=5)).items,
             "installed_certificates": await board.node.services.installed_certificates.list(charge_point_id),
         },
     )

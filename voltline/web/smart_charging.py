@@ -1,9 +1,11 @@
 """Charging profiles in the dashboard: the installed ones, a form that builds a SetChargingProfile,
 ClearChargingProfile per profile, and the composite schedule a charge point reports.
 
-The form is read into an OCPP 1.6 ChargingProfile here; whether it is valid is the smart charging
-service's word (the official schema and OCPP's rules, the same check the REST API gets). Each
-problem comes back at its place in the request and is shown at the form field it came from.
+The form is read into an OCPP 1.6 SetChargingProfile here, sent as written (as the command page
+sends its requests); whether it is valid is the smart charging service's word on the domain's
+profile it means (OCPP's rules and the charge point's schema, the same check the REST API gets).
+Each problem comes back at its field of the domain request and is shown at the form field that
+set it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from starlette.responses import RedirectResponse, Response
 
 from voltline.services.clock import iso, now, parse_timestamp
 from voltline.ocpp.commands import Reply
+from voltline.ocpp.v16.outbound import read_charging_profile
 from voltline.services.errors import NotFound
 from voltline.services.remote_control.request_checks import Path, Problem
 from voltline.services.node import Node
 from voltline.services.provisioning.views import ChargePointView
+from voltline.services.smart_charging.profile_rules import PROFILE, SCHEDULE
 from voltline.web import commands
 from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
@@ -38,32 +42,30 @@ RECURRENCIES = ["Daily", "Weekly"]
 UNITS = ["A", "W"]
 STATUSES = ["Active", "Replaced", "Cleared"]
 
-CS = "csChargingProfiles"
-SCHEDULE = (CS, "chargingSchedule")
-# Where in the request → the form field (and its label) that set it.
+# Where in the domain request (InstallChargingProfile) → the form field (and its label) that set it.
 FIELDS: dict[Path, tuple[str, str]] = {
-    ("connectorId",): ("connector_id", "Connector"),
-    (CS, "chargingProfileId"): ("charging_profile_id", "Profile id"),
-    (CS, "stackLevel"): ("stack_level", "Stack level"),
-    (CS, "chargingProfilePurpose"): ("purpose", "Purpose"),
-    (CS, "transactionId"): ("transaction_id", "Transaction"),
-    (CS, "chargingProfileKind"): ("kind", "Kind"),
-    (CS, "recurrencyKind"): ("recurrency_kind", "Recurrency"),
-    (CS, "validFrom"): ("valid_from", "Valid from"),
-    (CS, "validTo"): ("valid_to", "Valid to"),
-    SCHEDULE + ("startSchedule",): ("start_schedule", "Schedule start"),
-    SCHEDULE + ("duration",): ("duration", "Duration"),
-    SCHEDULE + ("chargingRateUnit",): ("rate_unit", "Rate unit"),
-    SCHEDULE + ("minChargingRate",): ("min_charging_rate", "Minimum charging rate"),
-    SCHEDULE + ("chargingSchedulePeriod",): ("periods", "Periods"),
+    ("connector_id",): ("connector_id", "Connector"),
+    (*PROFILE, "charging_profile_id"): ("charging_profile_id", "Profile id"),
+    (*PROFILE, "stack_level"): ("stack_level", "Stack level"),
+    (*PROFILE, "purpose"): ("purpose", "Purpose"),
+    (*PROFILE, "transaction_id"): ("transaction_id", "Transaction"),
+    (*PROFILE, "kind"): ("kind", "Kind"),
+    (*PROFILE, "recurrency_kind"): ("recurrency_kind", "Recurrency"),
+    (*PROFILE, "valid_from"): ("valid_from", "Valid from"),
+    (*PROFILE, "valid_to"): ("valid_to", "Valid to"),
+    (*SCHEDULE, "start_schedule"): ("start_schedule", "Schedule start"),
+    (*SCHEDULE, "duration"): ("duration", "Duration"),
+    (*SCHEDULE, "rate_unit"): ("rate_unit", "Rate unit"),
+    (*SCHEDULE, "min_charging_rate"): ("min_charging_rate", "Minimum charging rate"),
+    (*SCHEDULE, "periods"): ("periods", "Periods"),
 }
-PERIOD_FIELDS = {"startPeriod": ("period_start", "start offset"), "limit": ("period_limit", "limit"),
-                 "numberPhases": ("period_phases", "phases")}
+PERIOD_FIELDS = {"start_period": ("period_start", "start offset"), "limit": ("period_limit", "limit"),
+                 "number_phases": ("period_phases", "phases")}
 
 
 def field_of(path: Path) -> tuple[str, str]:
     """The form field (name, label) a problem at `path` belongs to: the nearest one above it."""
-    periods = SCHEDULE + ("chargingSchedulePeriod",)
+    periods = (*SCHEDULE, "periods")
     if path[: len(periods)] == periods and len(path) > len(periods) and isinstance(path[len(periods)], int):
         index = int(path[len(periods)])
         part = path[len(periods) + 1] if len(path) > len(periods) + 1 else None
@@ -244,7 +246,8 @@ async def send_profile(request: Request) -> Response:
     if errors:
         return await _form_page(request, form, errors, status_code=400)
     service = node.services.smart_charging
-    problems = await service.check_profile(form.charge_point_id, connector_id, profile)
+    assert connector_id is not None and profile is not None
+    problems = await service.check_profile(form.charge_point_id, connector_id, read_charging_profile(profile))
     if problems:
         problems_at_fields(problems, errors)
         return await _form_page(request, form, errors, status_code=400)
@@ -258,7 +261,6 @@ async def send_profile(request: Request) -> Response:
 
     outcome = await commands.run(node, form.charge_point_id, "SetChargingProfile", call)
     if outcome.ok:
-        assert profile is not None
         web_session(request).add_flash(
             "ok", f"{form.charge_point_id} installed the charging profile {profile['chargingProfileId']} "
                   f"on connector {connector_id} (Accepted)")

@@ -24,7 +24,7 @@ async def list_certificates(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[IssuedCertificateOut]:
-    page = await services.certificates.list(
+    page = await services.views.certificates.certificates(
         charge_point_id=charge_point_id, state=state, expires_before=expires_before, limit=limit, offset=offset
     )
     return Page[IssuedCertificateOut].model_validate(page_out(page))
@@ -32,7 +32,7 @@ async def list_certificates(
 
 @router.get("/{serial}", summary="An issued certificate, with its PEM", responses=answers(unknown("certificate")))
 async def get_certificate(serial: SerialPath, services: ServicesDep) -> IssuedCertificateDetail:
-    return IssuedCertificateDetail.model_validate(await services.certificates.get(serial))
+    return IssuedCertificateDetail.model_validate(await services.views.certificates.certificate(serial))
 
 
 @router.post(

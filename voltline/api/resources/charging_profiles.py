@@ -31,11 +31,10 @@ def _out(profile: ChargingProfile) -> ChargingProfileOut:
 async def set_charging_profile(body: ChargingProfileIn, services: ServicesDep, timeout: Timeout = None) -> ChargingProfileResult:
     await services.views.charge_points.require_charge_point(body.charge_point_id)
     smart_charging = services.smart_charging
-    # Checked as written (each problem at its field), then installed as the domain's profile.
-    await smart_charging.require_valid(body.charge_point_id, body.connector_id, body.charging_profile.to_ocpp())
-    reply, profile = await smart_charging.set_profile(
-        body.charge_point_id, body.connector_id, body.charging_profile.to_domain(), timeout=timeout
-    )
+    # Checked (each problem at its field), then installed: the domain's profile both times.
+    spec = body.charging_profile.to_domain()
+    await smart_charging.require_valid(body.charge_point_id, body.connector_id, spec)
+    reply, profile = await smart_charging.set_profile(body.charge_point_id, body.connector_id, spec, timeout=timeout)
     return ChargingProfileResult(status=reply.result.status, charging_profile=_out(profile) if profile else None)
 
 

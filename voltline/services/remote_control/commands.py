@@ -12,7 +12,7 @@ read by the link as the domain request it means), a friendly shortcut or the das
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from voltline.bus.events import Event, EventBus
@@ -20,6 +20,7 @@ from voltline.ocpp import commands as c
 from voltline.ocpp.commands import Answer, Reply, Request
 from voltline.services.errors import ChargePointOffline, CommandFailed, Invalid, NotFound
 from voltline.services.remote_control.port import ChargePointLink, Offline
+from voltline.services.remote_control.request_checks import Problem
 
 log = logging.getLogger("voltline.commands")
 
@@ -73,6 +74,11 @@ class CommandService:
         if not self._link.is_connected(identity):
             raise ChargePointOffline(f"charge point {identity} is offline: {type(request).__name__} was not sent")
         return self._answered(identity, await self._failures(identity, self._link.send(identity, request, timeout)))
+
+    def check(self, identity: str, request: Request[Any], found: Sequence[Problem] = ()) -> list[Problem]:
+        """Every problem of `request` before it is sent: `found` by the domain's rules, and what
+        the charge point's version refuses of it, each at its field as that version names it."""
+        return self._link.check(identity, request, found)
 
     async def send_as_written(
         self, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None

@@ -8,10 +8,12 @@ version's schema), Invalid (a request the version's schema refuses).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from voltline.ocpp.commands import Answer, Reply, Request
 from voltline.services.errors import ChargePointOffline
+from voltline.services.remote_control.request_checks import Problem
 
 R = TypeVar("R", bound=Answer)
 
@@ -25,6 +27,12 @@ class ChargePointLink(Protocol):
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         """Ask the charge point for `request` in its version; its answer as a result."""
+        ...
+
+    def check(self, charge_point_id: str, request: Request[Any], found: Sequence[Problem]) -> list[Problem]:
+        """What the schema of the charge point's version refuses of `request` as it would go out,
+        then `found` (the domain's own rules); each named at its field in that version's message.
+        Offline: `found` alone, in the domain's names (nothing goes out, in no version)."""
         ...
 
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
@@ -50,6 +58,9 @@ class Offline:
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         raise _offline(charge_point_id)
+
+    def check(self, charge_point_id: str, request: Request[Any], found: Sequence[Problem]) -> list[Problem]:
+        return list(found)
 
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
         raise _offline(charge_point_id)

@@ -1,9 +1,9 @@
 """Requests checked before they are sent, with every problem named at its field.
 
-The gateway refuses a request that breaks the official schema too, but it stops at the first
-problem. A person filling a form wants all of them, each where it belongs: the official schema
-first, then the rules of OCPP that a schema cannot say (a profile's periods in order, a stop time
-after its start).
+The gateway refuses a request that breaks its version's schema too, but it stops at the first
+problem. A person filling a form wants all of them, each where it belongs: the domain's rules
+(a profile's periods in order, a stop time after its start) on the domain request, then what the
+charge point's version refuses of it as it would go out (`CommandService.check`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voltline.ocpp.schemas import validators
 from voltline.services.errors import Invalid
 
 Path = tuple[str | int, ...]
@@ -19,12 +18,16 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    path: Path  # where in the request, as on the wire: ("csChargingProfiles", "stackLevel")
+    path: Path  # where in the domain request: ("profile", "stack_level"); () for the request as a whole
     message: str
+    # Where in the message of the charge point's version, when that is known: ("csChargingProfiles",
+    # "stackLevel") in 1.6. What API clients are shown, as they write the generic commands.
+    wire: Path | None = None
 
     @property
     def field(self) -> str:
-        return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in self.path).lstrip(".")
+        path = self.path if self.wire is None else self.wire
+        return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -39,19 +42,3 @@ class InvalidRequest(Invalid):
                          details=[p.as_dict() for p in problems])
         self.action = action
         self.problems = list(problems)
-
-
-def schema_problems(action: str, payload: dict[str, object]) -> list[Problem]:
-    problems = []
-    for violation in validators().request_violations(action, payload):
-        # The description starts with the path ("payload.x: …"): the path is kept apart here.
-        message = violation.description.split(": ", 1)[-1]
-        problems.append(Problem(violation.path, message))
-    return problems
-
-
-def require_valid(action: str, payload: dict[str, object], problems: Sequence[Problem] = ()) -> None:
-    """Raise InvalidRequest when the schema or the given rules find anything."""
-    found = schema_problems(action, payload) + list(problems)
-    if found:
-        raise InvalidRequest(action, found)

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from voltline.services.errors import Invalid, Unavailable
+
 # What the whitepaper accepts for a charge point's key: RSA of 2048 bits or more, or an EC key
 # on one of the NIST curves of 256 bits or more.
 MIN_RSA_BITS = 2048
@@ -23,11 +25,11 @@ EC_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 CA_VALIDITY = dt.timedelta(days=10 * 365)
 
 
-class AuthorityNotConfigured(RuntimeError):
+class AuthorityNotConfigured(Unavailable, RuntimeError):
     """No CA key and certificate at the configured paths (`voltline ca init` makes them)."""
 
 
-class CsrRejected(ValueError):
+class CsrRejected(Invalid, ValueError):
     """A certificate signing request Voltline does not sign; the message says why, in one line."""
 
 

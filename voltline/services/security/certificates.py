@@ -1,5 +1,6 @@
 """The certificates Voltline's CA issued to charge points: signing a charge point's request,
-delivering the certificate after the answer, listing, revocation and renewal. Version-free: the
+delivering the certificate after the answer, revocation and renewal (what operators read of
+them is the block's read model, views.py). Version-free: the
 1.6 and 2.0.1 handlers call the same verbs, and the delivery goes out in the connection's version.
 
 The handshake (profile 3) asks `is_revoked(serial)` of a client certificate that chains to
@@ -12,16 +13,13 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
-from voltline.services.errors import Conflict, DomainError, Invalid, NotFound
-from voltline.services.paging import Page, fetch_page
+from voltline.services.errors import Conflict, DomainError
 from voltline.ocpp.commands import CertificateSigned, ExtendedTriggerMessage
 from voltline.services.remote_control.commands import CommandService
 from voltline.services.security.authority import (
@@ -30,15 +28,20 @@ from voltline.services.security.authority import (
     CsrRejected,
     SignedCertificate,
     check_csr,
-    serial_hex,
+)
+from voltline.services.security.views import (
+    STATES,
+    CertificateState,
+    CertificateViews,
+    IssuedCertificate,
+    issued_certificate_of,
+    normalize_serial,
 )
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 log = logging.getLogger("voltline.certificates")
 
-CertificateState = Literal["Valid", "Expired", "Revoked"]
-STATES: tuple[CertificateState, ...] = ("Valid", "Expired", "Revoked")
 # The security event a refused signing request is recorded as, in the charge point's history.
 CSR_REJECTED = "CertificateSigningRejected"
 CERTIFICATE_NOT_INSTALLED = "CertificateNotInstalled"
@@ -47,59 +50,6 @@ RENEWAL_RETRY = dt.timedelta(days=1)
 RENEWAL_MESSAGE = "SignChargePointCertificate"
 
 RecordEvent = Callable[..., Awaitable[None]]
-
-
-@dataclass(slots=True, frozen=True)
-class IssuedCertificate:
-    serial: str
-    charge_point_id: str
-    subject: str
-    not_before: dt.datetime
-    not_after: dt.datetime
-    state: CertificateState
-    delivery_status: str
-    issued_at: dt.datetime
-    revoked_at: dt.datetime | None
-    revocation_reason: str | None
-    renewal_requested_at: dt.datetime | None
-    pem: str
-
-
-def _state(row: Any, at: dt.datetime) -> CertificateState:
-    if row.revoked_at is not None:
-        return "Revoked"
-    return "Valid" if row.not_after > at else "Expired"
-
-
-def _issued(row: Any, at: dt.datetime | None = None) -> IssuedCertificate:
-    return IssuedCertificate(
-        serial=row.serial,
-        charge_point_id=row.charge_point_id,
-        subject=row.subject,
-        not_before=row.not_before,
-        not_after=row.not_after,
-        state=_state(row, at or now()),
-        delivery_status=row.delivery_status,
-        issued_at=row.issued_at,
-        revoked_at=row.revoked_at,
-        revocation_reason=row.revocation_reason,
-        renewal_requested_at=row.renewal_requested_at,
-        pem=row.pem,
-    )
-
-
-def normalize_serial(serial: int | str) -> str:
-    """A serial as stored: lower-case hex without leading zeros (an int, or hex with or without
-    colons, as tools print it)."""
-    if isinstance(serial, int):
-        return serial_hex(serial)
-    text = serial.strip().lower().replace(":", "")
-    if text.startswith("0x"):
-        text = text[2:]
-    try:
-        return serial_hex(int(text, 16))
-    except ValueError:
-        raise Invalid(f"{serial!r} is not a certificate serial number (hex)", code="invalid_serial") from None
 
 
 class IssuedCertificates:
@@ -120,6 +70,7 @@ class IssuedCertificates:
         on_revoked: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        self._views = CertificateViews(store)
         # Told of each revocation at once: the handshake's in-memory list (security/revocations.py).
         self._on_revoked = on_revoked
         self._bus = bus
@@ -209,39 +160,6 @@ class IssuedCertificates:
 
     # -- what operators read and do -------------------------------------------------------------
 
-    async def list(
-        self,
-        *,
-        charge_point_id: str | None = None,
-        state: CertificateState | None = None,
-        expires_before: dt.datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[IssuedCertificate]:
-        c = t.issued_certificates.c
-        at = now()
-        query = sa.select(t.issued_certificates)
-        if charge_point_id is not None:
-            query = query.where(c.charge_point_id == charge_point_id)
-        if state == "Revoked":
-            query = query.where(c.revoked_at.is_not(None))
-        elif state == "Expired":
-            query = query.where(c.revoked_at.is_(None), c.not_after <= at)
-        elif state == "Valid":
-            query = query.where(c.revoked_at.is_(None), c.not_after > at)
-        if expires_before is not None:
-            query = query.where(c.not_after < expires_before)
-        return await fetch_page(
-            self._store, query, (c.issued_at.desc(), c.serial), limit, offset, lambda row: _issued(row, at)
-        )
-
-    async def get(self, serial: int | str) -> IssuedCertificate:
-        c = t.issued_certificates.c
-        row = await self._store.query_one(sa.select(t.issued_certificates).where(c.serial == normalize_serial(serial)))
-        if row is None:
-            raise NotFound(f"no certificate of serial {serial} was issued", code="not_found")
-        return _issued(row)
-
     async def revoke(self, serial: int | str, reason: str | None = None) -> IssuedCertificate:
         """Revoke an issued certificate: the handshake refuses it from now on."""
         key = normalize_serial(serial)
@@ -257,7 +175,7 @@ class IssuedCertificates:
             return int(result.rowcount or 0)
 
         changed = await self._store.write(apply)
-        certificate = await self.get(key)
+        certificate = await self._views.certificate(key)
         if not changed:
             raise Conflict(f"the certificate {key} was revoked already", code="already_revoked")
         if self._on_revoked is not None:
@@ -282,7 +200,7 @@ class IssuedCertificates:
             .order_by(c.not_after.desc())
             .limit(1)
         )
-        return None if row is None else _issued(row, at)
+        return None if row is None else issued_certificate_of(row, at)
 
     # -- renewal --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.services.security.backoff import FailureBackoff
 from voltline.services.clock import now
+from voltline.services.errors import Conflict, NotFound, Throttled
 from voltline.services.security.passwords import PasswordHasher, hash_password
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -31,15 +32,19 @@ from voltline.store.database import Store
 _DUMMY_HASH = hash_password("not a password anyone has")
 
 
-class UserExists(ValueError):
-    pass
+class UserExists(Conflict, ValueError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"there is an operator {username} already", code="user_exists")
+        self.username = username
 
 
-class UnknownUser(LookupError):
-    pass
+class UnknownUser(NotFound, LookupError):
+    def __init__(self, who: str) -> None:
+        super().__init__(f"no operator {who}")
+        self.who = who
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(Throttled):
     """Logins for this username or from this address are backed off for `retry_after` seconds."""
 
     def __init__(self, retry_after: float) -> None:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from voltline.priority import yield_to_the_event_loop
+from voltline.services.errors import Unavailable
 
 T = TypeVar("T")
 
@@ -43,8 +44,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class HasherBusy(Exception):
+class HasherBusy(Unavailable):
     """As many password checks as the hasher takes are already waiting: try again later."""
+
+    default_code = "busy"
+
+    def __init__(self, message: str = "the server is checking many passwords at once; try again") -> None:
+        super().__init__(message)
 
 
 class PasswordHasher:

@@ -3,7 +3,7 @@ point / connector / purpose / stack level, ClearChargingProfile removes them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,15 +18,14 @@ from voltline.ocpp.commands import (
     InstallChargingProfile,
     Reply,
 )
-from voltline.services.clock import now, parse_timestamp
+from voltline.services.clock import now
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.services.smart_charging.views import ChargingProfile, charging_profile_of
 from voltline.services.errors import Conflict, NotFound
-from voltline.services.remote_control.request_checks import InvalidRequest, Problem, schema_problems
+from voltline.services.remote_control.request_checks import InvalidRequest, Problem
+from voltline.services.smart_charging.profile_rules import PROFILE, profile_problems
 from voltline.store import tables as t
 from voltline.store.database import Store
-
-CS = "csChargingProfiles"  # the profile's place in a SetChargingProfile request
 
 # Active (installed) → Replaced (a newer profile took its id or its slot) | Cleared.
 ACTIVE, REPLACED, CLEARED = "Active", "Replaced", "Cleared"
@@ -60,40 +59,34 @@ class SmartChargingService:
         )
         return reply, charging_profile_of(row) if row is not None else None
 
-    async def require_valid(self, identity: str, connector_id: Any, profile: Any) -> None:
+    async def require_valid(self, identity: str, connector_id: int, profile: ChargingProfileSpec) -> None:
         """Raise InvalidRequest, each problem at its field, for a profile not to be sent."""
         problems = await self.check_profile(identity, connector_id, profile)
         if problems:
             raise InvalidRequest("SetChargingProfile", problems)
 
-    async def check_profile(self, identity: str, connector_id: Any, profile: Any) -> list[Problem]:
-        """Every problem of a profile as an operator wrote it (in a SetChargingProfile of 1.6, the
-        form the API and the dashboard take), at its field: the official schema, then what OCPP
-        forbids beyond it (§3.13, §5.16, §7.8)."""
-        problems = schema_problems("SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile})
-        if not isinstance(profile, dict):
-            return problems
-        at = ("csChargingProfiles",)
-        problems += [Problem(path, message) for path, message in _profile_rules(connector_id, profile)]
-        transaction_id = profile.get("transactionId")
-        if (
-            profile.get("chargingProfilePurpose") == "TxProfile"
-            and isinstance(connector_id, int)
-            and connector_id > 0
-            and (transaction_id is None or isinstance(transaction_id, int))
-        ):
-            # The charge point applies a TxProfile to the transaction on its connector (§5.16.3).
-            tx = t.transactions.c
-            query = sa.select(tx.id).where(
-                tx.charge_point_id == identity, tx.connector_id == connector_id, tx.stopped_at.is_(None)
-            )
-            running = [row.id for row in await self._store.fetch_all(query)]
-            if transaction_id is None and not running:
-                problems.append(Problem(("connectorId",), f"no transaction is running on connector {connector_id}"))
-            elif transaction_id is not None and transaction_id not in running:
-                problems.append(Problem(at + ("transactionId",),
-                                        f"transaction {transaction_id} is not running on connector {connector_id}"))
-        return problems
+    async def check_profile(self, identity: str, connector_id: int, profile: ChargingProfileSpec) -> list[Problem]:
+        """Every problem of installing `profile` on the connector, each at its field: what OCPP
+        forbids of a profile (profile_rules), a TxProfile without its transaction, and what the
+        charge point's version refuses of it as it would go out."""
+        request = InstallChargingProfile(connector_id, profile)
+        problems = profile_problems(request) + await self._transaction_problems(identity, connector_id, profile)
+        return self._commands.check(identity, request, problems)
+
+    async def _transaction_problems(self, identity: str, connector_id: int, profile: ChargingProfileSpec) -> list[Problem]:
+        # The charge point applies a TxProfile to the transaction on its connector (§5.16.3).
+        if profile.purpose != "TxProfile" or connector_id <= 0:
+            return []
+        tx = t.transactions.c
+        query = sa.select(tx.id).where(tx.charge_point_id == identity, tx.connector_id == connector_id, tx.stopped_at.is_(None))
+        running = [row.id for row in await self._store.fetch_all(query)]
+        transaction_id = profile.transaction_id
+        if transaction_id is None and not running:
+            return [Problem(("connector_id",), f"no transaction is running on connector {connector_id}")]
+        if transaction_id is not None and transaction_id not in running:
+            return [Problem((*PROFILE, "transaction_id"),
+                            f"transaction {transaction_id} is not running on connector {connector_id}")]
+        return []
 
     async def next_profile_id(self, identity: str) -> int:
         """A chargingProfileId the charge point holds no profile under: one above the highest used."""
@@ -165,76 +158,6 @@ class SmartChargingService:
         )
         self._bus.publish(Event("charging_profile.cleared", identity, {"cleared": result.rowcount}))
         return reply
-
-
-def _profile_rules(connector_id: Any, profile: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """The rules of a profile that need no database, each at its path in the request; checked only
-    where the types are right (the schema reports the rest)."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    purpose = profile.get("chargingProfilePurpose")
-    kind = profile.get("chargingProfileKind")
-    if isinstance(connector_id, int) and connector_id < 0:
-        problems.append((("connectorId",), "must be 0 (the whole charge point) or a connector"))
-    if purpose == "ChargePointMaxProfile" and connector_id != 0:
-        problems.append((("connectorId",), "a ChargePointMaxProfile is set on connector 0, the whole charge point"))
-    if purpose == "TxProfile" and connector_id == 0:
-        problems.append((("connectorId",), "a TxProfile is set on the connector of its transaction, not on 0"))
-    if "transactionId" in profile and purpose != "TxProfile":
-        problems.append(((CS, "transactionId"), "only a TxProfile names a transaction"))
-    stack_level = profile.get("stackLevel")
-    if isinstance(stack_level, int) and stack_level < 0:
-        problems.append(((CS, "stackLevel"), "must be 0 or more"))
-    if kind == "Recurring" and "recurrencyKind" not in profile:
-        problems.append(((CS, "recurrencyKind"), "a Recurring profile recurs Daily or Weekly"))
-    if kind != "Recurring" and "recurrencyKind" in profile:
-        problems.append(((CS, "recurrencyKind"), "only a Recurring profile recurs"))
-    valid_from, valid_to = _parsed(profile.get("validFrom")), _parsed(profile.get("validTo"))
-    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        problems.append(((CS, "validTo"), "must be later than valid from"))
-    schedule = profile.get("chargingSchedule")
-    if not isinstance(schedule, dict):
-        return problems
-    at: tuple[str | int, ...] = (CS, "chargingSchedule")
-    if kind == "Recurring" and "startSchedule" not in schedule:
-        problems.append((at + ("startSchedule",), "a Recurring profile recurs from its start"))
-    duration = schedule.get("duration")
-    if isinstance(duration, int) and duration <= 0:
-        problems.append((at + ("duration",), "must be more than 0 seconds"))
-    if isinstance(schedule.get("minChargingRate"), int | float) and schedule["minChargingRate"] < 0:
-        problems.append((at + ("minChargingRate",), "must be 0 or more"))
-    periods = schedule.get("chargingSchedulePeriod")
-    if not isinstance(periods, list):
-        return problems
-    if not periods:
-        problems.append((at + ("chargingSchedulePeriod",), "a schedule has at least one period"))
-    previous: int | None = None
-    for index, period in enumerate(periods):
-        if not isinstance(period, dict):
-            continue
-        where = at + ("chargingSchedulePeriod", index)
-        start = period.get("startPeriod")
-        if isinstance(start, int):
-            if index == 0 and start != 0:
-                problems.append((where + ("startPeriod",), "the first period starts at 0 s"))
-            elif previous is not None and start <= previous:
-                problems.append((where + ("startPeriod",), f"must be later than the period before it ({previous} s)"))
-            elif isinstance(duration, int) and start >= duration:
-                problems.append((where + ("startPeriod",), f"must lie within the schedule's duration ({duration} s)"))
-            previous = start
-        limit = period.get("limit")
-        if isinstance(limit, int | float) and limit < 0:
-            problems.append((where + ("limit",), "must be 0 or more"))
-        phases = period.get("numberPhases")
-        if isinstance(phases, int) and not 1 <= phases <= 3:
-            problems.append((where + ("numberPhases",), "must be 1, 2 or 3"))
-    return problems
-
-
-def _parsed(value: Any) -> datetime | None:
-    try:
-        return parse_timestamp(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def require_storable_profile(profile: ChargingProfileSpec) -> None:
