@@ -1,4 +1,5 @@
-"""Charge point simulator: N simulated OCPP 1.6J charge points against any central system.
+"""Charge point simulator: N simulated OCPP 1.6J charge points or 2.0.1 charging stations (or a
+mixed fleet, `ocpp_version="mixed"`) against any central system.
 
 Library use::
 
@@ -17,6 +18,8 @@ from voltline.simulator.session import ElectricVehicle, Transaction
 from voltline.simulator.simulator import Simulator
 from voltline.simulator.station import SimulatedChargePoint, SimulatorError
 from voltline.simulator.tls import ClientTls
+from voltline.simulator.v201.records import Plug, Transaction201
+from voltline.simulator.v201.station import SimulatedChargingStation
 
 __all__ = [
     "ClientTls",
@@ -26,9 +29,12 @@ __all__ = [
     "Reservation",
     "Scenario",
     "ScenarioError",
+    "Plug",
     "SimulatedChargePoint",
+    "SimulatedChargingStation",
     "Simulator",
     "SimulatorError",
     "Step",
     "Transaction",
+    "Transaction201",
 ]
