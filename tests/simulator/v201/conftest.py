@@ -145,10 +145,11 @@ class Csms201:
         match: Callable[[dict[str, Any]], bool] = lambda p: True,
         timeout: float = 10.0,
     ) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            return next((p for p in self.messages(identity, action) if match(p)), None)
+        def found() -> list[dict[str, Any]]:
+            # In a list: a payload may be empty ({} is a Heartbeat) and still be the one.
+            return [p for p in self.messages(identity, action) if match(p)][:1]
 
-        return await self.wait_for(found, timeout)
+        return (await self.wait_for(found, timeout))[0]
 
     async def wait_status(
         self, identity: str, evse_id: int, connector_id: int, status: str, timeout: float = 10.0
