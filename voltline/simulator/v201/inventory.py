@@ -3,6 +3,7 @@ CSMS configures (OCPP 2.0.1 part 2, appendix 3) and one component per EVSE and p
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Protocol
 
 from voltline.simulator.clock import Clock, iso
@@ -39,6 +40,7 @@ class InventoriedStation(Protocol):
     station: Connector
     connectors: dict[int, Connector]
     plugs: dict[int, dict[int, Plug]]
+    certificates: Sized
 
     def station_state(self) -> str: ...
 
@@ -115,7 +117,7 @@ def build(station: InventoriedStation, *, items_per_message: int = ITEMS_PER_MES
 
     add(Variable("SecurityCtrlr", "SecurityProfile", "integer", config_key="SecurityProfile"))
     setting("SecurityCtrlr", "OrganizationName", "CpoName", "string")
-    add(Variable("SecurityCtrlr", "CertificateEntries", "integer", value="0"))
+    add(Variable("SecurityCtrlr", "CertificateEntries", "integer", read=lambda: str(len(station.certificates))))
     fixed("SecurityCtrlr", "Identity", "string", station.identity)
 
     add(Variable("ClockCtrlr", "DateTime", "dateTime", read=lambda: iso(station.clock.now())))

@@ -103,9 +103,12 @@ class TransactionEventsPart(StationBase201):
         soc: float | None = None,
         max_power_w: float = 11_000.0,
         unplug_when_full: bool = False,
+        id_tag: str | None = None,
     ) -> Transaction201 | None:
         """An EV is plugged into a connector of an EVSE; with `id_token` the driver also presents a
-        card. Returns the transaction, or None when none has started."""
+        card. Returns the transaction, or None when none has started. (`id_tag`, 1.6's name for
+        the card, lets one scenario drive stations of both versions.)"""
+        id_token = id_token if id_token is not None else id_tag
         evse = self.evse(evse_id)
         plug = self.plug(evse_id, connector_id)
         if evse.ev is not None:
