@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
@@ -287,3 +289,17 @@ async def test_a_mixed_fleet_negotiates_each_stations_version(csms201):
         await csms201.wait_for(lambda: len(csms201.subprotocols) >= 2)
         assert sorted(csms201.subprotocols[:2]) == ["ocpp1.6", "ocpp2.0.1"]
         await sim["CP-2"].wait_accepted()
+
+
+async def test_random_drivers_charge_at_a_2_0_1_station(csms201, make_stations):
+    from voltline.simulator.traffic import drive_connector
+
+    async with make_stations(speed=2000) as sim:
+        cs = sim["CP-1"]
+        driver = asyncio.create_task(drive_connector(cs, 1, ["TAG1"], mean_idle_s=30, energy_kwh=(0.5, 1.0)))
+        try:
+            await csms201.wait_message("CP-1", "TransactionEvent", lambda p: p["eventType"] == "Ended", timeout=20)
+        finally:
+            driver.cancel()
+    ended = next(e for e in csms201.events("CP-1") if e["eventType"] == "Ended")
+    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
