@@ -303,3 +303,27 @@ async def test_random_drivers_charge_at_a_2_0_1_station(csms201, make_stations):
             driver.cancel()
     ended = next(e for e in csms201.events("CP-1") if e["eventType"] == "Ended")
     assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+
+
+async def test_a_pending_station_sends_what_the_csms_asks_for(csms201, make_stations):
+    csms201.boot_script.append("Pending")
+    csms201.pending_interval = 3600  # seven real seconds at this speed: the trigger comes first
+    async with make_stations(wait_accepted=False) as sim:
+        cs = sim["CP-1"]
+        await csms201.wait_message("CP-1", "BootNotification")
+        await cs.wait_until(lambda: cs.registration_status == "Pending")
+        answer = await csms201.call("CP-1", call.GetBaseReport(request_id=1, report_base="ConfigurationInventory"))
+        assert answer.status == "Accepted"
+        await csms201.wait_message("CP-1", "NotifyReport", lambda p: not p.get("tbc"))
+        status = await csms201.call(
+            "CP-1", call.TriggerMessage(requested_message="StatusNotification", evse={"id": 1, "connector_id": 1})
+        )
+        assert status.status == "Accepted"
+        await csms201.wait_message("CP-1", "StatusNotification")
+        # Nothing the CSMS did not ask for: no heartbeat, no other status.
+        assert set(csms201.actions("CP-1")) == {"BootNotification", "NotifyReport", "StatusNotification"}
+        assert len(csms201.messages("CP-1", "StatusNotification")) == 1
+        boot = await csms201.call("CP-1", call.TriggerMessage(requested_message="BootNotification"))
+        assert boot.status == "Accepted"
+        await cs.wait_accepted(timeout=5)
+    assert [p["reason"] for p in csms201.messages("CP-1", "BootNotification")] == ["PowerUp", "PowerUp"]

@@ -8,8 +8,10 @@ as for 1.6; the device model is 2.0.1's face on them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost
 from voltline.simulator.clock import iso
 from voltline.simulator.connector import Connector
 from voltline.simulator.outbox import Payload
@@ -85,6 +87,28 @@ class StationBase201(StationBase):
         payload = self.boot_payload() | {"reason": "Triggered"}
         self.send_volatile("BootNotification", payload, on_result=self.apply_boot_result)
 
+    def send_requested(self, action: str, payload: Payload, on_result: Callable[[Payload], None] | None = None) -> None:
+        """Send a message the CSMS asked for (a report, a triggered message). Once accepted it
+        queues like any other; while Pending the station may still send what the CSMS requested
+        (OCPP 2.0.1 B02), so it goes straight onto the session."""
+        if self._online_now():
+            self.send_volatile(action, payload, on_result)
+            return
+        session = self._session
+        if session is None or session.closed or self.silent or self.registration_status != "Pending":
+            return
+
+        async def send() -> None:
+            try:
+                result = await session.call(action, payload)
+            except (CallTimeout, CallErrorReceived, ConnectionLost) as exc:
+                self._error(f"{action}: {exc}")
+                return
+            if on_result is not None:
+                on_result(result)
+
+        self._spawn(send(), name=f"sim-{self.identity}-{action}")
+
     # -- EVSEs and connectors -------------------------------------------------------------------
 
     def evse(self, evse_id: int) -> Connector:
@@ -149,13 +173,15 @@ class StationBase201(StationBase):
         for plug in self.plugs[connector.connector_id].values():
             self.report_plug(plug)
 
-    def report_plug(self, plug: Plug) -> None:
+    def report_plug(self, plug: Plug, *, requested: bool = False) -> None:
+        """Report a connector's status; `requested` (by a TriggerMessage) also while Pending."""
         status = plug.status
 
         def acknowledged(_result: Payload) -> None:
             plug.reported = status
 
-        self.send_volatile("StatusNotification", self.status_payload201(plug), on_result=acknowledged)
+        send = self.send_requested if requested else self.send_volatile
+        send("StatusNotification", self.status_payload201(plug), acknowledged)
 
     def status_payload201(self, plug: Plug) -> Payload:
         return {

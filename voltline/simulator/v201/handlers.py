@@ -190,21 +190,21 @@ def _trigger(cp: Station, requested: str, where: Payload | None) -> str:
     if requested == "BootNotification":
         after_answer(cp, cp.trigger_boot)
     elif requested == "Heartbeat":
-        after_answer(cp, lambda: cp.send_volatile("Heartbeat", {}))
+        after_answer(cp, lambda: cp.send_requested("Heartbeat", {}))
     elif requested == "StatusNotification":
         plugs = [p for e in evses for p in cp.plugs[e.connector_id].values()]
         if where is not None and "connectorId" in where:
             plugs = [p for p in plugs if p.connector_id == where["connectorId"]]
             if not plugs:
                 return "Rejected"
-        after_answer(cp, lambda: [cp.report_plug(p) for p in plugs])
+        after_answer(cp, lambda: [cp.report_plug(p, requested=True) for p in plugs])
     elif requested == "MeterValues":
 
         def send_meter_values() -> None:
             for evse in evses:
                 values = cp.meter_values_payload201(evse)
                 if values is not None:
-                    cp.send_volatile("MeterValues", values)
+                    cp.send_requested("MeterValues", values)
 
         after_answer(cp, send_meter_values)
     elif requested == "TransactionEvent":
@@ -213,12 +213,12 @@ def _trigger(cp: Station, requested: str, where: Payload | None) -> str:
             return "Rejected"
         after_answer(cp, lambda: [cp.triggered_event(e) for e in running])
     elif requested == "FirmwareStatusNotification":
-        after_answer(cp, lambda: cp.send_volatile("FirmwareStatusNotification", _firmware_report(cp)))
+        after_answer(cp, lambda: cp.send_requested("FirmwareStatusNotification", _firmware_report(cp)))
     elif requested == "LogStatusNotification":
-        after_answer(cp, lambda: cp.send_volatile("LogStatusNotification", cp.maintenance.log_report()))
+        after_answer(cp, lambda: cp.send_requested("LogStatusNotification", cp.maintenance.log_report()))
     elif requested == "SignChargingStationCertificate":
         csr = {"csr": cp.client_certificate.request(), "certificateType": "ChargingStationCertificate"}
-        after_answer(cp, lambda: cp.send_volatile("SignCertificate", csr))
+        after_answer(cp, lambda: cp.send_requested("SignCertificate", csr))
     else:
         return "NotImplemented"
     return "Accepted"

@@ -44,7 +44,7 @@ def send_report(cp: Station, request_id: int, variables: list[Variable]) -> None
     parts = [entries[i : i + size] for i in range(0, len(entries), size)]
     generated_at = iso(cp.clock.now())
     for seq_no, part in enumerate(parts):
-        cp.send_volatile(
+        cp.send_requested(
             "NotifyReport",
             {
                 "requestId": request_id,

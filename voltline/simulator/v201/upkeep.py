@@ -60,7 +60,7 @@ async def customer_information(cp: Station, payload: Payload) -> Payload:
             "requestId": request_id,
         }
         cp.customer_reports.append(notification)
-        cp.send_volatile("NotifyCustomerInformation", notification)
+        cp.send_requested("NotifyCustomerInformation", notification)
 
     after_answer(cp, answer)
     return {"status": "Accepted"}
