@@ -8,6 +8,12 @@ Library use::
         tx = await cp.plug_in(1, "TAG1", energy_kwh=20)
         await cp.wait_for_status(1, "Charging")
 
+    async with Simulator(url, count=2, connectors=2, ocpp_version="2.0.1", connectors_per_evse=2) as sim:
+        cs = sim["CP-1"]                       # a SimulatedChargingStation: EVSEs 1, 2
+        tx = await cs.plug_in(1, "TAG1", connector_id=2)
+        await cs.wait_for_connector_status(1, "Occupied", connector_id=2)
+        tx.events                              # the TransactionEvents, seqNo 0, 1, ...
+
 The command line (`voltline simulate`) lives in `voltline.simulator.cli`.
 """
 

@@ -327,3 +327,25 @@ async def test_a_pending_station_sends_what_the_csms_asks_for(csms201, make_stat
         assert boot.status == "Accepted"
         await cs.wait_accepted(timeout=5)
     assert [p["reason"] for p in csms201.messages("CP-1", "BootNotification")] == ["PowerUp", "PowerUp"]
+
+
+async def test_command_line_runs_2_0_1_stations(csms201, tmp_path):
+    from typer.testing import CliRunner
+
+    from voltline.simulator.cli import simulate_app
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text("- {at: 0, charge_point: SIM-1, connector: 2, plug_in: {id_tag: CLI}}\n")
+    args = ["--url", csms201.url, "-n", "1", "-m", "2", "--connectors-per-evse", "2", "--ocpp-version", "2.0.1",
+            "--prefix", "SIM-", "--duration", "120", "--speed", "200", "--seed", "3", "--scenario", str(path), "-q"]
+    result = await asyncio.to_thread(CliRunner().invoke, simulate_app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 charge points · 1 sessions" in result.output
+    assert csms201.subprotocols == ["ocpp2.0.1"]
+    events = csms201.events("SIM-1")
+    assert events[0]["eventType"] == "Started" and events[0]["evse"] == {"id": 2, "connectorId": 1}
+    assert events[0]["idToken"]["idToken"] == "CLI"
+    # Leaving the run ends its sessions properly.
+    assert events[-1]["eventType"] == "Ended" and events[-1]["transactionInfo"]["stoppedReason"] == "Local"
+    reported = {(p["evseId"], p["connectorId"]) for p in csms201.messages("SIM-1", "StatusNotification")}
+    assert reported == {(1, 1), (1, 2), (2, 1), (2, 2)}
