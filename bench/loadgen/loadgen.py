@@ -1,6 +1,7 @@
-"""OCPP 1.6J load generator: N simulated charge points over real WebSockets.
+"""OCPP 1.6J / 2.0.1 load generator: N simulated charge points over real WebSockets.
 
-Each charge point connects with subprotocol ``ocpp1.6``, boots (BootNotification),
+Each charge point connects with subprotocol ``ocpp1.6`` (or ``ocpp2.0.1`` with
+``--ocpp-version 2.0.1``), boots (BootNotification),
 then runs a mix of CP→CS CALLs closed-loop (one outstanding CALL per connection, as
 OCPP requires) or at a fixed total rate, and answers any CS→CP CALL. Progress goes
 to stdout; the final line of stdout is one JSON object with every figure.
@@ -82,6 +83,7 @@ _ACTION_ALIASES = {
     "transaction": "transaction",
     "starttransaction": "transaction",
     "stoptransaction": "transaction",
+    "transactionevent": "transactionevent",
 }
 
 
@@ -129,7 +131,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="heartbeat:1",
         help="weighted CALL mix: heartbeat, statusnotification, "
         "metervalues, authorize, transaction (Start/StopTransaction alternately; "
-        "starttransaction/stoptransaction are aliases)",
+        "starttransaction/stoptransaction are aliases; 2.0.1: TransactionEvent Started/Ended), "
+        "transactionevent (2.0.1 only: Started once, then Updated with --sampled-values)",
+    )
+    p.add_argument(
+        "--ocpp-version",
+        choices=("1.6", "2.0.1"),
+        default="1.6",
+        help="the OCPP version the charge points speak (subprotocol ocpp1.6 or ocpp2.0.1)",
     )
     p.add_argument("--mode", choices=("closed", "rate"), default="closed")
     p.add_argument(
@@ -273,6 +282,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     except (argparse.ArgumentTypeError, ValueError) as e:
         p.error(str(e))
+    a.v201 = a.ocpp_version == "2.0.1"
+    if "transactionevent" in a.weights and not a.v201:
+        p.error("--mix transactionevent needs --ocpp-version 2.0.1")
+    if a.v201 and a.follow_remote_start:
+        p.error("--follow-remote-start is for OCPP 1.6 (RemoteStartTransaction)")
     a.server_pids = [int(x) for x in a.server_pid.split(",") if x.strip()]
     a.url = a.url.rstrip("/")
     return a
@@ -382,6 +396,7 @@ _LOAD_ACTIONS = (
     b"Authorize",
     b"StartTransaction",
     b"StopTransaction",
+    b"TransactionEvent",
 )
 _iso = [b""]
 
@@ -407,6 +422,31 @@ _SAMPLED = [
     b'{"value":"32.1","measurand":"Current.Offered","unit":"A","context":"Sample.Periodic","location":"Outlet"}',
     b'{"value":"54","measurand":"SoC","unit":"Percent","context":"Sample.Periodic","location":"EV"}',
 ]
+
+# OCPP 2.0.1: values are numbers, units in unitOfMeasure.
+_SAMPLED_201 = [
+    b'{"value":%d,"measurand":"Energy.Active.Import.Register","unitOfMeasure":{"unit":"Wh"},"context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":7360.0,"measurand":"Power.Active.Import","unitOfMeasure":{"unit":"W"},"context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":32.0,"measurand":"Current.Import","unitOfMeasure":{"unit":"A"},"phase":"L1","context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":230.0,"measurand":"Voltage","unitOfMeasure":{"unit":"V"},"phase":"L1-N","context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":31.8,"measurand":"Current.Import","unitOfMeasure":{"unit":"A"},"phase":"L2","context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":231.0,"measurand":"Voltage","unitOfMeasure":{"unit":"V"},"phase":"L2-N","context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":32.1,"measurand":"Current.Offered","unitOfMeasure":{"unit":"A"},"context":"Sample.Periodic","location":"Outlet"}',
+    b'{"value":54,"measurand":"SoC","unitOfMeasure":{"unit":"Percent"},"context":"Sample.Periodic","location":"EV"}',
+]
+
+_ANSWERS_201 = {
+    "RequestStartTransaction": b'{"status":"Accepted"}',
+    "RequestStopTransaction": b'{"status":"Accepted"}',
+    "Reset": b'{"status":"Accepted"}',
+    "ChangeAvailability": b'{"status":"Accepted"}',
+    "ClearCache": b'{"status":"Accepted"}',
+    "TriggerMessage": b'{"status":"Accepted"}',
+    "UnlockConnector": b'{"status":"Unlocked"}',
+    "GetBaseReport": b'{"status":"NotSupported"}',
+    "GetReport": b'{"status":"NotSupported"}',
+    "DataTransfer": b'{"status":"UnknownVendorId"}',
+}
 
 _ANSWERS = {
     "RemoteStartTransaction": b'{"status":"Accepted"}',
@@ -444,8 +484,14 @@ class ChargePoint(WSListener):
         self.out_sent = 0.0
         self.cycle = index % len(run.opts.schedule)
         self.meter_wh = 1000 + index
-        self.transaction_id: int | None = None
+        self.transaction_id: int | bytes | None = None  # 2.0.1: the id we chose, as bytes
         self.pending_start: bytes | None = None
+        self.v201 = run.opts.v201
+        if self.v201:
+            self.send_next = self._send_next_201
+            self.transactions = 0  # 2.0.1 transaction ids are {identity}-{n}
+            self.tx_pending = b""
+            self.seq_no = 0
         self.boot_future: asyncio.Future | None = None
         self.rate_queue: list[float] = []
 
@@ -516,7 +562,9 @@ class ChargePoint(WSListener):
             if stats.phase == "load":
                 stats.completed += 1
                 self.samples[self.out_action].append(latency)
-            if out_kind == _START:
+            if out_kind == _START and self.v201:
+                self.transaction_id = self.tx_pending
+            elif out_kind == _START:
                 tid = payload.get("transactionId")
                 self.transaction_id = tid if isinstance(tid, int) else None
             elif out_kind == _STOP:
@@ -615,6 +663,81 @@ class ChargePoint(WSListener):
                 sent_at,
             )
 
+    def _send_next_201(self, sent_at: float | None = None) -> None:
+        iso = _iso[0]
+        schedule = self.run.opts.schedule
+        action = schedule[self.cycle]
+        self.cycle = (self.cycle + 1) % len(schedule)
+        if action == "heartbeat":
+            self.call(b"Heartbeat", b"{}", _LOAD, sent_at)
+        elif action == "transactionevent" and self.transaction_id is not None:
+            self.meter_wh += 10
+            self._event_201(
+                b"Updated",
+                b"MeterValuePeriodic",
+                _LOAD,
+                sent_at,
+                b',"meterValue":[{"timestamp":"%s","sampledValue":[%s]}]'
+                % (iso, self.run.sampled % self.meter_wh),
+            )
+        elif action in ("transactionevent", "transaction") and self.transaction_id is None:
+            self._event_201(
+                b"Started",
+                b"Authorized",
+                _START,
+                sent_at,
+                b',"idToken":{"idToken":%s,"type":"ISO14443"}' % self.run.id_tag,
+            )
+        elif action == "transaction":
+            self._event_201(b"Ended", b"StopAuthorized", _STOP, sent_at)
+        elif action == "metervalues":
+            self.meter_wh += 10
+            self.call(
+                b"MeterValues",
+                b'{"evseId":1,"meterValue":[{"timestamp":"%s","sampledValue":[%s]}]}'
+                % (iso, self.run.sampled % self.meter_wh),
+                _LOAD,
+                sent_at,
+            )
+        elif action == "statusnotification":
+            status = b"Available" if self.transaction_id is None else b"Occupied"
+            self.call(
+                b"StatusNotification",
+                b'{"timestamp":"%s","connectorStatus":"%s","evseId":1,"connectorId":1}'
+                % (iso, status),
+                _LOAD,
+                sent_at,
+            )
+        else:  # authorize
+            self.call(
+                b"Authorize",
+                b'{"idToken":{"idToken":%s,"type":"ISO14443"}}' % self.run.id_tag,
+                _LOAD,
+                sent_at,
+            )
+
+    def _event_201(
+        self, event_type: bytes, trigger: bytes, kind: int, sent_at: float | None, extra: bytes = b""
+    ) -> None:
+        """A TransactionEvent; Started opens a transaction of our own id, seqNo from 0."""
+        if kind == _START:
+            self.transactions += 1
+            self.tx_pending = b"%s-%d" % (self.identity.encode(), self.transactions)
+            self.seq_no = 0
+            tx = self.tx_pending
+        else:
+            tx = self.transaction_id  # type: ignore[assignment]
+        info = b',"stoppedReason":"Local"' if kind == _STOP else b""
+        self.call(
+            b"TransactionEvent",
+            b'{"eventType":"%s","timestamp":"%s","triggerReason":"%s","seqNo":%d,'
+            b'"transactionInfo":{"transactionId":"%s"%s},"evse":{"id":1,"connectorId":1}%s}'
+            % (event_type, _iso[0], trigger, self.seq_no, tx, info, extra),
+            kind,
+            sent_at,
+        )
+        self.seq_no += 1
+
     def _answer(self, msg: list) -> None:
         # The server may call while our own CALL is outstanding: OCPP allows one per direction.
         try:
@@ -622,7 +745,7 @@ class ChargePoint(WSListener):
         except ValueError:
             self.run.stats.error("bad_call_from_server")
             return
-        answer = _ANSWERS.get(action)
+        answer = (_ANSWERS_201 if self.v201 else _ANSWERS).get(action)
         mid_json = orjson.dumps(mid)
         if answer is None:
             self.transport.send(
@@ -653,7 +776,7 @@ class ChargePoint(WSListener):
     async def connect_and_boot(self) -> bool:
         run, stats = self.run, self.run.stats
         stats.connect_attempts += 1
-        headers = {"Sec-WebSocket-Protocol": "ocpp1.6"}
+        headers = {"Sec-WebSocket-Protocol": run.subprotocol}
         if run.opts.password is not None:
             headers["Authorization"] = (
                 "Basic "
@@ -692,7 +815,7 @@ class ChargePoint(WSListener):
         except Exception as e:  # noqa: BLE001 - whatever else the handshake raises is an error to count, not a lost charge point
             stats.error(f"connect_{type(e).__name__}")
             return False
-        if transport.response.headers.get("Sec-WebSocket-Protocol") != "ocpp1.6":
+        if transport.response.headers.get("Sec-WebSocket-Protocol") != run.subprotocol:
             stats.error("subprotocol_not_negotiated")
             transport.disconnect()
             return False
@@ -702,13 +825,7 @@ class ChargePoint(WSListener):
             stats.first_open = now
         stats.last_open = now
         self.boot_future = asyncio.get_running_loop().create_future()
-        self.call(
-            b"BootNotification",
-            b'{"chargePointVendor":"Voltline","chargePointModel":"BenchCP",'
-            b'"chargePointSerialNumber":"%s","firmwareVersion":"1.0.0"}'
-            % self.identity.encode(),
-            _BOOT,
-        )
+        self.call(b"BootNotification", run.boot_payload % self.identity.encode(), _BOOT)
         ok = await self.boot_future
         self.boot_future = None
         if ok:
@@ -727,7 +844,15 @@ class Run:
     def __init__(self, opts: argparse.Namespace) -> None:
         self.opts = opts
         self.stats = Stats()
-        self.sampled = b",".join(_SAMPLED[: opts.sampled_values])
+        self.sampled = b",".join((_SAMPLED_201 if opts.v201 else _SAMPLED)[: opts.sampled_values])
+        self.subprotocol = "ocpp2.0.1" if opts.v201 else "ocpp1.6"
+        self.boot_payload = (
+            b'{"reason":"PowerUp","chargingStation":{"model":"BenchCP","vendorName":"Voltline",'
+            b'"serialNumber":"%s","firmwareVersion":"1.0.0"}}'
+            if opts.v201
+            else b'{"chargePointVendor":"Voltline","chargePointModel":"BenchCP",'
+            b'"chargePointSerialNumber":"%s","firmwareVersion":"1.0.0"}'
+        )
         self.id_tag = orjson.dumps(opts.id_tag)
         self.until = 0.0
         self.ssl_context: ssl.SSLContext | None = None

@@ -21,7 +21,7 @@ from voltline.simulator.traffic import run_traffic
 
 BOOT_WAIT_S = 30.0  # real seconds the CLI waits for the fleet to boot before scripted activity
 
-simulate_app = typer.Typer(help="Simulate OCPP 1.6J charge points against a central system.")
+simulate_app = typer.Typer(help="Simulate OCPP 1.6J charge points and 2.0.1 charging stations against a central system.")
 
 
 @simulate_app.callback(invoke_without_command=True)
@@ -30,7 +30,21 @@ def simulate(
         "ws://127.0.0.1:9000/ocpp"
     ),
     charge_points: Annotated[int, typer.Option("--charge-points", "-n", min=1, help="How many charge points.")] = 1,
-    connectors: Annotated[int, typer.Option("--connectors", "-m", min=1, help="Connectors per charge point.")] = 1,
+    connectors: Annotated[
+        int, typer.Option("--connectors", "-m", min=1, help="Connectors per charge point (2.0.1: EVSEs per station).")
+    ] = 1,
+    ocpp_version: Annotated[
+        str,
+        typer.Option(
+            help="1.6, 2.0.1, or mixed: a fleet of both, --share-201 of it on 2.0.1 (spread evenly among the identities)."
+        ),
+    ] = "1.6",
+    share_201: Annotated[
+        float, typer.Option("--share-201", min=0.0, max=1.0, help="With --ocpp-version mixed: the share on 2.0.1.")
+    ] = 0.5,
+    connectors_per_evse: Annotated[
+        int, typer.Option(min=1, help="2.0.1: connectors per EVSE (one cable in use at a time).")
+    ] = 1,
     duration: Annotated[
         float | None,
         typer.Option("--duration", "-d", min=0, help="Stop after this many simulated seconds (default: until Ctrl-C)."),
@@ -56,7 +70,9 @@ def simulate(
     heartbeat_interval: Annotated[
         int | None, typer.Option(min=1, help="Heartbeat every N s instead of the interval the central system returns.")
     ] = None,
-    meter_interval: Annotated[int, typer.Option(min=0, help="MeterValueSampleInterval in s (0: no samples).")] = 60,
+    meter_interval: Annotated[
+        int, typer.Option(min=0, help="MeterValueSampleInterval (2.0.1: TxUpdatedInterval) in s (0: no samples).")
+    ] = 60,
     max_power: Annotated[float, typer.Option(min=0, help="Power each connector can deliver, in W.")] = (
         DEFAULT_MAX_POWER_W
     ),
@@ -103,6 +119,9 @@ def simulate(
             seed=seed,
             speed=speed,
             wait_accepted=False,
+            ocpp_version=ocpp_version,
+            share_201=share_201,
+            connectors_per_evse=connectors_per_evse,
         )
         if plan is not None:
             plan.check(simulator)

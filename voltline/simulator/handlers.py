@@ -22,7 +22,7 @@ Payload = dict[str, Any]
 Handler = Callable[[Station, Payload], Awaitable[Payload]]
 
 
-def _after_answer(cp: Station, action: Callable[[], Any]) -> None:
+def after_answer(cp: Station, action: Callable[[], Any]) -> None:
     """Run `action` once the current answer is on its way (the handler's caller sends it
     synchronously when the handler returns, before the loop runs callbacks)."""
 
@@ -63,7 +63,7 @@ async def change_availability(cp: Station, payload: Payload) -> Payload:
         else:
             cp.station.operative = operative
             cp.station.scheduled_operative = None
-    _after_answer(cp, cp.refresh_all)
+    after_answer(cp, cp.refresh_all)
     return {"status": "Scheduled" if scheduled else "Accepted"}
 
 
@@ -122,7 +122,7 @@ async def remote_start_transaction(cp: Station, payload: Payload) -> Payload:
         if cp.may_start(connector, id_tag, info.get("parentIdTag")):
             cp.begin(connector, id_tag, info, profile)
 
-    _after_answer(cp, start)
+    after_answer(cp, start)
     return {"status": "Accepted"}
 
 
@@ -130,13 +130,13 @@ async def remote_stop_transaction(cp: Station, payload: Payload) -> Payload:
     for connector in cp.connectors.values():
         tx = connector.transaction
         if tx is not None and tx.transaction_id == payload["transactionId"]:
-            _after_answer(cp, lambda c=connector: cp._end(c, "Remote"))
+            after_answer(cp, lambda c=connector: cp._end(c, "Remote"))
             return {"status": "Accepted"}
     return {"status": "Rejected"}
 
 
 async def reset(cp: Station, payload: Payload) -> Payload:
-    _after_answer(cp, lambda: cp.reset(payload["type"]))
+    after_answer(cp, lambda: cp.reset(payload["type"]))
     return {"status": "Accepted"}
 
 
@@ -204,7 +204,7 @@ async def reserve_now(cp: Station, payload: Payload) -> Payload:
         expires_at=expires_at,
         parent_id_tag=payload.get("parentIdTag"),
     )
-    _after_answer(cp, lambda: cp.reserve(reservation))
+    after_answer(cp, lambda: cp.reserve(reservation))
     return {"status": "Accepted"}
 
 
@@ -215,7 +215,7 @@ async def cancel_reservation(cp: Station, payload: Payload) -> Payload:
     )
     if not found:
         return {"status": "Rejected"}
-    _after_answer(cp, lambda: cp.cancel_reservation(payload["reservationId"]))
+    after_answer(cp, lambda: cp.cancel_reservation(payload["reservationId"]))
     return {"status": "Accepted"}
 
 
@@ -310,27 +310,27 @@ def _trigger(cp: Station, requested: str, connector_id: int | None) -> str:
     if connector_id is not None and not _valid_connector(cp, connector_id):
         return "Rejected"
     if requested == "SignChargePointCertificate":
-        _after_answer(cp, lambda: cp.send_volatile("SignCertificate", {"csr": cp.client_certificate.request()}))
+        after_answer(cp, lambda: cp.send_volatile("SignCertificate", {"csr": cp.client_certificate.request()}))
     elif requested == "BootNotification":
-        _after_answer(cp, cp.trigger_boot)
+        after_answer(cp, cp.trigger_boot)
     elif requested == "Heartbeat":
-        _after_answer(cp, lambda: cp.send_volatile("Heartbeat", {}))
+        after_answer(cp, lambda: cp.send_volatile("Heartbeat", {}))
     elif requested == "StatusNotification":
         targets = cp.all_connectors() if connector_id is None else [cp.connector(connector_id)]
-        _after_answer(cp, lambda: [cp.report_status(c) for c in targets])
+        after_answer(cp, lambda: [cp.report_status(c) for c in targets])
     elif requested == "MeterValues":
         targets = list(cp.connectors.values()) if not connector_id else [cp.connectors[connector_id]]
-        _after_answer(
+        after_answer(
             cp, lambda: [cp.send_volatile("MeterValues", cp.meter_values_payload(c, "Trigger")) for c in targets]
         )
     elif requested == "DiagnosticsStatusNotification":
-        _after_answer(
+        after_answer(
             cp, lambda: cp.send_volatile("DiagnosticsStatusNotification", cp.maintenance.diagnostics_report())
         )
     elif requested == "FirmwareStatusNotification":
-        _after_answer(cp, lambda: cp.send_volatile("FirmwareStatusNotification", cp.maintenance.firmware_report()))
+        after_answer(cp, lambda: cp.send_volatile("FirmwareStatusNotification", cp.maintenance.firmware_report()))
     elif requested == "LogStatusNotification":
-        _after_answer(cp, lambda: cp.send_volatile("LogStatusNotification", cp.maintenance.log_report()))
+        after_answer(cp, lambda: cp.send_volatile("LogStatusNotification", cp.maintenance.log_report()))
     else:
         return "NotImplemented"
     return "Accepted"

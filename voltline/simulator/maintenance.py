@@ -78,6 +78,9 @@ class Maintenance:
         self.firmware_failure: str | None = None  # "DownloadFailed" or "InstallationFailed", once
         self.upload_failure = False  # the next upload fails, once
         self.history: list[tuple[str, str]] = []  # (notification, status) in the order sent
+        # 1.6's security extension names the progress of a signed update apart; 2.0.1, whose
+        # UpdateFirmware is that same request, reports it as FirmwareStatusNotification.
+        self.signed_firmware_action = "SignedFirmwareStatusNotification"
 
     # -- what a TriggerMessage reports -----------------------------------------------------
 
@@ -104,7 +107,7 @@ class Maintenance:
         if self.firmware_request_id is None:
             self._notify("FirmwareStatusNotification", {"status": status})
         else:
-            self._notify("SignedFirmwareStatusNotification", {"status": status, "requestId": self.firmware_request_id})
+            self._notify(self.signed_firmware_action, {"status": status, "requestId": self.firmware_request_id})
 
     async def _sleep_until(self, moment: datetime) -> None:
         await self.station.clock.sleep((moment - self.station.clock.now()).total_seconds())
@@ -160,7 +163,9 @@ class Maintenance:
     def start_signed_firmware_update(self, request_id: int, firmware: dict[str, Any]) -> str:
         if self.firmware_busy:
             return "Rejected"
-        if PEM_MARKER not in firmware["signingCertificate"]:
+        # 1.6 requires a signing certificate and a signature; in 2.0.1 both are optional.
+        certificate = firmware.get("signingCertificate")
+        if certificate is not None and PEM_MARKER not in certificate:
             return "InvalidCertificate"
         self.firmware_busy = True
         self.firmware_request_id = request_id
@@ -177,11 +182,13 @@ class Maintenance:
                 self._firmware("DownloadFailed")
                 return
             self._firmware("Downloaded")
-            await self.station.clock.sleep(SIGNATURE_CHECK_SECONDS)
-            if not firmware["signature"].strip():
-                self._firmware("InvalidSignature")
-                return
-            self._firmware("SignatureVerified")
+            signature = firmware.get("signature")
+            if signature is not None:
+                await self.station.clock.sleep(SIGNATURE_CHECK_SECONDS)
+                if not signature.strip():
+                    self._firmware("InvalidSignature")
+                    return
+                self._firmware("SignatureVerified")
             install_at = firmware.get("installDateTime")
             if install_at and parse_iso(install_at) > self.station.clock.now():
                 self._firmware("InstallScheduled")

@@ -26,8 +26,11 @@ def sample(
     offered_w: float,
     soc: float | None,
     rng: random.Random,
+    per_phase: bool = True,
 ) -> dict[str, Any]:
-    """One MeterValue: a timestamp and a sampledValue per measurand (and per phase where it has one)."""
+    """One MeterValue: a timestamp and a sampledValue per measurand (and, with `per_phase`, per
+    phase where it has one; without, the mean over the phases, as a meter set to report
+    register and phase-less values does)."""
     voltages = [NOMINAL_VOLTAGE + rng.uniform(-2.5, 2.5) for _ in range(PHASES)]
     values: list[dict[str, Any]] = []
 
@@ -54,6 +57,10 @@ def sample(
             add(measurand, f"{power_w:.1f}", "W")
         elif measurand == "Power.Offered":
             add(measurand, f"{offered_w:.1f}", "W")
+        elif measurand == "Current.Import" and not per_phase:
+            add(measurand, f"{power_w / (sum(voltages) / PHASES * PHASES):.2f}", "A")
+        elif measurand == "Voltage" and not per_phase:
+            add(measurand, f"{sum(voltages) / PHASES:.1f}", "V")
         elif measurand == "Current.Import":
             for phase, volts in zip(PHASE_NAMES, voltages, strict=True):
                 add(measurand, f"{power_w / (volts * PHASES):.2f}", "A", phase=phase)

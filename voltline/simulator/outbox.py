@@ -32,6 +32,7 @@ class Outgoing:
     on_result: Callable[[Payload], None] | None = None
     future: asyncio.Future[Payload] | None = None
     attempts: int = 0
+    about: object = None  # what the message concerns (a transaction), for `holds`
 
     def settle(self, result: Payload | None = None, exc: BaseException | None = None) -> None:
         if self.future is None or self.future.done():
@@ -56,6 +57,13 @@ class Outbox:
     @property
     def pending_persistent(self) -> int:
         return sum(1 for item in self._items if item.persistent)
+
+    def holds(self, action: str, about: object = None) -> bool:
+        """Whether a persistent `action` (about `about`, or any) still waits to be answered."""
+        return any(
+            item.persistent and item.action == action and (about is None or item.about == about)
+            for item in self._items
+        )
 
     def put(self, item: Outgoing) -> None:
         self._items.append(item)

@@ -56,14 +56,14 @@ class Transaction:
     """One charging session as the station records it.
 
     `transaction_id` stays None until the central system answers StartTransaction (which may be
-    much later, after a reconnect)."""
+    much later, after a reconnect); a 2.0.1 station chooses its own, a string."""
 
     connector_id: int
     id_tag: str
     meter_start: int
     started_at: datetime
     reservation_id: int | None = None
-    transaction_id: int | None = None
+    transaction_id: int | str | None = None
     id_tag_info: dict[str, Any] | None = None
     meter_stop: int | None = None
     stopped_at: datetime | None = None
@@ -86,12 +86,12 @@ class Transaction:
 
     _live_register: int = field(default=0, repr=False)
 
-    def confirm(self, transaction_id: int, id_tag_info: dict[str, Any]) -> None:
+    def confirm(self, transaction_id: int | str, id_tag_info: dict[str, Any]) -> None:
         self.transaction_id = transaction_id
         self.id_tag_info = id_tag_info
         self._confirmed.set()
 
-    async def wait_confirmed(self, timeout: float = 10.0) -> int:
+    async def wait_confirmed(self, timeout: float = 10.0) -> int | str:
         """Wait (real seconds) until the central system has assigned the transactionId."""
         async with asyncio.timeout(timeout):
             await self._confirmed.wait()

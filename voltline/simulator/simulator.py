@@ -9,6 +9,17 @@ from typing import Any
 from voltline.simulator.clock import Clock
 from voltline.simulator.station import DEFAULT_MAX_POWER_W, SimulatedChargePoint
 from voltline.simulator.tls import ClientTls
+from voltline.simulator.v201.station import SimulatedChargingStation
+
+VERSIONS = ("1.6", "2.0.1", "mixed")
+
+
+def speaks_201(index: int, ocpp_version: str, share_201: float) -> bool:
+    """Whether the fleet's station number `index` (from 0) speaks 2.0.1. A mixed fleet spreads its
+    2.0.1 stations evenly: with a share of 0.5 every second one is."""
+    if ocpp_version == "mixed":
+        return int((index + 1) * share_201) > int(index * share_201)
+    return ocpp_version == "2.0.1"
 
 
 class Simulator:
@@ -21,6 +32,10 @@ class Simulator:
 
     Entering the context starts every charge point and, with `wait_accepted`, waits (real
     seconds, `boot_timeout`) until each has been accepted by the central system.
+
+    `ocpp_version` "2.0.1" makes every station a `SimulatedChargingStation` (EVSEs =
+    `connectors`, each with `connectors_per_evse` connectors); "mixed" makes a share
+    `share_201` of them so, the others 1.6.
     """
 
     def __init__(
@@ -48,7 +63,14 @@ class Simulator:
         call_timeout: float = 30.0,
         wait_accepted: bool = True,
         boot_timeout: float = 30.0,
+        ocpp_version: str = "1.6",
+        share_201: float = 0.5,
+        connectors_per_evse: int = 1,
     ) -> None:
+        if ocpp_version not in VERSIONS:
+            raise ValueError(f"ocpp_version is one of {', '.join(VERSIONS)}")
+        if not 0.0 <= share_201 <= 1.0:
+            raise ValueError("share_201 is between 0 and 1")
         names = identities if identities is not None else [f"{prefix}{i}" for i in range(first, first + count)]
         if len(set(names)) != len(names):
             raise ValueError("charge point identities must be unique")
@@ -57,32 +79,36 @@ class Simulator:
         self.clock = Clock(speed)
         self.wait_accepted_on_enter = wait_accepted
         self.boot_timeout = boot_timeout
-        self.charge_points: dict[str, SimulatedChargePoint] = {
-            name: SimulatedChargePoint(
-                name,
-                url,
-                connectors=connectors,
-                vendor=vendor,
-                model=model,
-                firmware=firmware,
-                password=(passwords or {}).get(name, password),
-                tls=tls,
-                heartbeat_interval=heartbeat_interval,
-                meter_interval=meter_interval,
-                max_power_w=max_power_w,
-                clock=self.clock,
-                seed=seed,
-                reconnect_min=reconnect_min,
-                reconnect_max=reconnect_max,
-                call_timeout=call_timeout,
-            )
-            for name in names
+        common: dict[str, Any] = {
+            "vendor": vendor,
+            "model": model,
+            "firmware": firmware,
+            "tls": tls,
+            "heartbeat_interval": heartbeat_interval,
+            "meter_interval": meter_interval,
+            "max_power_w": max_power_w,
+            "clock": self.clock,
+            "seed": seed,
+            "reconnect_min": reconnect_min,
+            "reconnect_max": reconnect_max,
+            "call_timeout": call_timeout,
         }
+        self.charge_points: dict[str, SimulatedChargePoint | SimulatedChargingStation] = {}
+        for index, name in enumerate(names):
+            password_of = (passwords or {}).get(name, password)
+            if speaks_201(index, ocpp_version, share_201):
+                self.charge_points[name] = SimulatedChargingStation(
+                    name, url, evses=connectors, connectors_per_evse=connectors_per_evse, password=password_of, **common
+                )
+            else:
+                self.charge_points[name] = SimulatedChargePoint(
+                    name, url, connectors=connectors, password=password_of, **common
+                )
 
-    def __getitem__(self, identity: str) -> SimulatedChargePoint:
+    def __getitem__(self, identity: str) -> Any:
         return self.charge_points[identity]
 
-    def __iter__(self) -> Iterator[SimulatedChargePoint]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.charge_points.values())
 
     def __len__(self) -> int:

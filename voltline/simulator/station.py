@@ -20,3 +20,4 @@ __all__ = ["DEFAULT_MAX_POWER_W", "SimulatedChargePoint", "SimulatorError"]
 
 class SimulatedChargePoint(Station):
     handlers = HANDLERS
+    ocpp_version = "1.6"

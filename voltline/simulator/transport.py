@@ -11,7 +11,7 @@ import asyncio
 import base64
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -22,7 +22,7 @@ SUBPROTOCOL = Subprotocol("ocpp1.6")
 
 
 class HandshakeError(Exception):
-    """The central system accepted the WebSocket but not OCPP 1.6."""
+    """The central system accepted the WebSocket but none of the OCPP versions offered."""
 
 
 def endpoint(url: str, identity: str) -> str:
@@ -33,6 +33,7 @@ def endpoint(url: str, identity: str) -> str:
 class Link:
     def __init__(self, connection: ClientConnection) -> None:
         self._connection = connection
+        self.subprotocol: str | None = connection.subprotocol  # the OCPP version agreed on
         self._outgoing: asyncio.Queue[str] = asyncio.Queue()
         self._writer = asyncio.get_running_loop().create_task(self._write())
         self.muted = False
@@ -81,7 +82,9 @@ async def open_link(
     ping_interval: float | None = None,
     open_timeout: float = 10.0,
     ssl_context: ssl.SSLContext | None = None,
+    subprotocols: Sequence[str] = (SUBPROTOCOL,),
 ) -> Link:
+    """Connect offering `subprotocols` in the station's order of preference."""
     headers = {}
     if password is not None:
         # OCPP 1.6 security profile 1: HTTP Basic with the identity as the user name.
@@ -89,13 +92,13 @@ async def open_link(
         headers["Authorization"] = f"Basic {token}"
     connection = await connect(
         endpoint(url, identity),
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[Subprotocol(p) for p in subprotocols],
         additional_headers=headers,
         ping_interval=ping_interval or None,
         open_timeout=open_timeout,
         **({"ssl": ssl_context} if ssl_context is not None else {}),
     )
-    if connection.subprotocol != SUBPROTOCOL:
+    if connection.subprotocol not in subprotocols:
         await connection.close()
-        raise HandshakeError(f"the central system did not agree to {SUBPROTOCOL}")
+        raise HandshakeError(f"the central system agreed to none of {', '.join(subprotocols)}")
     return Link(connection)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from voltline.ocpp.rpc import ConnectionLost, Handler, RpcSession
+from voltline.ocpp.schemas import OCPP16, Validators, validators
 from voltline.simulator.certificates import CertificateStore
 from voltline.simulator.client_certificate import ClientCertificate
 from voltline.simulator.clock import Clock, iso
@@ -42,6 +43,8 @@ class StationBase:
     # The CS→CP actions the station answers, by action (bound by the charge point that
     # assembles the parts: the handlers build on the parts, not the other way round).
     handlers: ClassVar[Mapping[str, Handler]] = {}
+    # The WebSocket subprotocols offered, in the station's order of preference.
+    subprotocols: ClassVar[tuple[str, ...]] = (OCPP16,)
 
     def __init__(
         self,
@@ -133,6 +136,10 @@ class StationBase:
         self._boot_trigger = asyncio.Event()
         self._unsilenced = asyncio.Event()
         self._unsilenced.set()
+
+    def ocpp_validators(self) -> Validators:
+        """The schemas what the station sends and receives is checked against."""
+        return validators(OCPP16)
 
     # -- seams: what a part offers the others -----------------------------------------------
 

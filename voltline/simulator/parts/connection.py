@@ -9,7 +9,6 @@ import contextlib
 from typing import Self
 
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, RpcSession
-from voltline.ocpp.schemas import validators
 from voltline.simulator.outbox import Payload
 from voltline.simulator.parts.base import StationBase, log
 from voltline.simulator.transport import Link, open_link
@@ -56,6 +55,7 @@ class ConnectionPart(StationBase):
                     ping_interval=self.config.get_int("WebSocketPingInterval"),
                     open_timeout=self.call_timeout,
                     ssl_context=self._tls() if self.url.startswith("wss:") else None,
+                    subprotocols=self.subprotocols,
                 )
             except Exception as exc:  # refused, unreachable, handshake rejected: all mean "try later"
                 self._error(f"connect failed: {exc}")
@@ -101,7 +101,7 @@ class ConnectionPart(StationBase):
             self.identity,
             link.send,
             self.handlers,
-            validators(),
+            self.ocpp_validators(),
             context=self,
             call_timeout=self.call_timeout,
         )

@@ -1,0 +1,1 @@
+"""The OCPP 2.0.1 charging station of the simulator (`SimulatedChargingStation`)."""
