@@ -63,8 +63,11 @@ PY = sys.executable
 
 # voltline-tls: the same server, its charge points over wss:// (a CA and certificate made at the
 # start, TLS ended by the server itself), beside plain ws:// in an --interleave run.
-TARGETS = ("voltline", "voltline-tls", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
-VOLTLINES = ("voltline", "voltline-tls")
+# voltline-201: the same server, its charge points speaking OCPP 2.0.1: the mix's MeterValues
+# become TransactionEvent Updated with the same sampled values (one open transaction per charge
+# point, Started by its first event), beside 1.6 in an --interleave run.
+TARGETS = ("voltline", "voltline-tls", "voltline-201", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
+VOLTLINES = ("voltline", "voltline-tls", "voltline-201")
 SCENARIOS = {
     1: "throughput",
     2: "idle",
@@ -500,11 +503,13 @@ def loadgen_args(
     scenario: int, args: argparse.Namespace, pid: int, token: str | None, target: str = "voltline"
 ) -> list[str]:
     url = f"ws://127.0.0.1:{args.ocpp_port}/ocpp"
-    tls: list[str] = []
+    variant: list[str] = []
     if target == "voltline-tls":
         url = f"wss://127.0.0.1:{args.ocpp_tls_port}/ocpp"
-        tls = ["--ca-file", bench_pki(args.workdir).ca_file]
-    common = tls + [
+        variant = ["--ca-file", bench_pki(args.workdir).ca_file]
+    if target == "voltline-201":
+        variant = ["--ocpp-version", "2.0.1"]
+    common = variant + [
         "--url",
         url,
         "--server-pid",
@@ -522,7 +527,7 @@ def loadgen_args(
             "--duration",
             str(args.duration),
             "--mix",
-            "heartbeat:1,metervalues:1",
+            "heartbeat:1,transactionevent:1" if target == "voltline-201" else "heartbeat:1,metervalues:1",
             "--sampled-values",
             "4",
         ]
