@@ -33,6 +33,9 @@ class ErrorCode:
     OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
     TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
     GENERIC_ERROR = "GenericError"
+    # OCPP-J 2.0.1 §4.3 spells two of them otherwise (and adds none that 1.6 lacks in use here).
+    FORMAT_VIOLATION = "FormatViolation"
+    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
 
 
 MAX_MESSAGE_ID_LENGTH = 36

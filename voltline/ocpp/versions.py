@@ -16,9 +16,12 @@ from typing import Any, Protocol
 from voltline.ocpp import commands
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import Handler
-from voltline.ocpp.schemas import OCPP16, Validators, validators
+from voltline.ocpp.schemas import OCPP16, OCPP201, Validators, validators
 from voltline.ocpp.v16 import inbound as inbound16
 from voltline.ocpp.v16 import outbound as outbound16
+from voltline.ocpp.v201 import context as context201
+from voltline.ocpp.v201 import inbound as inbound201
+from voltline.ocpp.v201 import outbound as outbound201
 
 Payload = dict[str, Any]
 
@@ -74,6 +77,21 @@ OCPP_16 = OcppVersion(
     error_codes={
         "format": ErrorCode.FORMATION_VIOLATION,
         "occurrence": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
+        "security": ErrorCode.SECURITY_ERROR,
+    },
+)
+
+OCPP_201 = OcppVersion(
+    subprotocol=OCPP201,
+    label="2.0.1",
+    handlers=inbound201.HANDLERS,
+    validators=lambda: validators(OCPP201),
+    context=context201.Context,
+    outbound=Outbound(outbound201.encode, outbound201.decode_answer, outbound201.read_request, outbound201.triggered),
+    actions=outbound201.CENTRAL_SYSTEM_ACTIONS,
+    error_codes={
+        "format": ErrorCode.FORMAT_VIOLATION,
+        "occurrence": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
         "security": ErrorCode.SECURITY_ERROR,
     },
 )
