@@ -100,13 +100,16 @@ async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) 
 
 @router.get(
     "/{charge_point_id}/events",
-    summary="Firmware, diagnostics, log and security history: our requests and the notifications that followed",
+    summary="Firmware, diagnostics, log, security and (2.0.1) monitoring events: our requests and the notifications"
+    " that followed",
     responses=UNKNOWN,
 )
 async def events(
     charge_point_id: ChargePointIdPath,
     services: ServicesDep,
-    kind: Literal["firmware", "diagnostics", "log", "signed_firmware", "security"] | None = None,
+    kind: Literal[
+        "firmware", "diagnostics", "log", "signed_firmware", "security", "event", "customer_information"
+    ] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargePointEventOut]:

@@ -73,7 +73,7 @@ class ChargePoints(Protocol):
 
 
 class Authorization(Protocol):
-    async def authorize(self, id_tag: str) -> IdTagVerdict: ...
+    async def authorize(self, id_tag: str, *, charge_point_id: str | None = None) -> IdTagVerdict: ...
 
 
 class Transactions(Protocol):

@@ -17,7 +17,10 @@ from voltline.store.database import Store
 class ChargePointEvent(ReadModel):
     id: int
     charge_point_id: str
-    kind: str = Field(description="firmware, diagnostics, log, signed_firmware, security")
+    kind: str = Field(
+        description="firmware, diagnostics, log, signed_firmware, security, event (2.0.1's NotifyEvent),"
+        " customer_information"
+    )
     status: str | None
     request_id: int | None
     timestamp: datetime

@@ -83,6 +83,7 @@ class ChargePointView(ReadModel):
     log_status: str | None = Field(None, description="the latest LogStatusNotification")
     log_status_at: datetime | None = None
     heartbeat_interval: int | None = Field(None, description="seconds: the interval its last boot was answered with")
+    boot_reason: str | None = Field(None, description="why it last booted (OCPP 2.0.1's reason; null on 1.6)")
 
 
 @dataclass(slots=True, frozen=True)
@@ -248,6 +249,7 @@ class ChargePointViews:
             log_status=row.log_status,
             log_status_at=row.log_status_at,
             heartbeat_interval=row.heartbeat_interval,
+            boot_reason=row.boot_reason,
         )
 
 
