@@ -12,6 +12,7 @@ from voltline.api.openapi import answers, exists, unknown
 from voltline.services.provisioning.views import ChargePointFilter
 from voltline.api.schemas import (
     ChargePointEventOut,
+    CustomerInformationOut,
     ChargePointIn,
     ChargePointOut,
     ChargePointPatch,
@@ -96,6 +97,20 @@ async def configuration(
 )
 async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) -> LocalListOut:
     return LocalListOut.model_validate(await services.views.local_lists.local_list(charge_point_id))
+
+
+@router.get(
+    "/{charge_point_id}/customer-information/{request_id}",
+    summary="What a 2.0.1 charge point reported for a CustomerInformation request, its parts put together",
+    responses=UNKNOWN,
+)
+async def customer_information(
+    charge_point_id: ChargePointIdPath, request_id: int, services: ServicesDep
+) -> CustomerInformationOut:
+    await services.views.charge_points.require_charge_point(charge_point_id)
+    return CustomerInformationOut.model_validate(
+        await services.views.events.customer_information(charge_point_id, request_id)
+    )
 
 
 @router.get(
