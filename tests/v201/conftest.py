@@ -24,11 +24,13 @@ OCPP201 = "ocpp2.0.1"
 class Station(ChargePoint):  # type: ignore[misc]
     """A 2.0.1 charging station of the `ocpp` package that keeps what the CSMS sent it."""
 
-    certificate_chains: list[str]
+    certificates_signed: list[tuple[str, str | None]]
 
     @on(Action.certificate_signed)
-    def on_certificate_signed(self, certificate_chain: str, **_: Any) -> call_result.CertificateSigned:
-        self.certificate_chains.append(certificate_chain)
+    def on_certificate_signed(
+        self, certificate_chain: str, certificate_type: str | None = None, **_: Any
+    ) -> call_result.CertificateSigned:
+        self.certificates_signed.append((certificate_chain, certificate_type))
         return call_result.CertificateSigned(status="Accepted")
 
 
@@ -52,7 +54,7 @@ async def station(server: Voltline) -> AsyncIterator[ConnectStation]:
             ping_interval=None,
         )
         cp = Station(identity, ws, response_timeout=10)
-        cp.certificate_chains = []
+        cp.certificates_signed = []
         task = asyncio.create_task(cp.start())
         running.append((ws, task))
         return cp
