@@ -49,3 +49,20 @@ async def test_a_201_station_page_shows_its_evses_with_their_connectors(
     page16 = (await web.get("/charge-points/CP-ONE")).text
     assert 'class="evse"' not in page16 and "data-evse" not in page16
     assert 'aria-label="Connector 1"' in page16 and "1.6 · registration Accepted" in page16
+
+
+async def test_the_list_names_a_201_stations_connectors_by_evse_and_shows_each_version(
+    web: httpx.AsyncClient, server: Voltline, connect: Any
+) -> None:
+    await server.services.charge_points.register("CS-DUO")
+    await server.services.charge_points.register("CP-ONE")
+    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
+    await station.ok("BootNotification", BOOT)
+    await station.ok("StatusNotification", _status(2, 1, "Occupied"))
+    old: OcppClient = await connect("CP-ONE")
+    await old.boot()
+    await old.ok("StatusNotification", {"connectorId": 1, "status": "Available", "errorCode": "NoError"})
+    page = (await web.get("/charge-points")).text
+    assert re.search(r'data-connector="1" data-evse="2" title="EVSE 2 connector 1: Occupied">E2/1 · Occupied<', page)
+    assert re.search(r'data-connector="1" title="Connector 1: Available">1 · Available<', page)
+    assert re.findall(r"data-ocpp-version>OCPP ([\d.]+)<", page) == ["1.6", "2.0.1"]
