@@ -80,12 +80,13 @@ async def test_a_16_and_a_201_charge_point_connected_at_the_same_time(
 
 
 # Frames and payloads a 2.0.1 station gets wrong, and the code 2.0.1 spells for each (OCPP-J 2.0.1
-# §4.3: FormatViolation, OccurrenceConstraintViolation), beside 1.6's spelling for a 1.6 peer.
+# §4.3: FormatViolation, OccurrenceConstraintViolation, MessageTypeNotSupported), beside 1.6's
+# spelling for a 1.6 peer.
 BROKEN_FRAMES = [
     ("not json", "FormatViolation", "FormationViolation"),
     ('[2, "m1", "Heartbeat"]', "FormatViolation", "FormationViolation"),
     ('[2, "m1", "Heartbeat", []]', "FormatViolation", "FormationViolation"),
-    ('[9, "m1", "Heartbeat", {}]', "ProtocolError", "ProtocolError"),
+    ('[9, "m1", "Heartbeat", {}]', "MessageTypeNotSupported", "ProtocolError"),
 ]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Protocol
 
 from voltline.ocpp import frames
-from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType
+from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType, UnknownMessageType
 from voltline.ocpp.schemas import SchemaViolation, Validators
 
 log = logging.getLogger("voltline.ocpp.rpc")
@@ -72,6 +72,8 @@ _MEANING = {
     ErrorCode.FORMATION_VIOLATION: "format",
     ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION: "occurrence",
 }
+# A message type number nobody knows: ProtocolError in 1.6, a code of its own in 2.0.1.
+_UNKNOWN_TYPE = "message_type"
 
 
 class PeerWarnings:
@@ -126,6 +128,7 @@ class RpcSession:
         "_closed",
         "_warnings",
         "_spelling",
+        "_unknown_type",
         "on_inbound_done",
     )
 
@@ -165,6 +168,7 @@ class RpcSession:
             {code: error_codes[meaning] for code, meaning in _MEANING.items() if meaning in error_codes}
             if error_codes else None
         )
+        self._unknown_type = error_codes.get(_UNKNOWN_TYPE) if error_codes else None
         # Called each time an inbound CALL is done with, while someone (the gateway, holding a
         # connection's reading back) waits for the backlog to shrink; None otherwise.
         self.on_inbound_done: Callable[[], None] | None = None
@@ -201,6 +205,8 @@ class RpcSession:
 
     def _bad_frame(self, data: bytes, exc: FrameError) -> None:
         code = self._spell(exc.code)
+        if isinstance(exc, UnknownMessageType) and self._unknown_type is not None:
+            code = self._unknown_type
         self._record(IN, exc.message_type or 0, exc.message_id, None, data, code)
         self.warn(logging.WARNING, "bad frame from %s: %s", self.identity, exc.description)
         if exc.answerable:

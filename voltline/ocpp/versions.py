@@ -92,6 +92,7 @@ OCPP_201 = OcppVersion(
     error_codes={
         "format": ErrorCode.FORMAT_VIOLATION,
         "occurrence": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+        "message_type": ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
         "security": ErrorCode.SECURITY_ERROR,
     },
 )
