@@ -169,3 +169,26 @@ async def test_messages_without_a_handler_get_a_defined_answer(server: Voltline,
     assert (await client.call("StartTransaction", {}))[2] == "NotImplemented"
     assert "ReservationStatusUpdate from CS-1 answered NotSupported" in caplog.text
     assert (await client.call("Heartbeat", {}))[0] == 3
+
+
+async def test_a_charge_point_that_moves_from_16_to_201_shows_its_connectors_by_evse_only(
+    server: Voltline, api: httpx.AsyncClient, connect: Any
+) -> None:
+    await server.services.charge_points.register("CP-UP")
+    old: OcppClient = await connect("CP-UP")
+    await old.boot()
+    for connector in (1, 2):
+        await old.ok("StatusNotification", {"connectorId": connector, "status": "Available", "errorCode": "NoError"})
+    await old.close()
+    await eventually(lambda: not server.gateway.is_connected("CP-UP"), "the 1.6 connection gone")
+
+    # After a firmware update it speaks 2.0.1; until it reports, what 1.6 reported is all there is.
+    new: OcppClient = await connect("CP-UP", subprotocols=[OCPP201])
+    await new.ok("BootNotification", RAW_BOOT)
+    await eventually(lambda: _is(api, "CP-UP", "2.0.1"), "the 2.0.1 connection recorded")
+    before = (await api.get("/api/v1/charge-points/CP-UP")).json()["connectors"]
+    assert [(c["evse_id"], c["connector_id"]) for c in before] == [(None, 1), (None, 2)]
+    await new.ok("StatusNotification", {"timestamp": "2026-12-02T05:00:00Z", "connectorStatus": "Occupied",
+                                        "evseId": 1, "connectorId": 1})
+    after = (await api.get("/api/v1/charge-points/CP-UP")).json()["connectors"]
+    assert [(c["evse_id"], c["connector_id"], c["status"]) for c in after] == [(1, 1, "Occupied")]

@@ -189,7 +189,7 @@ class ChargePointViews:
 
     async def _views(self, rows: Any) -> list[ChargePointView]:
         connectors = await self._connectors([row.id for row in rows])
-        return [self._view(row, connectors.get(row.id, [])) for row in rows]
+        return [self._view(row, _numbered_as(row.ocpp_version, connectors.get(row.id, []))) for row in rows]
 
     async def _connectors(self, identities: list[str]) -> dict[str, list[ConnectorView]]:
         if not identities:
@@ -251,6 +251,15 @@ class ChargePointViews:
             heartbeat_interval=row.heartbeat_interval,
             boot_reason=row.boot_reason,
         )
+
+
+def _numbered_as(ocpp_version: str | None, connectors: list[ConnectorView]) -> list[ConnectorView]:
+    """The connectors as the charge point numbers them now. One that changed version (a firmware
+    update from 1.6 to 2.0.1) left rows of the other numbering, which are its past, not its
+    connectors; while nothing of the new numbering has come, the old rows are all there is."""
+    per_evse = ocpp_version not in (None, "1.6")
+    current = [c for c in connectors if (c.evse_id is not None) == per_evse]
+    return current or connectors
 
 
 def _newest(*moments: datetime | None) -> datetime | None:
