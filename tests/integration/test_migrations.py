@@ -401,3 +401,47 @@ async def test_0013_fills_the_hourly_peak_rollups_from_the_energy_rollup_and_dro
         assert kept == 4
     finally:
         await engine.dispose()
+
+
+async def test_0014_keeps_charge_points_and_status_history_and_adds_boot_reasons_and_evses(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    long_vendor = "Voltline Test Equipment Manufacturing Company GmbH"  # 50: 2.0.1's vendorName
+    try:
+        await _migrate(engine, empty_database, "0013")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [
+                    {"id": "CP-1", "vendor": "Old Vendor", "model": "M1", "lenient_actions": "[]", "connected": False,
+                     "ocpp_version": "1.6", "security_profile": 0, "created_at": AT, "updated_at": AT},
+                ])
+                _insert(c, "connector_status_history", [
+                    {"charge_point_id": "CP-1", "connector_id": 1, "status": status, "error_code": "NoError",
+                     "timestamp": AT.replace(minute=minute), "received_at": AT}
+                    for minute, status in ((0, "Available"), (5, "Charging"))
+                ])
+
+            await conn.run_sync(old_rows)
+
+        await _migrate(engine, empty_database, "head")
+        async with engine.begin() as conn:
+            cp = (await conn.execute(sa.select(t.charge_points))).one()
+            assert (cp.vendor, cp.model, cp.ocpp_version, cp.boot_reason) == ("Old Vendor", "M1", "1.6", None)
+            h = t.connector_status_history.c
+            history = (await conn.execute(sa.select(h.connector_id, h.evse_id, h.status, h.timestamp).order_by(h.id))).all()
+            assert history == [(1, None, "Available", AT.replace(minute=0)), (1, None, "Charging", AT.replace(minute=5))]
+            # A 2.0.1 station's boot and its status on EVSE 2.
+            await conn.execute(t.charge_points.update().values(vendor=long_vendor, boot_reason="PowerUp"))
+            await conn.execute(t.connector_status_history.insert().values(
+                charge_point_id="CP-1", evse_id=2, connector_id=1, status="Occupied", error_code="NoError",
+                timestamp=AT, received_at=AT))
+
+        await _migrate(engine, empty_database, "0013", down=True)
+        async with engine.connect() as conn:
+            vendor = (await conn.execute(sa.text("SELECT vendor FROM charge_points"))).scalar_one()
+            statuses = (await conn.execute(sa.text("SELECT status FROM connector_status_history ORDER BY id"))).scalars().all()
+            columns = {c["name"] for c in await conn.run_sync(lambda c: sa.inspect(c).get_columns("charge_points"))}
+        assert vendor == long_vendor[:20]
+        assert statuses == ["Available", "Charging"]
+        assert "boot_reason" not in columns
+    finally:
+        await engine.dispose()

@@ -298,3 +298,42 @@ async def test_warnings_about_one_peer_are_rate_limited(caplog: pytest.LogCaptur
     records = [r.getMessage() for r in caplog.records if r.name == "voltline.ocpp.rpc"]
     assert len(records) == PeerWarnings.burst + 1
     assert records[-1] == f"CP: {100 - PeerWarnings.burst} more warnings about its frames were not logged"
+
+
+# OCPP-J 2.0.1 spells two codes otherwise than 1.6; the session answers in its peer's spelling.
+SPELLING_201 = {"format": "FormatViolation", "occurrence": "OccurrenceConstraintViolation",
+                "message_type": "MessageTypeNotSupported"}
+
+
+async def test_codes_are_spelled_as_the_peers_version_spells_them_in_every_direction() -> None:
+    async def boot(ctx: object, payload: dict) -> dict:  # type: ignore[type-arg]
+        raise OcppError("FormationViolation", "a handler names the code as 1.6 does")
+
+    for spelling, formation, occurrence, unknown_type in (
+        (SPELLING_201, "FormatViolation", "OccurrenceConstraintViolation", "MessageTypeNotSupported"),
+        (None, "FormationViolation", "OccurenceConstraintViolation", "ProtocolError"),
+    ):
+        wire = Wire()
+        rpc = RpcSession("CS", wire.send, {"BootNotification": boot, "Heartbeat": boot}, validators("ocpp2.0.1"),
+                         error_codes=spelling)
+        rpc.feed(b"[2, 1]")  # not a frame
+        assert (await wire.next())[2] == formation
+        rpc.feed(b'[6, "m0", "Heartbeat", {}]')
+        assert (await wire.next())[1:3] == ["m0", unknown_type]
+        rpc.feed(orjson.dumps([2, "m1", "BootNotification", {"reason": "PowerUp"}]))  # chargingStation missing
+        assert (await wire.next())[2:3] == [occurrence]
+        rpc.feed(orjson.dumps([2, "m2", "Heartbeat", {}]))  # the handler's own code
+        assert (await wire.next())[2] == formation
+        # Our own request refused before it is sent, and a broken answer to it.
+        with pytest.raises(SchemaViolation) as refused:
+            await rpc.call("Reset", {})
+        assert refused.value.code == occurrence
+        task = asyncio.create_task(rpc.call("ClearCache", {}))
+        call = await wire.next()
+        rpc.feed(orjson.dumps([3, call[1], {"status": "Accepted", "extra": 1}]))
+        with pytest.raises(OcppError) as broken:
+            await task
+        assert broken.value.code == formation
+        # Codes both versions spell alike stay as they are.
+        rpc.feed(orjson.dumps([2, "m3", "NoSuchAction", {}]))
+        assert (await wire.next())[2] == "NotImplemented"

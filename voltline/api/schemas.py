@@ -13,7 +13,7 @@ from voltline.ocpp import identity as identity_rule
 from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
 from voltline.services.authorization.views import IdTag
 from voltline.services.configuration.views import ConfigurationKey
-from voltline.services.firmware.views import ChargePointEvent
+from voltline.services.firmware.views import ChargePointEvent, CustomerInformation
 from voltline.services.local_list.views import LocalList, LocalListEntry
 from voltline.services.remote_control.views import RemoteStart
 from voltline.services.message_log.views import MessageView
@@ -125,6 +125,10 @@ class LocalListOut(LocalList):
 
 
 class ChargePointEventOut(ChargePointEvent):
+    pass
+
+
+class CustomerInformationOut(CustomerInformation):
     pass
 
 

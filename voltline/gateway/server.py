@@ -393,6 +393,7 @@ class OcppGateway:
             lenient_actions=access.lenient_actions if access else NO_ACTIONS,
             message_log=self.message_log,
             call_timeout=self.call_timeout,
+            error_codes=connection.version.error_codes,
         )
 
     # -- registry ---------------------------------------------------------------------------

@@ -35,6 +35,11 @@ class ErrorCode:
     OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
     TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
     GENERIC_ERROR = "GenericError"
+    # OCPP-J 2.0.1 §4.3 spells two of them otherwise (and adds none that 1.6 lacks in use here).
+    FORMAT_VIOLATION = "FormatViolation"
+    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
+    # 2.0.1's word for a message type number it does not know (1.6: ProtocolError).
+    MESSAGE_TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
 
 
 MAX_MESSAGE_ID_LENGTH = 36
@@ -85,6 +90,11 @@ class FrameError(ProtocolFailure):
         """Only a broken CALL (or a frame whose type is unreadable) is answered: answering a broken
         CALLRESULT or CALLERROR could start an error ping-pong between the peers."""
         return self.message_type not in (MessageType.CALLRESULT, MessageType.CALLERROR)
+
+
+class UnknownMessageType(FrameError):
+    """A frame whose message type number is none of OCPP-J's, named as 1.6 names it (ProtocolError);
+    a session spells it in its peer's version."""
 
 
 def parse(data: bytes | str) -> Frame:
@@ -150,7 +160,7 @@ def parse(data: bytes | str) -> Frame:
                 kind,
             )
         return CallError(message_id, code, description, details)
-    raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {message_type}", message_id)
+    raise UnknownMessageType(ErrorCode.PROTOCOL_ERROR, f"unknown message type {message_type}", message_id)
 
 
 # Brackets and quotes are all that nesting is made of; `{}` count as `[]`.

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from voltline.ocpp import frames
 from voltline.ocpp.errors import ProtocolFailure
-from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType
+from voltline.ocpp.frames import Call, CallError, CallResult, ErrorCode, FrameError, MessageType, UnknownMessageType
 from voltline.ocpp.schemas import SchemaViolation, Validators
 
 log = logging.getLogger("voltline.ocpp.rpc")
@@ -66,6 +66,15 @@ class MessageLog(Protocol):
 
 
 IN, OUT = "in", "out"
+
+# The CALLERROR codes whose spelling differs between versions, by the meaning a version's
+# `error_codes` names them with (voltline/ocpp/versions.py); every other code is spelled alike.
+_MEANING = {
+    ErrorCode.FORMATION_VIOLATION: "format",
+    ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION: "occurrence",
+}
+# A message type number nobody knows: ProtocolError in 1.6, a code of its own in 2.0.1.
+_UNKNOWN_TYPE = "message_type"
 
 
 class PeerWarnings:
@@ -119,6 +128,8 @@ class RpcSession:
         "_pending_future",
         "_closed",
         "_warnings",
+        "_spelling",
+        "_unknown_type",
         "on_inbound_done",
     )
 
@@ -133,7 +144,10 @@ class RpcSession:
         lenient_actions: Collection[str] = (),
         message_log: MessageLog | None = None,
         call_timeout: float = 30.0,
+        error_codes: Mapping[str, str] | None = None,
     ) -> None:
+        """`error_codes`: the peer's version's spelling of codes by meaning ("format",
+        "occurrence"), as OcppVersion.error_codes has them; None: as 1.6 spells them."""
         self.identity = identity
         self.context = context
         self._send = send
@@ -151,9 +165,19 @@ class RpcSession:
         self._pending_future: asyncio.Future[dict[str, Any]] | None = None
         self._closed = False
         self._warnings: PeerWarnings | None = None
+        self._spelling = (
+            {code: error_codes[meaning] for code, meaning in _MEANING.items() if meaning in error_codes}
+            if error_codes else None
+        )
+        self._unknown_type = error_codes.get(_UNKNOWN_TYPE) if error_codes else None
         # Called each time an inbound CALL is done with, while someone (the gateway, holding a
         # connection's reading back) waits for the backlog to shrink; None otherwise.
         self.on_inbound_done: Callable[[], None] | None = None
+
+    def _spell(self, code: str) -> str:
+        """`code` as the peer's version spells it (frames and schemas name codes as 1.6 does)."""
+        spelling = self._spelling
+        return spelling.get(code, code) if spelling is not None else code
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -181,13 +205,16 @@ class RpcSession:
             self._on_error(frame)
 
     def _bad_frame(self, data: bytes, exc: FrameError) -> None:
-        self._record(IN, exc.message_type or 0, exc.message_id, None, data, exc.code)
+        code = self._spell(exc.code)
+        if isinstance(exc, UnknownMessageType) and self._unknown_type is not None:
+            code = self._unknown_type
+        self._record(IN, exc.message_type or 0, exc.message_id, None, data, code)
         self.warn(logging.WARNING, "bad frame from %s: %s", self.identity, exc.description)
         if exc.answerable:
-            self._answer_error(exc.message_id or "-1", None, exc.code, exc.description)
+            self._answer_error(exc.message_id or "-1", None, code, exc.description)
         elif exc.message_id is not None and exc.message_id == self._pending_id:
             # A broken answer to our CALL: the call fails now rather than at its timeout.
-            self._settle(exc=OcppError(exc.code, f"the answer is not valid OCPP-J: {exc.description}"))
+            self._settle(exc=OcppError(code, f"the answer is not valid OCPP-J: {exc.description}"))
 
     def warn(self, level: int, message: str, *args: Any, exc_info: bool = False) -> None:
         """Log something about this peer's frames, a few records a minute at most."""
@@ -267,6 +294,7 @@ class RpcSession:
                     code, description = ErrorCode.NOT_SUPPORTED, f"{action} is not accepted from this side"
                 else:
                     code, description = ErrorCode.NOT_IMPLEMENTED, f"unknown action {action!r}"
+                self.warn(logging.INFO, "%s from %s answered %s: no handler", action, self.identity, code)
             else:
                 try:
                     self._validators.validate_request(action, call.payload)
@@ -312,6 +340,7 @@ class RpcSession:
     ) -> None:
         if self._closed:
             return
+        code = self._spell(code)
         try:
             data = frames.call_error(message_id, code, description, details)
         except Exception:  # details a handler put in that JSON cannot carry
@@ -329,7 +358,11 @@ class RpcSession:
         CallErrorReceived, CallTimeout or ConnectionLost."""
         if not self._validators.knows(action):
             raise SchemaViolation(ErrorCode.NOT_IMPLEMENTED, f"{action!r} is not an OCPP action of this version")
-        self._validators.validate_request(action, payload)
+        try:
+            self._validators.validate_request(action, payload)
+        except SchemaViolation as exc:
+            exc.code = self._spell(exc.code)
+            raise
         timeout = self._call_timeout if timeout is None else timeout
         if self._outbound_lock is None:
             self._outbound_lock = asyncio.Lock()
@@ -376,7 +409,8 @@ class RpcSession:
             self._validators.validate_response(action, result.payload)
         except SchemaViolation as exc:
             if action not in self._lenient:
-                self._settle(exc=OcppError(exc.code, f"the {action} response breaks the schema: {exc.description}"))
+                problem = f"the {action} response breaks the schema: {exc.description}"
+                self._settle(exc=OcppError(self._spell(exc.code), problem))
                 return
             self.warn(logging.WARNING, "lenient %s response from %s despite %s", action, self.identity, exc.description)
         self._settle(result=result.payload)

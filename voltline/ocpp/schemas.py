@@ -20,6 +20,7 @@ from voltline.ocpp.errors import ProtocolFailure
 from voltline.ocpp.frames import ErrorCode
 
 OCPP16 = "ocpp1.6"
+OCPP201 = "ocpp2.0.1"
 
 # jsonschema_rs names the kind of rule that failed; OCPP-J names the kind of violation.
 _RULE_TO_ERROR = {
@@ -54,10 +55,13 @@ class Validators:
     def __init__(self, schema_dir: Path) -> None:
         started = time.perf_counter()
         self._actions: dict[str, ActionSchemas] = {}
+        # 1.6 names a request's schema after its action (Authorize.json), 2.0.1 adds "Request"
+        # (AuthorizeRequest.json); both name the answer's "...Response.json".
         for request_path in sorted(schema_dir.glob("*.json")):
             action = request_path.stem
             if action.endswith("Response"):
                 continue
+            action = action.removesuffix("Request")
             response_path = schema_dir / f"{action}Response.json"
             request = _compile(request_path)
             self._actions[action] = ActionSchemas(request.validate, _compile(response_path).validate, request.iter_errors)
@@ -107,7 +111,7 @@ def _violation(exc: Any) -> SchemaViolation:
 def _schema_dir(version: str) -> Path:
     import ocpp  # the package ships the official schemas as data files
 
-    sub = {OCPP16: "v16"}[version]
+    sub = {OCPP16: "v16", OCPP201: "v201"}[version]
     return Path(ocpp.__file__).parent / sub / "schemas"
 
 

@@ -16,10 +16,13 @@ from typing import Any, Protocol
 from voltline.ocpp import commands
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import Handler
-from voltline.ocpp.schemas import OCPP16, Validators, validators
+from voltline.ocpp.schemas import OCPP16, OCPP201, Validators, validators
 from voltline.ocpp.v16 import fields as fields16
 from voltline.ocpp.v16 import inbound as inbound16
 from voltline.ocpp.v16 import outbound as outbound16
+from voltline.ocpp.v201 import context as context201
+from voltline.ocpp.v201 import inbound as inbound201
+from voltline.ocpp.v201 import outbound as outbound201
 
 Payload = dict[str, Any]
 Path = tuple[str | int, ...]
@@ -35,9 +38,9 @@ class HandlerContext(Protocol):
     def withdraw(self, allowance: Any) -> None: ...
 
 
-class Services(inbound16.Services, Protocol):
+class Services(inbound16.Services, context201.Services, Protocol):
     """What the handlers of every version need of the domain: each version states its part as a
-    Protocol (v16.inbound.Services), this one has them all. The gateway hands the container of
+    Protocol (v16.inbound.Services, v201.context.Services), this one has them all. The gateway hands the container of
     voltline/services, which this layer cannot name, to each connection's context as this."""
 
 
@@ -89,6 +92,22 @@ OCPP_16 = OcppVersion(
     },
 )
 
+OCPP_201 = OcppVersion(
+    subprotocol=OCPP201,
+    label="2.0.1",
+    handlers=inbound201.HANDLERS,
+    validators=lambda: validators(OCPP201),
+    context=context201.Context,
+    outbound=Outbound(outbound201.encode, outbound201.decode_answer, outbound201.read_request, outbound201.triggered),
+    actions=outbound201.CENTRAL_SYSTEM_ACTIONS,
+    error_codes={
+        "format": ErrorCode.FORMAT_VIOLATION,
+        "occurrence": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+        "message_type": ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
+        "security": ErrorCode.SECURITY_ERROR,
+    },
+)
+
 
 class VersionRegistry:
     """The versions a gateway accepts, in its order of preference for the registry's own lists."""
@@ -131,7 +150,7 @@ class VersionRegistry:
 
 
 def default_registry() -> VersionRegistry:
-    return VersionRegistry(OCPP_16)
+    return VersionRegistry(OCPP_16, OCPP_201)
 
 
 VERSIONS = default_registry()

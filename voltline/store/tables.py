@@ -56,7 +56,7 @@ charge_points = sa.Table(
     sa.Column("description", sa.String(255)),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("registration_status", sa.String(16)),
-    sa.Column("vendor", sa.String(20)),
+    sa.Column("vendor", sa.String(50)),  # 1.6 sends up to 20 characters, 2.0.1 up to 50
     sa.Column("model", sa.String(20)),
     sa.Column("serial_number", sa.String(25)),
     sa.Column("charge_box_serial_number", sa.String(25)),
@@ -89,6 +89,7 @@ charge_points = sa.Table(
     sa.Column("local_list_version", sa.Integer),
     # The heartbeat interval its last BootNotification was answered with, seconds.
     sa.Column("heartbeat_interval", sa.Integer),
+    sa.Column("boot_reason", sa.String(32)),  # of its latest boot: 2.0.1's BootReasonEnumType, null on 1.6
     sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
 )
@@ -423,6 +424,7 @@ connector_status_history = sa.Table(
     sa.Column("vendor_error_code", sa.String(50)),
     sa.Column("timestamp", UTCDateTime, nullable=False),  # the charge point's; ours when it gave none
     sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("evse_id", sa.Integer),  # null on 1.6, as for connectors
     sa.Index("ix_connector_status_history_connector", "charge_point_id", "connector_id", "timestamp"),
     sa.Index("ix_connector_status_history_cp_time", "charge_point_id", "timestamp"),
 )

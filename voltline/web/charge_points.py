@@ -131,10 +131,14 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
     views = board.views
     point = await _charge_point(board, charge_point_id)
     connectors = point.connectors
-    sessions = {s.connector_id: s for s in await views.transactions.active(charge_point_id)}
+    active = await views.transactions.active(charge_point_id)
+    # A session is on a connector as the charge point numbers it: (EVSE, connector) on 2.0.1,
+    # the connector alone (EVSE null) on 1.6.
+    sessions_at = {(s.evse_id, s.connector_id): s for s in active}
+    sessions = {s.connector_id: s for s in active}
     rows = []
     for connector in connectors:
-        session = sessions.get(connector.connector_id)
+        session = sessions_at.get((connector.evse_id, connector.connector_id))
         rows.append(
             {
                 "connector": connector,
@@ -145,9 +149,9 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
         )
     online = point.connected
     # Sessions on connectors that never sent a StatusNotification still show.
-    for connector_id, session in sorted(sessions.items()):
-        if not any(c.connector_id == connector_id for c in connectors):
-            rows.append({"connector": None, "connector_id": connector_id, "session": session,
+    for (evse_id, connector_id), session in sorted(sessions_at.items(), key=lambda item: (item[0][0] or 0, item[0][1])):
+        if not any((c.evse_id, c.connector_id) == (evse_id, connector_id) for c in connectors):
+            rows.append({"connector": None, "connector_id": connector_id, "evse_id": evse_id, "session": session,
                          "power": views.transactions.power_w(session), "energy": session.energy_wh})
     return render(
         request,
@@ -156,6 +160,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "point": point,
             "online": online,
             "rows": rows,
+            "evses": evse_groups(rows),
             "last_readings": await last_readings(board.node, sessions.values()),
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
@@ -174,6 +179,21 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "installed_certificates": await board.node.services.installed_certificates.list(charge_point_id),
         },
     )
+
+
+def evse_groups(rows: list[dict[str, Any]]) -> list[tuple[int, list[dict[str, Any]]]] | None:
+    """The rows by EVSE for a charge point that numbers its connectors per EVSE (2.0.1); None for
+    one numbered as 1.6 numbers them, whose page lists its connectors alone."""
+    def evse_of(row: dict[str, Any]) -> int | None:
+        connector = row["connector"]
+        return connector.evse_id if connector is not None else row.get("evse_id")
+
+    if all(evse_of(row) is None for row in rows):
+        return None
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(evse_of(row) or 0, []).append(row)
+    return sorted(groups.items())
 
 
 def free_connector(connectors: list[ConnectorView], sessions: dict[int, TransactionView]) -> int | None:

@@ -12,6 +12,7 @@ from voltline.api.openapi import answers, exists, unknown
 from voltline.services.provisioning.views import ChargePointFilter
 from voltline.api.schemas import (
     ChargePointEventOut,
+    CustomerInformationOut,
     ChargePointIn,
     ChargePointOut,
     ChargePointPatch,
@@ -99,14 +100,31 @@ async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) 
 
 
 @router.get(
+    "/{charge_point_id}/customer-information/{request_id}",
+    summary="What a 2.0.1 charge point reported for a CustomerInformation request, its parts put together",
+    responses=UNKNOWN,
+)
+async def customer_information(
+    charge_point_id: ChargePointIdPath, request_id: int, services: ServicesDep
+) -> CustomerInformationOut:
+    await services.views.charge_points.require_charge_point(charge_point_id)
+    return CustomerInformationOut.model_validate(
+        await services.views.events.customer_information(charge_point_id, request_id)
+    )
+
+
+@router.get(
     "/{charge_point_id}/events",
-    summary="Firmware, diagnostics, log and security history: our requests and the notifications that followed",
+    summary="Firmware, diagnostics, log, security and (2.0.1) monitoring events: our requests and the notifications"
+    " that followed",
     responses=UNKNOWN,
 )
 async def events(
     charge_point_id: ChargePointIdPath,
     services: ServicesDep,
-    kind: Literal["firmware", "diagnostics", "log", "signed_firmware", "security"] | None = None,
+    kind: Literal[
+        "firmware", "diagnostics", "log", "signed_firmware", "security", "event", "customer_information"
+    ] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ChargePointEventOut]:

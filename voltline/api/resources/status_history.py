@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from voltline.api.deps import After, ChargePointIdPath, IntQuery, Limit, Offset, ServicesDep, TimeQuery, page_out
 from voltline.api.openapi import answers, unknown
@@ -24,6 +25,7 @@ class StatusChangeOut(Out):
     vendor_error_code: str | None
     timestamp: datetime
     received_at: datetime
+    evse_id: int | None = Field(None, description="the EVSE (OCPP 2.0.1); null on 1.6")
 
 
 @router.get(
@@ -35,6 +37,7 @@ async def get_status_history(
     charge_point_id: ChargePointIdPath,
     services: ServicesDep,
     connector_id: IntQuery = None,
+    evse_id: IntQuery = None,
     from_: Annotated[UtcDateTime | None, Query(alias="from", description="reported at or after")] = None,
     to: Annotated[TimeQuery, Query(description="reported before")] = None,
     limit: Limit = 50,
@@ -42,7 +45,7 @@ async def get_status_history(
     after: After = None,
 ) -> Page[StatusChangeOut]:
     page = await status_history(
-        services.store, charge_point_id, connector_id=connector_id, start=from_, end=to,
+        services.store, charge_point_id, connector_id=connector_id, evse_id=evse_id, start=from_, end=to,
         limit=limit, offset=offset, after=after,
     )
     return Page[StatusChangeOut].model_validate(page_out(page))

@@ -7,14 +7,13 @@ This module only knows the 1.6 field names and shapes. The services are reached 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
+from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.rpc import OcppError
 from voltline.ocpp.v16 import lenient
 
@@ -74,7 +73,7 @@ class ChargePoints(Protocol):
 
 
 class Authorization(Protocol):
-    async def authorize(self, id_tag: str) -> IdTagVerdict: ...
+    async def authorize(self, id_tag: str, *, charge_point_id: str | None = None) -> IdTagVerdict: ...
 
 
 class Transactions(Protocol):
@@ -124,56 +123,17 @@ class Services(Protocol):
     def certificates(self) -> Certificates: ...
 
 
-@dataclass(slots=True, eq=False)
-class Allowance:
-    """A message a charge point that is not Accepted may send because we asked for it."""
+class Context(RegistrationGate):
+    """One connected 1.6 charge point, as its handlers see it."""
 
-    action: str
-    until: float | None = None  # None: once; else as often as it comes until then (monotonic)
+    __slots__ = ("services", "lenient")
 
-
-@dataclass(slots=True)
-class Context:
-    """One connected charge point, as its handlers see it."""
-
-    identity: str
-    services: Services
-    # The last verdict on this charge point's registration: until Accepted, OCPP allows it only
-    # to boot, and to send what we asked for with TriggerMessage.
-    registration_status: str = "Accepted"
-    # Created on first use: most charge points are never asked to send anything.
-    triggered: list[Allowance] | None = None
-    # The actions this charge point is served despite a payload that breaks the schema (read once
-    # per connection, as the RPC session does).
-    lenient: frozenset[str] | None = None
-
-    def allow(self, action: str, within: float | None = None) -> Allowance:
-        """Let `action` through while not Accepted: once, or for `within` seconds as often as it
-        comes (a trigger for no connector in particular brings one message per connector, and
-        how many that are only the charge point knows)."""
-        allowance = Allowance(action, None if within is None else time.monotonic() + within)
-        if self.triggered is None:
-            self.triggered = []
-        self.triggered.append(allowance)
-        return allowance
-
-    def withdraw(self, allowance: Allowance) -> None:
-        if self.triggered and allowance in self.triggered:
-            self.triggered.remove(allowance)
-
-    def take(self, action: str) -> bool:
-        """Whether `action` is allowed, using up an allowance for one message."""
-        if not self.triggered:
-            return False
-        at = time.monotonic()
-        for allowance in list(self.triggered):
-            if allowance.until is not None and at > allowance.until:
-                self.triggered.remove(allowance)
-            elif allowance.action == action:
-                if allowance.until is None:
-                    self.triggered.remove(allowance)
-                return True
-        return False
+    def __init__(self, identity: str, services: Services, registration_status: str = "Accepted") -> None:
+        RegistrationGate.__init__(self, identity, registration_status)
+        self.services = services
+        # The actions this charge point is served despite a payload that breaks the schema (read
+        # once per connection, as the RPC session does).
+        self.lenient: frozenset[str] | None = None
 
 
 def _iso(value: datetime) -> str:

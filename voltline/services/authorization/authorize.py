@@ -34,6 +34,10 @@ class IdTagInfo:
     expiry_date: datetime | None = None
     parent_id_tag: str | None = None
     token_type: str | None = None  # the registered tag's type (IdTokenEnumType); None: unknown tag
+    # Whether the tag is registered at all: 2.0.1 tells an unknown token (Unknown) from one it
+    # knows to be no good (Invalid); 1.6 answers Invalid for both.
+    known: bool = True
+    parent_token_type: str | None = None  # the parent tag's own type, when it is registered
 
 
 async def authorize(
@@ -45,12 +49,14 @@ async def authorize(
 ) -> IdTagInfo:
     """The status of `id_tag` right now, as OCPP's IdTagInfo.
 
-    Unknown → Invalid; Blocked → Blocked; past its expiry → Expired; for a start, already in as
+    Unknown → Invalid (and not `known`); Blocked → Blocked; past its expiry → Expired; for a start, already in as
     many active transactions (other than `exclude_transactions`) as the tag may have → ConcurrentTx;
     the parent tag is returned when set.
     """
     tags = t.id_tags.c
-    columns: list[sa.ColumnElement[object]] = [tags.status, tags.expiry_date, tags.parent_id_tag, tags.token_type]
+    columns: list[sa.ColumnElement[object]] = [
+        tags.status, tags.expiry_date, tags.parent_id_tag, tags.token_type, _PARENT_TOKEN_TYPE,
+    ]
     starting = context is AuthorizationContext.START
     if starting:
         tx = t.transactions.c
@@ -61,15 +67,24 @@ async def authorize(
     # One statement: on a loaded server every round trip to the database costs turns of the loop.
     row = (await conn.execute(sa.select(*columns).where(tags.id_tag == id_tag))).first()
     if row is None:
-        return IdTagInfo(INVALID)
+        return IdTagInfo(INVALID, known=False)
     status, expiry, parent, kind = row.status, row.expiry_date, row.parent_id_tag, row.token_type
+    parent_kind = row.parent_token_type
     if status != ACCEPTED:
-        return IdTagInfo(status, expiry, parent, kind)
+        return IdTagInfo(status, expiry, parent, kind, parent_token_type=parent_kind)
     if expiry is not None and expiry <= now():
-        return IdTagInfo(EXPIRED, expiry, parent, kind)
+        return IdTagInfo(EXPIRED, expiry, parent, kind, parent_token_type=parent_kind)
     if starting and row.max_active_transactions and row.active >= row.max_active_transactions:
-        return IdTagInfo(CONCURRENT_TX, expiry, parent, kind)
-    return IdTagInfo(ACCEPTED, expiry, parent, kind)
+        return IdTagInfo(CONCURRENT_TX, expiry, parent, kind, parent_token_type=parent_kind)
+    return IdTagInfo(ACCEPTED, expiry, parent, kind, parent_token_type=parent_kind)
+
+
+# The parent's own type in the same statement (a 2.0.1 groupIdToken names it): a lookup by key.
+_parent = t.id_tags.alias("parent")
+_PARENT_TOKEN_TYPE = (
+    sa.select(_parent.c.token_type).where(_parent.c.id_tag == t.id_tags.c.parent_id_tag)
+    .scalar_subquery().label("parent_token_type")
+)
 
 
 class FailedStarts(Protocol):

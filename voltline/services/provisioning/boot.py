@@ -50,7 +50,10 @@ class Boot:
         imsi: str | None = None,
         meter_type: str | None = None,
         meter_serial_number: str | None = None,
+        reason: str | None = None,
     ) -> BootResult:
+        """What the charge point says it is, in every version's terms (1.6 gives no `reason`;
+        2.0.1's station has no charge box serial or meter); the verdict by the one boot policy."""
         at = now()
         access = self._registry.get(identity)
         status = access.registration_status if access else ACCEPTED
@@ -69,6 +72,7 @@ class Boot:
             "meter_serial_number": meter_serial_number,
             "last_boot_at": at,
             "heartbeat_interval": self._policy.heartbeat_interval,
+            "boot_reason": reason,
         }
         values["b_id"] = identity
         if access is not None:
@@ -79,7 +83,9 @@ class Boot:
             await self._store.execute(_BOOT, values)
         if self._registry.get(identity) is None:
             status = await self._register_at_boot(identity, values)
-        self._bus.publish(Event("charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model}))
+        self._bus.publish(Event(
+            "charge_point.booted", identity, {"status": status, "vendor": vendor, "model": model, "reason": reason}
+        ))
         return BootResult(status, self._policy.heartbeat_interval, at)
 
     async def _register_at_boot(self, identity: str, values: dict[str, Any]) -> str:
@@ -115,6 +121,6 @@ _BOOT = (
     .where(_cp.id == sa.bindparam("b_id"))
     .values({name: sa.bindparam(name) for name in (
         "vendor", "model", "serial_number", "charge_box_serial_number", "firmware_version", "iccid", "imsi",
-        "meter_type", "meter_serial_number", "last_boot_at", "heartbeat_interval",
+        "meter_type", "meter_serial_number", "last_boot_at", "heartbeat_interval", "boot_reason",
     )})
 )

@@ -83,6 +83,7 @@ class ChargePointService:
         self.boot = self.boots.boot
         self.status_notification = self.connector_status.status_notification
         self.record_event = self.events.record
+        self.record_events = self.events.record_many
 
     # The settings operators and tests read here.
     @property

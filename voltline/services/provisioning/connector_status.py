@@ -80,7 +80,8 @@ class ConnectorStatus:
                 Event(
                     "connector.status",
                     identity,
-                    {"connector_id": connector_id, "status": status, "error_code": error_code, "info": info},
+                    {"connector_id": connector_id, "evse_id": evse_id, "status": status, "error_code": error_code,
+                     "info": info},
                 )
             )
         return True
@@ -106,4 +107,4 @@ _STATUS_UPSERT = {
 }
 
 
-_HISTORY_COLUMNS = ("charge_point_id", "connector_id", "status", "error_code", "info", "vendor_id", "vendor_error_code")
+_HISTORY_COLUMNS = ("charge_point_id", "connector_id", "evse_id", "status", "error_code", "info", "vendor_id", "vendor_error_code")

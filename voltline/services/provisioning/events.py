@@ -3,6 +3,7 @@ history, and the latest firmware, diagnostics and log status also on the charge 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,3 +50,21 @@ class ChargePointEvents:
 
         await self._store.write(insert)
         self._bus.publish(Event(f"{kind}.status", identity, {"status": status, "request_id": request_id}))
+
+    async def record_many(self, identity: str, kind: str, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Several events of one `kind` that arrived in one message (2.0.1's NotifyEvent carries
+        many), in one write. Each entry: `status`, and optionally `timestamp`, `request_id`, `detail`."""
+        if not entries:
+            return
+        at = now()
+        rows = [
+            {"charge_point_id": identity, "kind": kind, "status": entry.get("status"),
+             "request_id": entry.get("request_id"), "timestamp": entry.get("timestamp") or at,
+             "detail": entry.get("detail")}
+            for entry in entries
+        ]
+        await self._store.write(lambda conn: conn.execute(t.charge_point_events.insert(), rows))
+        last = rows[-1]
+        self._bus.publish(
+            Event(f"{kind}.status", identity, {"status": last["status"], "request_id": last["request_id"], "count": len(rows)})
+        )

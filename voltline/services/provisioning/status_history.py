@@ -24,6 +24,7 @@ class StatusChange:
     vendor_error_code: str | None
     timestamp: datetime  # the charge point's (ours when it gave none)
     received_at: datetime
+    evse_id: int | None = None  # null on 1.6, as for connectors
 
 
 _h = t.connector_status_history.c
@@ -31,7 +32,7 @@ _h = t.connector_status_history.c
 
 def _change(row: Any) -> StatusChange:
     return StatusChange(row.connector_id, row.status, row.error_code, row.info, row.vendor_id, row.vendor_error_code,
-                        row.timestamp, row.received_at)
+                        row.timestamp, row.received_at, row.evse_id)
 
 
 async def status_history(
@@ -39,6 +40,7 @@ async def status_history(
     charge_point_id: str,
     *,
     connector_id: int | None = None,
+    evse_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 50,
@@ -50,6 +52,8 @@ async def status_history(
     query = sa.select(t.connector_status_history).where(_h.charge_point_id == charge_point_id)
     if connector_id is not None:
         query = query.where(_h.connector_id == connector_id)
+    if evse_id is not None:
+        query = query.where(_h.evse_id == evse_id)
     if start is not None:
         query = query.where(_h.timestamp >= start)
     if end is not None:

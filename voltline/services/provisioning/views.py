@@ -83,6 +83,7 @@ class ChargePointView(ReadModel):
     log_status: str | None = Field(None, description="the latest LogStatusNotification")
     log_status_at: datetime | None = None
     heartbeat_interval: int | None = Field(None, description="seconds: the interval its last boot was answered with")
+    boot_reason: str | None = Field(None, description="why it last booted (OCPP 2.0.1's reason; null on 1.6)")
 
 
 @dataclass(slots=True, frozen=True)
@@ -188,7 +189,7 @@ class ChargePointViews:
 
     async def _views(self, rows: Any) -> list[ChargePointView]:
         connectors = await self._connectors([row.id for row in rows])
-        return [self._view(row, connectors.get(row.id, [])) for row in rows]
+        return [self._view(row, _numbered_as(row.ocpp_version, connectors.get(row.id, []))) for row in rows]
 
     async def _connectors(self, identities: list[str]) -> dict[str, list[ConnectorView]]:
         if not identities:
@@ -248,7 +249,17 @@ class ChargePointViews:
             log_status=row.log_status,
             log_status_at=row.log_status_at,
             heartbeat_interval=row.heartbeat_interval,
+            boot_reason=row.boot_reason,
         )
+
+
+def _numbered_as(ocpp_version: str | None, connectors: list[ConnectorView]) -> list[ConnectorView]:
+    """The connectors as the charge point numbers them now. One that changed version (a firmware
+    update from 1.6 to 2.0.1) left rows of the other numbering, which are its past, not its
+    connectors; while nothing of the new numbering has come, the old rows are all there is."""
+    per_evse = ocpp_version not in (None, "1.6")
+    current = [c for c in connectors if (c.evse_id is not None) == per_evse]
+    return current or connectors
 
 
 def _newest(*moments: datetime | None) -> datetime | None:

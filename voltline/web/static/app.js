@@ -286,8 +286,11 @@
     const d = event.data || {};
     if (event.type === "meter_values") onMeterValues(cp, d, event.at);
     if (event.type === "connector.status") {
-      $$("[data-status]").forEach((el) => { if (matches(el, cp, d.connector_id)) setBadge(el, d.status); });
-      $$("[data-connector-option]").forEach((el) => { if (matches(el, cp, d.connector_id)) el.textContent = d.connector_id + " (" + d.status + ")"; });
+      // On a 2.0.1 station a connector is named by its EVSE too: connector 1 is on every EVSE.
+      const evse = d.evse_id == null ? "" : String(d.evse_id);
+      const here = (el) => matches(el, cp, d.connector_id) && (el.dataset.evse || "") === evse;
+      $$("[data-status]").forEach((el) => { if (here(el)) setBadge(el, d.status); });
+      $$("[data-connector-option]").forEach((el) => { if (here(el)) el.textContent = d.connector_id + " (" + d.status + ")"; });
     }
     if (event.type === "charge_point.connected" || event.type === "charge_point.disconnected") {
       const state = event.type.endsWith("disconnected") ? "offline" : "online";

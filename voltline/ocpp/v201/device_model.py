@@ -1,0 +1,10 @@
+"""The device model of a 2.0.1 charge point: NotifyReport, GetBaseReport / GetReport, GetVariables / SetVariables (block B)."""
+
+from __future__ import annotations
+
+from voltline.ocpp.v201.blocks import Answers, Encoders, Handler201, Readers
+
+HANDLERS: dict[str, Handler201] = {}
+ENCODERS: Encoders = {}
+READERS: Readers = {}
+ANSWERS: Answers = {}

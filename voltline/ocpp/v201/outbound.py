@@ -1,0 +1,59 @@
+"""OCPP 2.0.1 messages the Central System sends, translated from and to the domain's requests
+(the same four functions as voltline/ocpp/v16/outbound.py), gathered from the block modules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from voltline.ocpp import commands as c
+from voltline.ocpp.v201 import device_model, provisioning, remote_control, transactions
+from voltline.ocpp.v201.blocks import Answers, Encoders, Payload, Readers
+
+_BLOCKS = (provisioning, transactions, device_model, remote_control)
+
+# Every message the CSMS sends in OCPP 2.0.1.
+CENTRAL_SYSTEM_ACTIONS = (
+    "CancelReservation", "CertificateSigned", "ChangeAvailability", "ClearCache", "ClearChargingProfile",
+    "ClearDisplayMessage", "ClearVariableMonitoring", "CostUpdated", "CustomerInformation", "DataTransfer",
+    "DeleteCertificate", "GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
+    "GetInstalledCertificateIds", "GetLocalListVersion", "GetLog", "GetMonitoringReport", "GetReport",
+    "GetTransactionStatus", "GetVariables", "InstallCertificate", "PublishFirmware", "RequestStartTransaction",
+    "RequestStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile", "SetDisplayMessage",
+    "SetMonitoringBase", "SetMonitoringLevel", "SetNetworkProfile", "SetVariableMonitoring", "SetVariables",
+    "TriggerMessage", "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
+)
+
+_ENCODERS: Encoders = {k: v for block in _BLOCKS for k, v in block.ENCODERS.items()}
+_READERS: Readers = {k: v for block in _BLOCKS for k, v in block.READERS.items()}
+_ANSWERS: Answers = {k: v for block in _BLOCKS for k, v in block.ANSWERS.items()}
+
+
+def encode(request: c.Request[Any]) -> tuple[str, Payload]:
+    """The 2.0.1 action and payload that ask for `request`."""
+    action, build = _ENCODERS[type(request)]
+    return action, build(request)
+
+
+def read_request(action: str, payload: Payload) -> c.Request[Any] | None:
+    """The domain request a 2.0.1 request means; None for one with no domain meaning: it is sent
+    as it is and has no effect to apply."""
+    read = _READERS.get(action)
+    return read(payload) if read is not None else None
+
+
+def _status(p: Mapping[str, Any]) -> str | None:
+    status = p.get("status")
+    return status if isinstance(status, str) else None
+
+
+def decode_answer(action: str, answer: Mapping[str, Any]) -> c.Answer:
+    """The result a 2.0.1 answer to `action` means."""
+    read = _ANSWERS.get(action)
+    return read(answer) if read is not None else c.Answer(_status(answer))
+
+
+def triggered(action: str, payload: Mapping[str, Any]) -> tuple[str, float | None] | None:
+    """The message a TriggerMessage asks for, and for how long it may keep coming (None: once),
+    so a station not yet Accepted is served it. Filled in with remote_control's TriggerMessage."""
+    return None
