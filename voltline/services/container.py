@@ -41,6 +41,7 @@ from voltline.services.security.passwords import PasswordHasher
 from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
 from voltline.services.transactions.service import TransactionService
+from voltline.services.transactions.status import TransactionStatusService
 from voltline.store.database import Store
 
 
@@ -86,6 +87,7 @@ class Services:
     security_profiles: SecurityProfiles
     installed_certificates: InstalledCertificates
     revoked_certificates: RevokedSerials
+    transaction_status: TransactionStatusService
 
     @classmethod
     def build(
@@ -200,6 +202,7 @@ class Services:
             security_profiles=security_profiles,
             installed_certificates=InstalledCertificates(store, bus, commands),
             revoked_certificates=revoked_certificates,
+            transaction_status=TransactionStatusService(store, commands),
         )
 
     async def load(self) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voltline.ocpp.registration import RegistrationGate
+
+if TYPE_CHECKING:
+    from voltline.ocpp.v201.transactions import Transactions
 
 Payload = dict[str, Any]
 
@@ -12,6 +15,9 @@ Payload = dict[str, Any]
 class Services(Protocol):
     """What the 2.0.1 handlers need from the domain (see voltline/services), as it is structured
     there, so the protocol layer imports none of it. Each block module states its part."""
+
+    @property
+    def transactions(self) -> Transactions: ...
 
 
 class Context(RegistrationGate):
