@@ -34,10 +34,10 @@ async def test_unknown_charge_point_is_refused_at_the_handshake(server, connect)
     assert refused.value.response.status_code == 404
 
 
-async def test_a_connection_without_the_ocpp16_subprotocol_is_refused(server, connect) -> None:  # type: ignore[no-untyped-def]
+async def test_a_connection_without_a_supported_subprotocol_is_refused(server, connect) -> None:  # type: ignore[no-untyped-def]
     await server.services.charge_points.register("CP-1")
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await connect("CP-1", subprotocols=["ocpp2.0.1"])
+        await connect("CP-1", subprotocols=["ocpp2.1"])
     assert refused.value.response.status_code == 400
 
 
