@@ -357,3 +357,26 @@ async def _until(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition never held")
+
+
+async def test_a_201_session_reaches_the_live_feed_and_the_report_rollups_as_a_16_one_does(server, station, api) -> None:  # type: ignore[no-untyped-def]
+    await add_tag(server, "TAG-1")
+    cs = await station("CS-1")
+    async with server.bus.subscribe() as events:
+        await cs.event("Started", 0, "tx-feed", token="TAG-1", meter=[register(1000, 0)])
+        await cs.event("Updated", 1, "tx-feed", minutes=30, trigger="MeterValuePeriodic", meter=[register(4000, 30)])
+        await cs.event("Ended", 2, "tx-feed", minutes=60, meter=[register(6500, 60)])
+        seen = []
+        while not seen or seen[-1].type != "transaction.stopped":
+            seen.append(await asyncio.wait_for(events.get(), 5))
+    kinds = [(e.type, e.data.get("ocpp_transaction_id")) for e in seen if e.type.startswith("transaction.")]
+    assert kinds == [("transaction.started", "tx-feed"), ("transaction.stopped", "tx-feed")]
+    assert [e.data["energy_wh"] for e in seen if e.type == "meter_values"][-1] == 6500
+    assert seen[-1].data["meter_stop"] == 6500 and seen[-1].data["reason"] == "Local"
+
+    await server.services.rollups.flush()
+    s = t.report_sessions.c
+    rows = await server.store.fetch_all(sa.select(s.charge_point_id, s.connector_id, s.id_tag, s.sessions, s.energy_wh))
+    assert [tuple(r) for r in rows] == [("CS-1", 1, "TAG-1", 1, 5500.0)]
+    e = t.report_energy.c
+    assert sum(r.energy_wh for r in await server.store.fetch_all(sa.select(e.energy_wh))) == 5500.0

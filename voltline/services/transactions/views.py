@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -27,6 +28,7 @@ from voltline.store.database import Store
 
 ACTIVE, STOPPED = "Active", "Stopped"
 EXPORT_CHUNK = 1000  # transactions per query of an export
+MISSING_SHOWN = 1000  # seqNos a transaction's gap list shows at most
 T = TypeVar("T")
 
 _tx = t.transactions.c
@@ -223,7 +225,8 @@ class TransactionViews:
         if not seen:
             return []
         present = set(seen)
-        return [n for n in range(min(0, seen[0]), seen[-1]) if n not in present]
+        # At most MISSING_SHOWN: a station whose seqNos jump by millions must not cost a page that.
+        return list(islice((n for n in range(min(0, seen[0]), seen[-1]) if n not in present), MISSING_SHOWN))
 
     async def energy_since(self, since: datetime) -> float:
         """Wh delivered by the sessions that finished at or after `since` and by those still open."""
