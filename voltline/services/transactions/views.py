@@ -35,10 +35,10 @@ _tx = t.transactions.c
 
 
 class TransactionView(ReadModel):
-    id: int = Field(description="the OCPP transactionId")
+    id: int = Field(description="Voltline's id, unique system-wide (on OCPP 1.6 the transactionId itself)")
     charge_point_id: str
     connector_id: int
-    id_tag: str
+    id_tag: str = Field(description="empty while a 2.0.1 transaction's id token has not been named yet")
     id_tag_status: str
     reservation_id: int | None
     meter_start: int = Field(description="Wh")
