@@ -445,3 +445,54 @@ async def test_0014_keeps_charge_points_and_status_history_and_adds_boot_reasons
         assert "boot_reason" not in columns
     finally:
         await engine.dispose()
+
+
+async def test_0015_keeps_transactions_and_readings_and_adds_events_and_signed_values(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    reading = '[[1500.0,"Wh","1.5","kWh","Energy.Active.Import.Register",null,"Sample.Periodic","Outlet","Raw"]]'
+    try:
+        await _migrate(engine, empty_database, "0013")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
+                                              "created_at": AT, "updated_at": AT}])
+                _insert(c, "transactions", [{"id": 7, **START, "ocpp_transaction_id": "7"}])
+                _insert(c, "meter_readings", [{"charge_point_id": "CP-1", "connector_id": 1, "transaction_id": 7,
+                                               "timestamp": AT, "sampled_values": reading}])
+
+            await conn.run_sync(old_rows)
+
+        await _migrate(engine, empty_database, "0015")
+        async with engine.begin() as conn:
+            txs = (await conn.execute(sa.select(t.transactions.c.id, t.transactions.c.meter_start))).all()
+            assert txs == [(7, 500)]
+            m = t.meter_values.c
+            samples = (await conn.execute(sa.select(m.transaction_id, m.value, m.raw_value, m.signed_meter_value))).all()
+            assert samples == [(7, 1500.0, "1.5", None)]
+            # A 1.6 start is still unique by its key; a 2.0.1 one on another EVSE with the same key is not refused.
+            with pytest.raises(sa.exc.IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(t.transactions.insert().values(**START, ocpp_transaction_id="dup"))
+            await conn.execute(t.transactions.insert(), [
+                {**START, "evse_id": evse, "ocpp_transaction_id": f"uuid-{evse}"} for evse in (1, 2)])
+            await conn.execute(t.transaction_events.insert().values(
+                charge_point_id="CP-1", ocpp_transaction_id="uuid-1", seq_no=0, transaction_id=8, event_type="Started",
+                trigger_reason="Authorized", timestamp=AT, offline=False, received_at=AT))
+            await conn.execute(t.meter_readings.insert().values(
+                charge_point_id="CP-1", connector_id=1, transaction_id=8, timestamp=AT,
+                sampled_values='[[1.0,"Wh","1","Wh","Energy.Active.Import.Register",null,"Sample.Periodic","Outlet",'
+                               '"Raw",{"signedMeterData":"abc","signingMethod":"m","encodingMethod":"e","publicKey":"k"}]]'))
+            signed = (await conn.execute(sa.select(m.signed_meter_value).where(m.transaction_id == 8))).scalar_one()
+            assert json.loads(signed) == {"signedMeterData": "abc", "signingMethod": "m", "encodingMethod": "e",
+                                          "publicKey": "k"}
+            # The start key covers every row again below: 2.0.1 rows that share one cannot go back.
+            await conn.execute(sa.delete(t.transactions).where(t.transactions.c.evse_id.is_not(None)))
+
+        await _migrate(engine, empty_database, "0013", down=True)
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            kept = (await conn.execute(sa.text("SELECT transaction_id, raw_value FROM meter_values ORDER BY id"))).all()
+        assert "transaction_events" not in names
+        assert kept == [(7, "1.5"), (8, "1")]
+    finally:
+        await engine.dispose()

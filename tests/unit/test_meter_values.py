@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+from voltline.services.transactions import meter_values as mv
 from voltline.services.transactions.meter_values import latest, normalize
 
 
@@ -64,8 +65,8 @@ def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
          "measurand": "Energy.Active.Import.Register", "phase": None, "context": "Sample.Periodic",
          "location": "Outlet", "format": "Raw"},
     ]
-    # the view's columns are the sampled value's fields after the reading's
-    assert [c.name for c in t.meter_values.columns][-len(t.SAMPLE_FIELDS):] == list(t.SAMPLE_FIELDS)
+    # the view's columns are the sampled value's fields after the reading's, and the signed value (migration 0015)
+    assert [c.name for c in t.meter_values.columns][-len(t.SAMPLE_FIELDS) - 1:] == [*t.SAMPLE_FIELDS, t.SIGNED_FIELD]
 
 
 def test_an_entry_larger_than_a_reading_s_places_is_split_in_order() -> None:
@@ -79,3 +80,20 @@ def test_an_entry_larger_than_a_reading_s_places_is_split_in_order() -> None:
     rows = readings(samples, "CP-1", 1, None)
     assert [len(orjson.loads(row[4])) for row in rows] == [SAMPLES_PER_READING, 5]
     assert [fields[2] for row in rows for fields in orjson.loads(row[4])] == [str(n) for n in range(count)]
+
+
+def test_201_sampled_values_have_their_multiplier_applied_and_their_signed_value_kept() -> None:
+    signed = {"signedMeterData": "b2NtZg==", "signingMethod": "ECDSA", "encodingMethod": "OCMF", "publicKey": "cHVi"}
+    [energy, power] = mv.normalize([{"timestamp": "2026-11-01T10:00:00Z", "sampledValue": [
+        {"value": 12.5, "unitOfMeasure": {"unit": "kWh"}, "signedMeterValue": signed},
+        {"value": 7, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W", "multiplier": 3}},
+    ]}])
+    assert (energy.value, energy.unit, energy.raw_value, energy.raw_unit) == (12500.0, "Wh", "12.5", "kWh")
+    assert energy.signed == signed and energy.fields()[-1] == signed and len(energy.fields()) == 10
+    assert (power.value, power.unit, power.raw_value, power.raw_unit) == (7000.0, "W", "7", "W*10^3")
+    assert len(power.fields()) == 9 and power.format == "Raw" and power.context == "Sample.Periodic"
+
+
+def test_16_sampled_values_are_stored_as_before() -> None:
+    [sample] = mv.normalize([{"timestamp": "2026-11-01T10:00:00Z", "sampledValue": [{"value": "1.5", "unit": "kWh"}]}])
+    assert sample.fields() == (1500.0, "Wh", "1.5", "kWh", mv.ENERGY_REGISTER, None, "Sample.Periodic", "Outlet", "Raw")

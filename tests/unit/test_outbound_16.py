@@ -65,7 +65,8 @@ def test_a_request_goes_out_as_valid_16_and_reads_back_the_same(request_: c.Requ
 def test_every_domain_request_has_a_16_message() -> None:
     kinds = {type(r) for r in REQUESTS}
     every = {k for k in vars(c).values() if isinstance(k, type) and issubclass(k, c.Request) and k is not c.Request}
-    assert kinds == every
+    # OCPP 2.0.1 only: 1.6 has no GetTransactionStatus.
+    assert kinds == every - {c.ReadTransactionStatus}
 
 
 def test_answers_read_as_results() -> None:

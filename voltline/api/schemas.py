@@ -199,6 +199,25 @@ class SampleOut(SampleView):
 
 class TransactionDetailOut(TransactionOut):
     meter_values: list[SampleOut]
+    missing_seq_nos: list[int] = Field(
+        default_factory=list,
+        description="OCPP 2.0.1: the seqNos of its TransactionEvents not received (yet) below the highest received",
+    )
+
+
+class TransactionStatusOut(Out):
+    """What the charging station says of a transaction (OCPP 2.0.1 GetTransactionStatus)."""
+
+    transaction_id: int
+    ocpp_transaction_id: str
+    charge_point_id: str
+    ongoing_indicator: bool | None = Field(description="the station's ongoingIndicator: still going on")
+    messages_in_queue: bool = Field(description="the station's messagesInQueue: it holds messages of it to deliver")
+    stopped: bool = Field(description="as stored: its Ended has been received (or Voltline closed it)")
+    closed: bool = Field(
+        description="not going on and nothing of it queued at the station: what is stored is final. "
+        "An Ended still queued at the station is not a closed transaction, even if stored as stopped"
+    )
 
 
 class MeterValueOut(MeterValueView):

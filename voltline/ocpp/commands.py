@@ -66,6 +66,16 @@ class InstalledCertificateIds(Answer):
     certificates: tuple[CertificateHash, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionStatusRead(Answer):
+    """What a charging station says of a transaction (2.0.1 GetTransactionStatus): whether it is
+    still going on (None: not asked about one) and whether it still holds messages to deliver
+    (of that transaction, or any)."""
+
+    ongoing: bool | None = None
+    messages_in_queue: bool = False
+
+
 R = TypeVar("R", bound=Answer, covariant=True)
 
 
@@ -291,3 +301,10 @@ class ExtendedTriggerMessage(Request[Answer]):
 
     message: str
     connector_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTransactionStatus(Request[TransactionStatusRead]):
+    """Ask about a transaction (its id as on the wire), or None: whether any messages are queued."""
+
+    ocpp_transaction_id: str | None = None

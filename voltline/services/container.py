@@ -42,6 +42,7 @@ from voltline.services.security.passwords import PasswordHasher
 from voltline.services.smart_charging.service import SmartChargingService
 from voltline.services.security.api_tokens import TokenService
 from voltline.services.transactions.service import TransactionService
+from voltline.services.transactions.status import TransactionStatusService
 from voltline.store.database import Store
 
 
@@ -88,6 +89,7 @@ class Services:
     security_profiles: SecurityProfiles
     installed_certificates: InstalledCertificates
     revoked_certificates: RevokedSerials
+    transaction_status: TransactionStatusService
 
     @classmethod
     def build(
@@ -203,6 +205,7 @@ class Services:
             security_profiles=security_profiles,
             installed_certificates=InstalledCertificates(store, bus, commands),
             revoked_certificates=revoked_certificates,
+            transaction_status=TransactionStatusService(store, commands),
         )
 
     async def load(self) -> None:

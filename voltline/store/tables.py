@@ -140,6 +140,8 @@ id_tags = sa.Table(
 )
 
 _open = sa.text("stopped_at IS NULL")
+ONE_SIX = sa.text("evse_id IS NULL")
+"""The transactions (and connectors) of 1.6 charge points: numbered without EVSEs."""
 
 transactions = sa.Table(
     "transactions",
@@ -170,8 +172,11 @@ transactions = sa.Table(
     # A StartTransaction the charge point repeats is this very row (the key of its idempotency,
     # kept by the database across nodes). Led by the connector and its start times, it also
     # serves a connector's history.
+    # Only of 1.6 rows (evse_id null, migration 0015): a 2.0.1 transaction is found by its
+    # transactionId, and its connector numbers repeat on every EVSE.
     sa.Index(
-        "uq_transactions_start", "charge_point_id", "connector_id", "started_at", "id_tag", "meter_start", unique=True
+        "uq_transactions_start", "charge_point_id", "connector_id", "started_at", "id_tag", "meter_start", unique=True,
+        sqlite_where=ONE_SIX, postgresql_where=ONE_SIX,
     ),
     sa.Index("ix_transactions_id_tag", "id_tag"),
     sa.Index("ix_transactions_started_at", "started_at"),
@@ -204,7 +209,11 @@ meter_readings = sa.Table(
 SAMPLE_FIELDS = ("value", "unit", "raw_value", "raw_unit", "measurand", "phase", "context", "location", "format")
 """The fields of one sampled value in `meter_readings.sampled_values`. `value` is normalized (Wh,
 W, …) when the format is Raw and the value numeric; `raw_value` and `raw_unit` keep what the
-charge point sent (signed meter data stays verbatim)."""
+charge point sent (signed meter data stays verbatim). A 2.0.1 sampled value with a
+signedMeterValue has a tenth field, that object as received (SIGNED_FIELD); the others stop at
+nine, so 1.6 readings are as they were."""
+
+SIGNED_FIELD = "signed_meter_value"
 
 SAMPLES_PER_READING = 4096
 """Spacing of the `meter_values` ids: reading id × this + the sampled value's place in it."""
@@ -232,6 +241,8 @@ meter_values = sa.Table(
     sa.Column("context", sa.String(24), nullable=False),
     sa.Column("location", sa.String(8), nullable=False),
     sa.Column("format", sa.String(12), nullable=False),
+    # The 2.0.1 signedMeterValue of the sampled value, as JSON text exactly as received (migration 0015).
+    sa.Column("signed_meter_value", sa.Text),
 )
 
 message_batches = sa.Table(
@@ -392,6 +403,27 @@ users = sa.Table(
     sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
     # The IANA zone the dashboard shows times in for this operator; null: not chosen yet (UTC).
     sa.Column("time_zone", sa.String(64)),
+)
+
+transaction_events = sa.Table(
+    "transaction_events",
+    metadata,
+    # Every OCPP 2.0.1 TransactionEvent applied (migration 0015): a repeat of (transactionId,
+    # seqNo) is found by the unique key and changes nothing; the seqNos missing between the
+    # ones kept are the transaction's gaps.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("ocpp_transaction_id", sa.String(36), nullable=False),
+    sa.Column("seq_no", sa.Integer, nullable=False),
+    sa.Column("transaction_id", sa.Integer, nullable=False),  # transactions.id
+    sa.Column("event_type", sa.String(8), nullable=False),  # Started | Updated | Ended
+    sa.Column("trigger_reason", sa.String(32), nullable=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False),  # the charge point's, as sent
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("charging_state", sa.String(16)),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("uq_transaction_events_seq", "charge_point_id", "ocpp_transaction_id", "seq_no", unique=True),
+    sa.Index("ix_transaction_events_transaction", "transaction_id", "seq_no"),
 )
 
 remote_starts = sa.Table(

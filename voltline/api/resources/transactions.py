@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from voltline.api.auth import require_token
-from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, page_out
-from voltline.api.openapi import answers, conflict, invalid, unknown
-from voltline.api.schemas import PRINTABLE, Page, TransactionCloseIn, TransactionDetailOut, TransactionOut
+from voltline.api.deps import After, IntPath, IntQuery, Limit, Offset, ServicesDep, TextQuery, TimeQuery, Timeout, page_out
+from voltline.api.openapi import answers, calls_charge_point, conflict, invalid, unknown
+from voltline.api.schemas import (
+    PRINTABLE, Page, TransactionCloseIn, TransactionDetailOut, TransactionOut, TransactionStatusOut,
+)
 from voltline.services.security.api_tokens import ApiToken
 from voltline.services.transactions.csv_export import csv_lines, lines
 from voltline.services.transactions.views import TransactionFilter
@@ -71,7 +73,27 @@ async def get_transaction(transaction_id: IntPath, services: ServicesDep) -> Tra
     views = services.views.transactions
     transaction = await views.transaction(transaction_id)
     samples = await views.samples(transaction_id)
-    return TransactionDetailOut.model_validate({**transaction.model_dump(), "meter_values": samples})
+    missing = await views.missing_seq_nos(transaction_id)
+    return TransactionDetailOut.model_validate(
+        {**transaction.model_dump(), "meter_values": samples, "missing_seq_nos": missing}
+    )
+
+
+@router.get(
+    "/{transaction_id}/status",
+    summary="Ask the charging station whether the transaction is over (OCPP 2.0.1 GetTransactionStatus)",
+    description=(
+        "Sends GetTransactionStatus with the transaction's `ocpp_transaction_id`. `closed` is true only when "
+        "the station says it is not going on and holds no message of it: an Ended still in its queue is not "
+        "a closed transaction. 400 for a transaction of an OCPP 1.6 charge point (1.6 has no such message)."
+    ),
+    responses=calls_charge_point(unknown("transaction"), invalid("the transaction is of an OCPP 1.6 charge point")),
+)
+async def transaction_status(
+    transaction_id: IntPath, services: ServicesDep, timeout: Timeout = None
+) -> TransactionStatusOut:
+    status = await services.transaction_status.ask(transaction_id, timeout)
+    return TransactionStatusOut.model_validate(status)
 
 
 @router.post(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.v201.tokens import IdTokenVerdict
+
+if TYPE_CHECKING:
+    from voltline.ocpp.v201.transactions import Transactions
 
 Payload = dict[str, Any]
 
@@ -69,6 +72,10 @@ class Services(Protocol):
     def authorization(self) -> Authorization: ...
     @property
     def certificates(self) -> Certificates: ...
+
+    # Transactions (transactions.py).
+    @property
+    def transactions(self) -> Transactions: ...
 
 
 class Context(RegistrationGate):

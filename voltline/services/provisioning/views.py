@@ -15,7 +15,7 @@ from voltline.services.errors import NotFound
 from voltline.services.location import ConnectorRef
 from voltline.services.paging import Page, fetch_page
 from voltline.services.read_model import ReadModel
-from voltline.services.transactions.service import LiveReading
+from voltline.services.transactions.service import LiveReading, live_key
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -204,7 +204,7 @@ class ChargePointViews:
                 vendor_id=row.vendor_id, vendor_error_code=row.vendor_error_code, status_at=row.status_at,
                 evse_id=row.evse_id,
             )
-            live = self._live.get((row.charge_point_id, row.connector_id))
+            live = self._live.get(live_key(row.charge_point_id, row.evse_id, row.connector_id))
             if live is not None:
                 view.transaction_id, view.energy_wh, view.power_w, view.soc = (
                     live.transaction_id, live.energy_wh, live.power_w, live.soc

@@ -148,6 +148,19 @@ class Rollups:
         if kind is not None:
             self._sums.add_failed(charge_point_id, kind, at)
 
+    def identified(self, transaction_id: int, charge_point_id: str, id_tag: str, id_tag_status: str,
+                   at: datetime) -> None:
+        """The session's id tag named after its start (OCPP 2.0.1 authorizes a session begun on
+        plugging in later): the session counts for that tag, a refused one as a failed start."""
+        if not self.enabled:
+            return
+        meter = self._meters.get(transaction_id)
+        if meter is not None:
+            meter.id_tag = id_tag
+        kind = FAILED_START_KINDS.get(id_tag_status)
+        if kind is not None:
+            self._sums.add_failed(charge_point_id, kind, at)
+
     def meter_values(self, transaction_id: int | None, samples: list[mv.SampledValue]) -> None:
         if transaction_id is None or not self.enabled:
             return

@@ -1,4 +1,8 @@
-"""Meter values: OCPP's defaults applied and units normalized (kWh → Wh, kW → W), raw data kept."""
+"""Meter values: OCPP's defaults applied and units normalized (kWh → Wh, kW → W), raw data kept.
+
+Both versions' sampled values: 1.6's (a string value, `unit`, `format`) and 2.0.1's (a number,
+`unitOfMeasure` {unit, multiplier}, `signedMeterValue` beside the value). The defaults are the
+same in both (1.6 §7.45, 2.0.1 SampledValueType and UnitOfMeasureType)."""
 
 from __future__ import annotations
 
@@ -48,13 +52,17 @@ class SampledValue:
     context: str
     location: str
     format: str
+    # 2.0.1's signedMeterValue {signedMeterData, signingMethod, encodingMethod, publicKey}, verbatim.
+    signed: dict[str, Any] | None = None
 
     def fields(self) -> tuple[Any, ...]:
-        """The sampled value as stored in a reading, in the order of tables.SAMPLE_FIELDS."""
-        return (
+        """The sampled value as stored in a reading, in the order of tables.SAMPLE_FIELDS (and
+        the signed value tenth, only when there is one)."""
+        stored = (
             self.value, self.unit, self.raw_value, self.raw_unit, self.measurand, self.phase, self.context,
             self.location, self.format,
         )
+        return stored if self.signed is None else (*stored, self.signed)
 
 
 def readings(
@@ -84,9 +92,18 @@ def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:
         timestamp = parse_timestamp(entry["timestamp"])
         for sampled in entry["sampledValue"]:
             raw_value = sampled["value"]
-            fmt = sampled.get("format", DEFAULT_FORMAT)
+            measure = sampled.get("unitOfMeasure")
+            multiplier = 0
+            if measure is None:
+                fmt = sampled.get("format", DEFAULT_FORMAT)
+                raw_unit = sampled.get("unit")
+            else:  # 2.0.1: the value is value × 10^multiplier of the unit
+                fmt = DEFAULT_FORMAT
+                raw_unit = measure.get("unit")
+                multiplier = measure.get("multiplier", 0)
+            if not isinstance(raw_value, str):  # 2.0.1 sends a number: its text as sent
+                raw_value = str(raw_value)
             measurand = sampled.get("measurand", DEFAULT_MEASURAND)
-            raw_unit = sampled.get("unit")
             unit = raw_unit or DEFAULT_UNIT
             value: float | None = None
             if fmt == "Raw":
@@ -94,6 +111,10 @@ def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:
                     value = float(raw_value)
                 except ValueError:
                     value = None
+                if value is not None and multiplier:
+                    value *= 10.0**multiplier
+                    # What was sent stays readable: the multiplier goes with the raw unit.
+                    raw_unit = f"{unit}*10^{multiplier}"
                 if value is not None and unit in _NORMALIZE:
                     unit, factor = _NORMALIZE[unit]
                     value *= factor
@@ -109,6 +130,7 @@ def normalize(meter_value: list[dict[str, Any]]) -> list[SampledValue]:
                     context=sampled.get("context", DEFAULT_CONTEXT),
                     location=sampled.get("location", DEFAULT_LOCATION),
                     format=fmt,
+                    signed=sampled.get("signedMeterValue"),
                 )
             )
     return samples

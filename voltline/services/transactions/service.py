@@ -28,8 +28,9 @@ from voltline.services.clock import now
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.reports.recorder import Rollups
 from voltline.services.transactions.reconciliation import LostTransaction, SessionsAfterReboot
-from voltline.services.remote_control.remote_start import REQUESTED, STARTED
-from voltline.services.reservations.service import EXPIRED, RESERVED, USED
+from voltline.services.remote_control.remote_start import REQUESTED
+from voltline.services.transactions import rules
+from voltline.services.transactions.events import DEFAULT_STOP_REASON, EventResult, TransactionEventData, apply_event
 from voltline.store import tables as t
 from voltline.store.tables import DEFAULT_TOKEN_TYPE
 from voltline.store.database import Store
@@ -70,6 +71,12 @@ class ClosedTransaction:
     meter_stop: int
     note: str
     stopped_at: datetime | None = None
+
+
+def live_key(charge_point_id: str, evse_id: int | None, connector_id: int) -> tuple[str, int]:
+    """The key of a connector's live reading in TransactionService.live: a 2.0.1 EVSE charges one
+    transaction at a time, whichever of its connectors; a 1.6 connector N is EVSE N."""
+    return (charge_point_id, connector_id if evse_id is None else evse_id)
 
 
 @dataclass(slots=True)
@@ -136,7 +143,7 @@ class TransactionService:
             superseded = [row for row in found if not row.repeat and row.started_at <= timestamp]
             later = [row.id for row in found if not row.repeat and row.started_at > timestamp]
             info = await authorize(conn, id_tag, START, exclude_transactions=[row.id for row in superseded])
-            reservation, refused = await _fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
+            reservation, refused = await rules.fitting_reservation(conn, identity, connector_id, id_tag, info, reservation_id, timestamp)
             transaction_id = await conn.scalar(
                 _INSERT_START[conn.dialect.name],
                 {
@@ -150,11 +157,7 @@ class TransactionService:
                 return await repeated(conn, await conn.scalar(_FIND_START, start))
             closed = [await _close(conn, row, connector_id, timestamp, transaction_id) for row in superseded]
             if reservation is not None:
-                await conn.execute(
-                    t.reservations.update()
-                    .where(t.reservations.c.id == reservation, t.reservations.c.status.in_((RESERVED, EXPIRED)))
-                    .values(status=USED, transaction_id=transaction_id, updated_at=now())
-                )
+                await rules.use_reservation(conn, reservation, transaction_id)
             remote_start = await _match_remote_start(conn, identity, connector_id, id_tag, transaction_id)
             # On 1.6 the transactionId on the wire is the integer id, known only now.
             await conn.execute(
@@ -177,30 +180,12 @@ class TransactionService:
                 "%s: transaction %s named reservation %s, which %s: the reservation is left as it was",
                 identity, result.transaction_id, reservation_id, result.reservation_refused,
             )
-        self.live[(identity, connector_id)] = LiveReading(result.transaction_id, at=timestamp)
         for closed in result.closed:
             self._closed_rollup(closed)
             self._publish_closed(identity, connector_id, closed)
-        self.rollups.started(
-            result.transaction_id, identity, connector_id, id_tag, meter_start, timestamp, result.id_tag_info.status
-        )
-        if result.reservation_used is not None:
-            self._bus.publish(
-                Event("reservation.used", identity,
-                      {"reservation_id": result.reservation_used, "transaction_id": result.transaction_id})
-            )
-        self._bus.publish(
-            Event(
-                "transaction.started",
-                identity,
-                {
-                    "transaction_id": result.transaction_id,
-                    "connector_id": connector_id,
-                    "id_tag": id_tag,
-                    "meter_start": meter_start,
-                    "id_tag_status": result.id_tag_info.status,
-                },
-            )
+        self._started(
+            identity, connector_id, result.transaction_id, id_tag, meter_start, timestamp, result.id_tag_info.status,
+            result.reservation_used,
         )
         return result
 
@@ -238,7 +223,7 @@ class TransactionService:
                     .values(
                         meter_stop=meter_stop,
                         stopped_at=timestamp,
-                        stop_reason=reason or "Local",  # OCPP: an absent reason means Local
+                        stop_reason=reason or DEFAULT_STOP_REASON,  # OCPP: an absent reason means Local
                         stop_id_tag=id_tag,
                         stop_note=None,
                     )
@@ -255,18 +240,56 @@ class TransactionService:
             # keeps what it sent.
             log.warning("%s stopped unknown transaction %s", identity, transaction_id)
             return info
-        if connector_id is not None:
-            self._forget_live(identity, connector_id, transaction_id)
-        if applied:
-            self.rollups.stopped(transaction_id, meter_stop, timestamp, samples)
-        self._bus.publish(
-            Event(
-                "transaction.stopped",
-                identity,
-                {"transaction_id": transaction_id, "connector_id": connector_id, "meter_stop": meter_stop, "reason": reason or "Local"},
-            )
-        )
+        self._stopped(identity, connector_id, transaction_id, meter_stop, timestamp, reason or DEFAULT_STOP_REASON, samples if applied else None)
         return info
+
+    async def event(self, identity: str, event: TransactionEventData) -> EventResult:
+        """Apply one event of a transaction told as events (OCPP 2.0.1's TransactionEvent; the
+        rules are in voltline/services/transactions/events.py), then tell the rest of Voltline
+        what the 1.6 start and stop tell it."""
+        samples = mv.normalize(event.meter_value) if event.meter_value else []
+        result: EventResult = await self._store.write(lambda conn: apply_event(conn, identity, event, samples))
+        if result.repeated:
+            return result
+        transaction_id, place = result.transaction_id, result.place
+        details = {"ocpp_transaction_id": event.ocpp_transaction_id, "evse_id": place}
+        if result.reservation_refused:
+            log.warning(
+                "%s: transaction %s named reservation %s, which %s: the reservation is left as it was",
+                identity, event.ocpp_transaction_id, event.reservation_id, result.reservation_refused,
+            )
+        started_at = result.started_at or event.timestamp
+        if result.created:
+            self._started(
+                identity, place, transaction_id, result.id_tag, result.meter_start, started_at, result.id_tag_status,
+                result.reservation_used, metered=result.metered, open=not result.stopped, details=details,
+            )
+        elif result.metered and (result.ended or not result.stopped):
+            # The first register reading of a session that began without one (of one ended long
+            # ago, the rollups have nothing to add).
+            self.rollups.started(
+                transaction_id, identity, place, result.id_tag, result.meter_start, started_at, result.id_tag_status
+            )
+        elif result.reservation_used is not None:
+            self._bus.publish(Event(
+                "reservation.used", identity, {"reservation_id": result.reservation_used, "transaction_id": transaction_id}
+            ))
+        if result.identified:
+            self.rollups.identified(transaction_id, identity, result.id_tag, result.id_tag_status, started_at)
+        if samples:
+            self.rollups.meter_values(transaction_id, samples)
+            self._note_live(identity, place, transaction_id, samples)
+        if result.ended and result.meter_stop is not None and result.stopped_at is not None:
+            self._stopped(
+                identity, place, transaction_id, result.meter_stop, result.stopped_at,
+                result.stop_reason or DEFAULT_STOP_REASON, [], details=details,
+            )
+        return result
+
+    async def transaction_event(self, identity: str, **event: Any) -> EventResult:
+        """`event` with TransactionEventData's fields: for a version's handlers, which cannot name
+        the domain's types."""
+        return await self.event(identity, TransactionEventData(**event))
 
     async def close(
         self,
@@ -289,7 +312,7 @@ class TransactionService:
         # Without a time, the last reading whenever it was taken: the charge point's clock may
         # run ahead of ours.
         last_energy, bound = (
-            (_LAST_ENERGY, {"at": stopped_at}) if stopped_at is not None else (_LAST_ENERGY_EVER, {})
+            (rules.LAST_ENERGY, {"at": stopped_at}) if stopped_at is not None else (rules.LAST_ENERGY_EVER, {})
         )
         stopped_at = stopped_at or at
         note = f"closed by operator {closed_by} without the charge point" + (f": {reason}" if reason else "")
@@ -330,7 +353,7 @@ class TransactionService:
     async def last_register(self, transaction_id: int) -> int | None:
         """The last Energy.Active.Import.Register reading of a transaction (Wh), if it has one."""
         async with self._store.read() as conn:
-            energy = await conn.scalar(_LAST_ENERGY_EVER, {"transaction_id": transaction_id})
+            energy = await conn.scalar(rules.LAST_ENERGY_EVER, {"transaction_id": transaction_id})
         return None if energy is None else round(energy)
 
     async def _close_lost(self, identity: str, connector_id: int, lost: list[LostTransaction]) -> list[ClosedTransaction]:
@@ -346,7 +369,7 @@ class TransactionService:
                     continue
                 if tx.reported_at is not None and tx.reported_at < row.started_at:
                     continue  # a status queued from before this transaction says nothing about it
-                last = (await conn.execute(_LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})).first()
+                last = (await conn.execute(rules.LAST_ENERGY_EVER, {"transaction_id": tx.transaction_id})).first()
                 meter_stop = row.meter_start if last is None else max(round(last.value), row.meter_start)
                 # Where it was last seen charging, else by the reboot at the latest; never before
                 # it began (the charge point's clock and ours differ).
@@ -363,6 +386,59 @@ class TransactionService:
             self._forget_live(identity, connector_id, result.transaction_id)
             self._publish_closed(identity, connector_id, result)
         return closed
+
+    # What every start and stop tells the rest of Voltline, whichever version's message brought
+    # it: the live readings, the report rollups, the dashboard's live feed.
+
+    def _started(
+        self, identity: str, place: int, transaction_id: int, id_tag: str, meter_start: int, at: datetime,
+        id_tag_status: str, reservation_used: int | None, *, metered: bool = True, open: bool = True,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """`place`: the live readings' key beside the identity (live_key). `metered`: the meter
+        start is a reading (a 2.0.1 transaction may begin before its first). `open`: not ended
+        by the time it is known (an Ended delivered first)."""
+        if open:
+            self.live[(identity, place)] = LiveReading(transaction_id, at=at)
+        if metered:
+            self.rollups.started(transaction_id, identity, place, id_tag, meter_start, at, id_tag_status)
+        if reservation_used is not None:
+            self._bus.publish(
+                Event("reservation.used", identity, {"reservation_id": reservation_used, "transaction_id": transaction_id})
+            )
+        self._bus.publish(
+            Event(
+                "transaction.started",
+                identity,
+                {
+                    "transaction_id": transaction_id,
+                    "connector_id": place,
+                    "id_tag": id_tag,
+                    "meter_start": meter_start,
+                    "id_tag_status": id_tag_status,
+                    **(details or {}),
+                },
+            )
+        )
+
+    def _stopped(
+        self, identity: str, place: int | None, transaction_id: int, meter_stop: int, at: datetime, reason: str,
+        samples: list[mv.SampledValue] | None, *, details: dict[str, Any] | None = None,
+    ) -> None:
+        """`samples`: the stop's own readings when the stop was applied (None: a repeat, or a stop
+        of a session already stopped, which the rollups counted)."""
+        if place is not None:
+            self._forget_live(identity, place, transaction_id)
+        if samples is not None:
+            self.rollups.stopped(transaction_id, meter_stop, at, samples)
+        self._bus.publish(
+            Event(
+                "transaction.stopped",
+                identity,
+                {"transaction_id": transaction_id, "connector_id": place, "meter_stop": meter_stop, "reason": reason,
+                 **(details or {})},
+            )
+        )
 
     def _closed_rollup(self, closed: ClosedTransaction) -> None:
         if closed.stopped_at is not None:
@@ -457,16 +533,7 @@ async def _match_remote_start(
         )
     ).first()
     if candidate is not None:
-        await conn.execute(
-            t.remote_starts.update().where(rs.id == candidate.id).values(transaction_id=transaction_id, status=STARTED)
-        )
-        # A profile the remote start brought is this transaction's (installed once it was accepted).
-        cp = t.charging_profiles.c
-        await conn.execute(
-            t.charging_profiles.update()
-            .where(cp.remote_start_id == candidate.id, cp.transaction_id.is_(None))
-            .values(transaction_id=transaction_id, connector_id=connector_id, updated_at=now())
-        )
+        await rules.link_remote_start(conn, candidate.id, transaction_id, connector_id)
         return candidate.id  # type: ignore[no-any-return]
     return None
 
@@ -489,7 +556,9 @@ _START_OR_OPEN = sa.union_all(
 )
 # The unique key of a start decides, not a look first: two nodes may store the same start at once.
 _INSERT_START = {
-    name: dialect.insert(t.transactions).on_conflict_do_nothing(index_elements=list(_START_KEY)).returning(_tx.id)
+    name: dialect.insert(t.transactions)
+    .on_conflict_do_nothing(index_elements=list(_START_KEY), index_where=t.ONE_SIX)
+    .returning(_tx.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 _SET_WIRE_ID = (
@@ -497,32 +566,10 @@ _SET_WIRE_ID = (
     .where(_tx.id == sa.bindparam("b_id"))
     .values(ocpp_transaction_id=sa.bindparam("b_wire_id"), remote_start_id=sa.bindparam("b_remote_start"))
 )
-_m = t.meter_values.c
-
-
-def _last_energy(*, up_to_a_time: bool) -> sa.Select[Any]:
-    """A transaction's last Energy.Active.Import.Register reading (Wh), up to `at` if bounded."""
-    statement = sa.select(_m.value, _m.timestamp).where(
-        _m.transaction_id == sa.bindparam("transaction_id"),
-        _m.measurand == mv.ENERGY_REGISTER,
-        _m.phase.is_(None),
-        _m.value.is_not(None),
-    )
-    if up_to_a_time:
-        statement = statement.where(_m.timestamp <= sa.bindparam("at", type_=t.UTCDateTime))
-    return statement.order_by(_m.timestamp.desc(), _m.reading_id.desc()).limit(1)  # the order of the readings' index
-
-
-_LAST_ENERGY = _last_energy(up_to_a_time=True)
-# Any time: a transaction its rebooted charge point lost ended after its last reading, whatever
-# that charge point's clock said.
-_LAST_ENERGY_EVER = _last_energy(up_to_a_time=False)
-
-
 async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetime, new_id: int) -> ClosedTransaction:
     """Close an open transaction where the next one on its connector began: its energy up to its
     last meter value (none: nothing charged as far as we know)."""
-    energy = await conn.scalar(_LAST_ENERGY, {"transaction_id": row.id, "at": at})
+    energy = await conn.scalar(rules.LAST_ENERGY, {"transaction_id": row.id, "at": at})
     meter_stop = round(energy) if energy is not None else row.meter_start
     note = f"closed by Voltline: transaction {new_id} started on connector {connector_id} without a StopTransaction for it"
     closed = ClosedTransaction(row.id, meter_stop, note, at)
@@ -539,40 +586,3 @@ async def _close_open(conn: AsyncConnection, closed: ClosedTransaction, at: date
         .values(meter_stop=closed.meter_stop, stopped_at=at, stop_reason=CLOSED_REASON, stop_note=closed.note)
     )
     return bool(result.rowcount)
-
-
-async def _fitting_reservation(
-    conn: AsyncConnection,
-    identity: str,
-    connector_id: int,
-    id_tag: str,
-    info: IdTagInfo,
-    reservation_id: int | None,
-    at: datetime,
-) -> tuple[int | None, str | None]:
-    """The reservation a StartTransaction names, when it may use it; else None and why not.
-
-    OCPP 1.6 §5.13: a reservation is for its connector (0: any) until its expiry, and for its id
-    tag or any tag of its parent tag. One the sweep expired already still counts when the start
-    came before its expiry (a charge point that was offline reports it late)."""
-    if reservation_id is None:
-        return None, None
-    rv = t.reservations.c
-    row = (
-        await conn.execute(
-            sa.select(rv.connector_id, rv.id_tag, rv.parent_id_tag, rv.expiry_date, rv.status).where(
-                rv.id == reservation_id, rv.charge_point_id == identity
-            )
-        )
-    ).first()
-    if row is None:
-        return None, "is not one of this charge point's"
-    if row.status not in (RESERVED, EXPIRED):
-        return None, f"is {row.status}"
-    if row.expiry_date < at:
-        return None, f"expired at {row.expiry_date.isoformat()}, before the start"
-    if row.connector_id not in (0, connector_id):
-        return None, f"is for connector {row.connector_id}"
-    if row.id_tag != id_tag and (row.parent_id_tag is None or row.parent_id_tag != info.parent_id_tag):
-        return None, f"is for id tag {row.id_tag}" + (f" or the tags of {row.parent_id_tag}" if row.parent_id_tag else "")
-    return reservation_id, None

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Literal, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -20,22 +22,23 @@ from voltline.services.errors import NotFound
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.read_model import ReadModel
 from voltline.services.transactions import meter_values as mv
-from voltline.services.transactions.service import LiveReading
+from voltline.services.transactions.service import LiveReading, live_key
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 ACTIVE, STOPPED = "Active", "Stopped"
 EXPORT_CHUNK = 1000  # transactions per query of an export
+MISSING_SHOWN = 1000  # seqNos a transaction's gap list shows at most
 T = TypeVar("T")
 
 _tx = t.transactions.c
 
 
 class TransactionView(ReadModel):
-    id: int = Field(description="the OCPP transactionId")
+    id: int = Field(description="Voltline's id, unique system-wide (on OCPP 1.6 the transactionId itself)")
     charge_point_id: str
     connector_id: int
-    id_tag: str
+    id_tag: str = Field(description="empty while a 2.0.1 transaction's id token has not been named yet")
     id_tag_status: str
     reservation_id: int | None
     meter_start: int = Field(description="Wh")
@@ -211,6 +214,20 @@ class TransactionViews:
         query = sa.select(t.meter_values).where(m.transaction_id == transaction_id).order_by(m.timestamp, m.id)
         return [_meter_value(row) for row in await self._store.query_all(query if limit is None else query.limit(limit))]
 
+    async def missing_seq_nos(self, transaction_id: int) -> list[int]:
+        """The gaps in a 2.0.1 transaction's events: the seqNos below the highest received that
+        were not (yet) received. A station numbers a transaction's events from 0 (E01)."""
+        ev = t.transaction_events.c
+        rows = await self._store.query_all(
+            sa.select(ev.seq_no).where(ev.transaction_id == transaction_id).order_by(ev.seq_no)
+        )
+        seen = [row.seq_no for row in rows]
+        if not seen:
+            return []
+        present = set(seen)
+        # At most MISSING_SHOWN: a station whose seqNos jump by millions must not cost a page that.
+        return list(islice((n for n in range(min(0, seen[0]), seen[-1]) if n not in present), MISSING_SHOWN))
+
     async def energy_since(self, since: datetime) -> float:
         """Wh delivered by the sessions that finished at or after `since` and by those still open."""
         async with self._store.query() as conn:
@@ -227,7 +244,7 @@ class TransactionViews:
 
     def power_w(self, transaction: TransactionView) -> float | None:
         """The newest power reading of an open session, when this node has one in memory."""
-        reading = self._live.get((transaction.charge_point_id, transaction.connector_id))
+        reading = self._live.get(live_key(transaction.charge_point_id, transaction.evse_id, transaction.connector_id))
         if transaction.stopped_at is not None or reading is None or reading.transaction_id != transaction.id:
             return None
         return reading.power_w
@@ -315,7 +332,15 @@ def _transaction(row: Any, at: datetime) -> TransactionView:
 
 
 def _meter_value(row: Any) -> MeterValueView:
-    view = MeterValueView.model_validate(row)
-    if row.format == SIGNED_DATA:
+    fields = dict(row._mapping)
+    signed = fields.pop(t.SIGNED_FIELD, None)
+    view = MeterValueView.model_validate(fields)
+    if signed is not None:  # 2.0.1's signedMeterValue, as received
+        data = orjson.loads(signed)
+        view.signed_meter_value = SignedMeterValue(
+            signed_meter_data=data["signedMeterData"], signing_method=data.get("signingMethod"),
+            encoding_method=data.get("encodingMethod"), public_key=data.get("publicKey"),
+        )
+    elif row.format == SIGNED_DATA:
         view.signed_meter_value = SignedMeterValue(signed_meter_data=row.raw_value)
     return view
