@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.v201.tokens import IdTokenVerdict
-
-if TYPE_CHECKING:
-    from voltline.ocpp.v201.transactions import Transactions
 
 Payload = dict[str, Any]
 
@@ -59,6 +56,26 @@ class Certificates(Protocol):
     async def sign_request(self, identity: str, csr_pem: str) -> SignedCertificate | None: ...
 
     def deliver_after_answer(self, identity: str, signed: Any) -> None: ...
+
+
+# Transactions (transactions.py).
+class EventApplied(Protocol):
+    @property
+    def id_tag_info(self) -> IdTokenVerdict | None: ...
+
+
+class Transactions(Protocol):
+    async def transaction_event(
+        self, identity: str, *, event_type: str, timestamp: datetime, trigger_reason: str, seq_no: int,
+        ocpp_transaction_id: str, offline: bool = False, charging_state: str | None = None,
+        stopped_reason: str | None = None, id_token: str | None = None, token_type: str | None = None,
+        evse_id: int | None = None, connector_id: int | None = None, meter_value: list[dict[str, Any]] = ...,
+        remote_start_id: int | None = None, reservation_id: int | None = None,
+    ) -> EventApplied: ...
+
+    async def meter_values(
+        self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
+    ) -> None: ...
 
 
 class Services(Protocol):

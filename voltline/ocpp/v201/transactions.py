@@ -7,65 +7,13 @@ the 2.0.1 answers."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from voltline.ocpp import commands as c
 from voltline.ocpp import timestamps
 from voltline.ocpp.v201.blocks import Answers, Encoders, Handler201, Payload, Readers
 from voltline.ocpp.v201.context import Context
-from voltline.ocpp.v201.tokens import IdTokenVerdict, id_token_info, read_id_token
-
-# 2.0.1 tells an unknown token apart from an invalid one (IdTokenInfo status Unknown); a verdict
-# on a token the system has no record of (no type registered) is that.
-UNKNOWN, INVALID = "Unknown", "Invalid"
-
-
-class TokenVerdict(IdTokenVerdict, Protocol):
-    @property
-    def token_type(self) -> str | None: ...
-
-
-class EventApplied(Protocol):
-    @property
-    def id_tag_info(self) -> TokenVerdict | None: ...
-
-
-class Transactions(Protocol):
-    async def transaction_event(
-        self, identity: str, *, event_type: str, timestamp: datetime, trigger_reason: str, seq_no: int,
-        ocpp_transaction_id: str, offline: bool = False, charging_state: str | None = None,
-        stopped_reason: str | None = None, id_token: str | None = None, token_type: str | None = None,
-        evse_id: int | None = None, connector_id: int | None = None, meter_value: list[dict[str, Any]] = ...,
-        remote_start_id: int | None = None, reservation_id: int | None = None,
-    ) -> EventApplied: ...
-
-    async def meter_values(
-        self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
-    ) -> None: ...
-
-
-class _StatusOf:
-    """A verdict as 2.0.1 says it: Unknown for a token without a record."""
-
-    __slots__ = ("_verdict",)
-
-    def __init__(self, verdict: TokenVerdict) -> None:
-        self._verdict = verdict
-
-    @property
-    def status(self) -> str:
-        status = self._verdict.status
-        return UNKNOWN if status == INVALID and self._verdict.token_type is None else status
-
-    @property
-    def expiry_date(self) -> datetime | None:
-        return self._verdict.expiry_date
-
-    @property
-    def parent_id_tag(self) -> str | None:
-        return self._verdict.parent_id_tag
-
+from voltline.ocpp.v201.tokens import id_token_info, read_id_token
 
 async def transaction_event(ctx: Context, p: Payload) -> Payload:
     info = p["transactionInfo"]
@@ -92,7 +40,7 @@ async def transaction_event(ctx: Context, p: Payload) -> Payload:
     # idTokenInfo whenever the event named a token (E01.FR.xx); no totalCost nor chargingPriority:
     # Voltline computes neither, and claims nothing it does not.
     verdict = applied.id_tag_info
-    return {"idTokenInfo": id_token_info(_StatusOf(verdict))} if verdict is not None else {}
+    return {"idTokenInfo": id_token_info(verdict)} if verdict is not None else {}
 
 
 async def meter_values(ctx: Context, p: Payload) -> Payload:
