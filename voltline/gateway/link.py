@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from voltline.ocpp.commands import Answer, Reply, Request
+from voltline.ocpp.commands import Answer, Inexpressible, Reply, Request
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltline.ocpp.schemas import SchemaViolation
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, Invalid
@@ -34,6 +34,10 @@ class GatewayLink:
         connection = self._gateway.connections.get(charge_point_id)
         return connection.version.actions if connection is not None else ()
 
+    def version(self, charge_point_id: str) -> str | None:
+        connection = self._gateway.connections.get(charge_point_id)
+        return connection.version.label if connection is not None else None
+
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
         version = self._connection(charge_point_id, action).version
         try:
@@ -44,7 +48,13 @@ class GatewayLink:
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         connection = self._connection(charge_point_id, type(request).__name__)
-        action, payload = connection.version.outbound.encode(request)
+        try:
+            action, payload = connection.version.outbound.encode(request)
+        except Inexpressible as exc:
+            raise Invalid(
+                f"{type(request).__name__} cannot be sent to {charge_point_id} in OCPP {connection.version.label}: {exc}",
+                code="not_in_this_version",
+            ) from None
         return await self._exchange(connection, action, payload, timeout)  # type: ignore[return-value]
 
     async def send_as_written(
