@@ -157,6 +157,20 @@ async def test_friendly_endpoints_speak_201(server, api, connect) -> None:  # ty
         assert received == {"transactionId": "b2c1-77"}
         assert response.status_code == 200 and response.json() == {"status": "Accepted"}
 
+        # A reservation and the local list name each token with its type.
+        await api.post("/api/v1/id-tags", json={"id_tag": "CARD-9", "token_type": "ISO15693"})
+        cs.will_answer("ReserveNow", {"status": "Accepted"})
+        reserving = asyncio.create_task(api.post("/api/v1/reservations", json={
+            "charge_point_id": "CS-EASY", "connector_id": 2, "id_tag": "CARD-9", "expiry_date": FUTURE}))
+        received = await cs.next_request("ReserveNow")
+        reservation = (await reserving).json()["reservation"]
+        assert received == {"id": reservation["id"], "expiryDateTime": received["expiryDateTime"],
+                            "idToken": {"idToken": "CARD-9", "type": "ISO15693"}, "evseId": 2}
+        response, received = await command(api, cs, "SendLocalList", {}, {"status": "Accepted"}, path="local-list/sync")
+        assert response.json()["status"] == "Accepted"
+        assert received["updateType"] == "Full" and received["localAuthorizationList"] == [
+            {"idToken": {"idToken": "CARD-9", "type": "ISO15693"}, "idTokenInfo": {"status": "Accepted"}}]
+
     # A 1.6 charge point resets whole: an EVSE's reset is not sent to it.
     refused = await api.post("/api/v1/charge-points/CP-EASY/reset", json={"type": "Hard", "evse_id": 1})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "not_in_this_version", refused.text

@@ -140,3 +140,17 @@ def test_a_trigger_lets_its_message_through() -> None:
         "StatusNotification", None)
     assert outbound.triggered("TriggerMessage", {"requestedMessage": "SignV2GCertificate"}) == ("SignCertificate", None)
     assert outbound.triggered("Reset", {"type": "Immediate"}) is None
+
+
+def test_a_profile_for_a_transaction_goes_out_with_the_stations_name_for_it() -> None:
+    spec = c.ChargingProfileSpec(5, 0, "TxProfile", "Relative", c.ChargingSchedule("A", (c.SchedulePeriod(0, 6.0),)),
+                                 transaction_id=12)
+    with pytest.raises(c.Inexpressible):  # Voltline's id means nothing to the station
+        outbound.encode(c.InstallChargingProfile(1, spec))
+    from dataclasses import replace
+
+    action, payload = outbound.encode(c.InstallChargingProfile(1, replace(spec, ocpp_transaction_id="tx-12")))
+    validators(OCPP201).validate_request(action, payload)
+    assert payload["chargingProfile"]["transactionId"] == "tx-12"
+    assert outbound16.encode(c.InstallChargingProfile(1, replace(spec, ocpp_transaction_id="12")))[1][
+        "csChargingProfiles"]["transactionId"] == 12

@@ -133,9 +133,10 @@ class ChargingProfileSpec:
     kind: str  # Absolute | Recurring | Relative
     schedule: ChargingSchedule
     recurrency_kind: str | None = None
-    transaction_id: int | None = None
+    transaction_id: int | None = None  # Voltline's
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    ocpp_transaction_id: str | None = None  # the transaction as on the wire, which 2.0.1 names it by
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,8 @@ def _read_evse(p: Mapping[str, Any]) -> tuple[int | None, int]:
 
 def charging_profile(profile: c.ChargingProfileSpec) -> Payload:
     """A ChargingProfileType: one schedule (2.0.1 allows up to three), numbered as its profile."""
+    if profile.transaction_id is not None and profile.ocpp_transaction_id is None:
+        raise c.Inexpressible(f"2.0.1 names transaction {profile.transaction_id} by the station's own id, not given")
     s = profile.schedule
     schedule = _optional(
         {"id": profile.charging_profile_id, "chargingRateUnit": s.rate_unit,
@@ -106,8 +108,7 @@ def charging_profile(profile: c.ChargingProfileSpec) -> Payload:
         recurrencyKind=profile.recurrency_kind,
         validFrom=_time(profile.valid_from) if profile.valid_from else None,
         validTo=_time(profile.valid_to) if profile.valid_to else None,
-        # The profile's transaction is Voltline's id: 2.0.1 names it by its own, which the
-        # domain's profile does not carry; a TxProfile sent with a remote start needs none.
+        transactionId=profile.ocpp_transaction_id,
     )
 
 

@@ -198,7 +198,9 @@ class RemoteStartService:
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
         if status == ACCEPTED and profile is not None:
-            await self._install_profile(identity, remote_start_id, request.connector_id, profile)
+            # A 2.0.1 profile is the EVSE's; 1.6's connector N is EVSE N.
+            where = request.evse_id if request.evse_id is not None else request.connector_id
+            await self._install_profile(identity, remote_start_id, where, profile)
         self._bus.publish(
             Event(
                 "remote_start",
