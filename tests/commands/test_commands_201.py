@@ -256,3 +256,22 @@ async def test_a_trigger_lets_a_pending_station_send_what_was_asked_once(server,
         # A trigger the station rejects lets nothing through.
         await command(api, cs, "TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Rejected"})
         assert await cs.call(call.Heartbeat()) is None
+
+
+async def test_remote_start_picks_a_free_evse_of_a_201_station(server, api) -> None:  # type: ignore[no-untyped-def]
+    await register(api, "CS-PICK")
+    await api.post("/api/v1/id-tags", json={"id_tag": "DRIVER-2"})
+    # As the station reported them: connector 1 of EVSE 1 is charging (it still says Available),
+    # EVSE 2's connector 1 is free. Both are connector 1: only the EVSE tells them apart.
+    for evse_id in (1, 2):
+        await server.store.commit_one(t.connectors.insert().values(
+            charge_point_id="CS-PICK", evse_id=evse_id, connector_id=1, status="Available"))
+    await server.store.commit_one(t.transactions.insert().values(
+        charge_point_id="CS-PICK", connector_id=1, evse_id=1, ocpp_transaction_id="busy-1", id_tag="SOMEONE",
+        id_tag_status="Accepted", meter_start=0, started_at=datetime.now(UTC)))
+    async with station(server, "CS-PICK") as cs:
+        assert await cs.boot() == "Accepted"
+        response, received = await command(api, cs, "RequestStartTransaction", {"id_tag": "DRIVER-2"},
+                                           {"status": "Accepted"}, path="remote-start")
+        assert response.status_code == 200, response.text
+        assert received["evseId"] == 2
