@@ -107,9 +107,9 @@ async def test_a_registered_version_is_negotiated_and_served_by_its_own_translat
     response = await raw
     assert response.status_code == 200, response.text
     assert response.json() == {"outcome": "Rejected"}
-    # … and refuses a 1.6 action, which a 1.6 charge point beside it still takes.
+    # … and refuses (400) a 1.6 action, which a 1.6 charge point beside it still takes.
     refused = await api.post("/api/v1/charge-points/CP-NEXT/commands/Reset", json={"type": "Soft"})
-    assert refused.status_code == 404 and refused.json()["error"]["code"] == "unknown_action"
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "action_not_in_version"
     soft = asyncio.create_task(api.post("/api/v1/charge-points/CP-OLD/reset", json={"type": "Soft"}))
     call = await asyncio.wait_for(old.server_calls.get(), 10)
     assert call[2:] == ["Reset", {"type": "Soft"}]

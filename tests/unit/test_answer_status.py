@@ -74,3 +74,13 @@ def test_every_action_has_a_valid_example_payload() -> None:
     assert set(offered) == set(CENTRAL_SYSTEM_ACTIONS)
     for action, payload in offered.items():
         validators().validate_request(action, payload)  # raises on a payload that breaks the schema
+
+
+def test_every_201_action_has_a_valid_201_example_payload() -> None:
+    from voltline.ocpp.schemas import OCPP201
+    from voltline.ocpp.v201.outbound import CENTRAL_SYSTEM_ACTIONS as ACTIONS_201
+
+    offered = examples("2.0.1")
+    assert set(offered) == set(ACTIONS_201)
+    for action, payload in offered.items():
+        validators(OCPP201).validate_request(action, payload)

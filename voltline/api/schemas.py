@@ -315,7 +315,11 @@ class ReservationResult(Out):
 class RemoteStartIn(Model):
     id_tag: IdTagStr
     connector_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = Field(
-        None, description="omitted: a free connector is picked, or the charge point picks one"
+        None, description="omitted: a free connector is picked, or the charge point picks one; "
+        "on OCPP 2.0.1 connector N is EVSE N unless evse_id is given"
+    )
+    evse_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = Field(
+        None, description="OCPP 2.0.1: the EVSE to start on"
     )
     charging_profile: ChargingProfileSpec | None = Field(None, description="a TxProfile for the session")
     check_tag: bool = Field(True, description="refuse (400) when the id tag is not Accepted right now")
@@ -338,7 +342,11 @@ class RemoteStopIn(Model):
 
 
 class ResetIn(Model):
-    type: Literal["Hard", "Soft"] = "Soft"
+    type: Literal["Hard", "Soft", "Immediate", "OnIdle"] = Field(
+        "Soft", description="1.6: Hard or Soft; 2.0.1: Immediate or OnIdle (each version takes the "
+        "other's words as its nearest: Hard is Immediate, Soft is OnIdle)"
+    )
+    evse_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = Field(None, description="OCPP 2.0.1: reset this EVSE only")
 
 
 class StatusOut(Out):

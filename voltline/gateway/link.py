@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from voltline.ocpp.commands import Answer, Reply, Request
+from voltline.ocpp.commands import Answer, Inexpressible, Reply, Request
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost, OcppError
 from voltline.ocpp.schemas import SchemaViolation
 from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, Invalid
@@ -42,13 +42,17 @@ class GatewayLink:
         if connection is None:
             return list(found)  # no version to name the fields in, and nothing goes out
         outbound = connection.version.outbound
-        action, payload = outbound.encode(request)
+        action, payload = self._encode(connection, request)
         problems = []
         for violation in connection.version.validators().request_violations(action, payload):
             # The description starts with the path ("payload.x: …"): the path is kept apart here.
             message = violation.description.split(": ", 1)[-1]
             problems.append(Problem(outbound.domain_path(action, violation.path) or (), message, wire=violation.path))
         return problems + [replace(p, wire=outbound.wire_path(action, p.path)) for p in found]
+
+    def version(self, charge_point_id: str) -> str | None:
+        connection = self._gateway.connections.get(charge_point_id)
+        return connection.version.label if connection is not None else None
 
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
         version = self._connection(charge_point_id, action).version
@@ -60,8 +64,19 @@ class GatewayLink:
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         connection = self._connection(charge_point_id, type(request).__name__)
-        action, payload = connection.version.outbound.encode(request)
+        action, payload = self._encode(connection, request)
         return await self._exchange(connection, action, payload, timeout)  # type: ignore[return-value]
+
+    @staticmethod
+    def _encode(connection: ChargePointConnection, request: Request[Any]) -> tuple[str, dict[str, Any]]:
+        try:
+            return connection.version.outbound.encode(request)
+        except Inexpressible as exc:
+            raise Invalid(
+                f"{type(request).__name__} cannot be sent to {connection.identity} in OCPP {connection.version.label}:"
+                f" {exc}",
+                code="not_in_this_version",
+            ) from None
 
     async def send_as_written(
         self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None = None

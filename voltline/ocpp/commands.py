@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+class Inexpressible(ValueError):
+    """A request the charge point's OCPP version has no message for, or no field it needs."""
+
+
 # -- results ---------------------------------------------------------------------------------
 
 
@@ -59,6 +63,14 @@ class CertificateHash:
     issuer_name_hash: str
     issuer_key_hash: str
     serial_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartAnswer(Answer):
+    """A remote start's answer; 2.0.1 names the transaction when the station had started it
+    already (an EV plugged in and authorized before the request came)."""
+
+    ocpp_transaction_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,43 +143,54 @@ class ChargingProfileSpec:
     kind: str  # Absolute | Recurring | Relative
     schedule: ChargingSchedule
     recurrency_kind: str | None = None
-    transaction_id: int | None = None
+    transaction_id: int | None = None  # Voltline's
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    ocpp_transaction_id: str | None = None  # the transaction as on the wire, which 2.0.1 names it by
 
 
 @dataclass(frozen=True, slots=True)
-class StartCharging(Request[Answer]):
+class StartCharging(Request[StartAnswer]):
     id_tag: str
-    connector_id: int | None = None
+    connector_id: int | None = None  # 1.6; on 2.0.1 the EVSE of that number (connector N is EVSE N)
     charging_profile: ChargingProfileSpec | None = None
+    evse_id: int | None = None  # 2.0.1: the EVSE to start on; None: connector_id's, or the station picks
+    id_token_type: str | None = None  # 2.0.1's IdTokenEnumType of the id tag (None: Central)
+    remote_start_id: int | None = None  # 2.0.1's remoteStartId: the remote start's own id
 
 
 @dataclass(frozen=True, slots=True)
 class StopCharging(Request[Answer]):
-    transaction_id: int
+    transaction_id: int  # Voltline's
+    ocpp_transaction_id: str | None = None  # as on the wire: what 2.0.1 names it by (None: str(id))
 
 
 @dataclass(frozen=True, slots=True)
 class Reset(Request[Answer]):
-    kind: Literal["Hard", "Soft"] = "Soft"
+    # 1.6 says Hard / Soft, 2.0.1 Immediate / OnIdle; each version reads the other's words as
+    # the nearest of its own (Hard ~ Immediate, Soft ~ OnIdle: the gentle one).
+    kind: Literal["Hard", "Soft", "Immediate", "OnIdle"] = "Soft"
+    evse_id: int | None = None  # 2.0.1: reset this EVSE only
 
 
 @dataclass(frozen=True, slots=True)
 class UnlockConnector(Request[Answer]):
     connector_id: int
+    evse_id: int | None = None  # 2.0.1: connector_id of this EVSE; None: 1.6's numbering (EVSE N, connector 1)
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeAvailability(Request[Answer]):
-    connector_id: int  # 0: the whole charge point
+    connector_id: int  # 0: the whole charge point (or, with evse_id, the whole EVSE)
     availability: Literal["Operative", "Inoperative"]
+    evse_id: int | None = None  # 2.0.1: this EVSE; None: 1.6's numbering (connector N is EVSE N)
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerMessage(Request[Answer]):
     message: str  # what the charge point is asked to send, in OCPP's words (StatusNotification...)
     connector_id: int | None = None
+    evse_id: int | None = None  # 2.0.1: about this EVSE (connector_id: of it); None: 1.6's numbering
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +200,7 @@ class ReserveConnector(Request[Answer]):
     id_tag: str
     expiry_date: datetime
     parent_id_tag: str | None = None
+    id_token_type: str | None = None  # 2.0.1's IdTokenEnumType (None: Central)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +212,7 @@ class CancelReservation(Request[Answer]):
 class LocalListChange:
     id_tag: str
     info: IdTagInfo | None  # None: the id tag leaves the list (Differential)
+    token_type: str | None = None  # 2.0.1's IdTokenEnumType (None: Central)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +260,7 @@ class UpdateFirmware(Request[Answer]):
     retrieve_date: datetime
     retries: int | None = None
     retry_interval: int | None = None
+    request_id: int | None = None  # 2.0.1 numbers every update (its status notifications name it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from voltline.ocpp.commands import ClearChargingProfiles
 from voltline.ocpp.versions import VERSIONS
 from voltline.services.message_log.views import ExchangeFilter
 from voltline.services.provisioning.views import OFFLINE, ChargePointFilter, ChargePointView, ConnectorView
@@ -34,10 +35,28 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 
 TRIGGERABLE = ["BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                "MeterValues", "StatusNotification"]
+# What the page offers a charge point of each version, in that version's words.
+TRIGGERABLE_BY_VERSION = {
+    "1.6": TRIGGERABLE,
+    "2.0.1": ["BootNotification", "FirmwareStatusNotification", "Heartbeat", "LogStatusNotification", "MeterValues",
+              "StatusNotification", "TransactionEvent"],
+}
+RESET_TYPES = {"1.6": ["Soft", "Hard"], "2.0.1": ["OnIdle", "Immediate"]}
+FIRST_RAW_ACTION = {"1.6": "GetConfiguration", "2.0.1": "GetVariables"}
 CONNECTOR_STATUSES = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
                       "Reserved", "Unavailable", "Faulted"]
-# Actions an operator may send as raw OCPP from the page: what the Central System sends.
+# Actions an operator may send as raw OCPP from the page: what the Central System sends (the
+# page offers those of the charge point's version; the command service refuses another's).
 RAW_ACTIONS = sorted(VERSIONS.outbound_actions())
+
+
+def _label(point: ChargePointView) -> str:
+    """The OCPP version of the charge point's current or last connection (1.6 before any)."""
+    return point.ocpp_version if point.ocpp_version in RESET_TYPES else "1.6"
+
+
+def _raw_actions(label: str) -> list[str]:
+    return sorted(next((v.actions for v in VERSIONS if v.label == label), RAW_ACTIONS))
 
 
 @router.get("/charge-points")
@@ -95,7 +114,17 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
     await _charge_point(board, charge_point_id)
     form = await request.form()
     build = _PAYLOADS.get(action)
-    if action == "remote-start":
+    verb = _VERBS.get(action)
+    if verb is not None:
+        ocpp_action, read = verb
+        try:
+            ask = read(form)
+        except ValueError as exc:
+            outcome = commands.Outcome("invalid", f"{ocpp_action} was not sent: {exc}")
+        else:
+            outcome = await commands.run(node, charge_point_id, ocpp_action,
+                                         lambda timeout: ask(node.services, charge_point_id, timeout))
+    elif action == "remote-start":
         try:
             _, payload = _remote_start(form)
         except ValueError as exc:
@@ -170,10 +199,11 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "profiles": (await views.charging_profiles.charging_profiles(charge_point_id=charge_point_id, limit=50)).items,
             "events": (await views.events.history(charge_point_id, limit=10)).items,
             "exchanges": await views.messages.exchanges(ExchangeFilter(charge_point_id=charge_point_id), limit=16),
-            "triggerable": TRIGGERABLE,
-            "raw_actions": RAW_ACTIONS,
-            "raw_action": "GetConfiguration",
-            "payload_examples": payload_examples(),
+            "triggerable": TRIGGERABLE_BY_VERSION[_label(point)],
+            "reset_types": RESET_TYPES[_label(point)],
+            "raw_actions": _raw_actions(_label(point)),
+            "raw_action": FIRST_RAW_ACTION[_label(point)],
+            "payload_examples": payload_examples(_label(point)),
             "pretty": pretty,
             "issued_certificates": (await board.views.certificates.certificates(charge_point_id=charge_point_id, limit=5)).items,
             "installed_certificates": await board.node.services.installed_certificates.list(charge_point_id),
@@ -256,24 +286,62 @@ def _raw(form: FormData) -> tuple[str, dict[str, Any]]:
     return action, payload
 
 
-def _optional(payload: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    if value is not None:
-        payload[key] = value
-    return payload
+def _one_of(form: FormData, name: str, allowed: tuple[str, ...]) -> Any:
+    value = _text(form, name)
+    if value not in allowed:
+        raise ValueError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}")
+    return value
 
+
+Ask = Callable[[Any, str, float], Awaitable[Any]]
+"""`ask(services, charge_point_id, timeout)`: the service verb's reply."""
+
+
+def _reset(f: FormData) -> Ask:
+    kind = _one_of(f, "type", ("Soft", "Hard", "OnIdle", "Immediate"))
+    return lambda services, cp, timeout: services.commands.reset(cp, kind, timeout=timeout)
+
+
+def _unlock(f: FormData) -> Ask:
+    connector_id = _int(f, "connector_id")
+    return lambda services, cp, timeout: services.commands.unlock(cp, connector_id, timeout=timeout)
+
+
+def _availability(f: FormData) -> Ask:
+    connector_id, availability = _int(f, "connector_id"), _one_of(f, "type", ("Operative", "Inoperative"))
+    return lambda services, cp, timeout: services.commands.change_availability(
+        cp, connector_id, availability, timeout=timeout)
+
+
+def _trigger(f: FormData) -> Ask:
+    message, connector_id = _text(f, "requested_message"), _int(f, "connector_id", False)
+    return lambda services, cp, timeout: services.commands.trigger(cp, message, connector_id, timeout=timeout)
+
+
+def _remote_stop(f: FormData) -> Ask:
+    transaction_id = _int(f, "transaction_id")
+    return lambda services, cp, timeout: services.remote_starts.stop(cp, transaction_id, timeout=timeout)
+
+
+def _clear_profile(f: FormData) -> Ask:
+    request = ClearChargingProfiles(profile_id=_int(f, "profile_id"))
+    return lambda services, cp, timeout: services.commands.send(cp, request, timeout)
+
+
+# The panels' commands, through the command service's verbs: each goes out in the charge point's
+# own version (a 1.6 connector N is a 2.0.1 EVSE N).
+_VERBS: dict[str, tuple[str, Callable[[FormData], Ask]]] = {
+    "reset": ("Reset", _reset),
+    "unlock": ("UnlockConnector", _unlock),
+    "availability": ("ChangeAvailability", _availability),
+    "trigger": ("TriggerMessage", _trigger),
+    "remote-stop": ("RemoteStopTransaction", _remote_stop),
+    "clear-profile": ("ClearChargingProfile", _clear_profile),
+}
 
 _PAYLOADS: dict[str, Callable[[FormData], tuple[str, dict[str, Any]]]] = {
-    "remote-stop": lambda f: ("RemoteStopTransaction", {"transactionId": _int(f, "transaction_id")}),
-    "reset": lambda f: ("Reset", {"type": _text(f, "type")}),
-    "unlock": lambda f: ("UnlockConnector", {"connectorId": _int(f, "connector_id")}),
-    "availability": lambda f: ("ChangeAvailability", {"connectorId": _int(f, "connector_id"), "type": _text(f, "type")}),
-    "trigger": lambda f: (
-        "TriggerMessage",
-        _optional({"requestedMessage": _text(f, "requested_message")}, "connectorId", _int(f, "connector_id", False)),
-    ),
     "change-configuration": lambda f: ("ChangeConfiguration", {"key": _text(f, "key"), "value": f.get("value", "")}),
     "clear-cache": lambda f: ("ClearCache", {}),
     "cancel-reservation": lambda f: ("CancelReservation", {"reservationId": _int(f, "reservation_id")}),
-    "clear-profile": lambda f: ("ClearChargingProfile", {"id": _int(f, "profile_id")}),
     "raw": _raw,
 }

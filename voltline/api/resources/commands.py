@@ -1,9 +1,10 @@
 """Commands to a charge point: any OCPP action the Central System sends, and friendly shortcuts.
 
 `POST /charge-points/{id}/commands/{Action}` takes the OCPP request payload as on the wire
-(camelCase) and answers the charge point's OCPP response. 404: unknown charge point or action;
-400: the payload breaks the OCPP schema; 409: the charge point is offline; 502: it answered a
-CALLERROR; 504: it did not answer in time.
+(camelCase) and answers the charge point's OCPP response, in the charge point's own OCPP version.
+404: unknown charge point or action; 400: the payload breaks that version's schema, or the action
+is another version's; 409: the charge point is offline; 502: it answered a CALLERROR; 504: it did
+not answer in time.
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ from voltline.api.schemas import (
 )
 from voltline.ocpp.versions import VERSIONS
 
-# The actions of every version spoken; a charge point takes those of its own (404 for the rest).
+# The actions of every version spoken; a charge point takes those of its own (400 for another
+# version's, 404 for what no version has).
 CENTRAL_SYSTEM_ACTIONS = VERSIONS.outbound_actions()
+_BY_VERSION = "; ".join(f"OCPP {v.label}: {', '.join(sorted(v.actions))}" for v in VERSIONS)
 
 router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["commands"])
 
 
 @router.post(
     "/commands/{action}",
-    summary="Send any OCPP 1.6 action to the charge point",
-    description="Actions: " + ", ".join(CENTRAL_SYSTEM_ACTIONS) + ". The body is the OCPP request payload.",
+    summary="Send any OCPP action of the charge point's version to it",
+    description="The body is the OCPP request payload, in the version the charge point speaks (its "
+    "`ocpp_version`); an action of another version is refused (400). Actions: " + _BY_VERSION + ".",
     responses=calls_charge_point(
         NOT_OCPP,
         unknown("action the Central System sends"),
@@ -51,7 +55,7 @@ async def send_command(
     timeout: Timeout = None,
 ) -> dict[str, Any]:
     if action not in VERSIONS.outbound_actions():
-        raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in OCPP 1.6")
+        raise ApiError(404, "unknown_action", f"{action!r} is not an action the Central System sends in any OCPP version")
     await services.views.charge_points.require_charge_point(charge_point_id)
     reply = await services.commands.send_as_written(charge_point_id, action, payload, timeout)
     return dict(reply.answer)
@@ -59,7 +63,7 @@ async def send_command(
 
 @router.post(
     "/remote-start",
-    summary="Start charging remotely (RemoteStartTransaction)",
+    summary="Start charging remotely (RemoteStartTransaction; 2.0.1: RequestStartTransaction)",
     responses=calls_charge_point(
         NOT_OCPP, invalid("the id tag is not Accepted (with check_tag)"), conflict("no connector is free")
     ),
@@ -72,6 +76,7 @@ async def remote_start(
         charge_point_id,
         body.id_tag,
         connector_id=body.connector_id,
+        evse_id=body.evse_id,
         charging_profile=body.charging_profile.to_domain() if body.charging_profile else None,
         check_tag=body.check_tag,
         wait=body.wait,
@@ -85,19 +90,14 @@ async def remote_start(
 
 @router.post(
     "/remote-stop",
-    summary="Stop a transaction remotely (RemoteStopTransaction)",
+    summary="Stop a transaction remotely (RemoteStopTransaction; 2.0.1: RequestStopTransaction)",
     responses=calls_charge_point(unknown("transaction on this charge point"), conflict("the transaction has stopped")),
 )
 async def remote_stop(
     charge_point_id: ChargePointIdPath, body: RemoteStopIn, services: ServicesDep, timeout: Timeout = None
 ) -> StatusOut:
     await services.views.charge_points.require_charge_point(charge_point_id)
-    transaction = await services.views.transactions.transaction(body.transaction_id)
-    if transaction.charge_point_id != charge_point_id:
-        raise ApiError(404, "not_found", f"no transaction {body.transaction_id} on {charge_point_id}")
-    if transaction.stopped_at is not None:
-        raise ApiError(409, "transaction_stopped", f"transaction {body.transaction_id} has stopped already")
-    reply = await services.commands.stop_charging(charge_point_id, body.transaction_id, timeout=timeout)
+    reply = await services.remote_starts.stop(charge_point_id, body.transaction_id, timeout=timeout)
     return StatusOut(status=reply.result.status)
 
 
@@ -106,7 +106,8 @@ async def reset(
     charge_point_id: ChargePointIdPath, services: ServicesDep, body: ResetIn | None = None, timeout: Timeout = None
 ) -> StatusOut:
     await services.views.charge_points.require_charge_point(charge_point_id)
-    reply = await services.commands.reset(charge_point_id, (body or ResetIn()).type, timeout=timeout)
+    body = body or ResetIn()
+    reply = await services.commands.reset(charge_point_id, body.type, evse_id=body.evse_id, timeout=timeout)
     return StatusOut(status=reply.result.status)
 
 

@@ -65,6 +65,10 @@ PER_CONNECTOR = frozenset({"StatusNotification", "MeterValues"})
 PER_CONNECTOR_WITHIN_S = 60.0
 
 
+# 2.0.1's words for a reset, read as the nearest 1.6 has.
+RESET_TYPES = {"Hard": "Hard", "Soft": "Soft", "Immediate": "Hard", "OnIdle": "Soft"}
+
+
 def _time(value: datetime) -> str:
     return timestamps.format(value)
 
@@ -116,8 +120,24 @@ def charging_profile(profile: c.ChargingProfileSpec) -> Payload:
     ) | {"chargingSchedule": wire_schedule}
 
 
+def _connector(evse_id: int | None, connector_id: int | None) -> int | None:
+    """The 1.6 connectorId of a location the domain may name by EVSE (EVSE N's connector 1 or
+    the whole EVSE is 1.6's connector N, which has one)."""
+    if evse_id is None:
+        return connector_id
+    if connector_id is not None and connector_id > 1:
+        raise c.Inexpressible(f"OCPP 1.6 cannot name connector {connector_id} of EVSE {evse_id}")
+    return evse_id
+
+
+def _reset(r: c.Reset) -> Payload:
+    if r.evse_id is not None:
+        raise c.Inexpressible("OCPP 1.6 resets the whole charge point, never one EVSE")
+    return {"type": RESET_TYPES[r.kind]}
+
+
 def _start(r: c.StartCharging) -> Payload:
-    return _optional({"idTag": r.id_tag}, connectorId=r.connector_id,
+    return _optional({"idTag": r.id_tag}, connectorId=_connector(r.evse_id, r.connector_id),
                      chargingProfile=charging_profile(r.charging_profile) if r.charging_profile else None)
 
 
@@ -168,11 +188,12 @@ def certificate_hash(h: c.CertificateHash) -> Payload:
 _ENCODERS: dict[type[c.Request[Any]], tuple[str, Callable[[Any], Payload]]] = {
     c.StartCharging: ("RemoteStartTransaction", _start),
     c.StopCharging: ("RemoteStopTransaction", lambda r: {"transactionId": r.transaction_id}),
-    c.Reset: ("Reset", lambda r: {"type": r.kind}),
-    c.UnlockConnector: ("UnlockConnector", lambda r: {"connectorId": r.connector_id}),
-    c.ChangeAvailability: ("ChangeAvailability", lambda r: {"connectorId": r.connector_id, "type": r.availability}),
-    c.TriggerMessage: ("TriggerMessage",
-                       lambda r: _optional({"requestedMessage": r.message}, connectorId=r.connector_id)),
+    c.Reset: ("Reset", _reset),
+    c.UnlockConnector: ("UnlockConnector", lambda r: {"connectorId": _connector(r.evse_id, r.connector_id)}),
+    c.ChangeAvailability: ("ChangeAvailability", lambda r: {"connectorId": _connector(r.evse_id, r.connector_id),
+                                                            "type": r.availability}),
+    c.TriggerMessage: ("TriggerMessage", lambda r: _optional(
+        {"requestedMessage": r.message}, connectorId=_connector(r.evse_id, r.connector_id))),
     c.ReserveConnector: ("ReserveNow", _reserve),
     c.CancelReservation: ("CancelReservation", lambda r: {"reservationId": r.reservation_id}),
     c.SendLocalList: ("SendLocalList", _local_list),
@@ -306,6 +327,7 @@ def _configuration(p: Mapping[str, Any]) -> c.ConfigurationRead:
 
 
 _ANSWERS: dict[str, Callable[[Mapping[str, Any]], c.Answer]] = {
+    "RemoteStartTransaction": lambda p: c.StartAnswer(_status(p)),
     "GetConfiguration": _configuration,
     "GetLocalListVersion": lambda p: c.LocalListVersionRead(None, p.get("listVersion")),
     "GetDiagnostics": lambda p: c.DiagnosticsUpload(None, p.get("fileName")),

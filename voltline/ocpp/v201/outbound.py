@@ -31,7 +31,10 @@ _ANSWERS: Answers = {k: v for block in _BLOCKS for k, v in block.ANSWERS.items()
 
 def encode(request: c.Request[Any]) -> tuple[str, Payload]:
     """The 2.0.1 action and payload that ask for `request`."""
-    action, build = _ENCODERS[type(request)]
+    entry = _ENCODERS.get(type(request))
+    if entry is None:
+        raise c.Inexpressible(f"OCPP 2.0.1 has no message for {type(request).__name__}")
+    action, build = entry
     return action, build(request)
 
 
@@ -55,5 +58,5 @@ def decode_answer(action: str, answer: Mapping[str, Any]) -> c.Answer:
 
 def triggered(action: str, payload: Mapping[str, Any]) -> tuple[str, float | None] | None:
     """The message a TriggerMessage asks for, and for how long it may keep coming (None: once),
-    so a station not yet Accepted is served it. Filled in with remote_control's TriggerMessage."""
-    return None
+    so a station not yet Accepted is served it (B02.FR.04)."""
+    return remote_control.triggered(action, payload)

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 
 from voltline.bus.events import Event, EventBus
 from voltline.ocpp.commands import (
@@ -53,12 +54,26 @@ class FirmwareService:
         *,
         retries: int | None = None,
         retry_interval: int | None = None,
+        request_id: int | None = None,
         timeout: float | None = None,
     ) -> Reply[Answer]:
         """The charge point downloads from `location` from `retrieve_date` on and reports its
-        progress in status notifications (kept in the history)."""
+        progress in status notifications (kept in the history). 2.0.1 numbers each update
+        (its notifications name the number): without `request_id`, the next after the charge
+        point's last firmware request."""
         _require_valid("UpdateFirmware", _location_problems(location) + _retry_problems(retries, retry_interval))
-        return await self._commands.send(identity, UpdateFirmware(location, retrieve_date, retries, retry_interval), timeout)
+        if request_id is None:
+            request_id = await self._next_request_id(identity)
+        request = UpdateFirmware(location, retrieve_date, retries, retry_interval, request_id)
+        return await self._commands.send(identity, request, timeout)
+
+    async def _next_request_id(self, identity: str) -> int:
+        e = t.charge_point_events.c
+        row = await self._store.fetch_one(
+            sa.select(sa.func.max(e.request_id).label("last"))
+            .where(e.charge_point_id == identity, e.kind.in_(("firmware", "signed_firmware")))
+        )
+        return (row.last or 0) + 1 if row is not None else 1
 
     async def get_diagnostics(
         self,

@@ -43,10 +43,12 @@ class LocalListService:
             raise Invalid("update_type must be Full or Differential")
         async with self._store.read() as conn:
             current = await conn.scalar(sa.select(t.charge_points.c.local_list_version).where(t.charge_points.c.id == identity))
-            tags = {row.id_tag: _info(row) for row in (await conn.execute(sa.select(t.id_tags))).all()}
+            rows = (await conn.execute(sa.select(t.id_tags))).all()
+            tags = {row.id_tag: _info(row) for row in rows}
+            token_types = {row.id_tag: row.token_type for row in rows}  # 2.0.1 names each token's type
             entries: list[LocalListChange]
             if update_type == FULL:
-                entries = [LocalListChange(tag, info) for tag, info in sorted(tags.items())]
+                entries = [LocalListChange(tag, info, token_types[tag]) for tag, info in sorted(tags.items())]
             else:
                 held = {
                     row.id_tag: _info(row)
@@ -56,7 +58,8 @@ class LocalListService:
                         )
                     ).all()
                 }
-                entries = [LocalListChange(tag, info) for tag, info in sorted(tags.items()) if held.get(tag) != info]
+                entries = [LocalListChange(tag, info, token_types[tag])
+                           for tag, info in sorted(tags.items()) if held.get(tag) != info]
                 entries += [LocalListChange(tag, None) for tag in sorted(held.keys() - tags.keys())]
         request = SendLocalList(max(current or 0, 0) + 1, FULL if update_type == FULL else DIFFERENTIAL, tuple(entries))
         return request, await self._commands.send(identity, request, timeout)

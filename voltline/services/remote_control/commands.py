@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from voltline.bus.events import Event, EventBus
 from voltline.ocpp import commands as c
 from voltline.ocpp.commands import Answer, Reply, Request
-from voltline.services.errors import ChargePointOffline, CommandFailed, Invalid, NotFound
+from voltline.services.errors import ChargePointOffline, CommandFailed, Invalid
 from voltline.services.remote_control.port import ChargePointLink, Offline
 from voltline.services.remote_control.request_checks import Problem
 
@@ -31,6 +31,8 @@ Effect = Callable[[str, Q, Callable[[Q], Awaitable[Reply[Any]]]], Awaitable[Repl
 """`effect(identity, request, send)`: calls `send(request)` once and returns its reply."""
 
 INT32_MAX = 2**31 - 1
+
+ResetKind = Literal["Hard", "Soft", "Immediate", "OnIdle"]
 
 
 def require_storable(request: object, *fields: str) -> None:
@@ -88,7 +90,12 @@ class CommandService:
         if not self._link.is_connected(identity):
             raise ChargePointOffline(f"charge point {identity} is offline: {action} was not sent")
         if action not in self._link.actions(identity):
-            raise NotFound(f"{action!r} is not an action the Central System sends to {identity}", code="unknown_action")
+            # The API knows every version's actions (404 for none); this one is another version's.
+            version = self._link.version(identity)
+            raise Invalid(
+                f"{action!r} is not an action of OCPP {version}, which {identity} speaks",
+                code="action_not_in_version", details={"ocpp_version": version},
+            )
         request = self._link.read(identity, action, payload)
         effect = self._effects.get(type(request)) if request is not None else None
 
@@ -114,25 +121,32 @@ class CommandService:
 
     # -- remote control verbs ----------------------------------------------------------------
 
-    async def stop_charging(self, identity: str, transaction_id: int, *, timeout: float | None = None) -> Reply[Answer]:
-        return await self.send(identity, c.StopCharging(transaction_id), timeout)
+    async def stop_charging(
+        self, identity: str, transaction_id: int, *, ocpp_transaction_id: str | None = None, timeout: float | None = None
+    ) -> Reply[Answer]:
+        """Stop Voltline's transaction `transaction_id`; 2.0.1 names it by `ocpp_transaction_id`
+        (RemoteStartService.stop finds it)."""
+        return await self.send(identity, c.StopCharging(transaction_id, ocpp_transaction_id), timeout)
 
     async def reset(
-        self, identity: str, kind: Literal["Hard", "Soft"] = "Soft", *, timeout: float | None = None
+        self, identity: str, kind: ResetKind = "Soft", *, evse_id: int | None = None, timeout: float | None = None
     ) -> Reply[Answer]:
-        return await self.send(identity, c.Reset(kind), timeout)
+        return await self.send(identity, c.Reset(kind, evse_id), timeout)
 
-    async def unlock(self, identity: str, connector_id: int, *, timeout: float | None = None) -> Reply[Answer]:
-        return await self.send(identity, c.UnlockConnector(connector_id), timeout)
+    async def unlock(
+        self, identity: str, connector_id: int, *, evse_id: int | None = None, timeout: float | None = None
+    ) -> Reply[Answer]:
+        return await self.send(identity, c.UnlockConnector(connector_id, evse_id), timeout)
 
     async def change_availability(
         self, identity: str, connector_id: int, availability: Literal["Operative", "Inoperative"],
-        *, timeout: float | None = None,
+        *, evse_id: int | None = None, timeout: float | None = None,
     ) -> Reply[Answer]:
-        return await self.send(identity, c.ChangeAvailability(connector_id, availability), timeout)
+        return await self.send(identity, c.ChangeAvailability(connector_id, availability, evse_id), timeout)
 
     async def trigger(
-        self, identity: str, message: str, connector_id: int | None = None, *, timeout: float | None = None
+        self, identity: str, message: str, connector_id: int | None = None, *, evse_id: int | None = None,
+        timeout: float | None = None,
     ) -> Reply[Answer]:
         """Ask the charge point to send `message` (the link lets it through while not Accepted)."""
-        return await self.send(identity, c.TriggerMessage(message, connector_id), timeout)
+        return await self.send(identity, c.TriggerMessage(message, connector_id, evse_id), timeout)

@@ -25,6 +25,10 @@ class ChargePointLink(Protocol):
         """The actions the Central System may send in the version of the charge point's connection."""
         ...
 
+    def version(self, charge_point_id: str) -> str | None:
+        """The OCPP version of the charge point's connection, as operators read it (1.6, 2.0.1)."""
+        ...
+
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         """Ask the charge point for `request` in its version; its answer as a result."""
         ...
@@ -55,6 +59,9 @@ class Offline:
 
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         return ()
+
+    def version(self, charge_point_id: str) -> str | None:
+        return None
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         raise _offline(charge_point_id)

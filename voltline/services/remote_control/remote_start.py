@@ -1,16 +1,18 @@
 """Remote start: RemoteStartTransaction, and the transaction it leads to.
 
-OCPP answers a RemoteStartTransaction with Accepted or Rejected only; the transaction follows in a
-StartTransaction from the charge point. Every remote start is kept in `remote_starts`, and the
-StartTransaction that follows (same charge point, id tag, and connector when one was named) is
-matched to it by TransactionService, whether it arrives before or after the charge point's answer
-was read.
+OCPP answers a RemoteStartTransaction (2.0.1: RequestStartTransaction) with Accepted or Rejected;
+the transaction follows in a StartTransaction (2.0.1: a TransactionEvent Started) from the charge
+point. Every remote start is kept in `remote_starts`, and the transaction that follows is linked to
+it by TransactionService, whether it arrives before or after the charge point's answer was read:
+on 1.6 by charge point, id tag and connector; on 2.0.1 by the `remoteStartId` the request carried,
+which is the remote start's own id. Waiting for the start reads the link, whichever made it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization.authorize import ACCEPTED, AuthorizationContext, authorize
 from voltline.services.clock import now
-from voltline.ocpp.commands import Answer, ChargingProfileSpec, Reply, StartCharging
+from voltline.ocpp.commands import Answer, ChargingProfileSpec, Reply, StartAnswer, StartCharging
 from voltline.services.remote_control.commands import CommandService, Send
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.smart_charging.service import install_profile, require_storable_profile
@@ -45,6 +47,7 @@ class RemoteStartService:
         id_tag: str,
         *,
         connector_id: int | None = None,
+        evse_id: int | None = None,
         charging_profile: ChargingProfileSpec | None = None,
         check_tag: bool = True,
         pick_connector: bool = True,
@@ -64,9 +67,12 @@ class RemoteStartService:
                     code="id_tag_not_accepted",
                     details={"id_tag_status": info.status},
                 )
-        if connector_id is None and pick_connector:
-            connector_id = await self.free_connector(identity)
-        request = StartCharging(id_tag, connector_id, charging_profile)
+        if connector_id is None and evse_id is None and pick_connector:
+            free = await self.free_location(identity)
+            if free is not None:
+                evse_id, connector_id = free
+        request = StartCharging(id_tag, connector_id, charging_profile, evse_id=evse_id,
+                                id_token_type=await self._token_type(id_tag))
         # Subscribed before sending: the transaction may start before the answer is read.
         async with self._bus.subscribe() as events:
             reply, remote_start = await self._send(identity, request, lambda r: self._commands.call(identity, r, timeout))
@@ -75,29 +81,58 @@ class RemoteStartService:
         return reply, remote_start
 
     async def free_connector(self, identity: str) -> int | None:
-        """An Available connector with no active transaction and no reservation for someone else.
+        """An Available connector with no active transaction and no reservation for someone else
+        (1.6's number; on 2.0.1 the connector within its EVSE, see `free_location`).
 
         None when the charge point has reported no connectors (it will pick one itself); a
         Conflict when it has, and none is free."""
+        free = await self.free_location(identity)
+        return free[1] if free is not None else None
+
+    async def free_location(self, identity: str) -> tuple[int | None, int] | None:
+        """`(evse_id, connector_id)` of a free connector as stored (evse_id None on 1.6)."""
         c, tx, rv = t.connectors.c, t.transactions.c, t.reservations.c
+        # 1.6 rows have no EVSE; 2.0.1 ones number connectors within theirs, and reserve an EVSE.
+        same_evse = sa.func.coalesce(tx.evse_id, 0) == sa.func.coalesce(c.evse_id, 0)
         # One statement: each round trip is a turn of a loaded event loop for the operator.
         charging = sa.exists().where(
-            tx.charge_point_id == identity, tx.connector_id == c.connector_id, tx.stopped_at.is_(None)
+            tx.charge_point_id == identity, tx.connector_id == c.connector_id, same_evse, tx.stopped_at.is_(None)
         )
         reserved = sa.exists().where(
-            rv.charge_point_id == identity, rv.connector_id == c.connector_id, rv.status == "Reserved"
+            rv.charge_point_id == identity, rv.connector_id == sa.func.coalesce(c.evse_id, c.connector_id),
+            rv.status == "Reserved",
         )
         connectors = await self._store.fetch_all(
-            sa.select(c.connector_id, c.status, charging.label("charging"), reserved.label("reserved"))
+            sa.select(c.evse_id, c.connector_id, c.status, charging.label("charging"), reserved.label("reserved"))
             .where(c.charge_point_id == identity, c.connector_id > 0)
-            .order_by(c.connector_id)
+            .order_by(sa.func.coalesce(c.evse_id, 0), c.connector_id)
         )
         if not connectors:
             return None
         for row in connectors:
             if row.status == "Available" and not row.charging and not row.reserved:
-                return int(row.connector_id)
+                return row.evse_id, int(row.connector_id)
         raise Conflict(f"charge point {identity} has no free connector", code="no_free_connector")
+
+    async def _token_type(self, id_tag: str) -> str | None:
+        """The id tag's IdTokenEnumType, for a 2.0.1 station (None: not a tag Voltline knows)."""
+        row = await self._store.fetch_one(sa.select(t.id_tags.c.token_type).where(t.id_tags.c.id_tag == id_tag))
+        return row.token_type if row is not None else None
+
+    async def stop(self, identity: str, transaction_id: int, *, timeout: float | None = None) -> Reply[Answer]:
+        """Ask the charge point to stop Voltline's transaction `transaction_id`, named as the
+        charge point named it (2.0.1's transactionId is the station's string)."""
+        tx = t.transactions.c
+        row = await self._store.fetch_one(
+            sa.select(tx.ocpp_transaction_id, tx.stopped_at).where(tx.id == transaction_id, tx.charge_point_id == identity)
+        )
+        if row is None:
+            raise NotFound(f"no transaction {transaction_id} on {identity}")
+        if row.stopped_at is not None:
+            raise Conflict(f"transaction {transaction_id} has stopped already", code="transaction_stopped")
+        return await self._commands.stop_charging(
+            identity, transaction_id, ocpp_transaction_id=row.ocpp_transaction_id, timeout=timeout
+        )
 
     async def get(self, remote_start_id: int) -> RemoteStart:
         row = await self._store.fetch_one(_select().where(t.remote_starts.c.id == remote_start_id))
@@ -141,6 +176,8 @@ class RemoteStartService:
         )
         remote_start_id = int(inserted[0].id)
         still_requested = (rs.id == remote_start_id) & (rs.status == REQUESTED)
+        if request.remote_start_id is None:  # 2.0.1 carries it, for the transaction to name
+            request = replace(request, remote_start_id=remote_start_id)
         try:
             reply = await send(request)
         except Exception:
@@ -150,6 +187,9 @@ class RemoteStartService:
         settled = await self._store.commit_one(
             t.remote_starts.update().where(still_requested).values(status=status).returning(rs.id)
         )
+        already = reply.result.ocpp_transaction_id if isinstance(reply.result, StartAnswer) else None
+        if settled and status == ACCEPTED and already is not None:
+            settled = not await self._link_started(identity, remote_start_id, already)
         if settled:
             remote_start = RemoteStart(
                 id=remote_start_id, charge_point_id=identity, connector_id=request.connector_id,
@@ -158,7 +198,9 @@ class RemoteStartService:
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)
         if status == ACCEPTED and profile is not None:
-            await self._install_profile(identity, remote_start_id, request.connector_id, profile)
+            # A 2.0.1 profile is the EVSE's; 1.6's connector N is EVSE N.
+            where = request.evse_id if request.evse_id is not None else request.connector_id
+            await self._install_profile(identity, remote_start_id, where, profile)
         self._bus.publish(
             Event(
                 "remote_start",
@@ -173,6 +215,24 @@ class RemoteStartService:
             )
         )
         return reply, remote_start
+
+    async def _link_started(self, identity: str, remote_start_id: int, ocpp_transaction_id: str) -> bool:
+        """A 2.0.1 station that had started the transaction already names it in its answer: the
+        remote start led to that transaction, when it is stored (else its TransactionEvent will
+        link it). Whether it was linked."""
+        rs, tx = t.remote_starts.c, t.transactions.c
+        started = await self._store.fetch_one(
+            sa.select(tx.id).where(tx.charge_point_id == identity, tx.ocpp_transaction_id == ocpp_transaction_id)
+        )
+        if started is None:
+            return False
+        linked = await self._store.commit_one(
+            t.remote_starts.update()
+            .where(rs.id == remote_start_id, rs.transaction_id.is_(None))
+            .values(transaction_id=started.id, status=STARTED)
+            .returning(rs.id)
+        )
+        return bool(linked)
 
     async def _install_profile(
         self, identity: str, remote_start_id: int, connector_id: int | None, profile: ChargingProfileSpec

@@ -73,7 +73,10 @@ class ReservationService:
                     return int(reservation_id)
 
         reservation_id = await self._store.write(allocate)
-        request = ReserveConnector(reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
+        # 2.0.1 names the token's type: the id tag's, when Voltline knows it.
+        token = await self._store.fetch_one(sa.select(t.id_tags.c.token_type).where(t.id_tags.c.id_tag == id_tag))
+        request = ReserveConnector(reservation_id, connector_id, id_tag, expiry_date, parent_id_tag,
+                                   token.token_type if token is not None else None)
         try:
             reply = await self._reserve_now(identity, request, lambda r: self._commands.call(identity, r, timeout))
         except Exception:

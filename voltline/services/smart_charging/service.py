@@ -3,6 +3,7 @@ point / connector / purpose / stack level, ClearChargingProfile removes them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -45,6 +46,12 @@ class SmartChargingService:
         """Install a charging profile; the stored profile when the charge point accepted it.
 
         Check it first with `check_profile`: a profile that breaks OCPP's rules is not to be sent."""
+        if profile.transaction_id is not None and profile.ocpp_transaction_id is None:
+            # Its transaction as the charge point names it (2.0.1 knows no other name).
+            tx = t.transactions.c
+            wire = await self._store.fetch_one(sa.select(tx.ocpp_transaction_id).where(tx.id == profile.transaction_id))
+            if wire is not None:
+                profile = replace(profile, ocpp_transaction_id=wire.ocpp_transaction_id)
         reply = await self._commands.send(identity, InstallChargingProfile(connector_id, profile), timeout)
         if not reply.result.accepted:
             return reply, None

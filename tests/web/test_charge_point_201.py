@@ -1,0 +1,53 @@
+"""The charge point page of a 2.0.1 station: it offers 2.0.1's actions with 2.0.1 examples, and its
+panels' commands go out in 2.0.1's words (the `ocpp` package's v201.ChargePoint answering)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from typing import Any
+
+import httpx
+
+from tests.commands.station201 import Station, station
+from tests.web.conftest import csrf_of
+from voltline.app import Voltline
+from voltline.ocpp.schemas import OCPP201, validators
+
+
+async def panel(web: httpx.AsyncClient, cs: Station, command: str, action: str, answer: dict[str, Any],
+                **fields: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Submit a panel's form while the station answers; the outcome and what the station received."""
+    token = csrf_of((await web.get(f"/charge-points/{cs.id}")).text)
+    cs.will_answer(action, answer)
+    sent = asyncio.create_task(web.post(f"/charge-points/{cs.id}/commands/{command}",
+                                        data={"csrf_token": token, **fields}, headers={"Accept": "application/json"}))
+    received = await cs.next_request(action)
+    return (await sent).json(), received
+
+
+async def test_a_201_station_is_offered_201_and_its_panels_speak_it(web: httpx.AsyncClient, server: Voltline) -> None:
+    await server.services.charge_points.register("CS-WEB")
+    async with station(server, "CS-WEB") as cs:
+        assert await cs.boot() == "Accepted"
+        page = (await web.get("/charge-points/CS-WEB")).text
+        assert "<option>RequestStartTransaction</option>" in page and "RemoteStartTransaction</option>" not in page
+        assert "<option>OnIdle</option>" in page and "<option>Soft</option>" not in page
+        raw = page.split('<script type="application/json" id="payload-examples">', 1)[1].split("</script>", 1)[0]
+        offered = json.loads(html.unescape(raw))
+        assert "GetVariables" in offered and "GetConfiguration" not in offered
+        for action, payload in offered.items():
+            validators(OCPP201).validate_request(action, payload)
+
+        outcome, received = await panel(web, cs, "reset", "Reset", {"status": "Accepted"}, type="OnIdle")
+        assert (outcome["kind"], received) == ("accepted", {"type": "OnIdle"})
+        outcome, received = await panel(web, cs, "unlock", "UnlockConnector", {"status": "Unlocked"}, connector_id="2")
+        assert (outcome["kind"], received) == ("accepted", {"evseId": 2, "connectorId": 1})
+        outcome, received = await panel(web, cs, "availability", "ChangeAvailability", {"status": "Scheduled"},
+                                        connector_id="0", type="Inoperative")
+        assert received == {"operationalStatus": "Inoperative"}
+        assert outcome["kind"] == "accepted" and outcome["response"] == {"status": "Scheduled"}
+        outcome, received = await panel(web, cs, "trigger", "TriggerMessage", {"status": "Accepted"},
+                                        requested_message="StatusNotification", connector_id="1")
+        assert received == {"requestedMessage": "StatusNotification", "evse": {"id": 1}}
