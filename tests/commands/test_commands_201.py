@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from ocpp.v201 import call
 
 from tests.commands.station201 import command, station

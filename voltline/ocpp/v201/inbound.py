@@ -8,7 +8,7 @@ from __future__ import annotations
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.rpc import OcppError
 from voltline.ocpp.v201 import device_model, provisioning, remote_control, transactions
-from voltline.ocpp.v201.blocks import Handler201, Payload
+from voltline.ocpp.v201.blocks import Handler201, Payload, gather
 from voltline.ocpp.v201.context import Context
 
 _ALWAYS_ALLOWED = frozenset({"BootNotification"})
@@ -30,6 +30,5 @@ def _guarded(action: str, handler: Handler201) -> Handler201:
 
 HANDLERS: dict[str, Handler201] = {
     action: _guarded(action, handler)
-    for block in (provisioning, transactions, device_model, remote_control)
-    for action, handler in block.HANDLERS.items()
+    for action, handler in gather(block.HANDLERS for block in (provisioning, transactions, device_model, remote_control)).items()
 }

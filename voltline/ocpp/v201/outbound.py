@@ -8,7 +8,7 @@ from typing import Any
 
 from voltline.ocpp import commands as c
 from voltline.ocpp.v201 import device_model, provisioning, remote_control, transactions
-from voltline.ocpp.v201.blocks import Answers, Encoders, Payload, Readers
+from voltline.ocpp.v201.blocks import Answers, Encoders, Payload, Readers, gather
 
 _BLOCKS = (provisioning, transactions, device_model, remote_control)
 
@@ -24,9 +24,9 @@ CENTRAL_SYSTEM_ACTIONS = (
     "TriggerMessage", "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
 )
 
-_ENCODERS: Encoders = {k: v for block in _BLOCKS for k, v in block.ENCODERS.items()}
-_READERS: Readers = {k: v for block in _BLOCKS for k, v in block.READERS.items()}
-_ANSWERS: Answers = {k: v for block in _BLOCKS for k, v in block.ANSWERS.items()}
+_ENCODERS: Encoders = gather(block.ENCODERS for block in _BLOCKS)
+_READERS: Readers = gather(block.READERS for block in _BLOCKS)
+_ANSWERS: Answers = gather(block.ANSWERS for block in _BLOCKS)
 
 
 def encode(request: c.Request[Any]) -> tuple[str, Payload]:

@@ -202,7 +202,6 @@ ENCODERS: Encoders = {
     c.UpdateFirmware: ("UpdateFirmware", _update_firmware),
     c.InstallSignedFirmware: ("UpdateFirmware", _update_firmware),
     c.UploadLog: ("GetLog", _log),
-    c.CertificateSigned: ("CertificateSigned", lambda r: {"certificateChain": r.certificate_chain}),
     c.InstallCertificate: ("InstallCertificate", lambda r: {
         "certificateType": _CERTIFICATE_TYPES.get(r.certificate_type, r.certificate_type), "certificate": r.certificate}),
     c.GetInstalledCertificateIds: ("GetInstalledCertificateIds", lambda r: {
@@ -333,7 +332,6 @@ READERS: Readers = {
     "TriggerMessage": _read_trigger,
     "UpdateFirmware": _read_firmware,
     "GetLog": _read_log,
-    "CertificateSigned": lambda p: c.CertificateSigned(p["certificateChain"]),
     "InstallCertificate": lambda p: c.InstallCertificate(_certificate_type(p["certificateType"]), p["certificate"]),
     "GetInstalledCertificateIds": _read_certificate_ids,  # type: ignore[dict-item]
     "DeleteCertificate": lambda p: c.DeleteCertificate(read_certificate_hash(p["certificateHashData"])),
