@@ -138,7 +138,7 @@ class VersionRegistry:
 
 
 def default_registry() -> VersionRegistry:
-    return VersionRegistry(OCPP_16)
+    return VersionRegistry(OCPP_16, OCPP_201)
 
 
 VERSIONS = default_registry()

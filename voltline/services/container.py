@@ -13,6 +13,8 @@ from voltline.services.authorization.views import IdTagViews
 from voltline.services.message_log.views import MessageViews
 from voltline.services.provisioning.views import ChargePointViews
 from voltline.services.configuration.views import ConfigurationViews
+from voltline.services.device_model.service import DeviceModelService
+from voltline.services.device_model.views import DeviceModelViews
 from voltline.services.firmware.views import ChargePointEventViews
 from voltline.services.local_list.views import LocalListViews
 from voltline.services.remote_control.views import RemoteStartViews
@@ -58,6 +60,7 @@ class Views:
     events: ChargePointEventViews
     local_lists: LocalListViews
     remote_starts: RemoteStartViews
+    device_model: DeviceModelViews
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Services:
     smart_charging: SmartChargingService
     local_list: LocalListService
     configuration: ConfigurationService
+    device_model: DeviceModelService
     firmware: FirmwareService
     views: Views
     passwords: PasswordHasher
@@ -176,6 +180,7 @@ class Services:
             smart_charging=SmartChargingService(store, bus, commands),
             local_list=LocalListService(store, bus, commands),
             configuration=configuration,
+            device_model=DeviceModelService(store, bus, commands),
             firmware=FirmwareService(store, bus, commands),
             views=Views(
                 charge_points=ChargePointViews(
@@ -191,6 +196,7 @@ class Services:
                 events=ChargePointEventViews(store),
                 local_lists=LocalListViews(store),
                 remote_starts=RemoteStartViews(store),
+                device_model=DeviceModelViews(store),
             ),
             passwords=passwords,
             rollups=rollups,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voltline.ocpp.registration import RegistrationGate
+
+if TYPE_CHECKING:
+    from voltline.ocpp.v201.device_model import DeviceModel
+    from voltline.ocpp.v201.provisioning import ChargePoints
 
 Payload = dict[str, Any]
 
@@ -12,6 +16,11 @@ Payload = dict[str, Any]
 class Services(Protocol):
     """What the 2.0.1 handlers need from the domain (see voltline/services), as it is structured
     there, so the protocol layer imports none of it. Each block module states its part."""
+
+    @property
+    def charge_points(self) -> ChargePoints: ...
+    @property
+    def device_model(self) -> DeviceModel: ...
 
 
 class Context(RegistrationGate):

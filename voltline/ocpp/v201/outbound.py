@@ -56,4 +56,4 @@ def decode_answer(action: str, answer: Mapping[str, Any]) -> c.Answer:
 def triggered(action: str, payload: Mapping[str, Any]) -> tuple[str, float | None] | None:
     """The message a TriggerMessage asks for, and for how long it may keep coming (None: once),
     so a station not yet Accepted is served it. Filled in with remote_control's TriggerMessage."""
-    return None
+    return device_model.report_triggered(action)
