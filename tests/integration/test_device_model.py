@@ -169,3 +169,28 @@ async def test_a_report_of_20000_variables_in_20_parts_is_stored_whole(server: V
     assert (await _variables(api, "DM-BIG", limit=1))["total"] == 20_000
     [last] = (await _variables(api, "DM-BIG", component="Controller19", variable="Variable999"))["items"]
     assert last["value"] == "19999"
+
+
+async def test_get_report_carries_its_filters_and_is_tracked_with_them(server: Voltline, api: httpx.AsyncClient) -> None:
+    await _register(server, "DM-6", status="Pending")
+    async with connected(server.ocpp_port, "DM-6") as station:
+        await station.boot()
+        requested = await api.post("/api/v1/charge-points/DM-6/device-model-reports", json={
+            "component_variables": [{"component": "EVSE", "evse_id": 1, "connector_id": 2, "variable": "Power"},
+                                    {"component": "SecurityCtrlr"}],
+            "component_criteria": ["Problem"],
+        })
+        assert requested.status_code == 200, requested.text
+        body = requested.json()
+        assert (body["status"], body["report"]["kind"], body["report"]["status"]) == ("Accepted", "Custom", "Accepted")
+        [asked] = station.reports
+        assert asked["request_id"] == body["request_id"]
+        assert asked["component_criteria"] == ["Problem"]
+        assert asked["component_variable"] == [
+            {"component": {"name": "EVSE", "evse": {"id": 1, "connector_id": 2}}, "variable": {"name": "Power"}},
+            {"component": {"name": "SecurityCtrlr"}},
+        ]
+        both = await api.post("/api/v1/charge-points/DM-6/device-model-reports",
+                              json={"report_base": "FullInventory", "component_criteria": ["Active"]})
+        assert both.status_code == 400
+    assert body["report"]["criteria"]["component_criteria"] == ["Problem"]

@@ -10,13 +10,15 @@ import pytest
 
 from tests.integration.test_device_model import three_parts
 from tests.integration.v201_station import connected, until
-from tests.web.test_browser import DESKTOP, browser, log_in, shoot  # noqa: F401  (fixture; skips without Playwright)
+from tests.web import test_browser as browsers
+from tests.web.test_browser import DESKTOP, log_in, shoot
 from voltline.app import Voltline
 from voltline.services.device_model.views import VariableFilter
 
 from playwright.async_api import Browser, expect  # noqa: E402  isort: skip
 
 pytestmark = pytest.mark.browser
+browser = browsers.browser  # the fixture (skips without Chromium)
 
 
 async def test_the_device_model_is_listed_filtered_and_set_from_the_page(
