@@ -194,3 +194,16 @@ async def test_get_report_carries_its_filters_and_is_tracked_with_them(server: V
                               json={"report_base": "FullInventory", "component_criteria": ["Active"]})
         assert both.status_code == 400
     assert body["report"]["criteria"]["component_criteria"] == ["Problem"]
+
+
+async def test_a_16_charge_point_has_no_device_model_to_read(server: Voltline, api: httpx.AsyncClient, connect: Any) -> None:
+    await _register(server, "DM-16")
+    await connect("DM-16")
+    await until(lambda: server.services.commands.is_connected("DM-16"))
+    read = await api.post("/api/v1/charge-points/DM-16/variables/get",
+                          json={"variables": [{"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}]})
+    assert read.status_code == 400, read.text
+    assert read.json()["error"]["code"] == "not_in_version"
+    report = await api.post("/api/v1/charge-points/DM-16/device-model-reports", json={"report_base": "FullInventory"})
+    assert report.status_code == 400
+    assert (await _variables(api, "DM-16"))["total"] == 0

@@ -24,7 +24,7 @@ from voltline.bus.events import Event, EventBus
 from voltline.ocpp import commands as c
 from voltline.ocpp.commands import Answer, Reply
 from voltline.services.clock import now
-from voltline.services.errors import DomainError
+from voltline.services.errors import DomainError, Invalid
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -140,6 +140,7 @@ class DeviceModelService:
         self, identity: str, report_base: str = "FullInventory", *, timeout: float | None = None
     ) -> Reply[Answer]:
         """GetBaseReport with a request id of its own; the NotifyReports fill the device model."""
+        self._require_device_model(identity, "GetBaseReport")
         request_id = await self._next_request_id(identity)
         return await self._commands.send(identity, c.RequestBaseReport(request_id, report_base), timeout)
 
@@ -148,6 +149,7 @@ class DeviceModelService:
         component_criteria: tuple[str, ...] = (), *, timeout: float | None = None,
     ) -> Reply[Answer]:
         """GetReport of what matches the filters (none: everything)."""
+        self._require_device_model(identity, "GetReport")
         request_id = await self._next_request_id(identity)
         request = c.RequestReport(request_id, component_variables, component_criteria)
         return await self._commands.send(identity, request, timeout)
@@ -156,12 +158,14 @@ class DeviceModelService:
         self, identity: str, addresses: tuple[c.VariableAddress, ...], *, timeout: float | None = None
     ) -> Reply[c.VariablesRead]:
         """GetVariables; each attribute's answer is kept."""
+        self._require_device_model(identity, "GetVariables")
         return await self._commands.send(identity, c.ReadVariables(addresses), timeout)
 
     async def change(
         self, identity: str, changes: tuple[c.VariableChange, ...], *, timeout: float | None = None
     ) -> Reply[c.VariablesChanged]:
         """SetVariables; each attribute's answer is kept, and the value where it was taken."""
+        self._require_device_model(identity, "SetVariables")
         return await self._commands.send(identity, c.ChangeVariables(changes), timeout)
 
     def inventory_after_boot(self, identity: str, registration_status: str) -> None:
@@ -315,6 +319,12 @@ class DeviceModelService:
         self._bus.publish(Event("device_model.variables", identity, {"answers": len(valued) + len(refused)}))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _require_device_model(self, identity: str, action: str) -> None:
+        """A 1.6 charge point has configuration keys, not a device model (offline: the send says so)."""
+        if self._commands.is_connected(identity) and not self._commands.speaks(identity, action):
+            raise Invalid(f"{identity} speaks no OCPP version with {action}: it has no device model "
+                          "(its configuration keys are read with GetConfiguration)", code="not_in_version")
 
     async def _next_request_id(self, identity: str) -> int:
         """A request id this charge point has not had from us: the report row is claimed in the
