@@ -207,3 +207,10 @@ async def test_a_16_charge_point_has_no_device_model_to_read(server: Voltline, a
     report = await api.post("/api/v1/charge-points/DM-16/device-model-reports", json={"report_base": "FullInventory"})
     assert report.status_code == 400
     assert (await _variables(api, "DM-16"))["total"] == 0
+
+
+async def test_an_offline_station_is_asked_nothing_and_no_report_is_recorded(server: Voltline, api: httpx.AsyncClient) -> None:
+    await _register(server, "DM-OFF")
+    requested = await api.post("/api/v1/charge-points/DM-OFF/device-model-reports", json={"report_base": "FullInventory"})
+    assert requested.status_code == 409
+    assert (await api.get("/api/v1/charge-points/DM-OFF/device-model-reports")).json()["total"] == 0

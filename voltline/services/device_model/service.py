@@ -24,7 +24,7 @@ from voltline.bus.events import Event, EventBus
 from voltline.ocpp import commands as c
 from voltline.ocpp.commands import Answer, Reply
 from voltline.services.clock import now
-from voltline.services.errors import DomainError, Invalid
+from voltline.services.errors import ChargePointOffline, DomainError, Invalid
 from voltline.services.remote_control.commands import CommandService, Send, require_storable
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -321,8 +321,11 @@ class DeviceModelService:
     # -- helpers -------------------------------------------------------------------------------
 
     def _require_device_model(self, identity: str, action: str) -> None:
-        """A 1.6 charge point has configuration keys, not a device model (offline: the send says so)."""
-        if self._commands.is_connected(identity) and not self._commands.speaks(identity, action):
+        """Before a request id is taken: offline, nothing is sent; a 1.6 charge point has
+        configuration keys, not a device model."""
+        if not self._commands.is_connected(identity):
+            raise ChargePointOffline(f"charge point {identity} is offline: {action} was not sent")
+        if not self._commands.speaks(identity, action):
             raise Invalid(f"{identity} speaks no OCPP version with {action}: it has no device model "
                           "(its configuration keys are read with GetConfiguration)", code="not_in_version")
 
