@@ -28,7 +28,8 @@ async def test_the_device_model_is_listed_filtered_and_set_from_the_page(
     views = server.services.views.device_model
     await server.services.charge_points.register("DM-WEB")
     async with connected(server.ocpp_port, "DM-WEB", parts=three_parts()) as station:
-        station.values = {("OCPPCommCtrlr", "HeartbeatInterval"): "300", ("SecurityCtrlr", "OrganizationName"): "Voltline"}
+        station.values = {("OCPPCommCtrlr", "HeartbeatInterval"): "300", ("SecurityCtrlr", "OrganizationName"): "Voltline",
+                          ("EVSE", "Power"): "21000"}
         station.read_only = {("SecurityCtrlr", "OrganizationName")}
         await station.boot()
 
@@ -51,6 +52,10 @@ async def test_the_device_model_is_listed_filtered_and_set_from_the_page(
         power = page.locator("tr[data-variable-row='EVSE/1.Power']")
         await expect(power.locator("[data-variable-value]")).to_have_text("22000")
         await expect(power.get_by_role("button", name="Set")).to_have_count(0)  # ReadOnly
+        # Read again from the station (GetVariables): the row shows the value it answered.
+        await power.get_by_role("button", name="Read EVSE Power").click()
+        await expect(power.locator("[data-variable-value]")).to_have_text("21000")
+        await expect(power.locator('[data-variable-status] [data-answer-status="Accepted"]')).to_be_visible()
 
         await page.get_by_label("Component").select_option("EVSE")
         await page.get_by_role("button", name="Filter").click()

@@ -1,16 +1,19 @@
 """A 2.0.1 charge point's device model: its variables as last reported or read, filtered and
-paged; a writable one set from its row (SetVariables); a report asked for (GetBaseReport), whose
+paged; one read again from its row (GetVariables), a writable one set (SetVariables); a report asked for (GetBaseReport), whose
 NotifyReports fill the page as they come."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from voltline.ocpp import commands as c
-from voltline.services.device_model.service import REPORT_BASES
+from voltline.services.device_model.service import REPORT_BASES, DeviceModelService
 from voltline.services.device_model.views import VariableFilter
 from voltline.web import commands
 from voltline.web.answers import answer_status
@@ -58,33 +61,55 @@ async def variables(
     })
 
 
-@router.post("/charge-points/{charge_point_id:path}/variables/set")
-async def set_variable(request: Request, charge_point_id: str) -> Response:
+def _address(form: FormData) -> c.VariableAddress:
+    """The attribute a row's form names (its hidden fields)."""
+    evse_id = integer(form, "evse_id", "EVSE", required=False)
+    return c.VariableAddress(
+        c.Component(text(form, "component", "Component") or "", text(form, "component_instance", "Instance", required=False),
+                    evse_id, integer(form, "connector_id", "Connector", required=False) if evse_id else None),
+        c.Variable(text(form, "variable", "Variable") or "", text(form, "variable_instance", "Instance", required=False)),
+        raw(form, "attribute_type") if raw(form, "attribute_type") in ATTRIBUTE_TYPES else "Actual",
+    )
+
+
+async def _on_attribute(
+    request: Request, charge_point_id: str, action: str,
+    call: Callable[[DeviceModelService, c.VariableAddress, FormData], Callable[[float], Awaitable[Any]]],
+) -> Response:
+    """Read the row's attribute from the form, `call` the service with it, show the answer."""
     board = dashboard(request)
     form = await request.form()
-    back = f"/charge-points/{charge_point_id}/variables"
     try:
-        evse_id = integer(form, "evse_id", "EVSE", required=False)
-        address = c.VariableAddress(
-            c.Component(text(form, "component", "Component") or "", text(form, "component_instance", "Instance", required=False),
-                        evse_id, integer(form, "connector_id", "Connector", required=False) if evse_id else None),
-            c.Variable(text(form, "variable", "Variable") or "", text(form, "variable_instance", "Instance", required=False)),
-            raw(form, "attribute_type") if raw(form, "attribute_type") in ATTRIBUTE_TYPES else "Actual",
-        )
+        address = _address(form)
+        verb = call(board.node.services.device_model, address, form)
+    except FieldError as exc:
+        outcome = commands.Outcome("invalid", f"{action} was not sent: {exc.message}")
+    else:
+        outcome = await commands.run(board.node, charge_point_id, action, verb)
+        if outcome.status is not None and outcome.response is not None:
+            outcome.message = (f"{charge_point_id} answered {action} of {address.component.name}."
+                               f"{address.variable.name}: {outcome.status.label}")
+    return answer(request, outcome, raw(form, "next"), f"/charge-points/{charge_point_id}/variables")
+
+
+@router.post("/charge-points/{charge_point_id:path}/variables/set")
+async def set_variable(request: Request, charge_point_id: str) -> Response:
+    def call(device_model: DeviceModelService, address: c.VariableAddress, form: FormData) -> Any:
         value = raw(form, "value")
         if len(value) > 1000:
             raise FieldError("value", "Value: at most 1000 characters")
-    except FieldError as exc:
-        outcome = commands.Outcome("invalid", f"SetVariables was not sent: {exc.message}")
-    else:
         change = (c.VariableChange(address, value),)
-        device_model = board.node.services.device_model
-        outcome = await commands.run(board.node, charge_point_id, "SetVariables",
-                                     lambda timeout: device_model.change(charge_point_id, change, timeout=timeout))
-        if outcome.status is not None and outcome.response is not None:
-            outcome.message = (f"{charge_point_id} answered SetVariables of {address.component.name}."
-                               f"{address.variable.name}: {outcome.status.label}")
-    return answer(request, outcome, raw(form, "next"), back)
+        return lambda timeout: device_model.change(charge_point_id, change, timeout=timeout)
+
+    return await _on_attribute(request, charge_point_id, "SetVariables", call)
+
+
+@router.post("/charge-points/{charge_point_id:path}/variables/get")
+async def get_variable(request: Request, charge_point_id: str) -> Response:
+    def call(device_model: DeviceModelService, address: c.VariableAddress, form: FormData) -> Any:
+        return lambda timeout: device_model.read(charge_point_id, (address,), timeout=timeout)
+
+    return await _on_attribute(request, charge_point_id, "GetVariables", call)
 
 
 @router.post("/charge-points/{charge_point_id:path}/variables/report")
