@@ -115,6 +115,12 @@ FAILURES = {
     ("post", "/api/v1/charge-points/{charge_point_id}/password"): CALLS,
     ("post", "/api/v1/charge-points/{charge_point_id}/security-profile"): CALLS,
     ("get", "/api/v1/charge-points/{charge_point_id}/installed-certificates"): {400, 401, 404},
+    ("get", "/api/v1/charge-points/{charge_point_id}/variables"): {400, 401, 404},
+    ("post", "/api/v1/charge-points/{charge_point_id}/variables/get"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/variables/set"): CALLS,
+    ("post", "/api/v1/charge-points/{charge_point_id}/device-model-reports"): CALLS,
+    ("get", "/api/v1/charge-points/{charge_point_id}/device-model-reports"): {400, 401, 404},
+    ("get", "/api/v1/charge-points/{charge_point_id}/device-model-reports/{request_id}"): {400, 401, 404},
     ("get", "/health"): set(),
     ("get", "/metrics"): set(),
 }

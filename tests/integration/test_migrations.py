@@ -497,3 +497,41 @@ async def test_0015_keeps_transactions_and_readings_and_adds_events_and_signed_v
         assert kept == [(7, "1.5"), (8, "1")]
     finally:
         await engine.dispose()
+
+
+async def test_0016_adds_the_device_model_beside_the_data_and_takes_it_away_again(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0013")
+        async with engine.begin() as conn:
+            await conn.run_sync(_insert, "charge_points", [
+                {"id": "CP-16", "lenient_actions": "[]", "connected": False, "created_at": AT, "updated_at": AT}
+            ])
+            await conn.run_sync(_insert, "charge_point_configuration", [
+                {"charge_point_id": "CP-16", "key": "HeartbeatInterval", "value": "300", "readonly": False,
+                 "updated_at": AT}
+            ])
+        await _migrate(engine, empty_database, "0016")
+        async with engine.begin() as conn:
+            # The key's optional parts default to '' and 0, so a row without them is still unique.
+            await conn.execute(t.device_variables.insert().values(
+                charge_point_id="CP-16", component="OCPPCommCtrlr", variable="HeartbeatInterval", value="300",
+                source="report", updated_at=AT,
+            ))
+            await conn.execute(t.device_reports.insert().values(charge_point_id="CP-16", request_id=1, updated_at=AT))
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.select(t.device_variables))).mappings().one()
+            assert (row["component_instance"], row["evse_id"], row["connector_id"], row["attribute_type"]) == ("", 0, 0, "Actual")
+            report = (await conn.execute(sa.select(t.device_reports))).mappings().one()
+            assert (report["parts"], report["variables"], report["completed_at"]) == (0, 0, None)
+            configuration = (await conn.execute(sa.text("SELECT key, value FROM charge_point_configuration"))).all()
+            assert [tuple(r) for r in configuration] == [("HeartbeatInterval", "300")]
+        await _migrate(engine, empty_database, "0013", down=True)
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            kept = (await conn.execute(sa.select(t.charge_points.c.id))).scalars().all()
+        assert not {"device_variables", "device_reports"} & tables
+        assert kept == ["CP-16"]
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()

@@ -334,3 +334,126 @@ class ReadTransactionStatus(Request[TransactionStatusRead]):
     """Ask about a transaction (its id as on the wire), or None: whether any messages are queued."""
 
     ocpp_transaction_id: str | None = None
+
+
+# -- the device model (2.0.1: components, variables and their attributes) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A part of a charging station as its device model names it (OCPP 2.0.1 Part 1 §4): the
+    station itself, an EVSE, a connector, or a controller inside one."""
+
+    name: str
+    instance: str | None = None
+    evse_id: int | None = None
+    connector_id: int | None = None  # only with evse_id
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    instance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariableAddress:
+    """One attribute of one variable of one component: what GetVariables reads and SetVariables writes."""
+
+    component: Component
+    variable: Variable
+    attribute_type: str = "Actual"  # Actual | Target | MinSet | MaxSet
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedAttribute:
+    type: str = "Actual"
+    value: str | None = None
+    mutability: str = "ReadWrite"  # ReadOnly | WriteOnly | ReadWrite
+    persistent: bool = False
+    constant: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VariableCharacteristics:
+    data_type: str  # string | decimal | integer | dateTime | boolean | OptionList | SequenceList | MemberList
+    unit: str | None = None
+    min_limit: float | None = None
+    max_limit: float | None = None
+    values_list: str | None = None
+    supports_monitoring: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedVariable:
+    """One entry of a NotifyReport: a variable with its attributes and what kind of values it takes."""
+
+    component: Component
+    variable: Variable
+    attributes: tuple[ReportedAttribute, ...]
+    characteristics: VariableCharacteristics | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariableRead:
+    address: VariableAddress
+    status: str  # Accepted | Rejected | UnknownComponent | UnknownVariable | NotSupportedAttributeType
+    value: str | None = None
+    reason: str | None = None  # attributeStatusInfo.reasonCode
+
+
+@dataclass(frozen=True, slots=True)
+class VariablesRead(Answer):
+    results: tuple[VariableRead, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VariableSet:
+    address: VariableAddress
+    status: str  # Accepted | Rejected | UnknownComponent | UnknownVariable | NotSupportedAttributeType | RebootRequired
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariablesChanged(Answer):
+    results: tuple[VariableSet, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VariableChange:
+    address: VariableAddress
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadVariables(Request[VariablesRead]):
+    variables: tuple[VariableAddress, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeVariables(Request[VariablesChanged]):
+    changes: tuple[VariableChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestBaseReport(Request[Answer]):
+    """GetBaseReport: the station reports a predefined part of its device model in NotifyReports
+    carrying `request_id`."""
+
+    request_id: int
+    report_base: str  # ConfigurationInventory | FullInventory | SummaryInventory
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedComponentVariable:
+    component: Component
+    variable: Variable | None = None  # None: every variable of the component
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReport(Request[Answer]):
+    """GetReport: the station reports what matches the filters (none: everything) in NotifyReports."""
+
+    request_id: int
+    component_variables: tuple[ReportedComponentVariable, ...] = ()
+    component_criteria: tuple[str, ...] = ()  # Active | Available | Enabled | Problem

@@ -13,6 +13,8 @@ from voltline.services.authorization.views import IdTagViews
 from voltline.services.message_log.views import MessageViews
 from voltline.services.provisioning.views import ChargePointViews
 from voltline.services.configuration.views import ConfigurationViews
+from voltline.services.device_model.service import DeviceModelService
+from voltline.services.device_model.views import DeviceModelViews
 from voltline.services.firmware.views import ChargePointEventViews
 from voltline.services.local_list.views import LocalListViews
 from voltline.services.remote_control.views import RemoteStartViews
@@ -61,6 +63,7 @@ class Views:
     local_lists: LocalListViews
     remote_starts: RemoteStartViews
     certificates: CertificateViews
+    device_model: DeviceModelViews
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Services:
     smart_charging: SmartChargingService
     local_list: LocalListService
     configuration: ConfigurationService
+    device_model: DeviceModelService
     firmware: FirmwareService
     views: Views
     passwords: PasswordHasher
@@ -180,6 +184,7 @@ class Services:
             smart_charging=SmartChargingService(store, bus, commands),
             local_list=LocalListService(store, bus, commands),
             configuration=configuration,
+            device_model=DeviceModelService(store, bus, commands),
             firmware=FirmwareService(store, bus, commands),
             views=Views(
                 charge_points=ChargePointViews(
@@ -196,6 +201,7 @@ class Services:
                 local_lists=LocalListViews(store),
                 remote_starts=RemoteStartViews(store),
                 certificates=CertificateViews(store),
+                device_model=DeviceModelViews(store),
             ),
             passwords=passwords,
             rollups=rollups,

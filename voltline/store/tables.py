@@ -639,6 +639,58 @@ installed_certificates = sa.Table(
 )
 
 
+# The device model of 2.0.1 charge points, one row per attribute of a variable of a component, as
+# last reported (NotifyReport), read (GetVariables) or set (SetVariables). The key's optional parts
+# are stored as '' and 0 (no EVSE or connector has id 0 in a device model) rather than NULL, so
+# the key is unique on every backend and a report's rows are upserted on it.
+device_variables = sa.Table(
+    "device_variables",
+    metadata,
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("component", sa.String(50), primary_key=True),
+    sa.Column("component_instance", sa.String(50), primary_key=True, server_default=""),
+    sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
+    sa.Column("connector_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
+    sa.Column("variable", sa.String(50), primary_key=True),
+    sa.Column("variable_instance", sa.String(50), primary_key=True, server_default=""),
+    sa.Column("attribute_type", sa.String(8), primary_key=True, server_default="Actual"),
+    sa.Column("value", sa.Text),
+    sa.Column("mutability", sa.String(10)),
+    sa.Column("persistent", sa.Boolean),
+    sa.Column("constant", sa.Boolean),
+    sa.Column("data_type", sa.String(16)),
+    sa.Column("unit", sa.String(16)),
+    sa.Column("min_limit", sa.Float),
+    sa.Column("max_limit", sa.Float),
+    sa.Column("values_list", sa.String(1000)),
+    sa.Column("source", sa.String(8), nullable=False),  # report | get | set: what last wrote the value
+    # The charge point's last answer on this attribute to GetVariables / SetVariables (Accepted,
+    # RebootRequired, UnknownVariable...); None when it came from a report only.
+    sa.Column("status", sa.String(32)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_device_variables_cp_variable", "charge_point_id", "variable"),
+)
+
+device_reports = sa.Table(
+    "device_reports",
+    metadata,
+    # Reports asked of a 2.0.1 charge point (GetBaseReport / GetReport) and their NotifyReport
+    # parts as they come; also a report the station sent unasked (kind and requested_at None).
+    sa.Column("charge_point_id", Id, sa.ForeignKey("charge_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("request_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(24)),  # FullInventory | ConfigurationInventory | SummaryInventory | Custom
+    sa.Column("criteria", sa.JSON),  # a GetReport's componentVariable / componentCriteria
+    sa.Column("status", sa.String(24)),  # the answer: Accepted | Rejected | NotSupported | EmptyResultSet
+    sa.Column("requested_at", UTCDateTime),
+    sa.Column("parts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("variables", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_seq_no", sa.Integer),
+    sa.Column("generated_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),  # the part with tbc false arrived
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 report_peak = sa.Table(
     "report_peak",
     metadata,

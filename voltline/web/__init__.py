@@ -15,7 +15,7 @@ from voltline.services.security.operators import UserService
 
 def mount(app: FastAPI, node: Node, users: UserService) -> None:
     from voltline.web import (
-        account, certificates, charge_point_admin, charge_points, firmware, id_tags, live, login, messages,
+        account, certificates, charge_point_admin, charge_points, device_model, firmware, id_tags, live, login, messages,
         operators, overview, reports, reservations, sessions, smart_charging, tokens,
     )
     from voltline.web.form_fields import now_plus
@@ -26,9 +26,10 @@ def mount(app: FastAPI, node: Node, users: UserService) -> None:
     app.state.dashboard.templates.env.globals.update(now_plus=now_plus, charts_bundled=charts_bundled,
                                                      chart_js=CHART_JS)
     notice_if_missing()
-    # charge_point_admin before charge_points: its `/charge-points/{id}/settings` and `/delete`
-    # would otherwise be taken for a charge point's page by `/charge-points/{id:path}`.
-    for module in (login, overview, charge_point_admin, charge_points, sessions, id_tags, messages, live, account,
+    # charge_point_admin and device_model before charge_points: their `/charge-points/{id}/settings`,
+    # `/delete` and `/variables` would otherwise be taken for a charge point's page by
+    # `/charge-points/{id:path}`.
+    for module in (login, overview, charge_point_admin, device_model, charge_points, sessions, id_tags, messages, live, account,
                    tokens, operators, reservations, smart_charging, firmware, reports, certificates):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -1,7 +1,8 @@
 """What an OCPP answer said, in one word and one colour: the one place the dashboard reads it.
 
 An answer's status is its `status` field (most CS→CP and CP→CS answers), else the status of its
-`idTagInfo` (1.6 Authorize / StartTransaction / StopTransaction) or `idTokenInfo` (2.0.1), else,
+`idTagInfo` (1.6 Authorize / StartTransaction / StopTransaction) or `idTokenInfo` (2.0.1), else
+the least good `attributeStatus` of its results (2.0.1 GetVariables / SetVariables), else,
 for a CALLERROR, its error code. An answer that carries none of these (GetConfiguration,
 Heartbeat, StatusNotification…) is neutral: it was answered, and says nothing more.
 
@@ -49,7 +50,12 @@ _TONES = {
     "NoCertificateAvailable": BAD,
     "NotFound": BAD,
     "CertificateChainError": BAD,
+    "UnknownComponent": BAD,  # 2.0.1 GetVariables / SetVariables, per attribute
+    "UnknownVariable": BAD,
+    "NotSupportedAttributeType": BAD,
 }
+_RANK = {OK: 0, MUTED: 1, WARN: 2, BAD: 3}
+_ATTRIBUTE_RESULTS = ("setVariableResult", "getVariableResult")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +81,20 @@ def answer_status(payload: Any, error_code: str | None = None) -> AnswerStatus:
     if not isinstance(status, str):
         info = payload.get("idTagInfo") or payload.get("idTokenInfo")
         status = info.get("status") if isinstance(info, dict) else None
+    if not isinstance(status, str):
+        status = _attribute_status(payload)
     if not isinstance(status, str) or not status:
         return ANSWERED
     return AnswerStatus(status, _TONES.get(status, MUTED))
+
+
+def _attribute_status(payload: dict[str, Any]) -> str | None:
+    """The least good attributeStatus of a GetVariables / SetVariables answer: one refused
+    attribute makes the answer a refusal, whatever the others said."""
+    results = next((payload[k] for k in _ATTRIBUTE_RESULTS if isinstance(payload.get(k), list)), None)
+    statuses = [r["attributeStatus"] for r in results or () if isinstance(r, dict)
+                and isinstance(r.get("attributeStatus"), str)]
+    return max(statuses, key=lambda s: _RANK[_TONES.get(s, MUTED)], default=None)
 
 
 def logged_answer_status(answer: Any) -> AnswerStatus:

@@ -31,6 +31,7 @@ ANSWER_FIELDS = {
     "command": "status",
     "remote_start": "status",
     "configuration.changed": "status",
+    "device_model.report_requested": "status",
     "firmware.requested": "status",
     "diagnostics.requested": "status",
     "charge_point.booted": "status",

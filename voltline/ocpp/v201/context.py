@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltline.ocpp import commands as c
 from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.v201.tokens import IdTokenVerdict
 
@@ -78,6 +79,19 @@ class Transactions(Protocol):
     ) -> None: ...
 
 
+# The device model (device_model.py).
+class DeviceModel(Protocol):
+    async def report_received(
+        self, identity: str, request_id: int, seq_no: int, tbc: bool, generated_at: datetime,
+        variables: list[c.ReportedVariable],
+    ) -> None: ...
+
+    def inventory_after_boot(self, identity: str, registration_status: str) -> None:
+        """Called by the BootNotification handler as it answers: a station Accepted for the first
+        time is asked for its full inventory, once the answer is out."""
+        ...
+
+
 class Services(Protocol):
     """What the 2.0.1 handlers need from the domain (see voltline/services), as it is structured
     there, so the protocol layer imports none of it. Each block module states its part."""
@@ -93,6 +107,10 @@ class Services(Protocol):
     # Transactions (transactions.py).
     @property
     def transactions(self) -> Transactions: ...
+
+    # The device model (device_model.py).
+    @property
+    def device_model(self) -> DeviceModel: ...
 
 
 class Context(RegistrationGate):

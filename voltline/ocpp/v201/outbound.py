@@ -58,5 +58,6 @@ def decode_answer(action: str, answer: Mapping[str, Any]) -> c.Answer:
 
 def triggered(action: str, payload: Mapping[str, Any]) -> tuple[str, float | None] | None:
     """The message a TriggerMessage asks for, and for how long it may keep coming (None: once),
-    so a station not yet Accepted is served it (B02.FR.04)."""
-    return remote_control.triggered(action, payload)
+    so a station not yet Accepted is served it (B02.FR.04): what a TriggerMessage asks for, and
+    the NotifyReports a report request brings."""
+    return remote_control.triggered(action, payload) or device_model.report_triggered(action)

@@ -44,6 +44,8 @@ async def boot_notification(ctx: Context, p: Payload) -> Payload:
     ctx.triggered = None
     # No reconciliation of open transactions after the reboot, as 1.6 needs: a 2.0.1 station
     # keeps its transactions' events queued and reports each one's end itself (block E).
+    # Last before the answer: what it schedules (a first inventory) is sent after the answer is out.
+    ctx.services.device_model.inventory_after_boot(ctx.identity, result.status)
     return {"status": result.status, "currentTime": _iso(result.current_time), "interval": result.interval}
 
 

@@ -64,6 +64,10 @@ class CommandService:
     def is_connected(self, identity: str) -> bool:
         return self._link.is_connected(identity)
 
+    def speaks(self, identity: str, action: str) -> bool:
+        """Whether `action` is sent in the OCPP version of the charge point's connection (False offline)."""
+        return action in self._link.actions(identity)
+
     async def send(self, identity: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         """Send `request` to the charge point with its domain effect."""
         effect = self._effects.get(type(request))
