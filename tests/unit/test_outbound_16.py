@@ -63,7 +63,7 @@ def test_a_request_goes_out_as_valid_16_and_reads_back_the_same(request_: c.Requ
 
 
 # The device model exists in 2.0.1 only (1.6 has its configuration keys instead).
-ONLY_201 = {c.RequestBaseReport, c.RequestReport, c.ReadVariables, c.ChangeVariables}
+ONLY_201 = {c.RequestBaseReport, c.RequestReport, c.ReadVariables, c.ChangeVariables, c.ReadTransactionStatus}
 
 
 def test_every_domain_request_has_a_16_message() -> None:

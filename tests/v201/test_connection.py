@@ -145,6 +145,10 @@ async def test_an_answer_breaking_the_201_schema_is_reported_with_201s_code(
     await server.services.charge_points.register("CS-1")
     client: OcppClient = await raw201("CS-1")
     await client.ok("BootNotification", RAW_BOOT)
+    # A first boot brings the request for the full inventory; answered, the station is free.
+    inventory = await client.next_server_call()
+    assert inventory[2] == "GetBaseReport"
+    await client.send_raw(json.dumps([3, inventory[1], {"status": "Accepted"}]))
     sent = asyncio.create_task(api.post("/api/v1/charge-points/CS-1/commands/ClearCache", json={}))
     request = await client.next_server_call()
     assert request[2:] == ["ClearCache", {}]

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-class Inexpressible(ValueError):
+from voltline.ocpp.errors import ProtocolFailure
+
+
+class Inexpressible(ProtocolFailure, ValueError):
     """A request the charge point's OCPP version has no message for, or no field it needs."""
 
 
