@@ -22,6 +22,10 @@ class Station(ChargePoint):
         super().__init__(identity, ws)
         self.received: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._answers: dict[str, list[dict[str, Any]]] = {}
+        # The full inventory Voltline asks of a station at its first boot: accepted, and kept out
+        # of what the tests script (they ask for reports of their own with will_answer).
+        self.inventory_requests: list[dict[str, Any]] = []
+        self.route_map["GetBaseReport"] = {"_on_action": lambda **_: call_result.GetBaseReport(status="Accepted")}
 
     def will_answer(self, action: str, answer: dict[str, Any]) -> None:
         """Answer the next `action` with `answer` (camelCase, as on the wire)."""
@@ -34,7 +38,10 @@ class Station(ChargePoint):
         self.route_map[action] = {"_on_action": handler}
 
     async def _handle_call(self, msg: Any) -> Any:
-        self.received.put_nowait((msg.action, msg.payload))
+        if msg.action == "GetBaseReport" and not self._answers.get("GetBaseReport"):
+            self.inventory_requests.append(msg.payload)
+        else:
+            self.received.put_nowait((msg.action, msg.payload))
         return await super()._handle_call(msg)
 
     async def next_request(self, action: str) -> dict[str, Any]:
