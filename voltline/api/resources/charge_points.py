@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from voltline.api.deps import ChargePointIdPath, Limit, NodeDep, Offset, ServicesDep, TextQuery, page_out
+from voltline.api.deps import ChargePointIdPath, IntPath, Limit, NodeDep, Offset, ServicesDep, TextQuery, page_out
 from voltline.api.openapi import answers, exists, unknown
 from voltline.services.provisioning.views import ChargePointFilter
 from voltline.api.schemas import (
@@ -105,7 +105,7 @@ async def local_list(charge_point_id: ChargePointIdPath, services: ServicesDep) 
     responses=UNKNOWN,
 )
 async def customer_information(
-    charge_point_id: ChargePointIdPath, request_id: int, services: ServicesDep
+    charge_point_id: ChargePointIdPath, request_id: IntPath, services: ServicesDep
 ) -> CustomerInformationOut:
     await services.views.charge_points.require_charge_point(charge_point_id)
     return CustomerInformationOut.model_validate(
