@@ -361,6 +361,13 @@ def expect_simulator(line: str, charge_points: Callable[[str], list[dict[str, An
             len([cp for cp in charge_points("SIM-") if cp["connected"]]) == count
             and any(c["status"] == "Charging" for cp in charge_points("SIM-") for c in cp["connectors"])
         ))
+    elif "--prefix MIX-" in line and "--ocpp-version mixed" in line:
+        count = int(re.search(r"--charge-points (\d+)", line).group(1))  # type: ignore[union-attr]
+        # A fleet of both versions on the one endpoint, each shown with the version it speaks.
+        wait_for(f"{count} MIX- charge points online on 1.6 and 2.0.1 ({sim.output()[-500:]})", lambda: (
+            len([cp for cp in charge_points("MIX-") if cp["connected"]]) == count
+            and {cp["ocpp_version"] for cp in charge_points("MIX-")} == {"1.6", "2.0.1"}
+        ))
     else:
         pytest.fail(f"a README simulator this test does not know; say here what it does:\n{line}")
 
