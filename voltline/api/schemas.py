@@ -19,6 +19,7 @@ from voltline.services.remote_control.views import RemoteStart
 from voltline.services.message_log.views import MessageView
 from voltline.services.provisioning.views import ChargePointView, ConnectorView
 from voltline.services.reservations.views import Reservation
+from voltline.services.security.installed_certificates import InstalledCertificate
 from voltline.services.smart_charging.views import ChargingProfile
 from voltline.services.transactions.views import MeterValueView, SampleView, TransactionView
 
@@ -423,11 +424,5 @@ class SecurityProfileOut(Out):
     security_profile: int
 
 
-class InstalledCertificateOut(Out):
-    certificate_type: str
-    hash_algorithm: str
-    issuer_name_hash: str
-    issuer_key_hash: str
-    serial_number: str
-    pem: str | None
-    updated_at: datetime
+class InstalledCertificateOut(InstalledCertificate):
+    pass

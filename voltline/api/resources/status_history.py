@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
 from voltline.api.deps import After, ChargePointIdPath, IntQuery, Limit, Offset, ServicesDep, TimeQuery, page_out
 from voltline.api.openapi import answers, unknown
-from voltline.api.schemas import Out, Page, UtcDateTime
-from voltline.services.provisioning.status_history import status_history
+from voltline.api.schemas import Page, UtcDateTime
+from voltline.services.provisioning.status_history import StatusChange, status_history
 
 router = APIRouter(prefix="/charge-points", tags=["charge points"])
 
 
-class StatusChangeOut(Out):
-    connector_id: int
-    status: str
-    error_code: str
-    info: str | None
-    vendor_id: str | None
-    vendor_error_code: str | None
-    timestamp: datetime
-    received_at: datetime
-    evse_id: int | None = Field(None, description="the EVSE (OCPP 2.0.1); null on 1.6")
+class StatusChangeOut(StatusChange):
+    pass
 
 
 @router.get(

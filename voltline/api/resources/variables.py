@@ -15,7 +15,7 @@ from voltline.api.openapi import NOT_OCPP, answers, calls_charge_point, invalid,
 from voltline.api.schemas import INT32_MAX, PRINTABLE, Model, Out, Page
 from voltline.ocpp import commands as c
 from voltline.services.device_model.service import REPORT_BASES
-from voltline.services.device_model.views import DeviceReport, DeviceVariable, VariableFilter
+from voltline.services.device_model.views import DeviceReport, DeviceVariable, VariableAttribute, VariableFilter
 
 router = APIRouter(prefix="/charge-points/{charge_point_id}", tags=["device model"])
 
@@ -65,14 +65,7 @@ class SetVariablesIn(Model):
     variables: list[VariableChangeIn] = Field(min_length=1, max_length=500)
 
 
-class VariableResultOut(Out):
-    component: str
-    component_instance: str | None
-    evse_id: int | None
-    connector_id: int | None
-    variable: str
-    variable_instance: str | None
-    attribute_type: str
+class VariableResultOut(VariableAttribute):
     attribute_status: str = Field(description="Accepted | Rejected | UnknownComponent | UnknownVariable | "
                                   "NotSupportedAttributeType (and RebootRequired for SetVariables)")
     value: str | None = Field(None, description="GetVariables: the value read")

@@ -26,7 +26,9 @@ _ORDER = (_v.component, _v.component_instance, _v.evse_id, _v.connector_id, _v.v
 WRITABLE = ("ReadWrite", "WriteOnly")
 
 
-class DeviceVariable(ReadModel):
+class VariableAttribute(ReadModel):
+    """Where an attribute sits in the device model: component, variable and attribute type."""
+
     component: str
     component_instance: str | None
     evse_id: int | None
@@ -34,6 +36,9 @@ class DeviceVariable(ReadModel):
     variable: str
     variable_instance: str | None
     attribute_type: str = Field(description="Actual | Target | MinSet | MaxSet")
+
+
+class DeviceVariable(VariableAttribute):
     value: str | None = Field(description="null for a WriteOnly attribute, whose value is never kept")
     mutability: str | None = Field(description="ReadOnly | WriteOnly | ReadWrite, as last reported")
     persistent: bool | None

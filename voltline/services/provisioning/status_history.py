@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from voltline.services.errors import NotFound
+from voltline.services.read_model import ReadModel
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 
-@dataclass(slots=True, frozen=True)
-class StatusChange:
+class StatusChange(ReadModel):
     connector_id: int
     status: str
     error_code: str
@@ -31,8 +30,7 @@ _h = t.connector_status_history.c
 
 
 def _change(row: Any) -> StatusChange:
-    return StatusChange(row.connector_id, row.status, row.error_code, row.info, row.vendor_id, row.vendor_error_code,
-                        row.timestamp, row.received_at, row.evse_id)
+    return StatusChange.model_validate(row)
 
 
 async def status_history(

@@ -9,7 +9,6 @@ issuer's name and key, and its serial number in hex.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from voltline.ocpp.commands import (
     Reply,
 )
 from voltline.services.clock import now
+from voltline.services.read_model import ReadModel
 from voltline.services.remote_control.commands import CommandService, Send
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -37,8 +37,7 @@ from voltline.store.database import Store
 _DIGESTS = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 
 
-@dataclass(slots=True, frozen=True)
-class InstalledCertificate:
+class InstalledCertificate(ReadModel):
     certificate_type: str
     hash_algorithm: str
     issuer_name_hash: str
@@ -107,9 +106,7 @@ class InstalledCertificates:
             .order_by(c.certificate_type, c.serial_number)
         )
         return [
-            InstalledCertificate(r.certificate_type, r.hash_algorithm, r.issuer_name_hash, r.issuer_key_hash,
-                                 r.serial_number, r.pem, r.updated_at)
-            for r in rows
+InstalledCertificate.model_validate(r) for r in rows
         ]
 
     async def _rows(self, identity: str) -> list[Any]:
