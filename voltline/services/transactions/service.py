@@ -259,16 +259,20 @@ class TransactionService:
                 identity, event.ocpp_transaction_id, event.reservation_id, result.reservation_refused,
             )
         started_at = result.started_at or event.timestamp
+        if not result.created:
+            self.rollups.located(transaction_id, place, result.connector_id)
         if result.created:
             self._started(
                 identity, place, transaction_id, result.id_tag, result.meter_start, started_at, result.id_tag_status,
                 result.reservation_used, metered=result.metered, open=not result.stopped, details=details,
+                connector_id=result.connector_id,
             )
         elif result.metered and (result.ended or not result.stopped):
             # The first register reading of a session that began without one (of one ended long
             # ago, the rollups have nothing to add).
             self.rollups.started(
-                transaction_id, identity, place, result.id_tag, result.meter_start, started_at, result.id_tag_status
+                transaction_id, identity, result.connector_id, result.id_tag, result.meter_start, started_at,
+                result.id_tag_status, evse_id=place,
             )
         elif result.reservation_used is not None:
             self._bus.publish(Event(
@@ -393,15 +397,20 @@ class TransactionService:
     def _started(
         self, identity: str, place: int, transaction_id: int, id_tag: str, meter_start: int, at: datetime,
         id_tag_status: str, reservation_used: int | None, *, metered: bool = True, open: bool = True,
-        details: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None, connector_id: int | None = None,
     ) -> None:
         """`place`: the live readings' key beside the identity (live_key). `metered`: the meter
         start is a reading (a 2.0.1 transaction may begin before its first). `open`: not ended
-        by the time it is known (an Ended delivered first)."""
+        by the time it is known (an Ended delivered first). `connector_id`: on 2.0.1 the
+        connector within the EVSE `place` (None on 1.6, whose `place` is the connector)."""
         if open:
             self.live[(identity, place)] = LiveReading(transaction_id, at=at)
         if metered:
-            self.rollups.started(transaction_id, identity, place, id_tag, meter_start, at, id_tag_status)
+            if connector_id is None:
+                self.rollups.started(transaction_id, identity, place, id_tag, meter_start, at, id_tag_status)
+            else:
+                self.rollups.started(transaction_id, identity, connector_id, id_tag, meter_start, at, id_tag_status,
+                                     evse_id=place)
         if reservation_used is not None:
             self._bus.publish(
                 Event("reservation.used", identity, {"reservation_id": reservation_used, "transaction_id": transaction_id})
