@@ -91,11 +91,16 @@ async def test_a_36_character_token_authorizes_starts_and_stops_a_201_transactio
     assert stop_tag.stop_id_tag == TOKEN_36
     listed = (await api.get("/api/v1/transactions", params={"id_tag": TOKEN_36})).json()["items"]
     assert [item["id"] for item in listed] == [tx["id"]]
+    # A token nobody knows, as long: stored with its verdict (on PostgreSQL the 20-character
+    # column once failed the write and the station got InternalError).
+    unknown = await cs.event("Started", 0, "tx-stranger", minutes=40, evse=2, token="S" * 36, token_type="eMAID")
+    assert unknown.id_token_info["status"] == "Unknown"
+    assert (await by_wire_id(api, "tx-stranger"))["id_tag"] == "S" * 36
     # The report rollups hold it too (they are written a few seconds later: now, here).
     await server.services.rollups.flush()
     by_tag = (await api.get("/api/v1/reports/energy/by-id-tag", params={
         "tz": "UTC", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"})).json()
-    assert {item["id_tag"]: item["energy_wh"] for item in by_tag["items"]} == {TOKEN_36: 2000.0}
+    assert {item["id_tag"]: item["energy_wh"] for item in by_tag["items"]}[TOKEN_36] == 2000.0
 
 
 async def test_a_16_charge_point_is_refused_tags_longer_than_20_with_a_400_and_sent_nothing(server, api, connect) -> None:  # type: ignore[no-untyped-def]
