@@ -108,7 +108,7 @@ async def test_id_tags_crud_with_pagination(server, api) -> None:  # type: ignor
     assert created.status_code == 201
     assert created.json()["expiry_date"] == "2029-12-31T23:00:00Z"
     assert (await api.post("/api/v1/id-tags", json={"id_tag": "CARD-1"})).status_code == 409
-    assert (await api.post("/api/v1/id-tags", json={"id_tag": "X" * 21})).status_code == 400
+    assert (await api.post("/api/v1/id-tags", json={"id_tag": "X" * 37})).status_code == 400
     assert (await api.post("/api/v1/id-tags", json={"id_tag": "Y", "status": "ConcurrentTx"})).status_code == 400
     for i in range(2, 6):
         await api.post("/api/v1/id-tags", json={"id_tag": f"CARD-{i}", "status": "Blocked" if i % 2 else "Accepted"})

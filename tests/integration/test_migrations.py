@@ -535,3 +535,68 @@ async def test_0016_adds_the_device_model_beside_the_data_and_takes_it_away_agai
         await _migrate(engine, empty_database, "head")
     finally:
         await engine.dispose()
+
+
+LONG_TOKEN = "0123456789ABCDEF0123456789ABCDEF0123"  # 36: OCPP 2.0.1's longest idToken
+
+
+async def test_0017_widens_id_tags_to_36_and_keys_connector_rollups_by_evse(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    hour = AT.replace(minute=0, second=0, microsecond=0)
+    try:
+        await _migrate(engine, empty_database, "0016")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
+                                              "created_at": AT, "updated_at": AT}])
+                _insert(c, "id_tags", [{"id_tag": "TAG", "status": "Accepted", "created_at": AT, "updated_at": AT,
+                                        "max_active_transactions": 1, "token_type": "ISO14443"}])
+                _insert(c, "transactions", [{"id": 7, **START, "ocpp_transaction_id": "7"}])
+                _insert(c, "report_energy", [{"hour": hour, "charge_point_id": "CP-1", "connector_id": 1,
+                                              "id_tag": "TAG", "energy_wh": 1500.0, "peak_power_w": 7000.0}])
+                _insert(c, "report_status_day", [{"hour": hour, "charge_point_id": "CP-1", "connector_id": 1,
+                                                  "status": "Charging", "error_code": "NoError", "seconds": 60.0,
+                                                  "entries": 1}])
+
+            await conn.run_sync(old_rows)
+
+        await _migrate(engine, empty_database, "0017")
+        async with engine.begin() as conn:
+            # The rows of so far are kept, numbered as 1.6 numbers them.
+            assert (await conn.execute(sa.select(t.transactions.c.id, t.transactions.c.id_tag))).all() == [(7, "TAG")]
+            energy = (await conn.execute(sa.select(t.report_energy))).mappings().one()
+            assert (energy["evse_id"], energy["connector_id"], energy["energy_wh"], energy["peak_power_w"]) == (0, 1, 1500.0, 7000.0)
+            status_day = t.COARSER[t.report_status]["day"]
+            assert (await conn.execute(sa.select(status_day.c.evse_id, status_day.c.seconds))).all() == [(0, 60.0)]
+            # A 36-character token fits every column that holds id tags.
+            await conn.execute(t.id_tags.insert().values(id_tag=LONG_TOKEN, parent_id_tag="TAG", token_type="eMAID"))
+            await conn.execute(t.transactions.insert().values(
+                **{**START, "id_tag": LONG_TOKEN}, stop_id_tag=LONG_TOKEN, evse_id=1, ocpp_transaction_id="uuid-1"))
+            await conn.execute(t.remote_starts.insert().values(charge_point_id="CP-1", id_tag=LONG_TOKEN, status="Accepted"))
+            # Two EVSEs' connector 1 are rows of their own.
+            await conn.execute(t.report_energy.insert(), [
+                {"hour": hour, "charge_point_id": "CP-1", "evse_id": evse, "connector_id": 1, "id_tag": LONG_TOKEN,
+                 "energy_wh": 100.0 * evse} for evse in (1, 2)])
+
+        # Down again: refused, saying why, while a long tag or an EVSE's rollup row would be cut or merged.
+        with pytest.raises(RuntimeError, match="longer than the 20 characters"):
+            await _migrate(engine, empty_database, "0016", down=True)
+        async with engine.begin() as conn:
+            for table in (t.transactions, t.remote_starts):
+                await conn.execute(table.delete().where(table.c.id_tag == LONG_TOKEN))
+            await conn.execute(t.id_tags.delete().where(t.id_tags.c.id_tag == LONG_TOKEN))
+            await conn.execute(t.report_energy.update().values(id_tag="TAG-2").where(t.report_energy.c.evse_id > 0))
+        with pytest.raises(RuntimeError, match="rows of 2.0.1 EVSEs"):
+            await _migrate(engine, empty_database, "0016", down=True)
+        async with engine.begin() as conn:
+            await conn.execute(t.report_energy.delete().where(t.report_energy.c.evse_id > 0))
+        await _migrate(engine, empty_database, "0016", down=True)
+        async with engine.connect() as conn:
+            kept = (await conn.execute(sa.text("SELECT connector_id, id_tag, energy_wh FROM report_energy"))).all()
+            columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("report_status_day")])
+            key = await conn.run_sync(lambda c: sa.inspect(c).get_pk_constraint("report_energy")["constrained_columns"])
+        assert [tuple(r) for r in kept] == [(1, "TAG", 1500.0)]
+        assert "evse_id" not in columns and key == ["hour", "charge_point_id", "connector_id", "id_tag"]
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()

@@ -7,9 +7,11 @@ import re
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from tests.ocpp_client import OcppClient
 from voltline.app import Voltline
+from voltline.store import tables as t
 
 BOOT = {"chargingStation": {"model": "Duo", "vendorName": "Voltline"}, "reason": "RemoteReset"}
 
@@ -66,3 +68,69 @@ async def test_the_list_names_a_201_stations_connectors_by_evse_and_shows_each_v
     assert re.search(r'data-connector="1" data-evse="2" title="EVSE 2 connector 1: Occupied">E2/1 · Occupied<', page)
     assert re.search(r'data-connector="1" title="Connector 1: Available">1 · Available<', page)
     assert re.findall(r"data-ocpp-version>OCPP ([\d.]+)<", page) == ["1.6", "2.0.1"]
+
+
+def _event(event_type: str, seq_no: int, tx: str, evse: int, wh: float, w: float, minute: int) -> dict[str, Any]:
+    at = f"2026-12-02T05:{minute:02d}:00Z"
+    return {
+        "eventType": event_type, "timestamp": at, "triggerReason": "Authorized" if seq_no == 0 else "MeterValuePeriodic",
+        "seqNo": seq_no, "transactionInfo": {"transactionId": tx}, "evse": {"id": evse, "connectorId": 1},
+        "meterValue": [{"timestamp": at, "sampledValue": [
+            {"value": wh, "measurand": "Energy.Active.Import.Register"},
+            {"value": w, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}},
+        ]}],
+    } | ({"idToken": {"idToken": "TAG-1", "type": "ISO14443"}} if seq_no == 0 else {})
+
+
+def _card(page: str, evse: int, connector: int) -> str:
+    start = page.index(f'data-evse-connector="{evse}/{connector}"')
+    end = page.find("</article>", start)
+    return page[start:end]
+
+
+async def test_two_evses_charging_on_their_connector_1_each_show_their_own_session(
+    web: httpx.AsyncClient, server: Voltline, connect: Any, api: httpx.AsyncClient
+) -> None:
+    await server.services.charge_points.register("CS-DUO")
+    await server.store.write(lambda c: c.execute(
+        sa.insert(t.id_tags).values(id_tag="TAG-1", status="Accepted", max_active_transactions=0)))
+    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
+    await station.ok("BootNotification", BOOT)
+    for evse, connector, status in ((1, 1, "Occupied"), (2, 1, "Occupied"), (2, 2, "Available")):
+        await station.ok("StatusNotification", _status(evse, connector, status))
+    await station.ok("TransactionEvent", _event("Started", 0, "tx-1", 1, 1000, 0, 0))
+    await station.ok("TransactionEvent", _event("Started", 0, "tx-2", 2, 5000, 0, 1))
+    await station.ok("TransactionEvent", _event("Updated", 1, "tx-1", 1, 3000, 7000, 10))
+    await station.ok("TransactionEvent", _event("Updated", 1, "tx-2", 2, 6000, 11000, 11))
+    ids = {}
+    for wire in ("tx-1", "tx-2"):
+        found = (await api.get("/api/v1/transactions", params={"ocpp_transaction_id": wire})).json()["items"]
+        ids[wire] = found[0]["id"]
+
+    page = (await web.get("/charge-points/CS-DUO")).text
+    one, two, other = _card(page, 1, 1), _card(page, 2, 1), _card(page, 2, 2)
+    assert f'href="/sessions/{ids["tx-1"]}"' in one and f'href="/sessions/{ids["tx-2"]}"' not in one
+    assert f'href="/sessions/{ids["tx-2"]}"' in two and f'href="/sessions/{ids["tx-1"]}"' not in two
+    assert "/sessions/" not in other
+    # Each card's live values are its EVSE's (the place its meter values are told for) ...
+    assert 'data-live-power data-cp="CS-DUO" data-connector="1">7.0 kW<' in one
+    assert 'data-live-power data-cp="CS-DUO" data-connector="2">11.0 kW<' in two
+    # ... and closing a session offers that session's last reading.
+    assert re.search(rf'id="close-meter-{ids["tx-1"]}"[^>]*value="3000"', one)
+    assert re.search(rf'id="close-meter-{ids["tx-2"]}"[^>]*value="6000"', two)
+
+    async def connectors() -> dict[tuple[int, int], tuple[Any, Any]]:
+        view = (await api.get("/api/v1/charge-points/CS-DUO")).json()
+        return {(c["evse_id"], c["connector_id"]): (c["transaction_id"], c["power_w"]) for c in view["connectors"]}
+
+    expected = {(1, 1): (ids["tx-1"], 7000.0), (2, 1): (ids["tx-2"], 11000.0), (2, 2): (None, None)}
+    assert await connectors() == expected
+    # After a restart the live readings are found again by EVSE and connector (no power read yet).
+    server.services.transactions.live.clear()
+    await server.services.transactions.restore_live()
+    assert await connectors() == {(1, 1): (ids["tx-1"], None), (2, 1): (ids["tx-2"], None), (2, 2): (None, None)}
+
+    overview = (await web.get("/")).text
+    assert "CS-DUO</a> / EVSE 2, 1" in overview and "CS-DUO</a> / EVSE 1, 1" in overview
+    sessions = (await web.get("/sessions")).text
+    assert "CS-DUO</a> / EVSE 2, 1" in sessions

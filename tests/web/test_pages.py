@@ -192,8 +192,8 @@ async def test_id_tags_are_created_blocked_unblocked_and_edited(web: httpx.Async
     await web.post("/id-tags", data={"id_tag": "CARD-7", "status": "Accepted", "csrf_token": token})
     duplicate = await web.post("/id-tags", data={"id_tag": "CARD-7", "status": "Accepted", "csrf_token": token})
     assert "exists" in (await web.get(duplicate.headers["location"])).text
-    too_long = await web.post("/id-tags", data={"id_tag": "X" * 21, "status": "Accepted", "csrf_token": token})
-    assert "1 to 20 characters" in (await web.get(too_long.headers["location"])).text
+    too_long = await web.post("/id-tags", data={"id_tag": "X" * 37, "status": "Accepted", "csrf_token": token})
+    assert "1 to 36 characters" in (await web.get(too_long.headers["location"])).text
     await web.post("/id-tags/CARD-7/status", data={"status": "Blocked", "csrf_token": token})
     assert "Blocked the id tag CARD-7" in (await web.get("/id-tags")).text
     await web.post("/id-tags/CARD-7/status", data={"status": "Accepted", "csrf_token": token})

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from voltline.ocpp import commands
 from voltline.ocpp import identity as identity_rule
-from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
+from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, ID_TOKEN_LENGTH, TOKEN_TYPES
 from voltline.services.authorization.views import IdTag
 from voltline.services.configuration.views import ConfigurationKey
 from voltline.services.firmware.views import ChargePointEvent, CustomerInformation
@@ -46,7 +46,8 @@ Identity = Annotated[str, StringConstraints(min_length=1, max_length=255, patter
 NewIdentity = Annotated[
     str, StringConstraints(min_length=1, max_length=identity_rule.MAX_LENGTH, pattern=identity_rule.PATTERN)
 ]
-IdTagStr = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
+# Up to 2.0.1's idToken (36); what a 1.6 charge point is sent is held to its 20 (v16/outbound).
+IdTagStr = Annotated[str, StringConstraints(min_length=1, max_length=ID_TOKEN_LENGTH, pattern=PRINTABLE)]
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 ConnectorId = Annotated[int, Field(ge=0, le=INT32_MAX)]
 

@@ -47,7 +47,10 @@ def _now() -> datetime:
 
 
 Id = sa.String(255)
-IdTagStr = sa.String(20)
+ID_TOKEN_LENGTH = 36
+"""The longest id token stored: OCPP 2.0.1's IdTokenType.idToken (1.6's idTag is at most 20:
+what a 1.6 charge point can be sent is checked where its messages are written, v16/outbound)."""
+IdTagStr = sa.String(ID_TOKEN_LENGTH)
 
 charge_points = sa.Table(
     "charge_points",
@@ -464,11 +467,18 @@ connector_status_history = sa.Table(
 # Hourly rollups (services.reports): one row per UTC hour and key, added to as data arrives and
 # rebuilt by `voltline reports rebuild`. Reports read these, never the sampled values.
 
+ROLLUP_NO_EVSE = 0
+"""`evse_id` of a per-connector rollup row numbered as 1.6 numbers it (null elsewhere, but a
+primary key's column cannot be null on PostgreSQL). 2.0.1 numbers its EVSEs from 1, so the two
+numberings never share a key; the reports show it as null again."""
+
 report_energy = sa.Table(
     "report_energy",
     metadata,
     sa.Column("hour", UTCDateTime, primary_key=True),
     sa.Column("charge_point_id", Id, primary_key=True),
+    # The EVSE of a 2.0.1 connector, 0 for one numbered as 1.6 numbers them (ROLLUP_NO_EVSE).
+    sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
     sa.Column("connector_id", sa.Integer, primary_key=True),
     sa.Column("id_tag", IdTagStr, primary_key=True),
     sa.Column("energy_wh", sa.Float, nullable=False, default=0.0),
@@ -485,6 +495,8 @@ report_sessions = sa.Table(
     # Stopped sessions by the hour they started in, and by their energy and duration bucket.
     sa.Column("hour", UTCDateTime, primary_key=True),
     sa.Column("charge_point_id", Id, primary_key=True),
+    # The EVSE of a 2.0.1 connector, 0 for one numbered as 1.6 numbers them (ROLLUP_NO_EVSE).
+    sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
     sa.Column("connector_id", sa.Integer, primary_key=True),
     sa.Column("id_tag", IdTagStr, primary_key=True),
     sa.Column("energy_bucket", sa.SmallInteger, primary_key=True),
@@ -504,6 +516,8 @@ report_idle = sa.Table(
     # Time a connector stayed occupied after charging ended, by its session's start hour.
     sa.Column("hour", UTCDateTime, primary_key=True),
     sa.Column("charge_point_id", Id, primary_key=True),
+    # The EVSE of a 2.0.1 connector, 0 for one numbered as 1.6 numbers them (ROLLUP_NO_EVSE).
+    sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
     sa.Column("connector_id", sa.Integer, primary_key=True),
     sa.Column("id_tag", IdTagStr, primary_key=True),
     sa.Column("idle_s", sa.Float, nullable=False, default=0.0),
@@ -517,6 +531,8 @@ report_status = sa.Table(
     # read time from `connectors`), and how many notifications entered it.
     sa.Column("hour", UTCDateTime, primary_key=True),
     sa.Column("charge_point_id", Id, primary_key=True),
+    # The EVSE of a 2.0.1 connector, 0 for one numbered as 1.6 numbers them (ROLLUP_NO_EVSE).
+    sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
     sa.Column("connector_id", sa.Integer, primary_key=True),
     sa.Column("status", sa.String(16), primary_key=True),
     sa.Column("error_code", sa.String(32), primary_key=True),

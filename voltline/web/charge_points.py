@@ -164,7 +164,6 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
     # A session is on a connector as the charge point numbers it: (EVSE, connector) on 2.0.1,
     # the connector alone (EVSE null) on 1.6.
     sessions_at = {(s.evse_id, s.connector_id): s for s in active}
-    sessions = {s.connector_id: s for s in active}
     rows = []
     for connector in connectors:
         session = sessions_at.get((connector.evse_id, connector.connector_id))
@@ -190,10 +189,10 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "online": online,
             "rows": rows,
             "evses": evse_groups(rows),
-            "last_readings": await last_readings(board.node, sessions.values()),
-            "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | set(sessions)),
+            "last_readings": await last_readings(board.node, active),
+            "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | {s.connector_id for s in active}),
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
-            "free_connector": free_connector(connectors, sessions) if online else None,
+            "free_connector": free_connector(connectors, sessions_at) if online else None,
             "id_tags": await views.id_tags.accepted(),
             "reservations": (await views.reservations.reservations(charge_point_id=charge_point_id, limit=20)).items,
             "profiles": (await views.charging_profiles.charging_profiles(charge_point_id=charge_point_id, limit=50)).items,
@@ -226,10 +225,13 @@ def evse_groups(rows: list[dict[str, Any]]) -> list[tuple[int, list[dict[str, An
     return sorted(groups.items())
 
 
-def free_connector(connectors: list[ConnectorView], sessions: dict[int, TransactionView]) -> int | None:
-    """The connector a remote start should offer first: the first Available one without a session."""
+def free_connector(
+    connectors: list[ConnectorView], sessions: dict[tuple[int | None, int], TransactionView]
+) -> int | None:
+    """The connector a remote start should offer first: the first Available one without a session
+    (`sessions` by `(evse_id, connector_id)`: on 2.0.1 every EVSE has a connector 1)."""
     for c in connectors:
-        if c.connector_id > 0 and c.status == "Available" and c.connector_id not in sessions:
+        if c.connector_id > 0 and c.status == "Available" and (c.evse_id, c.connector_id) not in sessions:
             return int(c.connector_id)
     return None
 

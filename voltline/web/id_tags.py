@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from voltline.services.clock import now
 from voltline.services.errors import DomainError, Invalid
 from voltline.services.authorization.id_tags import IMPORT_COLUMNS, ImportRefused
-from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, TOKEN_TYPES
+from voltline.services.authorization.tokens import DEFAULT_TOKEN_TYPE, ID_TOKEN_LENGTH, TOKEN_TYPES
 from voltline.services.transactions.views import TransactionFilter
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import parse_local
@@ -24,7 +24,7 @@ router = APIRouter(route_class=DashboardRoute, include_in_schema=False, dependen
 STATUSES = ["Accepted", "Blocked"]
 _TOKEN_CHOICES = {"token_types": TOKEN_TYPES, "default_token_type": DEFAULT_TOKEN_TYPE}
 LIST_LIMIT = 1000  # id tags on the list page
-MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
+MAX_LENGTH = ID_TOKEN_LENGTH  # OCPP 2.0.1 idToken (1.6 charge points are sent tags of up to 20 only)
 
 
 class InvalidIdTag(ValueError):
@@ -59,7 +59,7 @@ def _values(status: str, expiry_date: str, parent_id_tag: str, description: str,
         raise InvalidIdTag(f"the token type must be one of {', '.join(TOKEN_TYPES)}")
     parent = parent_id_tag.strip() or None
     if parent is not None and (len(parent) > MAX_LENGTH or parent == tag):
-        raise InvalidIdTag("the parent tag must be another tag of at most 20 characters")
+        raise InvalidIdTag(f"the parent tag must be another tag of at most {MAX_LENGTH} characters")
     return {
         "status": status,
         "expiry_date": _expiry(expiry_date, zone),
@@ -96,7 +96,7 @@ async def id_tag_create(
     tag = id_tag.strip()
     try:
         if not tag or len(tag) > MAX_LENGTH:
-            raise InvalidIdTag("an id tag has 1 to 20 characters")
+            raise InvalidIdTag(f"an id tag has 1 to {MAX_LENGTH} characters")
         values = _values(status, expiry_date, parent_id_tag, description, tag, operator_zone(request),
                          max_active_transactions, token_type)
     except InvalidIdTag as exc:

@@ -136,7 +136,11 @@ def by_day_of_week(days: Sequence[DayCount]) -> ChartSpec:
 
 
 def item_label(item: Utilisation) -> str:
-    return item.charge_point_id if item.connector_id is None else f"{item.charge_point_id} / {item.connector_id}"
+    if item.connector_id is None:
+        return item.charge_point_id
+    if item.evse_id is None:
+        return f"{item.charge_point_id} / {item.connector_id}"
+    return f"{item.charge_point_id} / EVSE {item.evse_id} connector {item.connector_id}"
 
 
 def utilisation(items: Sequence[Utilisation]) -> ChartSpec:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path, Query, Response
 
 from voltline.api.deps import Limit, Offset, ServicesDep, TextQuery, page_out
 from voltline.api.openapi import answers, exists, unknown
-from voltline.api.schemas import PRINTABLE, IdTagIn, IdTagOut, IdTagPatch, IdTagStatus, Page
+from voltline.api.schemas import ID_TOKEN_LENGTH, PRINTABLE, IdTagIn, IdTagOut, IdTagPatch, IdTagStatus, Page
 
 router = APIRouter(prefix="/id-tags", tags=["id tags"])
 
-IdTagPath = Annotated[str, Path(min_length=1, max_length=20, pattern=PRINTABLE)]
+IdTagPath = Annotated[str, Path(min_length=1, max_length=ID_TOKEN_LENGTH, pattern=PRINTABLE)]
 UNKNOWN = answers(unknown("id tag"))
 
 

@@ -119,7 +119,7 @@ async def utilisation(
     if format == "json" and group == "charge_point":
         body = {"from": f.start.isoformat(), "to": f.end.isoformat(), "tz": f.tz.key, **dataclasses.asdict(report)}
         for item in body["items"]:
-            del item["connector_id"]
+            del item["connector_id"], item["evse_id"]
         return _json(body)
     return _answer(f, report, format, "utilisation", csv_export.utilisation)
 

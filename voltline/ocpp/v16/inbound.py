@@ -16,6 +16,7 @@ from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.rpc import OcppError
 from voltline.ocpp.v16 import lenient
+from voltline.ocpp.v16.outbound import ID_TAG_LENGTH
 
 Payload = dict[str, Any]
 
@@ -148,7 +149,9 @@ def _id_tag_info(info: IdTagVerdict) -> Payload:
     result: Payload = {"status": info.status}
     if info.expiry_date is not None:
         result["expiryDate"] = _iso(info.expiry_date)
-    if info.parent_id_tag is not None:
+    # A parent longer than 1.6's idTag (a 2.0.1 token's) cannot be named to a 1.6 charge point: the
+    # verdict goes without it, and its cache or local list holds the tag without a group.
+    if info.parent_id_tag is not None and len(info.parent_id_tag) <= ID_TAG_LENGTH:
         result["parentIdTag"] = info.parent_id_tag
     return result
 

@@ -90,9 +90,27 @@ def _optional(payload: Payload, **values: Any) -> Payload:
 # -- domain → 1.6 -----------------------------------------------------------------------------
 
 
+ID_TAG_LENGTH = 20
+"""1.6's idTag is a CiString20Type; Voltline keeps 2.0.1's idTokens of up to 36 beside them."""
+
+
+def id_tag(value: str, field: str = "idTag") -> str:
+    """`value` as a 1.6 idTag: one longer than 1.6 allows is refused here, with the reason, rather
+    than by the charge point as a schema violation (or worse, cut to another tag)."""
+    if len(value) > ID_TAG_LENGTH:
+        raise c.Inexpressible(
+            f"{field} {value!r} has {len(value)} characters; an OCPP 1.6 charge point takes at most {ID_TAG_LENGTH}"
+        )
+    return value
+
+
+def _parent(value: str | None) -> str | None:
+    return None if value is None else id_tag(value, "parentIdTag")
+
+
 def id_tag_info(info: c.IdTagInfo) -> Payload:
     return _optional({"status": info.status},
-                     expiryDate=_time(info.expiry_date) if info.expiry_date else None, parentIdTag=info.parent_id_tag)
+                     expiryDate=_time(info.expiry_date) if info.expiry_date else None, parentIdTag=_parent(info.parent_id_tag))
 
 
 def charging_profile(profile: c.ChargingProfileSpec) -> Payload:
@@ -137,20 +155,21 @@ def _reset(r: c.Reset) -> Payload:
 
 
 def _start(r: c.StartCharging) -> Payload:
-    return _optional({"idTag": r.id_tag}, connectorId=_connector(r.evse_id, r.connector_id),
+    return _optional({"idTag": id_tag(r.id_tag)}, connectorId=_connector(r.evse_id, r.connector_id),
                      chargingProfile=charging_profile(r.charging_profile) if r.charging_profile else None)
 
 
 def _reserve(r: c.ReserveConnector) -> Payload:
-    return _optional({"connectorId": r.connector_id, "expiryDate": _time(r.expiry_date), "idTag": r.id_tag,
-                      "reservationId": r.reservation_id}, parentIdTag=r.parent_id_tag)
+    return _optional({"connectorId": r.connector_id, "expiryDate": _time(r.expiry_date), "idTag": id_tag(r.id_tag),
+                      "reservationId": r.reservation_id}, parentIdTag=_parent(r.parent_id_tag))
 
 
 def _local_list(r: c.SendLocalList) -> Payload:
     payload: Payload = {"listVersion": r.version, "updateType": r.update_type}
     if r.entries:
         payload["localAuthorizationList"] = [
-            {"idTag": e.id_tag} | ({"idTagInfo": id_tag_info(e.info)} if e.info is not None else {}) for e in r.entries
+            {"idTag": id_tag(e.id_tag)} | ({"idTagInfo": id_tag_info(e.info)} if e.info is not None else {})
+            for e in r.entries
         ]
     return payload
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.bus.events import Event, EventBus
 from voltline.services.authorization.authorize import ID_TAG_STATUSES
-from voltline.services.authorization.tokens import check_token_type
+from voltline.services.authorization.tokens import ID_TOKEN_LENGTH, check_token_type
 from voltline.services.clock import now
 from voltline.services.remote_control.commands import INT32_MAX
 from voltline.services.errors import Conflict, Invalid, NotFound
@@ -155,7 +155,6 @@ IMPORT_COLUMNS = (
     "id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions", "description", "token_type",
 )
 MAX_IMPORT_ROWS = 10_000
-ID_TAG_MAX_LENGTH = 20  # OCPP IdToken: CiString20Type
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NEW_TAG = {"status": "Accepted", "expiry_date": None, "parent_id_tag": None, "description": None,
             "max_active_transactions": 1, "token_type": DEFAULT_TOKEN_TYPE}
@@ -302,8 +301,8 @@ def _row_values(row: _CsvRow) -> dict[str, Any]:
 def check_id_tag(tag: str, what: str = "the id tag") -> None:
     if not tag:
         raise Invalid(f"{what} is empty")
-    if len(tag) > ID_TAG_MAX_LENGTH:
-        raise Invalid(f"{what} has {len(tag)} characters, at most {ID_TAG_MAX_LENGTH} are allowed")
+    if len(tag) > ID_TOKEN_LENGTH:
+        raise Invalid(f"{what} has {len(tag)} characters, at most {ID_TOKEN_LENGTH} are allowed")
     if _CONTROL.search(tag):
         raise Invalid(f"{what} holds control characters")
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voltline.bus.events import Event, EventBus
 from voltline.services.clock import now
 from voltline.services.reports.recorder import Rollups
-from voltline.services.reports.timeline import StatusPoint, record_status
+from voltline.services.reports.timeline import Connector, StatusPoint, record_status
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -62,12 +62,13 @@ class ConnectorStatus:
         history = {name: values[name] for name in _HISTORY_COLUMNS}
         history["timestamp"], history["received_at"] = values["status_at"], at
         point = StatusPoint(status, error_code, values["status_at"])
+        place = Connector(identity, evse_id, connector_id)
         grains = self._rollups.grains if self._rollups.enabled else None
 
         async def upsert(conn: AsyncConnection) -> bool:
             # Every notification joins the history, the late ones too; only the newest is the
             # connector's status.
-            await record_status(conn, grains, identity, connector_id, point, history)
+            await record_status(conn, grains, place, point, history)
             statement = _STATUS_UPSERT[conn.dialect.name][timestamp is not None]
             return bool((await conn.execute(statement, values)).rowcount)
 

@@ -205,7 +205,8 @@ class ChargePointViews:
                 evse_id=row.evse_id,
             )
             live = self._live.get(live_key(row.charge_point_id, row.evse_id, row.connector_id))
-            if live is not None:
+            # An EVSE charges on one of its connectors: the others show no transaction.
+            if live is not None and live.on(row.evse_id, row.connector_id):
                 view.transaction_id, view.energy_wh, view.power_w, view.soc = (
                     live.transaction_id, live.energy_wh, live.power_w, live.soc
                 )

@@ -13,19 +13,24 @@ from voltline.store import tables as t
 
 # table → (key columns, summed columns, maxed columns)
 ROLLUPS: dict[sa.Table, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    t.report_energy: (("hour", "charge_point_id", "connector_id", "id_tag"), ("energy_wh",), ("peak_power_w",)),
+    t.report_energy: (("hour", "charge_point_id", "evse_id", "connector_id", "id_tag"), ("energy_wh",), ("peak_power_w",)),
     t.report_sessions: (
-        ("hour", "charge_point_id", "connector_id", "id_tag", "energy_bucket", "duration_bucket"),
+        ("hour", "charge_point_id", "evse_id", "connector_id", "id_tag", "energy_bucket", "duration_bucket"),
         ("sessions", "duration_s", "energy_wh", "flagged"),
         (),
     ),
-    t.report_idle: (("hour", "charge_point_id", "connector_id", "id_tag"), ("idle_s", "sessions"), ()),
+    t.report_idle: (("hour", "charge_point_id", "evse_id", "connector_id", "id_tag"), ("idle_s", "sessions"), ()),
     t.report_status: (
-        ("hour", "charge_point_id", "connector_id", "status", "error_code"), ("seconds", "entries"), (),
+        ("hour", "charge_point_id", "evse_id", "connector_id", "status", "error_code"), ("seconds", "entries"), (),
     ),
     t.report_connectivity: (("hour", "charge_point_id"), ("connected_s", "connects"), ()),
     t.report_failed_starts: (("hour", "charge_point_id", "kind"), ("count",), ()),
 }
+
+
+def evse_key(evse_id: int | None) -> int:
+    """A connector's EVSE as the per-connector rollups key it: 1.6's no EVSE is ROLLUP_NO_EVSE."""
+    return t.ROLLUP_NO_EVSE if evse_id is None else evse_id
 
 
 def _adding(dialect: Any, table: sa.Table) -> sa.Insert:

@@ -51,10 +51,10 @@ def sessions(report: v.SessionsReport) -> str:
 
 
 def utilisation(report: v.UtilisationReport) -> str:
-    header = ["charge_point_id", "connector_id"]
+    header = ["charge_point_id", "connector_id", "evse_id"]
     header += [f"{name}_s" for name in v.STATUS_CLASSES] + [f"{name}_share" for name in v.STATUS_CLASSES]
     return _lines(header, (
-        [i.charge_point_id, i.connector_id, *(i.seconds[n] for n in v.STATUS_CLASSES),
+        [i.charge_point_id, i.connector_id, i.evse_id, *(i.seconds[n] for n in v.STATUS_CLASSES),
          *(i.shares[n] for n in v.STATUS_CLASSES)]
         for i in report.items
     ))

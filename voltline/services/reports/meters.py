@@ -25,6 +25,8 @@ class SessionMeter:
     started_at: datetime
     last_wh: float
     last_at: datetime
+    # The connector's EVSE as the rollups key it (adding.evse_key): ROLLUP_NO_EVSE on 1.6.
+    evse_id: int = 0
     energy_wh: float = 0.0
     flagged: bool = False
     # The hour the last reading fell in: most steps stay inside it and need no cutting.

@@ -16,12 +16,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import Grains, add_rows
+from voltline.services.reports.adding import Grains, add_rows, evse_key
 from voltline.services.reports.meters import SessionMeter
 from voltline.services.reports.peaks import PEAK_TABLES
 from voltline.services.reports.recorder import Sums, add_sums, session_row
 from voltline.services.reports.timeline import (
-    IDLE_LOOKBACK, StatusPoint, entry_row, idle_row, idle_run, status_rows,
+    IDLE_LOOKBACK, Connector, StatusPoint, entry_row, idle_row, idle_run, status_rows,
 )
 from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
@@ -64,7 +64,7 @@ async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None
     last = 0
     while True:
         rows = await store.query_all(
-            sa.select(tx.id, tx.charge_point_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.meter_stop,
+            sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.meter_stop,
                       tx.started_at, tx.stopped_at, tx.stop_note)
             .where(tx.id > last).order_by(tx.id).limit(CHUNK)
         )
@@ -80,7 +80,7 @@ async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None
         sums = Sums()
         for row in rows:
             meter = SessionMeter(row.charge_point_id, row.connector_id, row.id_tag, row.started_at,
-                                 float(row.meter_start), row.started_at)
+                                 float(row.meter_start), row.started_at, evse_key(row.evse_id))
             for reading in readings.get(row.id, ()):
                 _read(sums, meter, reading)
             if row.stopped_at is not None and row.meter_stop is not None:
@@ -118,31 +118,30 @@ class _Sessions:
 
 async def _statuses(store: Store, grains: Grains, report: RebuildReport) -> None:
     h, tx = t.connector_status_history.c, t.transactions.c
-    connectors = await store.query_all(sa.select(h.charge_point_id, h.connector_id).distinct())
-    for connector in connectors:
-        cp, number = connector.charge_point_id, connector.connector_id
+    connectors = await store.query_all(sa.select(h.charge_point_id, h.evse_id, h.connector_id).distinct())
+    for found in connectors:
+        connector = Connector(found.charge_point_id, found.evse_id, found.connector_id)
         points = [
             StatusPoint(row.status, row.error_code, row.timestamp)
             for row in await store.query_all(
-                sa.select(h.status, h.error_code, h.timestamp)
-                .where(h.charge_point_id == cp, h.connector_id == number).order_by(h.timestamp, h.id)
+                sa.select(h.status, h.error_code, h.timestamp).where(connector.of(h)).order_by(h.timestamp, h.id)
             )
         ]
         sessions = _Sessions(await store.query_all(
-            sa.select(tx.id_tag, tx.started_at, tx.stopped_at).where(tx.charge_point_id == cp, tx.connector_id == number)
+            sa.select(tx.id_tag, tx.started_at, tx.stopped_at).where(connector.of(tx))
         ))
         status: list[dict[str, Any]] = []
         idle: list[dict[str, Any]] = []
         for i, point in enumerate(points):
-            status.append(entry_row(cp, number, point))
+            status.append(entry_row(connector, point))
             if i + 1 < len(points):
-                status += status_rows(cp, number, point, point.timestamp, points[i + 1].timestamp)
+                status += status_rows(connector, point, point.timestamp, points[i + 1].timestamp)
             before = points[max(0, i - IDLE_LOOKBACK):i][::-1]
             run = idle_run(before, point)
             if run is not None:
                 session = sessions.at(run.started_at)
                 if session is not None:
-                    idle.append(idle_row(cp, number, session, run))
+                    idle.append(idle_row(connector, session, run))
         report.status_changes += len(points)
 
         async def write(conn: AsyncConnection, status: list[dict[str, Any]] = status,

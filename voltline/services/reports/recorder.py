@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltline.services.reports.adding import Grains, add_rows
+from voltline.services.reports.adding import Grains, add_rows, evse_key
 from voltline.services.reports.hours import (
     DURATION_BUCKETS_S, ENERGY_BUCKETS_WH, bucket, floor_hour, split_seconds,
 )
@@ -52,7 +52,7 @@ def session_row(meter: SessionMeter, stopped_at: datetime, estimated: bool) -> d
     duration = max(0.0, (stopped_at - meter.started_at).total_seconds())
     return {
         "hour": floor_hour(meter.started_at), "charge_point_id": meter.charge_point_id,
-        "connector_id": meter.connector_id, "id_tag": meter.id_tag,
+        "evse_id": meter.evse_id, "connector_id": meter.connector_id, "id_tag": meter.id_tag,
         "energy_bucket": bucket(meter.energy_wh, ENERGY_BUCKETS_WH),
         "duration_bucket": bucket(duration, DURATION_BUCKETS_S),
         "sessions": 1, "duration_s": duration, "energy_wh": meter.energy_wh,
@@ -77,7 +77,9 @@ class Sums:
         of its current hour at hand (the hot path: a reading a minute, sixty to an hour)."""
         if meter.entry is not None and meter.entry_of is self and meter.hour == hour:
             return meter.entry
-        entry = self.energy.setdefault((hour, meter.charge_point_id, meter.connector_id, meter.id_tag), [0.0, None])
+        entry = self.energy.setdefault(
+            (hour, meter.charge_point_id, meter.evse_id, meter.connector_id, meter.id_tag), [0.0, None]
+        )
         if meter.hour == hour:
             meter.entry, meter.entry_of = entry, self
         return entry
@@ -105,7 +107,7 @@ class Sums:
     def tables(self) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
         return [
             (t.report_energy, [
-                {"hour": k[0], "charge_point_id": k[1], "connector_id": k[2], "id_tag": k[3],
+                {"hour": k[0], "charge_point_id": k[1], "evse_id": k[2], "connector_id": k[3], "id_tag": k[4],
                  "energy_wh": v[0], "peak_power_w": v[1]} for k, v in self.energy.items()
             ]),
             (t.report_sessions, self.sessions),
@@ -140,10 +142,13 @@ class Rollups:
     # -- sessions ---------------------------------------------------------------------------
 
     def started(self, transaction_id: int, charge_point_id: str, connector_id: int, id_tag: str,
-                meter_start: int, at: datetime, id_tag_status: str) -> None:
+                meter_start: int, at: datetime, id_tag_status: str, evse_id: int | None = None) -> None:
+        """`connector_id` and `evse_id` as the transaction's row keeps them (`evse_id` None on 1.6)."""
         if not self.enabled:
             return
-        self._meters[transaction_id] = SessionMeter(charge_point_id, connector_id, id_tag, at, float(meter_start), at)
+        self._meters[transaction_id] = SessionMeter(
+            charge_point_id, connector_id, id_tag, at, float(meter_start), at, evse_key(evse_id)
+        )
         kind = FAILED_START_KINDS.get(id_tag_status)
         if kind is not None:
             self._sums.add_failed(charge_point_id, kind, at)
@@ -160,6 +165,13 @@ class Rollups:
         kind = FAILED_START_KINDS.get(id_tag_status)
         if kind is not None:
             self._sums.add_failed(charge_point_id, kind, at)
+
+    def located(self, transaction_id: int, evse_id: int, connector_id: int) -> None:
+        """A 2.0.1 transaction's connector, named once the station knows it (an event's evse
+        may come after the start): what it adds from now on is that connector's."""
+        meter = self._meters.get(transaction_id)
+        if meter is not None and (meter.evse_id, meter.connector_id) != (evse_id, connector_id):
+            meter.evse_id, meter.connector_id, meter.entry = evse_id, connector_id, None
 
     def meter_values(self, transaction_id: int | None, samples: list[mv.SampledValue]) -> None:
         if transaction_id is None or not self.enabled:
@@ -227,7 +239,7 @@ class Rollups:
         """After a restart: the open sessions' meters, from their last stored register reading."""
         tx = t.transactions.c
         rows = await self._store.fetch_all(
-            sa.select(tx.id, tx.charge_point_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.started_at)
+            sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.started_at)
             .where(tx.stopped_at.is_(None))
         )
         m = t.meter_values.c
@@ -241,7 +253,7 @@ class Rollups:
             reading = await self._store.fetch_one(last.params(tid=row.id))
             value, at = (reading.value, reading.timestamp) if reading is not None else (row.meter_start, row.started_at)
             self._meters[row.id] = SessionMeter(
-                row.charge_point_id, row.connector_id, row.id_tag, row.started_at, float(value), at
+                row.charge_point_id, row.connector_id, row.id_tag, row.started_at, float(value), at, evse_key(row.evse_id)
             )
 
     async def flush(self) -> None:

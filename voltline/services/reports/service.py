@@ -26,7 +26,9 @@ HOURLY, DAILY, MONTHLY = "hour", "day", "month"
 MAX_RANGE = timedelta(days=400)
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # periods are computed past both ends of a range
 DEFAULT_RANGE = timedelta(days=30)
-OCCUPIED = frozenset(("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved"))
+# 1.6's statuses of a connector in use but not charging, and 2.0.1's Occupied (2.0.1 reports no
+# Charging status: its charging state comes with the TransactionEvents).
+OCCUPIED = frozenset(("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Occupied"))
 _CLASS_OF = {"Charging": "charging", "Available": "available", "Unavailable": "unavailable", "Faulted": "faulted"}
 FLAG_FACTOR = 2.0  # a rate this many times its baseline is a rise
 FLAG_MIN_EVENTS = 3  # ... when it counts at least this many events
@@ -287,40 +289,43 @@ class Reports:
             raise Invalid("group is connector or charge_point", code="invalid_group")
         st = self._source(t.report_status, f).c
         rows = await self._rows(
-            sa.select(st.charge_point_id, st.connector_id, st.status, sa.func.sum(st.seconds).label("seconds"))
+            sa.select(st.charge_point_id, st.evse_id, st.connector_id, st.status,
+                      sa.func.sum(st.seconds).label("seconds"))
             .where(st.connector_id > 0)
-            .group_by(st.charge_point_id, st.connector_id, st.status)
+            .group_by(st.charge_point_id, st.evse_id, st.connector_id, st.status)
         )
         c = t.connectors.c
         current = await self._rows(
-            sa.select(c.charge_point_id, c.connector_id, c.status, c.status_at)
+            sa.select(c.charge_point_id, t.CONNECTOR_EVSE_KEY.label("evse_id"), c.connector_id, c.status, c.status_at)
             .where(c.connector_id > 0, *_charge_points(c.charge_point_id, f))
         )
         end = min(f.end, now())
         span = max(0.0, (end - f.start).total_seconds())
-        seconds: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
+        # By (charge point, EVSE, connector): a 2.0.1 station numbers connectors per EVSE (the
+        # rollups' and CONNECTOR_EVSE_KEY's EVSE 0: numbered as 1.6 numbers them).
+        seconds: dict[tuple[str, int, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
         for row in rows:
-            seconds[(row.charge_point_id, row.connector_id)][status_class(row.status)] += row.seconds or 0.0
+            seconds[(row.charge_point_id, row.evse_id, row.connector_id)][status_class(row.status)] += row.seconds or 0.0
         for row in current:
             # The status it is in now has run since it was reported: not in the rollups yet.
-            entry = seconds[(row.charge_point_id, row.connector_id)]
+            entry = seconds[(row.charge_point_id, row.evse_id, row.connector_id)]
             if row.status_at is not None:
                 since = max(row.status_at, f.start)
                 if since < end:
                     entry[status_class(row.status)] += (end - since).total_seconds()
         items: list[v.Utilisation] = []
         if group == "charge_point":
-            merged: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
+            merged: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
             counts: dict[str, int] = defaultdict(int)
-            for (cp, _), entry in seconds.items():
+            for (cp, _, _), entry in seconds.items():
                 counts[cp] += 1
                 for name, value in entry.items():
-                    merged[(cp, 0)][name] += value
-            for (cp, _), entry in sorted(merged.items()):
-                items.append(_utilisation(cp, None, entry, span * counts[cp]))
+                    merged[cp][name] += value
+            for cp, entry in sorted(merged.items()):
+                items.append(_utilisation(cp, None, None, entry, span * counts[cp]))
         else:
-            for (cp, connector), entry in sorted(seconds.items()):
-                items.append(_utilisation(cp, connector, entry, span))
+            for (cp, evse, connector), entry in sorted(seconds.items()):
+                items.append(_utilisation(cp, None if evse == t.ROLLUP_NO_EVSE else evse, connector, entry, span))
         totals = dict.fromkeys(v.STATUS_CLASSES, 0.0)
         for item in items:
             for name, value in item.seconds.items():
@@ -500,13 +505,15 @@ def _buckets(bounds: tuple[int, ...], counts: list[int]) -> list[v.Bucket]:
     ]
 
 
-def _utilisation(charge_point_id: str, connector_id: int | None, seconds: dict[str, float], span: float) -> v.Utilisation:
+def _utilisation(
+    charge_point_id: str, evse_id: int | None, connector_id: int | None, seconds: dict[str, float], span: float
+) -> v.Utilisation:
     known = sum(value for name, value in seconds.items() if name != "unknown")
     # Before its first status the connector's state is unknown (and statuses never exceed the span).
     seconds["unknown"] = max(0.0, span - known) + seconds["unknown"]
     return v.Utilisation(
         charge_point_id, connector_id, {name: _r(value) for name, value in seconds.items()},
-        {name: (round(value / span, 6) if span else 0.0) for name, value in seconds.items()},
+        {name: (round(value / span, 6) if span else 0.0) for name, value in seconds.items()}, evse_id,
     )
 
 

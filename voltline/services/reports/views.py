@@ -126,6 +126,7 @@ class Utilisation:
     connector_id: int | None
     seconds: dict[str, float]
     shares: dict[str, float]
+    evse_id: int | None = None  # the connector's EVSE on 2.0.1 (null on 1.6, as for connectors)
 
 
 @dataclass(slots=True)

@@ -77,6 +77,7 @@ class EventResult:
     metered: bool = False  # this event brought the transaction's first register reading
     stopped: bool = False  # ended, by this event or an earlier one
     place: int = 0  # the EVSE: the live readings' and the readings' connector number
+    connector_id: int = 0  # the connector within that EVSE, as the transaction's row keeps it
     id_tag: str = NO_TOKEN
     id_tag_status: str = NO_TOKEN
     meter_start: int = 0
@@ -150,6 +151,7 @@ async def apply_event(
         values["evse_id"] = event.evse_id
         values["connector_id"] = event.connector_id or row.connector_id
     result.place = place = evse_id or 0
+    result.connector_id = values.get("connector_id", row.connector_id)
 
     # The id token: the verdict answers the event; the first one before the end names the transaction.
     id_tag, id_tag_status = row.id_tag, row.id_tag_status

@@ -88,6 +88,14 @@ class LiveReading:
     power_w: float | None = None
     soc: float | None = None
     at: datetime | None = None
+    # On 2.0.1 the transaction's EVSE and its connector there (the key names the EVSE alone);
+    # None on 1.6, whose key is the connector.
+    evse_id: int | None = None
+    connector_id: int | None = None
+
+    def on(self, evse_id: int | None, connector_id: int) -> bool:
+        """Whether this is the reading of the connector numbered so (`evse_id` None on 1.6)."""
+        return self.evse_id is None or (self.evse_id, self.connector_id) == (evse_id, connector_id)
 
 
 class TransactionService:
@@ -259,16 +267,20 @@ class TransactionService:
                 identity, event.ocpp_transaction_id, event.reservation_id, result.reservation_refused,
             )
         started_at = result.started_at or event.timestamp
+        if not result.created:
+            self._located(identity, place, transaction_id, result.connector_id)
         if result.created:
             self._started(
                 identity, place, transaction_id, result.id_tag, result.meter_start, started_at, result.id_tag_status,
                 result.reservation_used, metered=result.metered, open=not result.stopped, details=details,
+                connector_id=result.connector_id,
             )
         elif result.metered and (result.ended or not result.stopped):
             # The first register reading of a session that began without one (of one ended long
             # ago, the rollups have nothing to add).
             self.rollups.started(
-                transaction_id, identity, place, result.id_tag, result.meter_start, started_at, result.id_tag_status
+                transaction_id, identity, result.connector_id, result.id_tag, result.meter_start, started_at,
+                result.id_tag_status, evse_id=place,
             )
         elif result.reservation_used is not None:
             self._bus.publish(Event(
@@ -393,15 +405,22 @@ class TransactionService:
     def _started(
         self, identity: str, place: int, transaction_id: int, id_tag: str, meter_start: int, at: datetime,
         id_tag_status: str, reservation_used: int | None, *, metered: bool = True, open: bool = True,
-        details: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None, connector_id: int | None = None,
     ) -> None:
         """`place`: the live readings' key beside the identity (live_key). `metered`: the meter
         start is a reading (a 2.0.1 transaction may begin before its first). `open`: not ended
-        by the time it is known (an Ended delivered first)."""
+        by the time it is known (an Ended delivered first). `connector_id`: on 2.0.1 the
+        connector within the EVSE `place` (None on 1.6, whose `place` is the connector)."""
         if open:
-            self.live[(identity, place)] = LiveReading(transaction_id, at=at)
+            self.live[(identity, place)] = LiveReading(
+                transaction_id, at=at, evse_id=None if connector_id is None else place, connector_id=connector_id
+            )
         if metered:
-            self.rollups.started(transaction_id, identity, place, id_tag, meter_start, at, id_tag_status)
+            if connector_id is None:
+                self.rollups.started(transaction_id, identity, place, id_tag, meter_start, at, id_tag_status)
+            else:
+                self.rollups.started(transaction_id, identity, connector_id, id_tag, meter_start, at, id_tag_status,
+                                     evse_id=place)
         if reservation_used is not None:
             self._bus.publish(
                 Event("reservation.used", identity, {"reservation_id": reservation_used, "transaction_id": transaction_id})
@@ -467,6 +486,13 @@ class TransactionService:
         self.rollups.meter_values(transaction_id, samples)
         self._note_live(identity, connector_id, transaction_id, samples)
 
+    def _located(self, identity: str, evse_id: int, transaction_id: int, connector_id: int) -> None:
+        """A 2.0.1 transaction's connector as its latest event names it (it may come after the start)."""
+        self.rollups.located(transaction_id, evse_id, connector_id)
+        reading = self.live.get((identity, evse_id))
+        if reading is not None and reading.transaction_id == transaction_id:
+            reading.evse_id, reading.connector_id = evse_id, connector_id
+
     def _note_live(
         self, identity: str, connector_id: int, transaction_id: int | None, samples: list[mv.SampledValue]
     ) -> None:
@@ -502,13 +528,18 @@ class TransactionService:
 
     async def restore_live(self) -> None:
         """Rebuild live readings of active transactions after a restart."""
+        tx = t.transactions.c
         rows = await self._store.fetch_all(
-            sa.select(t.transactions.c.id, t.transactions.c.charge_point_id, t.transactions.c.connector_id)
-            .where(t.transactions.c.stopped_at.is_(None))
-            .order_by(t.transactions.c.id)  # the newest of a connector's, should it have several
+            sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id)
+            .where(tx.stopped_at.is_(None))
+            .order_by(tx.id)  # the newest of a connector's, should it have several
         )
         for row in rows:
-            self.live[(row.charge_point_id, row.connector_id)] = LiveReading(row.id)
+            # Keyed as a start keys it: a 2.0.1 transaction by its EVSE, whose connector 1 is
+            # not another EVSE's.
+            self.live[live_key(row.charge_point_id, row.evse_id, row.connector_id)] = LiveReading(
+                row.id, evse_id=row.evse_id, connector_id=None if row.evse_id is None else row.connector_id
+            )
 
 
 async def _match_remote_start(
