@@ -361,6 +361,20 @@ def expect_simulator(line: str, charge_points: Callable[[str], list[dict[str, An
             len([cp for cp in charge_points("SIM-") if cp["connected"]]) == count
             and any(c["status"] == "Charging" for cp in charge_points("SIM-") for c in cp["connectors"])
         ))
+    elif "--prefix MIX-" in line and "--ocpp-version mixed" in line:
+        count = int(re.search(r"--charge-points (\d+)", line).group(1))  # type: ignore[union-attr]
+
+        def busy(version: str, status: str) -> bool:
+            return any(c["status"] == status for cp in charge_points("MIX-") if cp["ocpp_version"] == version
+                       for c in cp["connectors"])
+
+        # "every second station on 2.0.1"; both kinds charge (a 2.0.1 connector in use is Occupied).
+        wait_for(f"{count} MIX- charge points online, every second on 2.0.1, both charging ({sim.output()[-500:]})",
+                 lambda: (
+            [cp["ocpp_version"] for cp in sorted(charge_points("MIX-"), key=lambda cp: int(cp["id"][4:]))
+             if cp["connected"]] == ["1.6", "2.0.1"] * (count // 2)
+            and busy("1.6", "Charging") and busy("2.0.1", "Occupied")
+        ))
     else:
         pytest.fail(f"a README simulator this test does not know; say here what it does:\n{line}")
 
