@@ -34,7 +34,12 @@ class Station(ChargePoint):
         self.route_map[action] = {"_on_action": handler}
 
     async def _handle_call(self, msg: Any) -> Any:
-        self.received.put_nowait((msg.action, msg.payload))
+        # The full inventory the server asks of a station at its first boot comes whenever it
+        # comes; unless a test scripts its answer it is not among the requests a test awaits
+        # (this station answers it NotImplemented).
+        first_inventory = msg.action == "GetBaseReport" and msg.payload.get("reportBase") == "FullInventory"
+        if not first_inventory or self._answers.get(msg.action):
+            self.received.put_nowait((msg.action, msg.payload))
         return await super()._handle_call(msg)
 
     async def next_request(self, action: str) -> dict[str, Any]:

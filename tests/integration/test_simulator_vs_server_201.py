@@ -393,3 +393,25 @@ async def test_a_mixed_fleet_charges_at_the_same_time(central: Central, fleet: A
     assert first["energy_wh"] > 0 and second["energy_wh"] > 0
     both = (await central.get("/transactions"))["items"]
     assert {x["charge_point_id"] for x in both} == {"CP-1", "CS-2"}
+
+
+async def test_remote_start_authorizes_the_transaction_the_cable_started(central: Central, fleet: Any) -> None:
+    """TxStartPoint EVConnected: the transaction runs before anyone is authorized; a remote start
+    authorizes it, the station answers with its transactionId and the Updated event brings the
+    remoteStartId and the token."""
+    await central.add_tag("APP-0006")
+    cs = await station(fleet)
+    await central.post("/charge-points/CS-1/variables/set", {"variables": [
+        {"component": "TxCtrlr", "variable": "TxStartPoint", "value": "EVConnected"},
+    ]})
+    tx = await cs.plug_in(1)
+    assert tx is not None and not tx.authorized
+    await tx.wait_confirmed()
+    waiting = await _by_ocpp_id(central, tx.transaction_id)
+
+    started = await central.post("/charge-points/CS-1/remote-start", {"id_tag": "APP-0006", "wait": True})
+    assert started["status"] == "Accepted" and started["transaction_id"] == waiting["id"]
+    await cs.wait_until(lambda: tx.authorized, timeout=WAIT)
+    linked = await _wait_tx(central, tx.transaction_id, lambda x: x["id_tag"] == "APP-0006", "the token arrives")
+    assert (linked["remote_start_id"], started["remote_start"]["status"]) == (tx.remote_start_id, "Started")
+    assert [x["id"] for x in await central.transactions("CS-1")] == [waiting["id"]]
