@@ -70,8 +70,10 @@ async def _check_the_fleet(server: Voltline, printed: io.StringIO, fleet: asynci
         async def charging() -> dict[str, dict[str, Any]] | None:
             assert not fleet.done(), fleet
             active = (await api.get("/transactions", params={"active": True})).json()["items"]
-            by_charge_point = {tx["charge_point_id"]: tx for tx in active}
-            return by_charge_point if {FIRST_16, FIRST_201} <= set(by_charge_point) else None
+            # The waiting drivers' sessions, on connector 1 (1.6) and EVSE 1 (2.0.1): other
+            # drivers may have come meanwhile.
+            first = {tx["charge_point_id"]: tx for tx in active if tx["connector_id"] == 1 and tx["evse_id"] in (None, 1)}
+            return first if {FIRST_16, FIRST_201} <= set(first) else None
 
         active = await eventually(charging, "a 1.6 and a 2.0.1 demo charge point both charge", WAIT)
         old, new = active[FIRST_16], active[FIRST_201]

@@ -48,6 +48,8 @@ class StationBase201(StationBase):
             evse_id: {c: Plug(evse_id, c) for c in range(1, connectors_per_evse + 1)} for evse_id in self.connectors
         }
         self.boot_reason = "PowerUp"
+        # Station resets carried out: an OnIdle reset still waiting is void once another came first.
+        self.resets_done = 0
         self.network_profiles: dict[int, Payload] = {}
         self.customer_reports: list[Payload] = []
         self.device_model = inventory.build(self, items_per_message=items_per_message)
