@@ -363,10 +363,17 @@ def expect_simulator(line: str, charge_points: Callable[[str], list[dict[str, An
         ))
     elif "--prefix MIX-" in line and "--ocpp-version mixed" in line:
         count = int(re.search(r"--charge-points (\d+)", line).group(1))  # type: ignore[union-attr]
-        # A fleet of both versions on the one endpoint, each shown with the version it speaks.
-        wait_for(f"{count} MIX- charge points online on 1.6 and 2.0.1 ({sim.output()[-500:]})", lambda: (
-            len([cp for cp in charge_points("MIX-") if cp["connected"]]) == count
-            and {cp["ocpp_version"] for cp in charge_points("MIX-")} == {"1.6", "2.0.1"}
+
+        def busy(version: str, status: str) -> bool:
+            return any(c["status"] == status for cp in charge_points("MIX-") if cp["ocpp_version"] == version
+                       for c in cp["connectors"])
+
+        # "every second station on 2.0.1"; both kinds charge (a 2.0.1 connector in use is Occupied).
+        wait_for(f"{count} MIX- charge points online, every second on 2.0.1, both charging ({sim.output()[-500:]})",
+                 lambda: (
+            [cp["ocpp_version"] for cp in sorted(charge_points("MIX-"), key=lambda cp: int(cp["id"][4:]))
+             if cp["connected"]] == ["1.6", "2.0.1"] * (count // 2)
+            and busy("1.6", "Charging") and busy("2.0.1", "Occupied")
         ))
     else:
         pytest.fail(f"a README simulator this test does not know; say here what it does:\n{line}")

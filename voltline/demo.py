@@ -27,13 +27,17 @@ from voltline.config import Settings
 from voltline.services.security.operators import UnknownUser, UserExists, UserService
 from voltline.demo_tls import DEMO_ORGANIZATION, DemoPki, make_demo_pki
 from voltline.simulator import ClientTls, Simulator
+from voltline.simulator.simulator import speaks_201
 from voltline.simulator.traffic import drive_connector
 from voltline.store import tables as t
 
 DEMO_DATABASE = "sqlite:///voltline-demo.db"
 DEMO_TLS_FOLDER = "voltline-demo-tls"
 CHARGE_POINTS = [f"DEMO-{n}" for n in range(1, 5)]
-CONNECTORS = 2
+CONNECTORS = 2  # per charge point: connectors 1 and 2 on 1.6, EVSEs 1 and 2 on 2.0.1
+# A mixed fleet, as most operators have: every second charge point (DEMO-2, DEMO-4) speaks OCPP
+# 2.0.1, the others 1.6 (Simulator's `speaks_201` spreads them).
+OCPP_VERSION, SHARE_201 = "mixed", 0.5
 # One driver's card per connector: a tag may be in one session at a time, so fewer tags than
 # connectors would leave a driver refused with ConcurrentTx and a connector in Preparing.
 DRIVER_TAGS = [f"DEMO-TAG-{n}" for n in range(1, len(CHARGE_POINTS) * CONNECTORS + 1)]
@@ -104,6 +108,14 @@ def _voltline_command() -> str:
     return str(called)
 
 
+def _versions() -> str:
+    by_version: dict[str, list[str]] = {}
+    for index, identity in enumerate(CHARGE_POINTS):
+        version = "2.0.1" if speaks_201(index, OCPP_VERSION, SHARE_201) else "1.6"
+        by_version.setdefault(version, []).append(identity)
+    return "; ".join(f"OCPP {version}: {', '.join(names)}" for version, names in sorted(by_version.items()))
+
+
 def try_it_commands(settings: Settings, http_port: int, ocpp_port: int) -> list[str]:
     """The README's first commands against this demo, with its ports and database filled in."""
     voltline = _voltline_command()
@@ -117,6 +129,14 @@ def try_it_commands(settings: Settings, http_port: int, ocpp_port: int) -> list[
     ]
 
 
+def demo_tls_settings(settings: Settings, pki: DemoPki) -> Settings:
+    """The OCPP listener on wss:// with the demo's certificates, client certificates checked."""
+    return settings.model_copy(update={
+        "ocpp_tls_cert": pki.server_cert, "ocpp_tls_key": pki.server_key, "ocpp_tls_client_ca": pki.ca_file,
+        "certificate_organization": DEMO_ORGANIZATION,
+    })
+
+
 async def run_demo(settings: Settings, console: Console | None = None, tls: bool = False) -> StopReport:
     """Serve with a simulated fleet until SIGTERM or SIGINT (Ctrl-C), then stop gracefully.
     With `tls`, over wss:// with certificates made now (voltline/demo_tls.py)."""
@@ -125,10 +145,7 @@ async def run_demo(settings: Settings, console: Console | None = None, tls: bool
     pki = None
     if tls:
         pki = make_demo_pki(Path(DEMO_TLS_FOLDER), CHARGE_POINTS)
-        settings = settings.model_copy(update={
-            "ocpp_tls_cert": pki.server_cert, "ocpp_tls_key": pki.server_key, "ocpp_tls_client_ca": pki.ca_file,
-            "certificate_organization": DEMO_ORGANIZATION,
-        })
+        settings = demo_tls_settings(settings, pki)
     voltline = Voltline(settings)
     requested = asyncio.Event()
     with stop_signals(requested):
@@ -162,7 +179,8 @@ async def _run_fleet(
             + (f"  (CA {pki.ca_file}; profile 2: {', '.join(passwords)}, profile 3: "
                f"{', '.join(CHARGE_POINTS[len(passwords):])})" if pki else "") + "\n"
             f"[bold]Database[/]   {settings.database_url}\n\n"
-            f"{len(CHARGE_POINTS)} simulated charge points are connecting; sessions start within seconds.\n"
+            f"{len(CHARGE_POINTS)} simulated charge points are connecting ({_versions()}); "
+            "sessions start within seconds.\n"
             f"{registration} Stop with Ctrl-C.",
             title="Voltline demo",
         )
@@ -177,6 +195,8 @@ async def _run_fleet(
         passwords=passwords,
         tls=ClientTls(pki.ca_file, pki.client_cert, pki.client_key) if pki else None,
         connectors=CONNECTORS,
+        ocpp_version=OCPP_VERSION,
+        share_201=SHARE_201,
         vendor="Voltline",
         model="Demo AC 22",
         meter_interval=10,
@@ -186,8 +206,9 @@ async def _run_fleet(
     async with simulator:
         cards = iter(DRIVER_TAGS)
         driver_tag = {(cp.identity, connector): next(cards) for cp in simulator for connector in cp.connectors}
-        # Two drivers are already waiting; the rest arrive at random, each connector's with its
-        # own card, now and then one with a blocked card (refused, and leaves).
+        # Two drivers are already waiting, at a 1.6 and at a 2.0.1 charge point; the rest arrive
+        # at random, each connector's with its own card, now and then one with a blocked card
+        # (refused, and leaves).
         for cp in (simulator[CHARGE_POINTS[0]], simulator[CHARGE_POINTS[1]]):
             await cp.plug_in(1, driver_tag[(cp.identity, 1)], energy_kwh=2.0, soc=40.0, max_power_w=11_000.0,
                              unplug_when_full=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +20,10 @@ _STATUS_STYLE = {
     "Reserved": "magenta",
     "Unavailable": "dim",
     "Faulted": "bold red",
+    # 2.0.1: an EVSE's connectorStatus, and the chargingState of its transaction
+    "Occupied": "cyan",
+    "EVConnected": "cyan",
+    "Idle": "cyan",
 }
 MAX_ROWS = 40  # a fleet of thousands is summarised, not listed
 
@@ -32,6 +38,18 @@ def _connection(cp_online: bool, connected: bool, silent: bool, registration: st
     return Text("offline", style="red")
 
 
+def _status(cp: Any, connector: Any) -> str:
+    """A connector's status in its station's words: on 2.0.1 (where a connector is an EVSE) the
+    chargingState of its transaction, else the connectorStatus it reports (there is no Finishing
+    or Preparing in 2.0.1)."""
+    if cp.ocpp_version != "2.0.1":
+        return str(connector.status)
+    tx = connector.transaction
+    if tx is not None and tx.charging_state is not None:
+        return str(tx.charging_state)
+    return str(cp.evse_state(connector))
+
+
 def render(simulator: Simulator) -> Group:
     table = Table(expand=False, show_edge=False, pad_edge=False)
     for column in ("charge point", "connection", "connectors", "power kW", "energy kWh", "sessions", "errors"):
@@ -43,7 +61,8 @@ def render(simulator: Simulator) -> Group:
         for connector_id, connector in cp.connectors.items():
             if connector_id > 1:
                 connectors.append(" ")
-            connectors.append(f"{connector_id}:{connector.status}", style=_STATUS_STYLE.get(connector.status, ""))
+            status = _status(cp, connector)
+            connectors.append(f"{connector_id}:{status}", style=_STATUS_STYLE.get(status, ""))
         energy = sum(tx.energy_wh for tx in cp.transactions) / 1000.0
         table.add_row(
             cp.identity,

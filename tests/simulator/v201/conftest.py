@@ -39,7 +39,10 @@ class CsmsConnection(ChargePoint):
 
     async def route_message(self, raw_msg: str) -> None:
         message = json.loads(raw_msg)
-        if message[0] == 2:
+        self.csms.frames.append((self.id, message))
+        if message[0] != 2:
+            self.csms.changed()
+        else:
             self.csms.record(self.id, message[2], message[3])
         await super().route_message(raw_msg)
 
@@ -98,6 +101,7 @@ class Csms201:
         self.port = 0
         self.connections: dict[str, CsmsConnection] = {}
         self.received: list[tuple[str, str, dict[str, Any]]] = []
+        self.frames: list[tuple[str, list[Any]]] = []  # every frame a station sent, as read
         self.boot_script: deque[str] = deque()
         self.pending_interval = 1
         self.heartbeat_interval = 3600
@@ -116,6 +120,10 @@ class Csms201:
 
     def record(self, identity: str, action: str, payload: dict[str, Any]) -> None:
         self.received.append((identity, action, payload))
+        self.changed()
+
+    def changed(self) -> None:
+        """Wake whoever waits for a message (wait_for)."""
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -161,6 +169,10 @@ class Csms201:
             timeout,
         )
 
+    async def send_raw(self, identity: str, text: str) -> None:
+        """Put a frame on the wire as it is, valid OCPP-J or not."""
+        await self.connections[identity]._connection.send(text)
+
     async def call(self, identity: str, request: Any, **options: Any) -> Any:
         return await self.connections[identity].call(request, suppress=False, **options)
 
@@ -169,8 +181,7 @@ class Csms201:
         identity = unquote(connection.request.path.rstrip("/").rsplit("/", 1)[-1])
         station = CsmsConnection(identity, connection, self)
         self.connections[identity] = station
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self.changed()
         with contextlib.suppress(Exception):
             await station.start()
 

@@ -151,3 +151,26 @@ async def test_get_transaction_status_while_charging(csms201, make_stations):
         assert answer.ongoing_indicator is True
         unknown = await csms201.call("CP-1", call.GetTransactionStatus(transaction_id="no-such-transaction"))
         assert unknown.ongoing_indicator is False
+
+
+async def test_errors_are_answered_in_2_0_1_spelling(csms201, make_stations):
+    """OCPP-J 2.0.1 names a frame that is not well formed FormatViolation, a missing field
+    OccurrenceConstraintViolation and an unknown message type MessageTypeNotSupported (1.6:
+    FormationViolation, OccurenceConstraintViolation, ProtocolError)."""
+    async with make_stations() as sim:
+        await sim["CP-1"].wait_accepted()
+
+        async def answer(message_id: str) -> list:
+            await csms201.send_raw("CP-1", sent[message_id])
+            return await csms201.wait_for(
+                lambda: [f for i, f in csms201.frames if i == "CP-1" and f[0] == 4 and f[1] == message_id]
+            )
+
+        sent = {
+            "bad-payload": '[2, "bad-payload", "Reset", "Immediate"]',
+            "missing": '[2, "missing", "Reset", {}]',
+            "kind": '[9, "kind", "Reset", {}]',
+        }
+        assert (await answer("bad-payload"))[0][2] == "FormatViolation"
+        assert (await answer("missing"))[0][2] == "OccurrenceConstraintViolation"
+        assert (await answer("kind"))[0][2] == "MessageTypeNotSupported"

@@ -90,25 +90,33 @@ class RemoteStartService:
         return free[1] if free is not None else None
 
     async def free_location(self, identity: str) -> tuple[int | None, int] | None:
-        """`(evse_id, connector_id)` of a free connector as stored (evse_id None on 1.6)."""
+        """`(evse_id, connector_id)` of a free connector as stored (evse_id None on 1.6).
+
+        On 2.0.1 a transaction the cable started (TxStartPoint EVConnected) waits for its
+        authorization: a remote start for it is OCPP 2.0.1 F02 (cable plugged in first), and such
+        a connector is taken first, the driver being at the car."""
         c, tx, rv = t.connectors.c, t.transactions.c, t.reservations.c
         # 1.6 rows have no EVSE; 2.0.1 ones number connectors within theirs, and reserve an EVSE.
         same_evse = sa.func.coalesce(tx.evse_id, 0) == sa.func.coalesce(c.evse_id, 0)
         # One statement: each round trip is a turn of a loaded event loop for the operator.
-        charging = sa.exists().where(
-            tx.charge_point_id == identity, tx.connector_id == c.connector_id, same_evse, tx.stopped_at.is_(None)
-        )
+        running = (tx.charge_point_id == identity, tx.connector_id == c.connector_id, same_evse, tx.stopped_at.is_(None))
+        charging = sa.exists().where(*running)
+        unauthorized = sa.exists().where(*running, c.evse_id.is_not(None), sa.func.coalesce(tx.id_tag, "") == "")
         reserved = sa.exists().where(
             rv.charge_point_id == identity, rv.connector_id == sa.func.coalesce(c.evse_id, c.connector_id),
             rv.status == "Reserved",
         )
         connectors = await self._store.fetch_all(
-            sa.select(c.evse_id, c.connector_id, c.status, charging.label("charging"), reserved.label("reserved"))
+            sa.select(c.evse_id, c.connector_id, c.status, charging.label("charging"), reserved.label("reserved"),
+                      unauthorized.label("unauthorized"))
             .where(c.charge_point_id == identity, c.connector_id > 0)
             .order_by(sa.func.coalesce(c.evse_id, 0), c.connector_id)
         )
         if not connectors:
             return None
+        for row in connectors:
+            if row.unauthorized and row.status == "Occupied":
+                return row.evse_id, int(row.connector_id)
         for row in connectors:
             if row.status == "Available" and not row.charging and not row.reserved:
                 return row.evse_id, int(row.connector_id)
@@ -226,13 +234,25 @@ class RemoteStartService:
         )
         if started is None:
             return False
-        linked = await self._store.commit_one(
-            t.remote_starts.update()
-            .where(rs.id == remote_start_id, rs.transaction_id.is_(None))
-            .values(transaction_id=started.id, status=STARTED)
-            .returning(rs.id)
-        )
-        return bool(linked)
+
+        async def link(conn: AsyncConnection) -> bool:
+            linked = (await conn.execute(
+                t.remote_starts.update()
+                .where(rs.id == remote_start_id, rs.transaction_id.is_(None))
+                .values(transaction_id=started.id, status=STARTED)
+                .returning(rs.id)
+            )).first()
+            if linked is not None:
+                # Both ways, as a TransactionEvent naming the remoteStartId links them: the event
+                # that follows finds the remote start taken and links nothing.
+                await conn.execute(
+                    t.transactions.update()
+                    .where(tx.id == started.id, tx.remote_start_id.is_(None))
+                    .values(remote_start_id=remote_start_id)
+                )
+            return linked is not None
+
+        return await self._store.write(link)
 
     async def _install_profile(
         self, identity: str, remote_start_id: int, connector_id: int | None, profile: ChargingProfileSpec

@@ -45,6 +45,9 @@ class StationBase:
     handlers: ClassVar[Mapping[str, Handler]] = {}
     # The WebSocket subprotocols offered, in the station's order of preference.
     subprotocols: ClassVar[tuple[str, ...]] = (OCPP16,)
+    # The CALLERROR codes by meaning, as the station's version spells them (RpcSession's
+    # `error_codes`); None: as 1.6 spells them.
+    error_codes: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(
         self,

@@ -104,6 +104,7 @@ class ConnectionPart(StationBase):
             self.ocpp_validators(),
             context=self,
             call_timeout=self.call_timeout,
+            error_codes=self.error_codes,
         )
         link.muted = self.silent
         self._session, self._link = session, link

@@ -8,7 +8,7 @@ as for 1.6; the device model is 2.0.1's face on them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost
@@ -18,13 +18,14 @@ from voltline.simulator.outbox import Payload
 from voltline.simulator.parts.base import SimulatorError, StationBase
 from voltline.simulator.v201 import inventory
 from voltline.simulator.v201.records import Plug, Transaction201
-from voltline.simulator.v201.schemas import OCPP201, Validators201, validators201
+from voltline.simulator.v201.schemas import ERROR_CODES, OCPP201, Validators201, validators201
 
 DEFAULT_UPDATED_MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"
 
 
 class StationBase201(StationBase):
     subprotocols: ClassVar[tuple[str, ...]] = (OCPP201,)
+    error_codes: ClassVar[Mapping[str, str] | None] = ERROR_CODES
 
     def __init__(
         self,
@@ -47,6 +48,8 @@ class StationBase201(StationBase):
             evse_id: {c: Plug(evse_id, c) for c in range(1, connectors_per_evse + 1)} for evse_id in self.connectors
         }
         self.boot_reason = "PowerUp"
+        # Station resets carried out: an OnIdle reset still waiting is void once another came first.
+        self.resets_done = 0
         self.network_profiles: dict[int, Payload] = {}
         self.customer_reports: list[Payload] = []
         self.device_model = inventory.build(self, items_per_message=items_per_message)

@@ -157,10 +157,16 @@ async def reset(cp: Station, payload: Payload) -> Payload:
             return {"status": "Rejected"}
     busy = evse.transaction is not None if evse is not None else _any_transaction(cp)
 
+    scheduled_after = cp.resets_done
+
     async def when_due() -> None:
         if not immediate:
             idle = (lambda: evse.transaction is None) if evse is not None else (lambda: not _any_transaction(cp))
             await cp.wait_until(idle, None)
+            if evse is None and cp.resets_done != scheduled_after:
+                return  # the station was reset meanwhile (an Immediate reset): this one is done
+        if evse is None:
+            cp.resets_done += 1
         await (_reset_evse(cp, evse) if evse is not None else _reboot_station(cp))
 
     after_answer(cp, when_due)

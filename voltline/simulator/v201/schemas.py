@@ -23,6 +23,13 @@ OCPP201 = "ocpp2.0.1"
 
 FORMAT_VIOLATION = "FormatViolation"
 OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
+# RpcSession's `error_codes` for a 2.0.1 station: its answers to frames that are not OCPP-J
+# (and to an unknown message type number) are spelled as 2.0.1 spells them, like its schema errors.
+ERROR_CODES = {
+    "format": FORMAT_VIOLATION,
+    "occurrence": OCCURRENCE_CONSTRAINT_VIOLATION,
+    "message_type": ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
+}
 _SPELLING = {
     ErrorCode.FORMATION_VIOLATION: FORMAT_VIOLATION,
     ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION: OCCURRENCE_CONSTRAINT_VIOLATION,
