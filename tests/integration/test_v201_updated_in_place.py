@@ -13,10 +13,11 @@ import websockets
 from ocpp.exceptions import InternalError
 
 from tests.integration.test_bad_input import _outage
-from tests.integration.test_v201_transactions import (  # noqa: F401 (station: a fixture)
-    Station, at, by_wire_id, events_of, register, station,
-)
+from tests.integration import test_v201_transactions as v201
+from tests.integration.test_v201_transactions import Station, at, by_wire_id, events_of, register
 from voltline.store import tables as t
+
+station = v201.station  # the fixture: a registered 2.0.1 station connected to the server
 
 
 async def readings_of(server: Any, transaction_id: int) -> int:
