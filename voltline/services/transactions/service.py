@@ -273,7 +273,6 @@ class TransactionService:
         # The exact path decides, and what it finds is learnt again once it is committed.
         self.open_events.forget(key)
 
-
         async def apply(conn: AsyncConnection) -> tuple[EventResult, OpenTransaction | None]:
             result = await apply_event(conn, identity, event, samples)
             return result, None if result.stopped else await read_open(conn, result.transaction_id)
@@ -325,7 +324,8 @@ class TransactionService:
         self, identity: str, event: TransactionEventData, samples: list[mv.SampledValue], tx: OpenTransaction
     ) -> EventResult:
         """An Updated event that adds its meter values and nothing else (see open_events): its
-        event row and readings committed together, as a MeterValues' readings are."""
+        event row and readings committed together, as a MeterValues' readings are. Its EVSE and
+        connector are the ones the exact path last located the transaction at."""
         place = tx.evse_id or 0
         rows = mv.readings(samples, identity, place, tx.transaction_id) if samples else []
         stored = event_row(
@@ -343,8 +343,8 @@ class TransactionService:
             self.rollups.meter_values(tx.transaction_id, samples)
             self._note_live(identity, place, tx.transaction_id, samples)
         return EventResult(
-            tx.transaction_id, None, place=place, id_tag=tx.id_tag, id_tag_status=tx.id_tag_status,
-            meter_start=tx.meter_start, started_at=tx.started_at, samples=samples,
+            tx.transaction_id, None, place=place, connector_id=tx.connector_id, id_tag=tx.id_tag,
+            id_tag_status=tx.id_tag_status, meter_start=tx.meter_start, started_at=tx.started_at, samples=samples,
         )
 
     async def transaction_event(self, identity: str, **event: Any) -> EventResult:
