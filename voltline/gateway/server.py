@@ -423,6 +423,7 @@ class OcppGateway:
         if self.connections.get(connection.identity) is connection:
             del self.connections[connection.identity]
         if not connection.replaced:
+            self.services.transactions.disconnected(connection.identity)
             self._spawn(self.services.charge_points.disconnected(connection.identity))
 
     @contextmanager

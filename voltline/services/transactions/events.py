@@ -18,6 +18,10 @@ a transaction never depends on the order they arrive in:
   come late move them to where they belong;
 - the id token may come with any event before the Ended (a transaction started on EVConnected is
   authorized later): the transaction takes its id tag and type then.
+
+The most common event, a periodic Updated of an open transaction, would change nothing here but
+add its event row and readings: open_events.py applies those without this module, from what the
+last event applied here left, and leaves every other event to `apply_event`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,10 @@ from voltline.services.reports.recorder import Rollups
 from voltline.services.transactions.reconciliation import LostTransaction, SessionsAfterReboot
 from voltline.services.remote_control.remote_start import REQUESTED
 from voltline.services.transactions import rules
-from voltline.services.transactions.events import DEFAULT_STOP_REASON, EventResult, TransactionEventData, apply_event
+from voltline.services.transactions.events import (
+    DEFAULT_STOP_REASON, UPDATED, EventResult, TransactionEventData, apply_event,
+)
+from voltline.services.transactions.open_events import OpenTransaction, OpenTransactions, event_row, read_open
 from voltline.store import tables as t
 from voltline.store.tables import DEFAULT_TOKEN_TYPE
 from voltline.store.database import Store
@@ -104,6 +107,7 @@ class TransactionService:
         self._bus = bus
         self.rollups = rollups or Rollups(store, enabled=False)
         self.live: dict[tuple[str, int], LiveReading] = {}
+        self.open_events = OpenTransactions()
         self.after_reboot = SessionsAfterReboot(store, self._close_lost)
 
     # What a booting charge point says about the sessions it still holds (see reconciliation).
@@ -256,7 +260,25 @@ class TransactionService:
         rules are in voltline/services/transactions/events.py), then tell the rest of Voltline
         what the 1.6 start and stop tell it."""
         samples = mv.normalize(event.meter_value) if event.meter_value else []
-        result: EventResult = await self._store.write(lambda conn: apply_event(conn, identity, event, samples))
+        key = (identity, event.ocpp_transaction_id)
+        if (
+            event.event_type == UPDATED and event.id_token is None and event.remote_start_id is None
+            and event.reservation_id is None
+        ):
+            tx = self.open_events.updated_in_place(
+                key, event.seq_no, event.timestamp, event.evse_id, event.connector_id, samples
+            )
+            if tx is not None:
+                return await self._updated_in_place(identity, event, samples, tx)
+        # The exact path decides, and what it finds is learnt again once it is committed.
+        self.open_events.forget(key)
+
+        async def apply(conn: AsyncConnection) -> tuple[EventResult, OpenTransaction | None]:
+            result = await apply_event(conn, identity, event, samples)
+            return result, None if result.stopped else await read_open(conn, result.transaction_id)
+
+        result, known = await self._store.write(apply)
+        self.open_events.learn(key, known)
         if result.repeated:
             return result
         transaction_id, place = result.transaction_id, result.place
@@ -297,6 +319,33 @@ class TransactionService:
                 result.stop_reason or DEFAULT_STOP_REASON, [], details=details,
             )
         return result
+
+    async def _updated_in_place(
+        self, identity: str, event: TransactionEventData, samples: list[mv.SampledValue], tx: OpenTransaction
+    ) -> EventResult:
+        """An Updated event that adds its meter values and nothing else (see open_events): its
+        event row and readings committed together, as a MeterValues' readings are. Its EVSE and
+        connector are the ones the exact path last located the transaction at."""
+        place = tx.evse_id or 0
+        rows = mv.readings(samples, identity, place, tx.transaction_id) if samples else []
+        stored = event_row(
+            identity, event.ocpp_transaction_id, event.seq_no, tx.transaction_id, event.event_type,
+            event.trigger_reason, event.timestamp, event.offline, event.charging_state, now(),
+        )
+        try:
+            await self._store.write(inserts=((t.transaction_events, [stored]), (t.meter_readings, rows)))
+        except BaseException:
+            # Not stored (the database away, or this seqNo stored meanwhile by a repeat on the
+            # exact path): the index no longer knows what is, so the exact path decides next.
+            self.open_events.forget((identity, event.ocpp_transaction_id))
+            raise
+        if samples:
+            self.rollups.meter_values(tx.transaction_id, samples)
+            self._note_live(identity, place, tx.transaction_id, samples)
+        return EventResult(
+            tx.transaction_id, None, place=place, connector_id=tx.connector_id, id_tag=tx.id_tag,
+            id_tag_status=tx.id_tag_status, meter_start=tx.meter_start, started_at=tx.started_at, samples=samples,
+        )
 
     async def transaction_event(self, identity: str, **event: Any) -> EventResult:
         """`event` with TransactionEventData's fields: for a version's handlers, which cannot name
@@ -468,7 +517,13 @@ class TransactionService:
         if reading is not None and reading.transaction_id == transaction_id:
             del self.live[(identity, connector_id)]
 
+    def disconnected(self, identity: str) -> None:
+        """Its charge point's connection ended: another node may apply its next events."""
+        self.open_events.forget_charge_point(identity)
+
     def _publish_closed(self, identity: str, connector_id: int, closed: ClosedTransaction) -> None:
+        # Closed by Voltline: an event after this may move its meter stop (the exact path).
+        self.open_events.forget_transaction(closed.transaction_id)
         self._bus.publish(
             Event(
                 "transaction.stopped",
