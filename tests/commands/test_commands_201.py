@@ -269,3 +269,47 @@ async def test_remote_start_picks_a_free_evse_of_a_201_station(server, api) -> N
                                            {"status": "Accepted"}, path="remote-start")
         assert response.status_code == 200, response.text
         assert received["evseId"] == 2
+
+
+async def test_a_request_start_written_by_hand_is_a_remote_start_linked_to_its_transaction(server, api) -> None:  # type: ignore[no-untyped-def]
+    """RequestStartTransaction through commands/ goes out as written, with the operator's
+    remoteStartId, and is recorded as a remote start: the TransactionEvent naming that id is
+    linked to it, so the operator finds the transaction it started. A Voltline-numbered remote
+    start whose own id is the same number is not taken for it."""
+    await register(api, "CS-HAND")
+    await api.post("/api/v1/id-tags", json={"id_tag": "DRIVER-3"})
+    async with station(server, "CS-HAND") as cs:
+        assert await cs.boot() == "Accepted"
+        response, received = await command(api, cs, "RequestStartTransaction", {"id_tag": "DRIVER-3", "evse_id": 1},
+                                           {"status": "Rejected"}, path="remote-start")
+        ours = response.json()["remote_start"]["id"]
+        wire_id = ours + 1000
+        payload = {"remoteStartId": wire_id, "idToken": {"idToken": "DRIVER-3", "type": "ISO14443"}, "evseId": 2}
+        response, received = await command(api, cs, "RequestStartTransaction", payload, {"status": "Accepted"})
+        assert response.json() == {"status": "Accepted"} and received == payload  # sent exactly as written
+        listed = (await api.get("/api/v1/remote-starts", params={"charge_point_id": "CS-HAND",
+                                                                 "ocpp_remote_start_id": wire_id})).json()["items"]
+        assert [(r["status"], r["id_tag"], r["transaction_id"]) for r in listed] == [("Accepted", "DRIVER-3", None)]
+        record = listed[0]["id"]
+
+        await cs.call(call.TransactionEvent(
+            event_type="Started", timestamp=T0, trigger_reason="RemoteStart", seq_no=0,
+            transaction_info={"transaction_id": "tx-hand-1", "remote_start_id": wire_id},
+            id_token={"id_token": "DRIVER-3", "type": "ISO14443"}, evse={"id": 2, "connector_id": 1},
+        ))
+        (tx,) = (await api.get("/api/v1/transactions", params={"ocpp_transaction_id": "tx-hand-1"})).json()["items"]
+        assert tx["remote_start_id"] == record
+        linked = (await api.get(f"/api/v1/remote-starts/{record}")).json()
+        assert (linked["status"], linked["transaction_id"], linked["ocpp_remote_start_id"]) == ("Started", tx["id"], wire_id)
+        # Voltline's own remote start went out with its id, and stays apart.
+        mine = (await api.get(f"/api/v1/remote-starts/{ours}")).json()
+        assert (mine["status"], mine["transaction_id"], mine["ocpp_remote_start_id"]) == ("Rejected", None, ours)
+
+        # A station naming a remoteStartId nobody sent links nothing.
+        await cs.call(call.TransactionEvent(
+            event_type="Started", timestamp=T0, trigger_reason="RemoteStart", seq_no=0,
+            transaction_info={"transaction_id": "tx-hand-2", "remote_start_id": wire_id + 1},
+            id_token={"id_token": "DRIVER-3", "type": "ISO14443"}, evse={"id": 1, "connector_id": 1},
+        ))
+        (other,) = (await api.get("/api/v1/transactions", params={"ocpp_transaction_id": "tx-hand-2"})).json()["items"]
+        assert other["remote_start_id"] is None

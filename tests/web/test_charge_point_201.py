@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 from typing import Any
 
 import httpx
+from ocpp.v201 import call
 
 from tests.commands.station201 import Station, station
 from tests.web.conftest import csrf_of
@@ -51,3 +53,43 @@ async def test_a_201_station_is_offered_201_and_its_panels_speak_it(web: httpx.A
         outcome, received = await panel(web, cs, "trigger", "TriggerMessage", {"status": "Accepted"},
                                         requested_message="StatusNotification", connector_id="1")
         assert received == {"requestedMessage": "StatusNotification", "evse": {"id": 1}}
+
+
+async def test_a_201_stations_forms_name_evses_and_their_connectors(web: httpx.AsyncClient, server: Voltline) -> None:
+    """Two EVSEs of two connectors each: the forms offer EVSE and EVSE/connector (connector 1 is
+    on both), and what is picked goes out as 2.0.1's evseId / evse with connectorId."""
+    await server.services.charge_points.register("CS-FORMS")
+    async with station(server, "CS-FORMS") as cs:
+        assert await cs.boot() == "Accepted"
+        for evse in (1, 2):
+            for connector in (1, 2):
+                await cs.call(call.StatusNotification(timestamp="2026-12-02T05:00:00Z", connector_status="Available",
+                                                      evse_id=evse, connector_id=connector))
+        page = (await web.get("/charge-points/CS-FORMS")).text
+        unlock = page.split('id="ul-connector"', 1)[1].split("</select>", 1)[0]
+        assert [html.unescape(v) for v in re.findall(r'<option value="([^"]+)"', unlock)] == ["1/1", "1/2", "2/1", "2/2"]
+        assert "EVSE 2 connector 2 (Available)" in unlock
+        start = page.split('id="rs-connector"', 1)[1].split("</select>", 1)[0]
+        assert re.findall(r'<option value="([^"]*)"', start) == ["", "1", "2"]
+        reserve = page.split('id="rv-connector"', 1)[1].split("</select>", 1)[0]
+        assert "EVSE 2" in reserve
+
+        outcome, received = await panel(web, cs, "unlock", "UnlockConnector", {"status": "Unlocked"}, evse="2/2")
+        assert (outcome["kind"], received) == ("accepted", {"evseId": 2, "connectorId": 2})
+        outcome, received = await panel(web, cs, "availability", "ChangeAvailability", {"status": "Accepted"},
+                                        evse="2/1", type="Inoperative")
+        assert received == {"operationalStatus": "Inoperative", "evse": {"id": 2, "connectorId": 1}}
+        outcome, received = await panel(web, cs, "availability", "ChangeAvailability", {"status": "Accepted"},
+                                        evse="", type="Operative")
+        assert received == {"operationalStatus": "Operative"}  # the whole station
+        outcome, received = await panel(web, cs, "trigger", "TriggerMessage", {"status": "Accepted"},
+                                        requested_message="StatusNotification", evse="2/2")
+        assert received == {"requestedMessage": "StatusNotification", "evse": {"id": 2, "connectorId": 2}}
+        outcome, received = await panel(web, cs, "trigger", "TriggerMessage", {"status": "Accepted"},
+                                        requested_message="MeterValues", evse="2")
+        assert received == {"requestedMessage": "MeterValues", "evse": {"id": 2}}
+        # An unlock must name the connector: 2.0.1's UnlockConnector takes both.
+        token = csrf_of(page)
+        refused = await web.post("/charge-points/CS-FORMS/commands/unlock", data={"csrf_token": token, "evse": "2"},
+                                 headers={"Accept": "application/json"})
+        assert refused.json()["kind"] == "invalid"

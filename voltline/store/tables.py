@@ -440,6 +440,9 @@ remote_starts = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("transaction_id", sa.Integer),
     sa.Column("requested_at", UTCDateTime, nullable=False, default=_now),
+    # 2.0.1's remoteStartId as sent, when the operator wrote it (a RequestStartTransaction by
+    # hand); null when Voltline numbered it, with the row's own id.
+    sa.Column("ocpp_remote_start_id", sa.Integer),
     sa.Index("ix_remote_starts_cp", "charge_point_id", "requested_at"),
     sqlite_autoincrement=True,  # operators refer to it, and 2.0.1's remoteStartId: never reused
 )

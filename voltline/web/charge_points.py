@@ -18,6 +18,7 @@ from voltline.services.transactions.views import TransactionView
 from voltline.web import commands
 from voltline.web.frames import pretty
 from voltline.web.payload_examples import examples as payload_examples
+from voltline.web.places import evse_places, read_place
 from voltline.web.sessions import last_readings
 from voltline.web.routing import (
     Dashboard,
@@ -126,11 +127,14 @@ async def command(request: Request, charge_point_id: str, action: str) -> Respon
                                          lambda timeout: ask(node.services, charge_point_id, timeout))
     elif action == "remote-start":
         try:
-            _, payload = _remote_start(form)
+            id_tag, (evse_id, connector_id) = _text(form, "id_tag"), read_place(form, required=False)
         except ValueError as exc:
             outcome = commands.Outcome("invalid", f"RemoteStartTransaction was not sent: {exc}")
         else:
-            outcome = await commands.remote_start(node, charge_point_id, payload["idTag"], payload.get("connectorId"))
+            assert id_tag is not None
+            # A 2.0.1 station starts on an EVSE (RequestStartTransaction has no connector).
+            outcome = await commands.remote_start(
+                node, charge_point_id, id_tag, connector_id if evse_id is None else None, evse_id)
     elif build is None:
         outcome = commands.Outcome("invalid", f"the dashboard does not send {action}")
     else:
@@ -176,6 +180,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             }
         )
     online = point.connected
+    by_evse = _label(point) == "2.0.1"
     # Sessions on connectors that never sent a StatusNotification still show.
     for (evse_id, connector_id), session in sorted(sessions_at.items(), key=lambda item: (item[0][0] or 0, item[0][1])):
         if not any((c.evse_id, c.connector_id) == (evse_id, connector_id) for c in connectors):
@@ -193,6 +198,9 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | {s.connector_id for s in active}),
             "connector_states": {c.connector_id: c.status if online else "offline" for c in connectors},
             "free_connector": free_connector(connectors, sessions_at) if online else None,
+            # A 2.0.1 station's forms name EVSEs (and EVSE/connector), not bare connector numbers.
+            "places": evse_places(connectors, sessions_at, online, free_location(connectors, sessions_at) if online else None)
+            if by_evse else None,
             "id_tags": await views.id_tags.accepted(),
             "reservations": (await views.reservations.reservations(charge_point_id=charge_point_id, limit=20)).items,
             "profiles": (await views.charging_profiles.charging_profiles(charge_point_id=charge_point_id, limit=50)).items,
@@ -230,9 +238,17 @@ def free_connector(
 ) -> int | None:
     """The connector a remote start should offer first: the first Available one without a session
     (`sessions` by `(evse_id, connector_id)`: on 2.0.1 every EVSE has a connector 1)."""
+    free = free_location(connectors, sessions)
+    return free[1] if free is not None else None
+
+
+def free_location(
+    connectors: list[ConnectorView], sessions: dict[tuple[int | None, int], TransactionView]
+) -> tuple[int | None, int] | None:
+    """`(evse_id, connector_id)` of that connector (evse_id None on 1.6)."""
     for c in connectors:
         if c.connector_id > 0 and c.status == "Available" and (c.evse_id, c.connector_id) not in sessions:
-            return int(c.connector_id)
+            return c.evse_id, int(c.connector_id)
     return None
 
 
@@ -266,14 +282,6 @@ def _int(form: FormData, name: str, required: bool = True) -> int | None:
         raise ValueError(f"{name.replace('_', ' ')} must be a whole number") from None
 
 
-def _remote_start(form: FormData) -> tuple[str, dict[str, Any]]:
-    payload: dict[str, Any] = {"idTag": _text(form, "id_tag")}
-    connector_id = _int(form, "connector_id", required=False)
-    if connector_id is not None:
-        payload["connectorId"] = connector_id
-    return "RemoteStartTransaction", payload
-
-
 def _raw(form: FormData) -> tuple[str, dict[str, Any]]:
     action = _text(form, "ocpp_action")
     assert action is not None
@@ -305,19 +313,24 @@ def _reset(f: FormData) -> Ask:
 
 
 def _unlock(f: FormData) -> Ask:
-    connector_id = _int(f, "connector_id")
-    return lambda services, cp, timeout: services.commands.unlock(cp, connector_id, timeout=timeout)
+    evse_id, connector_id = read_place(f, required=True)
+    if connector_id is None:  # 2.0.1's UnlockConnector names the EVSE and its connector
+        raise ValueError(f"name the connector of EVSE {evse_id} to unlock (EVSE/connector)")
+    return lambda services, cp, timeout: services.commands.unlock(cp, connector_id, evse_id=evse_id, timeout=timeout)
 
 
 def _availability(f: FormData) -> Ask:
-    connector_id, availability = _int(f, "connector_id"), _one_of(f, "type", ("Operative", "Inoperative"))
+    # Nothing named on a 2.0.1 form: the whole station, as connector 0 is on 1.6.
+    evse_id, connector_id = read_place(f, required="evse" not in f)
+    availability = _one_of(f, "type", ("Operative", "Inoperative"))
     return lambda services, cp, timeout: services.commands.change_availability(
-        cp, connector_id, availability, timeout=timeout)
+        cp, connector_id or 0, availability, evse_id=evse_id, timeout=timeout)
 
 
 def _trigger(f: FormData) -> Ask:
-    message, connector_id = _text(f, "requested_message"), _int(f, "connector_id", False)
-    return lambda services, cp, timeout: services.commands.trigger(cp, message, connector_id, timeout=timeout)
+    message, (evse_id, connector_id) = _text(f, "requested_message"), read_place(f, required=False)
+    return lambda services, cp, timeout: services.commands.trigger(
+        cp, message, connector_id, evse_id=evse_id, timeout=timeout)
 
 
 def _remote_stop(f: FormData) -> Ask:

@@ -53,17 +53,23 @@ async def run(node: Node, charge_point_id: str, action: str, call: Any) -> Outco
     return await _outcome(charge_point_id, action, lambda: call(_timeout(node)))
 
 
-async def remote_start(node: Node, charge_point_id: str, id_tag: str, connector_id: int | None) -> Outcome:
+async def remote_start(
+    node: Node, charge_point_id: str, id_tag: str, connector_id: int | None, evse_id: int | None = None
+) -> Outcome:
     """Through the remote-start service: it checks the tag, picks a free connector when none is
-    given, and records the request so the StartTransaction that follows is matched to it."""
+    given, and records the request so the StartTransaction that follows is matched to it
+    (`evse_id`: the EVSE of a 2.0.1 station)."""
 
     async def start() -> Reply[Any]:
         reply, _ = await node.services.remote_starts.start(
-            charge_point_id, id_tag, connector_id=connector_id, timeout=_timeout(node)
+            charge_point_id, id_tag, connector_id=connector_id, evse_id=evse_id, timeout=_timeout(node)
         )
         return reply
 
-    return await _outcome(charge_point_id, "RemoteStartTransaction", start)
+    # Named as the charge point's version names it.
+    action = "RequestStartTransaction" if node.services.commands.speaks(charge_point_id, "RequestStartTransaction") \
+        else "RemoteStartTransaction"
+    return await _outcome(charge_point_id, action, start)
 
 
 async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from voltline.api.deps import IntPath, Limit, Offset, ServicesDep, TextQuery, page_out
 from voltline.api.openapi import answers, unknown
@@ -19,11 +19,15 @@ async def list_remote_starts(
     charge_point_id: TextQuery = None,
     id_tag: TextQuery = None,
     status: Literal["Requested", "Accepted", "Started", "Rejected", "Failed"] | None = None,
+    ocpp_remote_start_id: Annotated[int | None, Query(
+        ge=-(2**31), lt=2**31, description="the remoteStartId it went out with (2.0.1), e.g. one an operator wrote in "
+        "a RequestStartTransaction sent through commands/")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[RemoteStartOut]:
     page = await services.views.remote_starts.remote_starts(
-        charge_point_id=charge_point_id, id_tag=id_tag, status=status, limit=limit, offset=offset
+        charge_point_id=charge_point_id, id_tag=id_tag, status=status, ocpp_remote_start_id=ocpp_remote_start_id,
+        limit=limit, offset=offset,
     )
     return Page[RemoteStartOut].model_validate(page_out(page))
 

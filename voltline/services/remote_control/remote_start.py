@@ -32,6 +32,7 @@ from voltline.services.remote_control.views import RemoteStart, remote_start_sel
 log = logging.getLogger("voltline.remote_start")
 
 REQUESTED, REJECTED, FAILED, STARTED = "Requested", "Rejected", "Failed", "Started"
+START_201 = "RequestStartTransaction"  # the action whose request carries a remoteStartId
 
 
 class RemoteStartService:
@@ -179,6 +180,9 @@ class RemoteStartService:
                 id_tag=request.id_tag,
                 status=REQUESTED,
                 requested_at=requested_at,
+                # An operator's own remoteStartId (a RequestStartTransaction written by hand):
+                # the station's TransactionEvent names this one.
+                ocpp_remote_start_id=request.remote_start_id,
             )
             .returning(rs.id)
         )
@@ -192,8 +196,11 @@ class RemoteStartService:
             await self._store.commit_one(t.remote_starts.update().where(still_requested).values(status=FAILED))
             raise
         status = ACCEPTED if reply.result.status == ACCEPTED else REJECTED
+        # The remoteStartId it went out with, on 2.0.1 (1.6 has none).
+        sent_id = request.remote_start_id if reply.action == START_201 else None
         settled = await self._store.commit_one(
-            t.remote_starts.update().where(still_requested).values(status=status).returning(rs.id)
+            t.remote_starts.update().where(still_requested).values(status=status, ocpp_remote_start_id=sent_id)
+            .returning(rs.id)
         )
         already = reply.result.ocpp_transaction_id if isinstance(reply.result, StartAnswer) else None
         if settled and status == ACCEPTED and already is not None:
@@ -202,6 +209,7 @@ class RemoteStartService:
             remote_start = RemoteStart(
                 id=remote_start_id, charge_point_id=identity, connector_id=request.connector_id,
                 id_tag=request.id_tag, status=status, transaction_id=None, requested_at=requested_at,
+                ocpp_remote_start_id=sent_id,
             )
         else:  # the charge point's StartTransaction was stored first
             remote_start = await self.get(remote_start_id)

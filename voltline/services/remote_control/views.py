@@ -22,6 +22,9 @@ class RemoteStart(ReadModel):
     status: str = Field(description="Requested, Accepted, Started, Rejected or Failed")
     transaction_id: int | None
     requested_at: datetime
+    ocpp_remote_start_id: int | None = Field(
+        None, description="the remoteStartId it went out with (OCPP 2.0.1): its own id when Voltline numbered it, "
+        "the operator's in a RequestStartTransaction sent through commands/; null on 1.6")
 
 
 def remote_start_select() -> sa.Select[Any]:
@@ -35,6 +38,7 @@ def remote_start_select() -> sa.Select[Any]:
         rs.status,
         rs.transaction_id,
         rs.requested_at,
+        rs.ocpp_remote_start_id,
     ).select_from(t.remote_starts.outerjoin(t.transactions, t.transactions.c.id == rs.transaction_id))
 
 
@@ -48,6 +52,7 @@ class RemoteStartViews:
         charge_point_id: str | None = None,
         id_tag: str | None = None,
         status: str | None = None,
+        ocpp_remote_start_id: int | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page[RemoteStart]:
@@ -59,5 +64,7 @@ class RemoteStartViews:
             query = query.where(c.id_tag == id_tag)
         if status is not None:
             query = query.where(c.status == status)
+        if ocpp_remote_start_id is not None:
+            query = query.where(c.ocpp_remote_start_id == ocpp_remote_start_id)
         return await fetch_page(self._store, query, (c.id.desc(),), limit, offset, RemoteStart.model_validate)
 

@@ -200,9 +200,10 @@ async def apply_event(
         values["meter_stop"] = meter_stop
 
     if event.remote_start_id is not None and row.remote_start_id is None:
-        if await _remote_start_of(conn, identity, event.remote_start_id):
-            await rules.link_remote_start(conn, event.remote_start_id, transaction_id, place)
-            values["remote_start_id"] = result.remote_start_id = event.remote_start_id
+        remote_start = await _remote_start_of(conn, identity, event.remote_start_id)
+        if remote_start is not None:
+            await rules.link_remote_start(conn, remote_start, transaction_id, place)
+            values["remote_start_id"] = result.remote_start_id = remote_start
 
     if event.reservation_id is not None and row.reservation_id is None and id_tag != NO_TOKEN:
         info = result.id_tag_info or await authorize(conn, id_tag)
@@ -248,11 +249,15 @@ def _has_register(samples: list[mv.SampledValue]) -> bool:
     return any(s.measurand == mv.ENERGY_REGISTER and s.phase is None and s.value is not None for s in samples)
 
 
-async def _remote_start_of(conn: AsyncConnection, identity: str, remote_start_id: int) -> bool:
-    """Whether `remote_start_id` is a remote start of this charge point not yet linked: the link is
-    exact (2.0.1's remoteStartId is the id Voltline sent), never a guess by tag and time."""
+async def _remote_start_of(conn: AsyncConnection, identity: str, remote_start_id: int) -> int | None:
+    """The remote start of this charge point, not yet linked, that went out with the
+    `remote_start_id` the station names: the link is exact, never a guess by tag and time. Voltline
+    sends a remote start's own id; an operator's RequestStartTransaction keeps the id it was
+    written with (the newest such, should an operator use one twice)."""
     rs = t.remote_starts.c
-    found = await conn.scalar(
-        sa.select(rs.id).where(rs.id == remote_start_id, rs.charge_point_id == identity, rs.transaction_id.is_(None))
+    return await conn.scalar(  # type: ignore[no-any-return]
+        sa.select(rs.id)
+        .where(sa.func.coalesce(rs.ocpp_remote_start_id, rs.id) == remote_start_id, rs.charge_point_id == identity,
+               rs.transaction_id.is_(None))
+        .order_by(rs.id.desc()).limit(1)
     )
-    return found is not None

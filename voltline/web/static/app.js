@@ -290,7 +290,7 @@
       const evse = d.evse_id == null ? "" : String(d.evse_id);
       const here = (el) => matches(el, cp, d.connector_id) && (el.dataset.evse || "") === evse;
       $$("[data-status]").forEach((el) => { if (here(el)) setBadge(el, d.status); });
-      $$("[data-connector-option]").forEach((el) => { if (here(el)) el.textContent = d.connector_id + " (" + d.status + ")"; });
+      $$("[data-connector-option]").forEach((el) => { if (here(el)) el.textContent = (el.dataset.optionLabel || d.connector_id) + " (" + d.status + ")"; });
     }
     if (event.type === "charge_point.connected" || event.type === "charge_point.disconnected") {
       const state = event.type.endsWith("disconnected") ? "offline" : "online";
