@@ -36,9 +36,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import zstandard
 
 BENCH = Path(__file__).resolve().parent
-FORMAT = 1  # bump when the rows written here change, so cached histories are rebuilt
+FORMAT = 2  # bump when the rows written here change, so cached histories are rebuilt
 MAX_AGE = timedelta(days=20)  # the log's retention is 30 days: older batches would be pruned
 PREFIX = "BENCH-"  # the load generator's identities
 ID_TAG = "BENCHTAG"
@@ -149,8 +150,10 @@ def sessions_and_readings(plan: Plan) -> tuple[list[tuple], Iterator[tuple]]:
 
 
 def message_batches(plan: Plan) -> Iterator[tuple]:
-    """message_batches rows (charge point, first at, last at, frame count, frames JSON), the
-    frames in the order of tables.FRAME_FIELDS, over the last minutes of the history."""
+    """message_batches rows (charge point, first at, last at, frame count, body, dictionary id),
+    the frames in the order of tables.FRAME_FIELDS as JSON compressed without a dictionary (the
+    server trains its own on what it logs), over the last minutes of the history."""
+    pack = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=True).compress
     per_batch = plan.frames_per_batch - plan.frames_per_batch % 4 or 4
     batches = -(-plan.frames // per_batch)
     seq = 0
@@ -173,7 +176,7 @@ def message_batches(plan: Plan) -> Iterator[tuple]:
                 (text, "out", 3, mv, "MeterValues", None, f'[3,"{mv}",{{}}]'),
             ]
         last = first + timedelta(milliseconds=4 * (per_batch // 4 - 1))
-        yield plan.identity(cp), first, last, len(frames), orjson.dumps(frames).decode()
+        yield plan.identity(cp), first, last, len(frames), pack(orjson.dumps(frames)), None
 
 
 # ------------------------------------------------------------------ writing
@@ -225,8 +228,9 @@ def fill_sqlite(path: Path, plan: Plan, say=print) -> None:
     )
     say(f"  transactions: {len(transactions):,}")
     db.executemany(
-        "INSERT INTO message_batches (charge_point_id, first_at, last_at, frame_count, frames) VALUES (?, ?, ?, ?, ?)",
-        ((cp, _sqlite_text(a), _sqlite_text(b), n, frames) for cp, a, b, n, frames in message_batches(plan)),
+        "INSERT INTO message_batches (charge_point_id, first_at, last_at, frame_count, body, dictionary_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        ((cp, _sqlite_text(a), _sqlite_text(b), n, body, d) for cp, a, b, n, body, d in message_batches(plan)),
     )
     say(f"  message log: {plan.frames:,} frames")
     t0 = time.monotonic()
@@ -300,7 +304,7 @@ async def _fill_postgres(url: str, plan: Plan, say) -> None:
         say(f"  transactions: {len(transactions):,}")
         await db.copy_records_to_table(
             "message_batches", records=list(message_batches(plan)),
-            columns=["charge_point_id", "first_at", "last_at", "frame_count", "frames"],
+            columns=["charge_point_id", "first_at", "last_at", "frame_count", "body", "dictionary_id"],
         )
         say(f"  message log: {plan.frames:,} frames")
         t0 = time.monotonic()

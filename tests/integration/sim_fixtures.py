@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from voltline.app import Voltline
 from voltline.simulator import SimulatedChargePoint, Simulator
-from voltline.store import tables as t
+from tests.logged_frames import store_frames
+from voltline.services.message_log.search import FrameQuery
 
 SPEED = 500.0  # simulated seconds per real second
 METER_INTERVAL = 60  # simulated seconds between periodic MeterValues: 0.12 real seconds
@@ -127,8 +127,8 @@ class Central:
 
     async def last_message_id(self) -> int:
         await self.log_written()
-        row = await self.server.store.fetch_one(sa.select(sa.func.max(t.messages.c.id)))
-        return int(row[0] or 0)
+        frames = await store_frames(self.server.store)
+        return frames[-1].id if frames else 0
 
     async def log_written(self) -> None:
         """Let the message log, which the server writes in the background, reach the database:
@@ -142,23 +142,13 @@ class Central:
     async def received(self, identity: str, action: str | None = None, after: int = 0) -> list[dict[str, Any]]:
         """The CALLs the server logged from the charge point (payloads, oldest first)."""
         await self.log_written()
-        m = t.messages.c
-        query = sa.select(m.payload).where(
-            m.charge_point_id == identity, m.direction == "in", m.message_type == 2, m.id > after
-        )
-        if action is not None:
-            query = query.where(m.action == action)
-        return [json.loads(row.payload)[3] for row in await self.rows(query.order_by(m.id))]
+        query = FrameQuery(charge_point_id=identity, direction="in", message_types=(2,), above=after, action=action)
+        return [json.loads(row.payload)[3] for row in await store_frames(self.server.store, query)]
 
     async def actions(self, identity: str, after: int = 0) -> list[str]:
         await self.log_written()
-        m = t.messages.c
-        rows = await self.rows(
-            sa.select(m.action)
-            .where(m.charge_point_id == identity, m.direction == "in", m.message_type == 2, m.id > after)
-            .order_by(m.id)
-        )
-        return [row.action for row in rows]
+        query = FrameQuery(charge_point_id=identity, direction="in", message_types=(2,), above=after)
+        return [row.action for row in await store_frames(self.server.store, query)]
 
     async def wait_received(
         self,

@@ -15,6 +15,8 @@ from tests.conftest import postgres_admin
 from tests.ocpp_client import OcppClient
 from voltline.ocpp.v16.inbound import HANDLERS as HANDLERS_16
 from voltline.store import tables as t
+from tests.logged_frames import store_frames
+from voltline.services.message_log.search import FrameQuery
 
 T0 = "2026-11-01T10:00:00Z"
 
@@ -169,12 +171,9 @@ async def test_frames_logged_while_the_database_is_away_are_written_once_it_is_b
     async with _outage(database_url):
         answer = await client.call("Heartbeat", {})
         await asyncio.sleep(0.6)  # a few of the log's periodic flushes fail meanwhile
-    m = t.messages.c
     logged: list[Any] = []
     for _ in range(50):
-        logged = await server.store.fetch_all(
-            sa.select(m.direction, m.message_type).where(m.charge_point_id == "CP-1", m.message_id == answer[1])
-        )
+        logged = await store_frames(server.store, FrameQuery(charge_point_id="CP-1", message_ids=frozenset([answer[1]])))
         if len(logged) == 2:
             break
         await asyncio.sleep(0.2)

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 from pathlib import Path
 
-import sqlalchemy as sa
 import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,7 +20,8 @@ from tests.integration import ca_fixtures, sim_fixtures
 from tests.integration.ca_fixtures import CaFiles, ConnectStation, Script
 from tests.integration.sim_fixtures import Central, StationFactory, eventually
 from voltline.app import Voltline
-from voltline.store import tables as t
+from tests.logged_frames import store_frames
+from voltline.services.message_log.search import FrameQuery
 
 ca_files = ca_fixtures.ca_files
 server = ca_fixtures.server
@@ -73,8 +73,8 @@ async def test_a_rotated_password_is_switched_once_accepted(
     assert event["detail"] == {"answer": "Accepted"}
     # Nor is it in the message log, which keeps every other frame as it crossed the wire.
     await central.log_written()
-    logged = [row.payload for row in await central.rows(sa.select(t.messages.c.payload).where(
-        t.messages.c.charge_point_id == "CP-1", t.messages.c.action == "ChangeConfiguration"))]
+    logged = [row.payload for row in await store_frames(
+        server.store, FrameQuery(charge_point_id="CP-1", action="ChangeConfiguration"))]
     assert len(logged) == 2 and all(new not in payload for payload in logged)
     assert any('"key":"AuthorizationKey","value":"********"' in payload for payload in logged)
 

@@ -11,6 +11,7 @@ import websockets
 
 from tests.ocpp_client import OcppClient
 from voltline.store import tables as t
+from tests.logged_frames import store_frames
 
 T0 = "2026-11-01T10:00:00Z"
 
@@ -477,7 +478,7 @@ async def test_every_frame_is_in_the_message_log(server, connect) -> None:  # ty
     await client.call("Nope", {})
     server.services.message_log.flush()
     for _ in range(100):
-        logged = await rows(server, sa.select(t.messages).order_by(t.messages.c.id))
+        logged = await store_frames(server.store)
         if len(logged) >= 4:
             break
         await asyncio.sleep(0.05)

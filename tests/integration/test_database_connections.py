@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from tests.conftest import postgres_admin
 from voltline.services.clock import now
 from voltline.store.database import Store, create_engine
+from voltline.store.log_bodies import compressor
 
 pytestmark = pytest.mark.usefixtures("postgres_database")
 
@@ -93,7 +94,7 @@ async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_d
     blocker = create_engine(postgres_database)
     try:
         await ensure_schema(store.engine)
-        log_row = ("CP-1", now(), now(), 1, '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
+        log_row = ("CP-1", now(), now(), 1, compressor().compress(b'[["2026-12-01 00:00:00.000000","in",2,"1","Heartbeat",null,"[]"]]'), None)
         sample = ("CP-1", 1, None, now(), '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null,'
                   ' "Sample.Periodic", "Outlet", "Raw"]]')
         async with blocker.connect() as lock:

@@ -22,6 +22,8 @@ from tests.ocpp_client import OcppClient
 from tests.web.conftest import PASSWORD, USERNAME, csrf_of
 from voltline.store import tables as t
 from voltline.store.database import create_engine
+from tests.logged_frames import logged_frames
+from voltline.services.message_log.search import FrameQuery
 
 CHARGE_POINTS = [f"CP-STOP-{n}" for n in range(5)]
 # Bounds for the test only: a graceful stop takes a few seconds at most.
@@ -114,14 +116,11 @@ async def test_a_stop_signal_closes_every_connection_ends_streams_and_flushes_th
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
-            m = t.messages.c
-            logged = (await conn.execute(
-                sa.select(m.message_id, m.direction).where(m.message_id.in_(last_ids))
-            )).all()
+            logged = await logged_frames(conn, FrameQuery(message_ids=frozenset(last_ids)))
             connected = (await conn.execute(sa.select(t.charge_points.c.id).where(t.charge_points.c.connected))).all()
     finally:
         await engine.dispose()
-    assert sorted(logged) == sorted((i, d) for i in last_ids for d in ("in", "out"))
+    assert sorted((f.message_id, f.direction) for f in logged) == sorted((i, d) for i in last_ids for d in ("in", "out"))
     assert connected == []
 
 

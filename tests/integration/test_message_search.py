@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from voltline.services.message_log import search as message_search
 from voltline.store import tables as t
+from voltline.store.log_bodies import compressor
 from voltline.services.message_log.views import ExchangeFilter
 
 BLOCK = 1 << t.MESSAGE_BLOCK_BITS
@@ -23,7 +24,7 @@ def _batch(batch_id: int, cp: str, frames: int) -> tuple[dict[str, object], list
     listed = [[stamp, "in", 2, f"m{batch_id}-{k}", "Heartbeat", None, f'[2,"m{batch_id}-{k}","Heartbeat",{{}}]']
               for k in range(frames)]
     row = {"id": batch_id, "charge_point_id": cp, "first_at": at, "last_at": at, "frame_count": frames,
-           "frames": orjson.dumps(listed).decode()}
+           "body": compressor().compress(orjson.dumps(listed)), "dictionary_id": None}
     return row, [batch_id * t.FRAMES_PER_BATCH + k for k in range(frames)]
 
 
@@ -94,10 +95,11 @@ async def test_dashboard_exchanges_of_one_charge_point_page_by_id(server) -> Non
 
 async def test_the_block_index_serves_the_walk(server) -> None:  # type: ignore[no-untyped-def]
     await _fill(server.store)
+    batches = t.message_batches.c
     statement = (
-        sa.select(t.messages)
-        .where(t.messages.c.charge_point_id == "CP-BUSY", t.message_view_block.in_([3, 2, 1]))
-        .order_by(t.messages.c.id.desc())
+        sa.select(batches.id)
+        .where(batches.charge_point_id == "CP-BUSY", t.message_block.in_([3, 2, 1]))
+        .order_by(batches.id.desc())
     )
     async with server.store.read() as conn:
         compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})

@@ -14,6 +14,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_unavailable, postgres_admin
+from tests.logged_frames import logged_frames
 from voltline.store import tables as t
 from voltline.store.database import create_engine
 from voltline.store.migrate import alembic_config
@@ -114,8 +115,8 @@ async def test_meter_values_and_the_message_log_move_into_their_packed_tables_an
         async with engine.connect() as conn:
             readings = (await conn.execute(sa.select(sa.func.count()).select_from(t.meter_readings))).scalar()
             seen = (await conn.execute(sa.select(t.meter_values).order_by(t.meter_values.c.id))).mappings().all()
-            frames = (await conn.execute(sa.select(t.messages).order_by(t.messages.c.id))).mappings().all()
-        assert [{name: row[name] for name in MESSAGE_FIELDS} for row in frames] == [
+            frames = await logged_frames(conn)  # unpacked from their compressed batches (0018)
+        assert [{name: getattr(row, name) for name in MESSAGE_FIELDS} for row in frames] == [
             {name: row[name] for name in MESSAGE_FIELDS} for row in OLD_MESSAGES
         ]
         assert readings == 2  # one reading per stored sampled value

@@ -21,6 +21,7 @@ from voltline.services.clock import now
 from voltline.store import tables as t
 from voltline.store.database import Store, create_engine
 from voltline.store.migrate import ensure_schema
+from voltline.store.log_bodies import compressor
 
 T0 = "2026-11-01T10:00:00Z"
 SAMPLE = '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null, "Sample.Periodic", "Outlet", "Raw"]]'
@@ -134,7 +135,7 @@ async def test_an_api_write_that_finds_its_queue_full_answers_503(server, api, d
 
 async def test_a_backlog_of_log_rows_leaves_room_for_the_writes_charge_points_wait_for(database_url: str) -> None:
     store = Store(database_url, lane_max_rows=MAX_ROWS)
-    log_row = ("CP-1", now(), now(), 1, '[["2026-12-01 00:00:00.000000", "in", 2, "1", "Heartbeat", null, "[]"]]')
+    log_row = ("CP-1", now(), now(), 1, compressor().compress(b'[["2026-12-01 00:00:00.000000","in",2,"1","Heartbeat",null,"[]"]]'), None)
     try:
         await ensure_schema(store.engine)
         async with _locked(database_url, "message_batches", "meter_readings"):

@@ -11,6 +11,7 @@ import orjson
 
 from voltline.services.transactions import meter_values as mv
 from voltline.store import tables as t
+from voltline.store.log_bodies import Unpacker
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -74,8 +75,8 @@ def test_a_message_batch_is_a_row_of_frames_in_the_logs_order() -> None:
     columns = [c.name for c in t.message_batches.columns if c.name != "id"]
     assert all(len(batch) == len(columns) for batch in batches)
     assert sum(batch[3] for batch in batches) >= plan.frames
-    for cp, first, last, count, frames_json in batches:
-        frames = orjson.loads(frames_json)
+    for cp, first, last, count, body, dictionary_id in batches:
+        frames = orjson.loads(Unpacker({}).unpack(body, dictionary_id))
         assert count == len(frames) <= t.FRAMES_PER_BATCH
         assert all(len(frame) == len(t.FRAME_FIELDS) for frame in frames)
         assert frames[0][0] == history._sqlite_text(first) and frames[-1][0] == history._sqlite_text(last)

@@ -9,6 +9,7 @@ import pytest
 from voltline.services.message_log import recorder as message_log
 from voltline.services.message_log.recorder import MessageLog
 from voltline.store import tables as t
+from voltline.store.log_bodies import Unpacker
 
 
 def test_frames_follow_the_fields_and_the_clock_even_when_it_is_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,7 +50,7 @@ async def test_a_flush_writes_one_batch_per_charge_point_in_recorded_order() -> 
     assert table is t.message_batches
     assert [row[0] for row in rows] == ["CP-1", "CP-2"]
     assert [row[3] for row in rows] == [3, 3]  # frame counts
-    cp1 = orjson.loads(rows[0][4])
+    cp1 = orjson.loads(Unpacker({}).unpack(rows[0][4], rows[0][5]))  # compressed, no dictionary yet
     assert [frame[3] for frame in cp1] == ["a0", "a1", "a2"]
     assert rows[0][1] <= rows[0][2]  # first_at, last_at
     assert log.flush() is None  # nothing left

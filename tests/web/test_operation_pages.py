@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from tests.web.conftest import csrf_of
 from voltline.app import Voltline
-from voltline.store import tables as t
+from tests.logged_frames import store_frames
+from voltline.services.message_log.search import FrameQuery
 
 GOOD = {
     "purpose": "TxDefaultProfile", "connector_id": "1", "charging_profile_id": "7", "stack_level": "0",
@@ -27,9 +27,7 @@ async def sent(server: Voltline, action: str) -> list[dict[str, Any]]:
     if flushing is not None:
         await flushing
     await server.store.write()
-    m = t.messages.c
-    rows = await server.store.fetch_all(
-        sa.select(m.payload).where(m.action == action, m.direction == "out", m.message_type == 2))
+    rows = await store_frames(server.store, FrameQuery(action=action, direction="out", message_types=(2,)))
     return [json.loads(row.payload)[3] for row in rows]
 
 

@@ -256,25 +256,39 @@ message_batches = sa.Table(
     sa.Column("first_at", UTCDateTime, nullable=False),
     sa.Column("last_at", UTCDateTime, nullable=False),
     sa.Column("frame_count", sa.Integer, nullable=False),
-    # The OCPP message log: one charge point's frames of one flush (services.message_log), as a
-    # JSON array of arrays, each in the order of FRAME_FIELDS. A row per frame cost SQLite a row
-    # and two index entries per frame; a busy charge point's tenth of a second is now one.
-    sa.Column("frames", sa.Text, nullable=False),
+    # The OCPP message log: one charge point's frames of one flush (services.message_log), a JSON
+    # array of arrays, each in the order of FRAME_FIELDS, compressed with zstd (store.log_bodies).
+    # A row per frame cost SQLite a row and two index entries per frame; the frames as JSON text
+    # cost about 340 bytes each; compressed with a dictionary trained on the log, about 25.
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    # The message_dictionaries row the body was compressed with (none: zstd without one).
+    sa.Column("dictionary_id", sa.Integer),
     # Time ranges and pruning; with the frame counts, the whole log's size without unpacking it.
     sa.Index("ix_message_batches_last_at", "last_at", "frame_count"),
 )
 
+message_dictionaries = sa.Table(
+    "message_dictionaries",
+    metadata,
+    # zstd dictionaries trained on the log's own frames (migration 0018). Never changed once
+    # stored: a batch names the one it was compressed with, so older batches stay readable
+    # when a newer dictionary is trained.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
 FRAME_FIELDS = ("created_at", "direction", "message_type", "message_id", "action", "error_code", "payload")
-"""The fields of one frame in `message_batches.frames`. `created_at` is UTC text as SQLAlchemy
+"""The fields of one frame in a `message_batches` body. `created_at` is UTC text as SQLAlchemy
 keeps DATETIME on SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'); `payload` the frame exactly as it crossed
 the wire."""
 
 FRAMES_PER_BATCH = 4096
-"""At most this many frames in a batch: the `messages` ids are batch id × this + place."""
+"""At most this many frames in a batch: a frame's id is its batch id × this + its place."""
 
 MESSAGE_BLOCK_BITS = 12
 """The log's batches in blocks of 4,096 consecutive ids (see `message_block`). Migration 0003
-(for the rows the log had then) and 0005 build the index with this very shift: another value
+(for the rows the log had then), 0005 and 0018 build the index with this very shift: another value
 needs a migration of its own."""
 
 message_block = message_batches.c.id.op(">>")(sa.literal_column(str(MESSAGE_BLOCK_BITS)))
@@ -282,32 +296,10 @@ message_block = message_batches.c.id.op(">>")(sa.literal_column(str(MESSAGE_BLOC
 charge point takes every new batch at a random place in a large B-tree, so each group commit
 rewrote about one index page per connected charge point; led by the block, new entries land in
 the few pages of the newest block. Queries must use this very expression (a literal shift, not
-a parameter) for the index to apply; voltline.services.message_search walks a charge point's
+a parameter) for the index to apply; voltline.services.message_log.search walks a charge point's
 batches block by block."""
 
 sa.Index("ix_message_batches_block_cp", message_block, message_batches.c.charge_point_id, message_batches.c.id)
-
-messages = sa.Table(
-    "messages",
-    views,
-    # A view (migration 0005): every frame of `message_batches` as a row of its own.
-    sa.Column("id", sa.BigInteger, primary_key=True),  # batch_id × FRAMES_PER_BATCH + place
-    sa.Column("batch_id", sa.BigInteger, nullable=False),
-    sa.Column("charge_point_id", Id, nullable=False),
-    sa.Column("direction", sa.String(3), nullable=False),  # "in" from the charge point, "out" to it
-    sa.Column("message_type", sa.SmallInteger, nullable=False),  # 2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unreadable
-    sa.Column("message_id", sa.String(64)),
-    sa.Column("action", sa.String(64)),
-    sa.Column("error_code", sa.String(40)),
-    sa.Column("payload", sa.Text, nullable=False),  # the frame exactly as it crossed the wire
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    # The batch's first and last frame times: time ranges found by the batches' index.
-    sa.Column("batch_first_at", UTCDateTime, nullable=False),
-    sa.Column("batch_last_at", UTCDateTime, nullable=False),
-)
-
-message_view_block = messages.c.batch_id.op(">>")(sa.literal_column(str(MESSAGE_BLOCK_BITS)))
-"""`message_block` as seen through the view: the same expression once the view is expanded."""
 
 configuration = sa.Table(
     "charge_point_configuration",

@@ -1,9 +1,13 @@
 """The OCPP message log: every frame in and out, written in the background in batches.
 
 Recording a frame is an append to its charge point's list; a flush every fraction of a second
-turns each charge point's frames into one `message_batches` row and hands the rows to the
-store's next group commit, so the log never delays an answer to a charge point. Readers see one
-row per frame through the `messages` view.
+turns each charge point's frames into one `message_batches` row, its body compressed (see
+store.log_bodies), and hands the rows to the store's next group commit, so the log never delays an
+answer to a charge point. Readers unpack the frames again (services.message_log.search).
+
+The dictionary the bodies are compressed with is trained here, in a thread, on the first
+batches a database's log writes (and again, on fresh samples, after ten times as many batches
+as the last was trained after): the frames a network's charge points send are what it packs.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
+import zstandard
 
 from voltline.services.clock import now
 from voltline.services.security.charge_point_passwords import redacted
 from voltline.store import tables as t
+from voltline.store import log_bodies
 from voltline.store.database import Store
 
 log = logging.getLogger("voltline.message_log")
@@ -29,7 +36,9 @@ FRAME_BYTES = 64  # a frame's fields beside its text, as counted against `max_by
 WARN_EVERY = 10.0  # seconds between two warnings that frames wait for the database
 
 Frame = tuple[str, str, int, str | None, str | None, str | None, str]  # in the order of tables.FRAME_FIELDS
-Batch = tuple[str, datetime, datetime, int, str]  # a message_batches row: charge point, first/last at, count, frames
+Batch = tuple[str, datetime, datetime, int, bytes, int | None]
+"""A message_batches row: charge point, first/last at, frame count, body, dictionary id."""
+RETRAIN_GROWTH = 10  # a new dictionary once the batches since the last are this many times those before it
 
 
 class MessageLog:
@@ -46,6 +55,7 @@ class MessageLog:
         retention_days: int = 30,
         max_buffer: int = 200_000,
         max_bytes: int = 64 * 1024 * 1024,
+        training_samples: int = log_bodies.TRAINING_SAMPLES,
     ):
         self._store = store
         self.enabled = enabled
@@ -53,7 +63,7 @@ class MessageLog:
         self._frames: dict[str, list[Frame]] = {}  # recorded since the last flush, by charge point
         self._recorded = 0  # frames in self._frames
         self._recorded_bytes = 0
-        self._retry: list[Batch] = []  # batches whose commit failed, oldest first
+        self._retry: list[tuple[Batch, int]] = []  # batches whose commit failed (with their size), oldest first
         self._retry_frames = 0
         self._retry_bytes = 0
         self._committing: set[asyncio.Future[Any]] = set()  # chunks handed to the store
@@ -70,6 +80,13 @@ class MessageLog:
         self._room_bytes = max_bytes
         self.dropped = 0
         self._warned_at = -WARN_EVERY
+        self._compressor = log_bodies.compressor()
+        self._dictionary_id: int | None = None
+        self._training_samples = training_samples
+        self._samples: list[bytes] | None = None  # bodies to train on, while they are gathered
+        self._batches = 0  # batches written since the dictionary in use was trained (or since start)
+        self._train_after = 0  # batches after which to gather samples for the next dictionary
+        self._training: asyncio.Task[None] | None = None
 
     @property
     def held_frames(self) -> int:
@@ -149,20 +166,26 @@ class MessageLog:
         if self._stamp:  # frames of the current millisecond may follow, and need it again
             self._instants[self._stamp] = instants[self._stamp]
         batches, self._retry, self._retry_frames, self._retry_bytes = self._retry, [], 0, 0
+        compress, dictionary_id, samples = self._compressor.compress, self._dictionary_id, self._samples
         for identity, frames in pending.items():
             for start in range(0, len(frames), t.FRAMES_PER_BATCH):
                 part = frames[start:start + t.FRAMES_PER_BATCH]
-                batches.append(
-                    (identity, instants[part[0][0]], instants[part[-1][0]], len(part), orjson.dumps(part).decode())
-                )
-        chunk: list[Batch] = []
-        size = 0
-        for batch in batches:
-            chunk.append(batch)
-            size += batch[3]
-            if size >= CHUNK_FRAMES:
+                text = orjson.dumps(part)
+                if samples is not None and len(samples) < self._training_samples:
+                    samples.append(text[:4096])  # enough to learn from, and bounded
+                batch = (identity, instants[part[0][0]], instants[part[-1][0]], len(part), compress(text), dictionary_id)
+                batches.append((batch, len(text) + FRAME_BYTES * len(part)))
+        self._batches += len(batches)
+        if samples is None and self._batches >= self._train_after:
+            self._samples = []
+        chunk: list[tuple[Batch, int]] = []
+        frames_in_chunk = 0
+        for batch, size in batches:
+            chunk.append((batch, size))
+            frames_in_chunk += batch[3]
+            if frames_in_chunk >= CHUNK_FRAMES:
                 self._commit(chunk)
-                chunk, size = [], 0
+                chunk, frames_in_chunk = [], 0
         if chunk:
             self._commit(chunk)
         self._held_changed()
@@ -170,16 +193,18 @@ class MessageLog:
             return None
         return asyncio.gather(*self._committing, return_exceptions=True)
 
-    def _commit(self, chunk: list[Batch]) -> None:
-        frames = sum(batch[3] for batch in chunk)
-        size = sum(len(batch[4]) for batch in chunk) + FRAME_BYTES * frames
+    def _commit(self, chunk: list[tuple[Batch, int]]) -> None:
+        """Commit the batches of `chunk`; each beside its size as counted against `max_bytes`
+        (the frames' text, not the compressed body: what the frames held in memory weigh)."""
+        frames = sum(batch[3] for batch, _ in chunk)
+        size = sum(batch_size for _, batch_size in chunk)
         self._committing_frames += frames
         self._committing_bytes += size
-        written = self._store.write(inserts=((t.message_batches, chunk),), background=True)
+        written = self._store.write(inserts=((t.message_batches, [batch for batch, _ in chunk]),), background=True)
         written.add_done_callback(lambda done: self._written(done, chunk, frames, size))
         self._committing.add(written)
 
-    def _written(self, done: asyncio.Future[Any], chunk: list[Batch], frames: int, size: int) -> None:
+    def _written(self, done: asyncio.Future[Any], chunk: list[tuple[Batch, int]], frames: int, size: int) -> None:
         self._committing.discard(done)
         self._committing_frames -= frames
         self._committing_bytes -= size
@@ -197,18 +222,63 @@ class MessageLog:
         self._held_changed()
 
     async def run(self, interval: float = 0.2) -> None:
-        """Flush forever; prune past the retention period once an hour."""
+        """Flush forever; train a dictionary when samples are gathered; prune past the retention
+        period once an hour."""
         last_prune = 0.0
         loop = asyncio.get_running_loop()
+        try:
+            await self.use_newest_dictionary()
+        except Exception:  # the database away at start: bodies are compressed without one meanwhile
+            log.exception("loading the message log's dictionary failed")
         while True:
             await asyncio.sleep(interval)
             self.flush()
+            samples = self._samples
+            if samples is not None and len(samples) >= self._training_samples and self._training is None:
+                self._training = asyncio.create_task(self.train(samples))
             if loop.time() - last_prune > 3600:
                 last_prune = loop.time()
                 try:
                     await self.prune()
                 except Exception:
                     log.exception("pruning the message log failed")
+
+    async def use_newest_dictionary(self) -> None:
+        """Compress with the newest dictionary of the database, if it has one (else gather
+        samples to train one on)."""
+        d = t.message_dictionaries.c
+        row = await self._store.fetch_one(sa.select(d.id, d.content).order_by(d.id.desc()).limit(1))
+        if row is None:
+            self._samples = self._samples if self._samples is not None else []
+            return
+        self._use(row.id, bytes(row.content), after=0)
+
+    async def train(self, samples: list[bytes]) -> None:
+        """Train a dictionary on `samples` in a thread, store it, and compress with it from the
+        next flush on. Too few or too alike samples: gather again (zstd refuses to train)."""
+        try:
+            content = await asyncio.to_thread(log_bodies.train, samples)
+            dictionaries = t.message_dictionaries
+            [stored] = await self._store.commit_one(
+                dictionaries.insert().values(content=content).returning(dictionaries.c.id)
+            )
+            self._use(stored.id, content, after=self._batches)
+        except zstandard.ZstdError as error:
+            log.info("message log: no dictionary trained on %d batches (%s)", len(samples), error)
+            self._samples = []
+        except Exception:
+            log.exception("training the message log's dictionary failed")
+            self._samples, self._train_after = None, self._batches + len(samples)
+        finally:
+            self._training = None
+
+    def _use(self, dictionary_id: int, content: bytes, *, after: int) -> None:
+        self._compressor = log_bodies.compressor(content)
+        self._dictionary_id = dictionary_id
+        self._samples = None
+        # The next dictionary on fresher samples, each after ten times as many batches as the last.
+        self._train_after = max(after, self._training_samples) * RETRAIN_GROWTH
+        self._batches = 0
 
     async def prune(self) -> None:
         """Drop the batches whose every frame is past the retention period."""

@@ -1,22 +1,22 @@
 """The read model of the OCPP message log: frames as they crossed the wire (the REST API's
-list) and CALLs with their answers (the dashboard's log and feed), over the same batched table."""
+list) and CALLs with their answers (the dashboard's log and feed), over the same batched,
+compressed table (found by services.message_log.search, in a read's thread)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import Field
 
-from voltline.services.message_log import search as message_search
+from voltline.services.message_log.search import FrameQuery, LoggedFrame, Search
 from voltline.services.paging import Page, decode_cursor, encode_cursor
 from voltline.services.read_model import ReadModel
-from voltline.store import tables as t
 from voltline.store.database import Store
+from voltline.store.log_bodies import Unpacker
 
-_msg = t.messages.c
 CALL, CALLRESULT, CALLERROR, UNREADABLE = 2, 3, 4, 0
 
 
@@ -56,18 +56,21 @@ class Exchange:
         return self.request.id
 
 
-def _within(query: sa.Select[Any], since: datetime | None, until: datetime | None) -> sa.Select[Any]:
-    # Each time bound twice: on the frame, and on its batch (which the batches' index finds).
-    if since is not None:
-        query = query.where(_msg.created_at >= since, _msg.batch_last_at >= since)
-    if until is not None:
-        query = query.where(_msg.created_at < until, _msg.batch_first_at < until)
-    return query
+def _utc(at: datetime | None) -> datetime | None:
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class MessageViews:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._dictionaries: dict[int, bytes] = {}  # loaded by reads as they meet them; never changed
+
+    async def _search(self, read: Any) -> Any:
+        """`read(search)`'s result, run in a read's thread."""
+        async with self._store.query() as conn:
+            return await conn.run_sync(
+                lambda sync_conn: read(Search(sync_conn, Unpacker(self._dictionaries), self._store.query_timeout))
+            )
 
     async def messages(
         self,
@@ -84,79 +87,56 @@ class MessageViews:
         after: str | None = None,
     ) -> Page[MessageView]:
         """Newest (or oldest) first; `after` is the `next_cursor` of the page before."""
-        query = sa.select(t.messages)
-        for column, value in ((_msg.action, action), (_msg.direction, direction), (_msg.message_type, message_type)):
-            if value is not None:
-                query = query.where(column == value)
-        query = _within(query, time_from, time_to)
-        # A cursor is a frame id; its batch bounds the batches to read (their index finds them).
+        query = FrameQuery(
+            charge_point_id=charge_point_id, action=action, direction=direction,
+            message_types=None if message_type is None else (message_type,),
+            since=_utc(time_from), until=_utc(time_to),
+        )
+        # A cursor is a frame id: the page goes on below (or above) it; the total stays the query's.
         last = None if after is None else decode_cursor(after, "msg", int)[0]
-        page_query, before = query, None
+        page_query = query
         if last is not None:
-            if newest_first:
-                before = last
-                page_query = query.where(_msg.id < last, _msg.batch_id <= last // t.FRAMES_PER_BATCH)
-            else:
-                page_query = query.where(_msg.id > last, _msg.batch_id >= last // t.FRAMES_PER_BATCH)
-        async with self._store.query() as conn:
-            if charge_point_id is None:
-                if query.whereclause is None:  # the whole log: counted by batch, not unpacked
-                    total = await conn.scalar(sa.select(sa.func.sum(t.message_batches.c.frame_count)))
-                else:
-                    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-                rows = await message_search.log_rows(
-                    conn, page_query, limit=limit, offset=offset, newest_first=newest_first
-                )
-            else:
-                # No index is led by the charge point (it slowed the log's writes): walk its blocks.
-                total = await message_search.count_charge_point_rows(conn, query, charge_point_id)
-                rows = await message_search.charge_point_rows(
-                    conn, page_query, charge_point_id, limit=limit, offset=offset, newest_first=newest_first,
-                    before=before,
-                )
+            page_query = replace(query, below=last) if newest_first else replace(query, above=last)
+        whole_log = query == FrameQuery()
+
+        def read(search: Search) -> tuple[list[LoggedFrame], int]:
+            if whole_log:  # counted by batch, not unpacked
+                total = search.total_frames()
+                rows, _ = search.page(page_query, offset=offset, limit=limit, newest_first=newest_first)
+                return rows, total
+            if page_query is query:
+                return search.page(query, offset=offset, limit=limit, newest_first=newest_first, count=True)
+            rows, _ = search.page(page_query, offset=offset, limit=limit, newest_first=newest_first)
+            return rows, search.page(query, offset=0, limit=0, count=True)[1]
+
+        rows, total = await self._search(read)
         next_cursor = encode_cursor("msg", rows[-1].id) if rows and len(rows) == limit else None
         return Page([MessageView.model_validate(row) for row in rows], int(total or 0), limit, offset, next_cursor)
 
     async def exchanges(self, where: ExchangeFilter, *, before: int | None = None, limit: int = 50) -> list[Exchange]:
         """The newest CALLs (and unreadable frames) with their answers, newest first."""
-        statement = sa.select(t.messages).where(
-            _msg.message_type.in_((CALL,) if where.calls_only else (UNREADABLE, CALL))
+        charge_point = where.charge_point_id or None
+        query = FrameQuery(
+            charge_point_id=charge_point,
+            action=where.action or None,
+            hidden=tuple(where.hide),
+            direction=where.direction if where.direction in ("in", "out") else None,
+            message_types=(CALL,) if where.calls_only else (UNREADABLE, CALL),
+            since=_utc(where.since), until=_utc(where.until),
+            below=before,
         )
-        if where.hide:
-            statement = statement.where(_msg.action.not_in(where.hide))
-        if where.action:
-            statement = statement.where(_msg.action == where.action)
-        if where.direction in ("in", "out"):
-            statement = statement.where(_msg.direction == where.direction)
-        statement = _within(statement, where.since, where.until)
-        if where.errors:
-            failed = (
-                sa.select(_msg.message_id)
-                .where(_msg.message_type == CALLERROR)
-                .where(_msg.charge_point_id == where.charge_point_id if where.charge_point_id else sa.true())
-            )
-            statement = statement.where(sa.or_(_msg.message_type == UNREADABLE, _msg.message_id.in_(failed)))
-        async with self._store.query() as conn:
-            if where.charge_point_id:
-                requests = await message_search.charge_point_rows(
-                    conn, statement, where.charge_point_id, limit=limit, before=before
-                )
-            else:
-                if before is not None:
-                    statement = statement.where(_msg.id < before, _msg.batch_id <= (before - 1) // t.FRAMES_PER_BATCH)
-                requests = await message_search.log_rows(conn, statement, limit=limit)
-        ids = {row.message_id for row in requests if row.message_id}
-        answers: dict[tuple[str, str, str], Any] = {}
-        if ids:
-            # An answer is logged after its CALL: the batch ids bound the search to recent batches.
-            oldest = min(row.id for row in requests)
-            for row in await self._store.query_all(
-                sa.select(t.messages)
-                .where(_msg.batch_id >= oldest // t.FRAMES_PER_BATCH, _msg.id > oldest)
-                .where(_msg.message_type.in_((CALLRESULT, CALLERROR)), _msg.message_id.in_(ids))
-                .order_by(_msg.batch_id, _msg.id)
-            ):
-                answers.setdefault((row.charge_point_id, row.message_id, row.direction), row)
+
+        def read(search: Search) -> tuple[list[LoggedFrame], dict[tuple[str, str, str], LoggedFrame]]:
+            chosen = query
+            if where.errors:
+                # The message ids answered with a CALLERROR (of the charge point, if one is asked for).
+                errors = FrameQuery(charge_point_id=charge_point, message_types=(CALLERROR,))
+                failed = frozenset(f.message_id for f in search.frames(errors) if f.message_id is not None)
+                chosen = replace(query, unreadable_or_ids=failed)
+            requests = list(islice(search.frames(chosen), limit))
+            return requests, _answers(search, requests, charge_point)
+
+        requests, answers = await self._search(read)
         result = []
         for row in requests:
             answer = answers.get((row.charge_point_id, row.message_id or "", "out" if row.direction == "in" else "in"))
@@ -164,3 +144,26 @@ class MessageViews:
                 MessageView.model_validate(row), None if answer is None else MessageView.model_validate(answer)
             ))
         return result
+
+
+def _answers(
+    search: Search, requests: list[LoggedFrame], charge_point: str | None
+) -> dict[tuple[str, str, str], LoggedFrame]:
+    """The first CALLRESULT or CALLERROR logged after the oldest request for each request's
+    message id, by charge point, message id and direction."""
+    ids = frozenset(row.message_id for row in requests if row.message_id)
+    if not ids:
+        return {}
+    # An answer is logged after its CALL: the oldest request bounds the search to later batches.
+    wanted = {(row.charge_point_id, row.message_id, "out" if row.direction == "in" else "in")
+              for row in requests if row.message_id}
+    answers: dict[tuple[str, str, str], LoggedFrame] = {}
+    query = FrameQuery(
+        charge_point_id=charge_point, message_types=(CALLRESULT, CALLERROR), message_ids=ids,
+        above=min(row.id for row in requests),
+    )
+    for row in search.frames(query, newest_first=False):
+        answers.setdefault((row.charge_point_id, row.message_id or "", row.direction), row)
+        if wanted <= answers.keys():
+            break  # every request has its answer: the rest of the log is not read
+    return answers
