@@ -603,10 +603,10 @@ async def test_0017_widens_id_tags_to_36_and_keys_connector_rollups_by_evse(empt
         await engine.dispose()
 
 
-async def test_0020_keeps_remote_starts_and_adds_the_remote_start_id_they_went_out_with(empty_database: str) -> None:
+async def test_0019_keeps_remote_starts_and_adds_the_remote_start_id_they_went_out_with(empty_database: str) -> None:
     engine = create_engine(empty_database)
     try:
-        await _migrate(engine, empty_database, "0017")
+        await _migrate(engine, empty_database, "0018")
         async with engine.begin() as conn:
             def old_rows(c: sa.Connection) -> None:
                 _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
@@ -616,7 +616,7 @@ async def test_0020_keeps_remote_starts_and_adds_the_remote_start_id_they_went_o
 
             await conn.run_sync(old_rows)
 
-        await _migrate(engine, empty_database, "0020")
+        await _migrate(engine, empty_database, "0019")
         async with engine.begin() as conn:
             rs = t.remote_starts.c
             kept = (await conn.execute(sa.select(rs.id, rs.status, rs.transaction_id, rs.ocpp_remote_start_id))).all()
@@ -624,7 +624,7 @@ async def test_0020_keeps_remote_starts_and_adds_the_remote_start_id_they_went_o
             await conn.execute(t.remote_starts.insert().values(
                 charge_point_id="CP-1", id_tag="TAG", status="Accepted", ocpp_remote_start_id=900))
 
-        await _migrate(engine, empty_database, "0017", down=True)
+        await _migrate(engine, empty_database, "0018", down=True)
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.text("SELECT status, transaction_id FROM remote_starts ORDER BY status"))).all()
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("remote_starts")])

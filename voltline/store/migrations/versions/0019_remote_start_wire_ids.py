@@ -7,16 +7,16 @@ only the operator's choice needs keeping: `ocpp_remote_start_id` is null on the 
 and on those Voltline numbered, which the match reads as the row's own id. Nothing existing
 changes; the downgrade drops the column.
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
