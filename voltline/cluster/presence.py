@@ -78,6 +78,10 @@ class Presence:
     def _nodes(self) -> str:
         return f"{self._keys.prefix}nodes"
 
+    async def is_alive(self) -> bool:
+        """Whether this node's liveness key is there (it is gone after Redis lost its data)."""
+        return bool(await self._redis.exists(self._keys.node(self.node_id)))
+
     async def alive(self) -> None:
         """Refresh this node's liveness (call it several times per expiry)."""
         await self._redis.set(self._keys.node(self.node_id), b"1", px=self._expiry_ms)
