@@ -155,7 +155,10 @@ class Voltline:
     def _membership(self, settings: Settings) -> Membership:
         redis = connect(settings.redis_url)  # type: ignore[arg-type]
         presence = Presence(redis, self.node_id, settings.presence_expiry)
-        membership = Membership(presence, settings.presence_expiry, self.services.charge_points.connections.node_gone)
+        membership = Membership(
+            presence, settings.presence_expiry, self.services.charge_points.connections.node_gone,
+            self.gateway.close_replaced,
+        )
         self.gateway.observers.append(membership)
         return membership
 
@@ -220,6 +223,7 @@ class Voltline:
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
         if self.membership is not None:
             self._tasks.append(asyncio.create_task(self.membership.run()))
+            self._tasks.append(asyncio.create_task(self.membership.run_takeovers()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))

@@ -3,6 +3,8 @@ charge points of a node that was killed are shown offline by the nodes that live
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.exceptions as redis_errors
 
 from tests.cluster.harness import Cluster, until
@@ -77,3 +79,31 @@ async def test_presence_is_written_again_by_itself_after_redis_restarts(cluster:
 
 async def _not(probe) -> bool:  # type: ignore[no-untyped-def]
     return not await probe
+
+
+async def test_two_connections_of_one_charge_point_to_two_nodes_end_with_the_newer_one(cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B", presence_expiry=str(EXPIRY))
+    first = await OcppClient.connect(f"{a.ocpp_url}/CP-TWICE")
+    await first.boot()
+    redis = connect(cluster.redis.url)
+    watcher = Presence(redis, "test", EXPIRY, Keys())
+    try:
+
+        async def held_by(node: str) -> bool:
+            holder = await watcher.holder("CP-TWICE")
+            return holder is not None and holder.node == node
+
+        await until(lambda: held_by("A"), what="A did not record CP-TWICE")
+        second = await OcppClient.connect(f"{b.ocpp_url}/CP-TWICE")
+        await second.boot()
+        await asyncio.wait_for(first.ws.wait_closed(), 10)  # A closed the old connection
+        await until(lambda: held_by("B"), what="B does not hold CP-TWICE")
+        await second.ok("Heartbeat", {})
+        # A's close of the old connection did not mark the charge point offline.
+        await asyncio.sleep(2 * EXPIRY)
+        assert await connected(a, "CP-TWICE") and await connected(b, "CP-TWICE")
+        assert await held_by("B")
+        await second.close()
+    finally:
+        await redis.aclose()
+        await first.close()

@@ -7,10 +7,12 @@ Redis being away never stops a connection: the records are written when it answe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import orjson
 import redis.exceptions
 
 from voltline.cluster.connection import Keys
@@ -25,9 +27,10 @@ log = logging.getLogger("voltline.cluster")
 class Membership:
     def __init__(
         self, presence: Presence, expiry: float, mark_offline: Callable[[str], Awaitable[object]],
-        keys: Keys | None = None,
+        close: Callable[[ChargePointConnection], None], keys: Keys | None = None,
     ) -> None:
         self.presence = presence
+        self._close = close  # closes a connection taken over elsewhere, leaving its state alone
         self._expiry = expiry
         self._mark_offline = mark_offline
         self._keys = keys or Keys()
@@ -95,6 +98,34 @@ class Membership:
             except Exception:
                 log.exception("cluster presence loop failed")
             await asyncio.sleep(interval)
+
+    async def run_takeovers(self) -> None:
+        """Close the connections of charge points that connected to another node since."""
+        while True:
+            pubsub = self.presence.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.presence.takeovers(self.presence.node_id))
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        identity, epoch = orjson.loads(message["data"])
+                        self.taken_over(identity, epoch)
+            except redis.exceptions.RedisError:
+                await asyncio.sleep(self._expiry / 3)  # Redis is away: subscribe again when it is back
+            finally:
+                with contextlib.suppress(redis.exceptions.RedisError):
+                    await pubsub.aclose()
+
+    def taken_over(self, identity: str, epoch: int) -> None:
+        """A newer connection (`epoch`) of the charge point is held elsewhere: ours is closed, and
+        neither its presence nor its database state is touched (they are the new one's)."""
+        ours, _ = self.held.get(identity, (0, ""))
+        connection = self._connections.get(identity)
+        if connection is None or not 0 < ours < epoch:
+            return
+        log.info("%s connected to another node; closing its connection here", identity)
+        del self._connections[identity]
+        del self.held[identity]
+        self._close(connection)
 
     async def _reassert(self) -> None:
         for identity, (epoch, version) in list(self.held.items()):

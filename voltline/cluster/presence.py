@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
 import redis.asyncio as aioredis
 
 from voltline.cluster.connection import Keys
 
-# KEYS: epoch, presence. ARGV: node, version. The new connection's epoch.
+# KEYS: epoch, presence. ARGV: node, version. The new connection's epoch and the node that held
+# the charge point before ('' for none).
 _CLAIM = """
+local before = redis.call('HGET', KEYS[2], 'node') or ''
 local epoch = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'epoch', epoch, 'version', ARGV[2])
-return epoch
+return {epoch, before}
 """
 
 # KEYS: presence. ARGV: epoch. 1 when the record was this connection's and is gone now.
@@ -65,7 +68,7 @@ class Holder:
 
 class Presence:
     def __init__(self, redis: aioredis.Redis, node_id: str, expiry: float, keys: Keys | None = None) -> None:
-        self._redis = redis
+        self._redis = self.redis = redis
         self._keys = keys or Keys()
         self.node_id = node_id
         self._expiry_ms = int(expiry * 1000)
@@ -88,9 +91,17 @@ class Presence:
         await self._redis.sadd(self._nodes, self.node_id)
 
     async def claim(self, identity: str, version: str) -> int:
-        """This node holds the charge point's new connection; its epoch."""
+        """This node holds the charge point's new connection; its epoch. The node that held it
+        before, if another, is told to close its connection (a takeover)."""
         keys = [self._keys.epoch(identity), self._keys.presence(identity)]
-        return int(await self._claim(keys=keys, args=[self.node_id, version]))
+        epoch, before = await self._claim(keys=keys, args=[self.node_id, version])
+        if before and before.decode() != self.node_id:
+            await self._redis.publish(self.takeovers(before.decode()), orjson.dumps([identity, int(epoch)]))
+        return int(epoch)
+
+    def takeovers(self, node_id: str) -> str:
+        """The channel on which a node hears that its charge points connected elsewhere."""
+        return self._keys.channel(f"takeover:{node_id}")
 
     async def release(self, identity: str, epoch: int) -> bool:
         """The connection of `epoch` closed: its record goes, unless a newer connection's replaced it."""

@@ -413,12 +413,19 @@ class OcppGateway:
             # A charge point that reconnects before we noticed its old connection died: the new
             # one wins, the old one is closed without marking the charge point offline.
             log.info("%s connected again; closing its previous connection", connection.identity)
-            previous.replaced = True
-            previous.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"replaced by a newer connection")
-            previous.transport.disconnect()
+            self.close_replaced(previous)
         self._spawn(self._connected(connection))
         for observer in self.observers:
             observer.attached(connection)
+
+    @staticmethod
+    def close_replaced(previous: ChargePointConnection) -> None:
+        """Close a connection a newer one replaced (here or on another node of the cluster),
+        without marking the charge point offline."""
+        previous.replaced = True
+        if previous.transport is not None:
+            previous.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"replaced by a newer connection")
+            previous.transport.disconnect()
 
     async def _connected(self, connection: ChargePointConnection) -> None:
         try:
