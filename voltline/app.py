@@ -18,6 +18,9 @@ import uvicorn
 
 from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
+from voltline.cluster.connection import connect
+from voltline.cluster.membership import Membership
+from voltline.cluster.presence import Presence
 from voltline.config import Settings
 from voltline.gateway.server import OcppGateway
 from voltline.gateway.tls import CaFile, ProxyTrust, ServerTls
@@ -137,6 +140,7 @@ class Voltline:
             proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
         )
         self.services.commands.bind(self.gateway.link)
+        self.membership = self._membership(settings) if settings.redis_url else None
         self.metrics = Metrics(self)
         # The operator side (REST API and dashboard) gets the services, their read models and
         # this node's connections; it builds none of them itself.
@@ -147,6 +151,16 @@ class Voltline:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
         self._stopped: asyncio.Future[StopReport] | None = None
+
+    def _membership(self, settings: Settings) -> Membership:
+        redis = connect(settings.redis_url)  # type: ignore[arg-type]
+        presence = Presence(redis, self.node_id, settings.presence_expiry)
+        membership = Membership(
+            presence, settings.presence_expiry, self.services.charge_points.connections.node_gone,
+            self.gateway.close_replaced,
+        )
+        self.gateway.observers.append(membership)
+        return membership
 
     @property
     def stopping(self) -> bool:
@@ -207,6 +221,9 @@ class Voltline:
                 serving.result()  # raises why it failed (e.g. the port is taken)
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
+        if self.membership is not None:
+            self._tasks.append(asyncio.create_task(self.membership.run()))
+            self._tasks.append(asyncio.create_task(self.membership.run_takeovers()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = None
     node_id: str | None = None
+    presence_expiry: Seconds = Field(
+        10.0, description="seconds a node's liveness lasts in Redis unless refreshed; a node silent that long is "
+        "dead and its charge points are shown offline within twice this"
+    )
 
     # -- operator side --------------------------------------------------------------------
     secret_key: str | None = Field(None, description="signs dashboard sessions; random per start when unset")

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import picows
 from picows import WSAutoPingStrategy, WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
@@ -234,6 +234,12 @@ def _is_answer(data: bytes) -> bool:
     return head[:1] == b"[" and head[1:].lstrip()[:1] in (b"3", b"4")
 
 
+class ConnectionObserver(Protocol):
+    def attached(self, connection: ChargePointConnection) -> None: ...
+
+    def detached(self, connection: ChargePointConnection) -> None: ...
+
+
 class OcppGateway:
     def __init__(
         self,
@@ -269,6 +275,8 @@ class OcppGateway:
         self.handshake_timeout = handshake_timeout
         self.max_inbound_calls = max_inbound_calls
         self.connections: dict[str, ChargePointConnection] = {}
+        # Told of each connection as it is attached and detached (cluster presence).
+        self.observers: list[ConnectionObserver] = []
         self.loop = asyncio.get_event_loop()
         self.inbound = InboundFrames(self.loop)
         self._servers: list[asyncio.base_events.Server] = []
@@ -405,10 +413,19 @@ class OcppGateway:
             # A charge point that reconnects before we noticed its old connection died: the new
             # one wins, the old one is closed without marking the charge point offline.
             log.info("%s connected again; closing its previous connection", connection.identity)
-            previous.replaced = True
+            self.close_replaced(previous)
+        self._spawn(self._connected(connection))
+        for observer in self.observers:
+            observer.attached(connection)
+
+    @staticmethod
+    def close_replaced(previous: ChargePointConnection) -> None:
+        """Close a connection a newer one replaced (here or on another node of the cluster),
+        without marking the charge point offline."""
+        previous.replaced = True
+        if previous.transport is not None:
             previous.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"replaced by a newer connection")
             previous.transport.disconnect()
-        self._spawn(self._connected(connection))
 
     async def _connected(self, connection: ChargePointConnection) -> None:
         try:
@@ -425,6 +442,8 @@ class OcppGateway:
         if not connection.replaced:
             self.services.transactions.disconnected(connection.identity)
             self._spawn(self.services.charge_points.disconnected(connection.identity))
+        for observer in self.observers:
+            observer.detached(connection)
 
     @contextmanager
     def operator_first(self) -> Iterator[None]:

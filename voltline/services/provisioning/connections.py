@@ -58,6 +58,15 @@ class Connections:
         statement = t.charge_points.update().where(held).values(connected=False, connected_node=None, disconnected_at=now())
         return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
 
+    async def node_gone(self, node_id: str) -> int:
+        """Another node of the cluster died: the charge points it held are offline (those that
+        reconnected elsewhere name that node by now and are left as they are)."""
+        statement = (
+            t.charge_points.update().where(_cp.connected_node == node_id)
+            .values(connected=False, connected_node=None, disconnected_at=now())
+        )
+        return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
+
     async def all_disconnected(self) -> int:
         """At shutdown: every charge point this node held is recorded offline, in one statement
         (the connections' own disconnect records would be thousands of writes). Returns how many."""
