@@ -18,6 +18,8 @@ import uvicorn
 
 from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
+from voltline.cluster.connection import connect as connect_redis
+from voltline.cluster.events import EventRelay
 from voltline.config import Settings
 from voltline.gateway.server import OcppGateway
 from voltline.gateway.tls import CaFile, ProxyTrust, ServerTls
@@ -93,7 +95,9 @@ class Voltline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.node_id = settings.node_id or socket.gethostname()
+        self.node_id = settings.node_id or (
+            f"{socket.gethostname()}-{os.getpid()}" if settings.redis_url else socket.gethostname()
+        )
         self.store = Store(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -103,6 +107,9 @@ class Voltline:
             query_timeout=settings.query_timeout,
         )
         self.bus = EventBus()
+        # Cluster mode: the other nodes' events reach this node's streams and dashboards.
+        self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
+        self.event_relay = EventRelay(self.redis, self.bus, self.node_id) if self.redis is not None else None
         # Charge point certificates (security profile 3): the trusted CAs are read from their
         # file now and whenever it changes; revocation is Voltline's own (issued certificates).
         self.client_certificates = ClientCertificateCheck(organization=settings.certificate_organization)
@@ -207,6 +214,8 @@ class Voltline:
                 serving.result()  # raises why it failed (e.g. the port is taken)
             await asyncio.sleep(0.01)
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
+        if self.event_relay is not None:
+            self._tasks.append(asyncio.create_task(self.event_relay.run()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
@@ -286,6 +295,9 @@ class Voltline:
         except Exception:
             log.warning("the database did not take the last writes before the stop")
         self.services.passwords.close()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
         unwritten = self.services.message_log.buffered  # failed commits came back here
         if unwritten:
             log.warning("message log: %d frames could not be written before the stop", unwritten)

@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     )
 
     # -- cluster --------------------------------------------------------------------------
-    redis_url: str | None = None
-    node_id: str | None = None
+    redis_url: str | None = Field(None, description="cluster mode when set: the Redis the nodes share")
+    node_id: str | None = Field(None, description="this node's name in a cluster; host name and pid when unset")
 
     # -- operator side --------------------------------------------------------------------
     secret_key: str | None = Field(None, description="signs dashboard sessions; random per start when unset")
@@ -168,6 +168,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_secret_key(self) -> Settings:
+        # A session signed by one node must open on every node behind the load balancer.
+        if self.redis_url and not self.secret_key:
+            raise ValueError("cluster mode (redis_url) needs secret_key, the same on every node: "
+                             "dashboard sessions signed by one node must open on the others")
+        return self
 
     @model_validator(mode="after")
     def _renewal_within_validity(self) -> Settings:
