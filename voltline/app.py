@@ -20,6 +20,7 @@ from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
 from voltline.cluster.connection import connect as connect_redis
 from voltline.cluster.events import EventRelay
+from voltline.cluster.invalidation import Cache, Invalidations
 from voltline.config import Settings
 from voltline.gateway.server import OcppGateway
 from voltline.gateway.tls import CaFile, ProxyTrust, ServerTls
@@ -144,6 +145,7 @@ class Voltline:
             proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
         )
         self.services.commands.bind(self.gateway.link)
+        self.invalidations = self._share_caches() if self.redis is not None else None
         self.metrics = Metrics(self)
         # The operator side (REST API and dashboard) gets the services, their read models and
         # this node's connections; it builds none of them itself.
@@ -154,6 +156,25 @@ class Voltline:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
         self._stopped: asyncio.Future[StopReport] | None = None
+
+    def _share_caches(self) -> Invalidations:
+        """Cluster mode: what an operator changes through this node, the other nodes' caches
+        forget at once (the handshake's registry, checked API tokens)."""
+        assert self.redis is not None
+        invalidations = Invalidations(self.redis, self.node_id)
+        charge_points, tokens = self.services.charge_points, self.services.tokens
+        invalidations.register("charge_point", Cache(charge_points.refresh_access, charge_points.reload_access))
+
+        async def forget_token(key: str) -> None:
+            tokens.forget(int(key))
+
+        async def forget_tokens() -> None:
+            tokens.forget_all()
+
+        invalidations.register("api_token", Cache(forget_token, forget_tokens))
+        charge_points.registry.on_change = lambda identity: invalidations.announce("charge_point", identity)
+        tokens.on_revoked = lambda token_id: invalidations.announce("api_token", str(token_id))
+        return invalidations
 
     @property
     def stopping(self) -> bool:
@@ -216,6 +237,8 @@ class Voltline:
         self._tasks.append(asyncio.create_task(self.services.message_log.run()))
         if self.event_relay is not None:
             self._tasks.append(asyncio.create_task(self.event_relay.run()))
+        if self.invalidations is not None:
+            self._tasks.append(asyncio.create_task(self.invalidations.run()))
         self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
