@@ -21,6 +21,7 @@ from voltline.bus.events import Event, EventBus
 from voltline.cluster.connection import connect as connect_redis
 from voltline.cluster.events import EventRelay
 from voltline.cluster.invalidation import Cache, Invalidations
+from voltline.cluster.leases import LeasedJob
 from voltline.config import Settings
 from voltline.gateway.server import OcppGateway
 from voltline.gateway.tls import CaFile, ProxyTrust, ServerTls
@@ -239,7 +240,12 @@ class Voltline:
             self._tasks.append(asyncio.create_task(self.event_relay.run()))
         if self.invalidations is not None:
             self._tasks.append(asyncio.create_task(self.invalidations.run()))
-        self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
+        expiry = self.services.reservations.run_expiry
+        if self.redis is not None:  # one node at a time sweeps expired reservations
+            expiry = LeasedJob(
+                self.redis, "reservation_expiry", self.node_id, expiry, self.settings.cluster_lease_seconds
+            ).run
+        self._tasks.append(asyncio.create_task(expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
         self._tasks.append(

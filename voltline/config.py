@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     # -- cluster --------------------------------------------------------------------------
     redis_url: str | None = Field(None, description="cluster mode when set: the Redis the nodes share")
     node_id: str | None = Field(None, description="this node's name in a cluster; host name and pid when unset")
+    cluster_lease_seconds: float = Field(
+        15.0, gt=0, description="a cluster job's lease: how long after its node died another node takes the job over"
+    )
 
     # -- operator side --------------------------------------------------------------------
     secret_key: str | None = Field(None, description="signs dashboard sessions; random per start when unset")
