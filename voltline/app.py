@@ -92,6 +92,10 @@ class OperatorFirst:
             await self.app(scope, receive, send)
 
 
+# Heartbeats seen on one node reach the readers on the others within this (via the database).
+CLUSTER_LIVENESS_FLUSH_S = 2.0
+
+
 class Voltline:
     """One node: the OCPP listener and the HTTP listener in one process, on one event loop."""
 
@@ -146,6 +150,8 @@ class Voltline:
             proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
         )
         self.services.commands.bind(self.gateway.link)
+        if self.redis is not None:
+            self.gateway.liveness_flush = CLUSTER_LIVENESS_FLUSH_S
         self.invalidations = self._share_caches() if self.redis is not None else None
         self.metrics = Metrics(self)
         # The operator side (REST API and dashboard) gets the services, their read models and

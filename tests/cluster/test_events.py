@@ -63,3 +63,25 @@ async def test_event_stream_on_one_node_shows_changes_received_on_another(cluste
         finally:
             reader.cancel()
             await client.close()
+
+
+async def test_a_heartbeat_on_one_node_is_seen_on_another_within_seconds(cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B")
+    client = await _boot(f"{b.ocpp_url}/CP-HB-1")
+    try:
+        async with a.api() as api:
+
+            async def heartbeat_at() -> str | None:
+                answer = await api.get("/api/v1/charge-points/CP-HB-1")
+                return answer.json().get("last_heartbeat_at") if answer.status_code == 200 else None
+
+            before = await heartbeat_at()
+            await asyncio.sleep(1.1)
+            assert (await client.call("Heartbeat", {}))[0] == 3
+
+            async def newer() -> bool:
+                return await heartbeat_at() not in (None, before)
+
+            await until(newer, seconds=5, what="node A did not show the heartbeat node B received")
+    finally:
+        await client.close()
