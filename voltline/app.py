@@ -18,7 +18,10 @@ import uvicorn
 
 from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
-from voltline.cluster.connection import connect
+from voltline.cluster.connection import connect as connect_redis
+from voltline.cluster.events import EventRelay
+from voltline.cluster.invalidation import Cache, Invalidations
+from voltline.cluster.leases import LeasedJob
 from voltline.cluster.membership import Membership
 from voltline.cluster.presence import Presence
 from voltline.config import Settings
@@ -91,12 +94,18 @@ class OperatorFirst:
             await self.app(scope, receive, send)
 
 
+# Heartbeats seen on one node reach the readers on the others within this (via the database).
+CLUSTER_LIVENESS_FLUSH_S = 2.0
+
+
 class Voltline:
     """One node: the OCPP listener and the HTTP listener in one process, on one event loop."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.node_id = settings.node_id or socket.gethostname()
+        self.node_id = settings.node_id or (
+            f"{socket.gethostname()}-{os.getpid()}" if settings.redis_url else socket.gethostname()
+        )
         self.store = Store(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -106,6 +115,9 @@ class Voltline:
             query_timeout=settings.query_timeout,
         )
         self.bus = EventBus()
+        # Cluster mode: the other nodes' events reach this node's streams and dashboards.
+        self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
+        self.event_relay = EventRelay(self.redis, self.bus, self.node_id) if self.redis is not None else None
         # Charge point certificates (security profile 3): the trusted CAs are read from their
         # file now and whenever it changes; revocation is Voltline's own (issued certificates).
         self.client_certificates = ClientCertificateCheck(organization=settings.certificate_organization)
@@ -140,7 +152,10 @@ class Voltline:
             proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
         )
         self.services.commands.bind(self.gateway.link)
-        self.membership = self._membership(settings) if settings.redis_url else None
+        self.membership = self._membership(settings) if self.redis is not None else None
+        if self.redis is not None:
+            self.gateway.liveness_flush = CLUSTER_LIVENESS_FLUSH_S
+        self.invalidations = self._share_caches() if self.redis is not None else None
         self.metrics = Metrics(self)
         # The operator side (REST API and dashboard) gets the services, their read models and
         # this node's connections; it builds none of them itself.
@@ -153,14 +168,33 @@ class Voltline:
         self._stopped: asyncio.Future[StopReport] | None = None
 
     def _membership(self, settings: Settings) -> Membership:
-        redis = connect(settings.redis_url)  # type: ignore[arg-type]
-        presence = Presence(redis, self.node_id, settings.presence_expiry)
+        assert self.redis is not None
+        presence = Presence(self.redis, self.node_id, settings.presence_expiry)
         membership = Membership(
             presence, settings.presence_expiry, self.services.charge_points.connections.node_gone,
             self.gateway.close_replaced,
         )
         self.gateway.observers.append(membership)
         return membership
+
+    def _share_caches(self) -> Invalidations:
+        """Cluster mode: what an operator changes through this node, the other nodes' caches
+        forget at once (the handshake's registry, checked API tokens)."""
+        assert self.redis is not None
+        invalidations = Invalidations(self.redis, self.node_id)
+        charge_points, tokens = self.services.charge_points, self.services.tokens
+        invalidations.register("charge_point", Cache(charge_points.refresh_access, charge_points.reload_access))
+
+        async def forget_token(key: str) -> None:
+            tokens.forget(int(key))
+
+        async def forget_tokens() -> None:
+            tokens.forget_all()
+
+        invalidations.register("api_token", Cache(forget_token, forget_tokens))
+        charge_points.registry.on_change = lambda identity: invalidations.announce("charge_point", identity)
+        tokens.on_revoked = lambda token_id: invalidations.announce("api_token", str(token_id))
+        return invalidations
 
     @property
     def stopping(self) -> bool:
@@ -224,7 +258,16 @@ class Voltline:
         if self.membership is not None:
             self._tasks.append(asyncio.create_task(self.membership.run()))
             self._tasks.append(asyncio.create_task(self.membership.run_takeovers()))
-        self._tasks.append(asyncio.create_task(self.services.reservations.run_expiry()))
+        if self.event_relay is not None:
+            self._tasks.append(asyncio.create_task(self.event_relay.run()))
+        if self.invalidations is not None:
+            self._tasks.append(asyncio.create_task(self.invalidations.run()))
+        expiry = self.services.reservations.run_expiry
+        if self.redis is not None:  # one node at a time sweeps expired reservations
+            expiry = LeasedJob(
+                self.redis, "reservation_expiry", self.node_id, expiry, self.settings.cluster_lease_seconds
+            ).run
+        self._tasks.append(asyncio.create_task(expiry()))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
         self._tasks.append(
@@ -303,6 +346,9 @@ class Voltline:
         except Exception:
             log.warning("the database did not take the last writes before the stop")
         self.services.passwords.close()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
         unwritten = self.services.message_log.buffered  # failed commits came back here
         if unwritten:
             log.warning("message log: %d frames could not be written before the stop", unwritten)

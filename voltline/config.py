@@ -121,8 +121,11 @@ class Settings(BaseSettings):
     )
 
     # -- cluster --------------------------------------------------------------------------
-    redis_url: str | None = None
-    node_id: str | None = None
+    redis_url: str | None = Field(None, description="cluster mode when set: the Redis the nodes share")
+    node_id: str | None = Field(None, description="this node's name in a cluster; host name and pid when unset")
+    cluster_lease_seconds: float = Field(
+        15.0, gt=0, description="a cluster job's lease: how long after its node died another node takes the job over"
+    )
     presence_expiry: Seconds = Field(
         10.0, description="seconds a node's liveness lasts in Redis unless refreshed; a node silent that long is "
         "dead and its charge points are shown offline within twice this"
@@ -172,6 +175,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_secret_key(self) -> Settings:
+        # A session signed by one node must open on every node behind the load balancer.
+        if self.redis_url and not self.secret_key:
+            raise ValueError("cluster mode (redis_url) needs secret_key, the same on every node: "
+                             "dashboard sessions signed by one node must open on the others")
+        return self
 
     @model_validator(mode="after")
     def _renewal_within_validity(self) -> Settings:

@@ -47,6 +47,7 @@ BAD_SETTINGS = {
     "profile out of range": ({"VOLTLINE_DEFAULT_SECURITY_PROFILE": "4"}, "", "default_security_profile"),
     "auto-registered without password": (
         {"VOLTLINE_AUTO_REGISTER": "true", "VOLTLINE_DEFAULT_SECURITY_PROFILE": "2"}, "", "no password"),
+    "cluster without secret key": ({"VOLTLINE_REDIS_URL": "redis://127.0.0.1:6379/0"}, "", "needs secret_key"),
 }
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from collections.abc import Callable
 
 log = logging.getLogger("voltline.bus")
 
@@ -34,12 +35,22 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._subscribers: set[asyncio.Queue[Event]] = set()
         self._queue_size = queue_size
+        # In cluster mode the Redis relay (voltline.cluster.events) forwards local events to the
+        # other nodes; it delivers theirs with `deliver`, which does not forward again.
+        self.relay: Callable[[Event], None] | None = None
 
     @property
     def has_subscribers(self) -> bool:
-        return bool(self._subscribers)
+        # With a relay, other nodes' clients may be listening: the event is wanted all the same.
+        return bool(self._subscribers) or self.relay is not None
 
     def publish(self, event: Event) -> None:
+        if self.relay is not None:
+            self.relay(event)
+        self.deliver(event)
+
+    def deliver(self, event: Event) -> None:
+        """To this node's subscribers only."""
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()

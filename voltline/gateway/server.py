@@ -477,7 +477,11 @@ class OcppGateway:
 
     # -- keep-alive -------------------------------------------------------------------------
 
-    async def _keepalive(self, tick: float = 1.0, flush_every: float = 15.0) -> None:
+    # Seconds between two writes of last-seen and heartbeat times; a cluster writes them sooner,
+    # since the other nodes' readers see them only in the database.
+    liveness_flush = 15.0
+
+    async def _keepalive(self, tick: float = 1.0, flush_every: float | None = None) -> None:
         """Ping charge points that have been quiet for half their interval; drop those that stay
         silent for a whole interval. One sweep for all connections costs far less than a timer
         per connection. Every `flush_every` seconds, last-seen times go to the database."""
@@ -485,7 +489,7 @@ class OcppGateway:
         while True:
             await asyncio.sleep(tick)
             now = self.loop.time()
-            flushing = now - last_flush >= flush_every
+            flushing = now - last_flush >= (flush_every or self.liveness_flush)
             wall = datetime.now(UTC)
             for connection in list(self.connections.values()):
                 if flushing and connection.last_rx > last_flush:

@@ -122,6 +122,17 @@ class ChargePointService:
     def address_failures(self) -> FailureBackoff:
         return self.handshake.address_failures
 
+    @property
+    def registry(self) -> AccessRegistry:
+        """The handshake's registry (cluster mode keeps it in step with the other nodes')."""
+        return self._registry
+
+    async def refresh_access(self, identity: str) -> None:
+        await self._registry.refresh(self._store, identity)
+
+    async def reload_access(self) -> None:
+        await self._registry.load(self._store)
+
     async def load(self) -> None:
         """The registry from the database; the connections this node held before are gone."""
         await self._registry.load(self._store)

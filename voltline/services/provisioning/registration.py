@@ -75,6 +75,7 @@ class Registration:
         self._registry.access[identity] = Access(
             values["password_hash"], registration_status, ping_interval, frozenset(values["lenient_actions"]), profile
         )
+        self._registry.changed(identity)
         self._bus.publish(Event("charge_point.registered", identity, {}))
 
     async def update(self, identity: str, **changes: Any) -> None:
@@ -110,6 +111,7 @@ class Registration:
         row = await self._store.fetch_one(sa.select(t.charge_points).where(t.charge_points.c.id == identity))
         assert row is not None
         self._registry.access[identity] = access_of(row)
+        self._registry.changed(identity)
         self._bus.publish(Event("charge_point.updated", identity, {k: v for k, v in changes.items() if k != "password"}))
 
     async def delete(self, identity: str) -> None:
@@ -122,6 +124,7 @@ class Registration:
         if not await self._store.write(remove):
             raise UnknownChargePoint(identity)
         self._registry.access.pop(identity, None)
+        self._registry.changed(identity)
         self._bus.publish(Event("charge_point.deleted", identity, {}))
 
 

@@ -7,6 +7,7 @@ auto-registration and boot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,10 +60,28 @@ class AccessRegistry:
     access: dict[str, Access] = field(default_factory=dict)
     # Auto-registered, in the registry before their row is committed.
     unwritten: set[str] = field(default_factory=set)
+    # Cluster mode: told of each change an operator made, so that the other nodes refresh it.
+    on_change: Callable[[str], None] | None = None
 
     async def load(self, store: Store) -> None:
         rows = await store.fetch_all(ACCESS_COLUMNS)
-        self.access = {row.id: access_of(row) for row in rows}
+        loaded = {row.id: access_of(row) for row in rows}
+        # Auto-registered here and not yet committed: kept, their row is on its way.
+        loaded.update({identity: self.access[identity] for identity in self.unwritten if identity in self.access})
+        self.access = loaded
+
+    async def refresh(self, store: Store, identity: str) -> None:
+        """Read one charge point's access again (another node changed it)."""
+        row = await store.fetch_one(ACCESS_COLUMNS.where(_cp.id == identity))
+        if row is None:
+            if identity not in self.unwritten:
+                self.access.pop(identity, None)
+        else:
+            self.access[identity] = access_of(row)
+
+    def changed(self, identity: str) -> None:
+        if self.on_change is not None:
+            self.on_change(identity)
 
     def get(self, identity: str) -> Access | None:
         return self.access.get(identity)

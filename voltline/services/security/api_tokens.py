@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,8 @@ class TokenService:
         # token hash → (token, monotonic time to check it again). Only tokens that exist are
         # kept, so made-up tokens cannot grow it.
         self._checked: dict[str, tuple[ApiToken, float]] = {}
+        # Cluster mode: told of each revocation, so that the other nodes forget the token at once.
+        self.on_revoked: Callable[[int], None] | None = None
 
     async def create(self, name: str) -> tuple[ApiToken, str]:
         """A new token; the secret is returned this once and only its hash is kept."""
@@ -88,8 +91,17 @@ class TokenService:
                 .values(revoked_at=now())
             )
         )
-        self._checked = {key: checked for key, checked in self._checked.items() if checked[0].id != token_id}
+        self.forget(token_id)
+        if self.on_revoked is not None:
+            self.on_revoked(token_id)
         return bool(result.rowcount)
+
+    def forget(self, token_id: int) -> None:
+        """Check this token against the database at its next use."""
+        self._checked = {key: checked for key, checked in self._checked.items() if checked[0].id != token_id}
+
+    def forget_all(self) -> None:
+        self._checked = {}
 
 
 def _token(row: sa.Row) -> ApiToken:  # type: ignore[type-arg]
