@@ -190,3 +190,27 @@ async def test_an_operator_read_runs_and_decodes_off_the_event_loops_thread(serv
     # The OCPP path's reads stay where they were: for them a thread hop costs more than the read.
     async with server.store.read() as conn:
         assert await conn.run_sync(lambda sync_conn: threading.get_ident()) == loop_thread
+
+
+async def test_operator_reads_asked_at_once_queue_beyond_their_bound(server) -> None:  # type: ignore[no-untyped-def]
+    """Operators' reads share the host's cores with the OCPP path: asked many at once, only a few
+    run (each a PostgreSQL backend, or a SQLite thread), the others wait for one to end."""
+    from voltline.store.operator_reads import QUERY_CONNECTIONS, QUERY_THREADS
+
+    bound = QUERY_THREADS if server.store.is_sqlite else QUERY_CONNECTIONS
+    running = 0
+    most = 0
+
+    async def read() -> int:
+        nonlocal running, most
+        async with server.store.query() as conn:
+            running += 1
+            most = max(most, running)
+            try:
+                return len((await conn.execute(_counter(200_000))).all())
+            finally:
+                running -= 1
+
+    counts = await asyncio.gather(*(read() for _ in range(bound + 4)))
+    assert counts == [200_000] * (bound + 4)  # every read answered in the end
+    assert most == bound

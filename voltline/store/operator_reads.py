@@ -29,6 +29,9 @@ from voltline.store.errors import DatabaseUnavailable, QueryTimeout
 T = TypeVar("T")
 
 QUERY_THREADS = 4  # SQLite: operators' reads run at once (more wait for one to end)
+# PostgreSQL: operators' reads run at once (more wait for one to end). Each is a backend of
+# its own, not niced: unbounded, a few deep pages at once took both cores from the OCPP path.
+QUERY_CONNECTIONS = 2
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 
 
@@ -44,9 +47,10 @@ class ReaderLoop:
 
     Started on first use, so that a command-line run that never reads starts no thread."""
 
-    def __init__(self, make_engine: Callable[[], AsyncEngine], limit: float) -> None:
+    def __init__(self, make_engine: Callable[[], AsyncEngine], limit: float, at_once: int = QUERY_CONNECTIONS) -> None:
         self._make_engine = make_engine
         self.limit = limit
+        self._slots = asyncio.Semaphore(at_once)  # waited for on the asker's loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: AsyncEngine | None = None
         self._thread: threading.Thread | None = None
@@ -119,14 +123,15 @@ class ReaderLoop:
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the reader loop's pool in autocommit (no BEGIN and ROLLBACK round
         trips; each statement sees committed data only), as an AsyncConnection whose
-        statements run on that loop."""
-        conn = await self.run(self._connect())
-        try:
-            yield _ReaderConnection(conn, self)  # type: ignore[misc]
-        except BaseException as error:
-            await self._finish(conn.__aexit__(type(error), error, error.__traceback__))
-            raise
-        await self._finish(conn.close())
+        statements run on that loop. At most `at_once` are out at a time; more askers queue."""
+        async with self._slots:
+            conn = await self.run(self._connect())
+            try:
+                yield _ReaderConnection(conn, self)  # type: ignore[misc]
+            except BaseException as error:
+                await self._finish(conn.__aexit__(type(error), error, error.__traceback__))
+                raise
+            await self._finish(conn.close())
 
     async def _connect(self) -> AsyncConnection:
         assert self._engine is not None
