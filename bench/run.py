@@ -66,7 +66,13 @@ PY = sys.executable
 # voltline-201: the same server, its charge points speaking OCPP 2.0.1: the mix's MeterValues
 # become TransactionEvent Updated with the same sampled values (one open transaction per charge
 # point, Started by its first event), beside 1.6 in an --interleave run.
-TARGETS = ("voltline", "voltline-tls", "voltline-201", "ocpp-rpc", "ocpp-rpc-sqlite", "python-ocpp", "raw-echo")
+# ocpp-rpc-sqlite-lean: the SQLite peer keeping heartbeats in memory (written every 15 s) as
+# Voltline does, every other message committed in a transaction of its own.
+TARGETS = (
+    "voltline", "voltline-tls", "voltline-201",
+    "ocpp-rpc", "ocpp-rpc-sqlite", "ocpp-rpc-sqlite-lean", "python-ocpp", "raw-echo",
+)
+SQLITE_PEERS = ("ocpp-rpc-sqlite-lean", "ocpp-rpc-sqlite")
 VOLTLINES = ("voltline", "voltline-tls", "voltline-201")
 SCENARIOS = {
     1: "throughput",
@@ -268,10 +274,12 @@ class Server:
                 "--port",
                 port,
             ], env
-        if self.target in ("ocpp-rpc", "ocpp-rpc-sqlite"):
+        if self.target in ("ocpp-rpc",) + SQLITE_PEERS:
             cmd = ["node", str(OCPP_RPC / "server.js"), "--port", port]
-            if self.target == "ocpp-rpc-sqlite":
+            if self.target in SQLITE_PEERS:
                 cmd += ["--sqlite", str(self.workdir / "ocpp-rpc.db")]
+            if self.target == "ocpp-rpc-sqlite-lean":
+                cmd += ["--lean"]
             return cmd, env
         if self.target in VOLTLINES:
             env.update(voltline_env(self.database_url))
@@ -298,6 +306,9 @@ class Server:
                 raise RuntimeError(
                     f"127.0.0.1:{port} is already in use by another process; pick --ocpp-port/--api-port"
                 )
+        if self.target in SQLITE_PEERS:  # every run starts on an empty peer database
+            for suffix in ("", "-wal", "-shm"):
+                (self.workdir / f"ocpp-rpc.db{suffix}").unlink(missing_ok=True)
         if self.target in VOLTLINES:
             history = self.scenario == 7
             history_file: Path | None = None
@@ -974,8 +985,31 @@ def main() -> int:
         for key in ("6-password-storm", "7-heavy-read"):
             if (scen.get(key) or {}).get("median"):
                 log(disturbance_row(target, key, scen[key]["median"]))
+    for line in peer_ratios(summary["targets"]):
+        log(line)
     print(json.dumps(summary))
     return 0
+
+
+def peer_ratios(targets: dict) -> list[str]:
+    """Each Voltline target's scenario-1 throughput over each SQLite peer's, with both p99s."""
+
+    def s1(target: str) -> dict:
+        return (targets.get(target, {}).get("1-throughput") or {}).get("median") or {}
+
+    lines = []
+    for mine in VOLTLINES:
+        for peer in SQLITE_PEERS:
+            a, b = s1(mine), s1(peer)
+            if a.get("messages_per_s") and b.get("messages_per_s"):
+                lines.append(
+                    f"{mine} / {peer}: {a['messages_per_s'] / b['messages_per_s']:.2f} x"
+                    f" ({a['messages_per_s']:,.0f} vs {b['messages_per_s']:,.0f} msgs/s;"
+                    f" p99 {a.get('latency.p99_ms')} vs {b.get('latency.p99_ms')} ms)"
+                )
+    if lines:
+        lines.insert(0, "\nratios (scenario 1):")
+    return lines
 
 
 def disturbance_row(target: str, key: str, median: dict) -> str:
