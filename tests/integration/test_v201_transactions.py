@@ -380,3 +380,21 @@ async def test_a_201_session_reaches_the_live_feed_and_the_report_rollups_as_a_1
     assert [tuple(r) for r in rows] == [("CS-1", 1, "TAG-1", 1, 5500.0)]
     e = t.report_energy.c
     assert sum(r.energy_wh for r in await server.store.fetch_all(sa.select(e.energy_wh))) == 5500.0
+
+
+async def test_an_event_token_is_its_value_with_its_type_and_no_authorization_is_accepted(server, station, api) -> None:  # type: ignore[no-untyped-def]
+    """The TransactionEvent's idToken is judged as Authorize judges it: a registered value of
+    another type is Unknown; NoAuthorization (a session on free charging, OCPP 2.0.1 C02.FR.02)
+    is Accepted without a lookup and the transaction keeps the type."""
+    await add_tag(server, "CARD-9", token_type="ISO14443")
+    cs = await station("CS-1")
+    wrong = await cs.event("Started", 0, "tx-type", token="CARD-9", token_type="KeyCode", meter=[register(0, 0)])
+    assert wrong.id_token_info == {"status": "Unknown"}
+    right = await cs.event("Started", 0, "tx-right", evse=2, token="CARD-9", meter=[register(0, 0)])
+    assert right.id_token_info["status"] == "Accepted"
+
+    free = await cs.event("Started", 0, "tx-free", evse=3, trigger="CablePluggedIn", token="",
+                          token_type="NoAuthorization", meter=[register(0, 0)])
+    assert free.id_token_info == {"status": "Accepted"}
+    tx = await by_wire_id(api, "tx-free")
+    assert (tx["id_tag"], tx["id_token_type"], tx["id_tag_status"]) == ("", "NoAuthorization", "Accepted")

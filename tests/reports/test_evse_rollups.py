@@ -104,3 +104,55 @@ async def test_two_evses_connector_1_charging_at_once_are_two_rows_live_and_rebu
     for name, rows in live.items():
         assert rebuilt[name] == rows, name
     assert await report(api, "utilisation", **WINDOW) == utilisation
+
+
+async def test_a_201_sessions_charging_state_is_its_connectors_charging_time_live_and_rebuilt(server, station, api, database_url) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """2.0.1 reports no Charging status (its connector is Occupied): the TransactionEvents'
+    chargingState tells the charging time, which the utilisation report counts as 1.6's
+    StatusNotification Charging, for an ended session (in the rollups, rebuilt alike) and for
+    one still running."""
+    await add_tag(server, "TAG-1")
+    await add_tag(server, "TAG-2")
+    cs = await station("CS-C")
+    for evse in (1, 2):
+        await connector_status(cs, evse, "Available", 0)
+    await connector_status(cs, 1, "Occupied", 10)
+    await cs.event("Started", 0, "tx-c1", minutes=10, evse=1, token="TAG-1", meter=[register(1000, 10)],
+                   info={"charging_state": "EVConnected"})
+    await cs.event("Updated", 1, "tx-c1", minutes=20, evse=1, trigger="ChargingStateChanged",
+                   info={"charging_state": "Charging"})
+    await cs.event("Updated", 2, "tx-c1", minutes=30, evse=1, trigger="MeterValuePeriodic", meter=[register(3000, 30)])
+    await cs.event("Updated", 3, "tx-c1", minutes=50, evse=1, trigger="ChargingStateChanged",
+                   info={"charging_state": "SuspendedEV"})
+    await cs.event("Updated", 4, "tx-c1", minutes=55, evse=1, trigger="ChargingStateChanged",
+                   info={"charging_state": "Charging"})
+    await cs.event("Ended", 5, "tx-c1", minutes=70, evse=1, meter=[register(7000, 70)],
+                   info={"charging_state": "EVConnected", "stopped_reason": "EVDisconnected"})
+    await connector_status(cs, 1, "Available", 80)
+    # EVSE 2 charges from minute 30 and is still at it when the report is read.
+    await connector_status(cs, 2, "Occupied", 20)
+    await cs.event("Started", 0, "tx-c2", minutes=20, evse=2, token="TAG-2", meter=[register(0, 20)],
+                   info={"charging_state": "EVConnected"})
+    await cs.event("Updated", 1, "tx-c2", minutes=30, evse=2, trigger="ChargingStateChanged",
+                   info={"charging_state": "Charging"})
+    await server.services.rollups.flush()
+
+    utilisation = await report(api, "utilisation", **WINDOW)
+    items = {(i["evse_id"], i["connector_id"]): i["seconds"] for i in utilisation["items"]}
+    # EVSE 1: occupied 10'→80' (70'), of which charging 20'→50' and 55'→70' (45').
+    assert (items[(1, 1)]["charging"], items[(1, 1)]["occupied"]) == (45 * 60.0, 25 * 60.0)
+    assert items[(1, 1)]["available"] == (10 + 40) * 60.0
+    # EVSE 2: occupied from 20' to the window's end (120'), charging from 30'.
+    assert (items[(2, 1)]["charging"], items[(2, 1)]["occupied"]) == (90 * 60.0, 10 * 60.0)
+    assert utilisation["totals"]["charging_s"] == 135 * 60.0
+
+    live = await rollup_rows(server)
+    env = {**os.environ, "VOLTLINE_DATABASE_URL": database_url,
+           "VOLTLINE_REPORTS_TIME_ZONE": server.settings.reports_time_zone}
+    done = await asyncio.to_thread(
+        subprocess.run, [str(Path(sys.executable).parent / "voltline"), "reports", "rebuild"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert await rollup_rows(server) == live
+    assert await report(api, "utilisation", **WINDOW) == utilisation

@@ -162,6 +162,13 @@ async def test_authorize_answers_each_status_with_group_and_cache_expiry(
     assert (await authorize("OLD"))["status"] == "Expired"
     assert (await authorize("VOID"))["status"] == "Invalid"
     assert await authorize("NOBODY") == {"status": "Unknown"}
+    # A token is its value with its type: the eMAID APP is not a card whose UID reads APP, and
+    # a blocked card presented as a key code is no token Voltline knows either.
+    assert await authorize("APP", "ISO14443") == {"status": "Unknown"}
+    assert await authorize("STOLEN", "KeyCode") == {"status": "Unknown"}
+    assert (await authorize("FLEET", "Central"))["status"] == "Accepted"
+    # NoAuthorization names no one and needs no lookup (OCPP 2.0.1 C02.FR.02): Accepted.
+    assert await authorize("", "NoAuthorization") == {"status": "Accepted"}
     # 1.6 has no Unknown: an unknown tag stays Invalid there.
     old: OcppClient = await connect("CP-16")
     await old.boot()

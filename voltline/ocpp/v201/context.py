@@ -45,7 +45,9 @@ class ChargePoints(Protocol):
 
 
 class Authorization(Protocol):
-    async def authorize(self, id_tag: str, *, charge_point_id: str | None = None) -> IdTokenVerdict: ...
+    async def authorize(
+        self, id_tag: str, *, token_type: str | None = None, charge_point_id: str | None = None
+    ) -> IdTokenVerdict: ...
 
 
 class SignedCertificate(Protocol):

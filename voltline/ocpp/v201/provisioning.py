@@ -65,10 +65,10 @@ async def status_notification(ctx: Context, p: Payload) -> Payload:
 
 
 async def authorize(ctx: Context, p: Payload) -> Payload:
-    # The token's type does not change the verdict: a registered tag is one token, whatever
-    # reader saw it. The ISO 15118 certificate checks (certificateStatus) are not done here.
-    token, _ = read_id_token(p["idToken"])
-    verdict = await ctx.services.authorization.authorize(token, charge_point_id=ctx.identity)
+    # A token is its value with its type (services/authorization/authorize.py). The ISO 15118
+    # certificate checks (certificateStatus) are not done here.
+    token, token_type = read_id_token(p["idToken"])
+    verdict = await ctx.services.authorization.authorize(token, token_type=token_type, charge_point_id=ctx.identity)
     return {"idTokenInfo": id_token_info(verdict)}
 
 

@@ -18,6 +18,11 @@ from voltline.store.database import Store
 ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX = "Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"
 ID_TAG_STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID)
 
+# OCPP 2.0.1's IdTokenEnumType for a session nobody was asked to authorize (a station on free
+# charging, a start button): its idToken is empty and names no one. C02.FR.02: the CSMS answers
+# such a token Accepted; there is nothing to look up.
+NO_AUTHORIZATION = "NoAuthorization"
+
 
 class AuthorizationContext(Enum):
     """What a verdict answers. OCPP 1.6 allows ConcurrentTx only in a StartTransaction answer:
@@ -45,6 +50,7 @@ async def authorize(
     id_tag: str,
     context: AuthorizationContext = AuthorizationContext.AUTHORIZE,
     *,
+    token_type: str | None = None,
     exclude_transactions: Collection[int] = (),
 ) -> IdTagInfo:
     """The status of `id_tag` right now, as OCPP's IdTagInfo.
@@ -52,7 +58,14 @@ async def authorize(
     Unknown → Invalid (and not `known`); Blocked → Blocked; past its expiry → Expired; for a start, already in as
     many active transactions (other than `exclude_transactions`) as the tag may have → ConcurrentTx;
     the parent tag is returned when set.
+
+    `token_type`: 2.0.1's IdTokenEnumType as the station read it (None on 1.6, whose id tags have
+    none). A 2.0.1 token is its value and its type together: a registered tag of another type is
+    not this token (unknown), as an RFID card's UID is not a key code of the same digits. A
+    NoAuthorization token is Accepted without a lookup (NO_AUTHORIZATION).
     """
+    if token_type == NO_AUTHORIZATION:
+        return IdTagInfo(ACCEPTED, token_type=NO_AUTHORIZATION)
     tags = t.id_tags.c
     columns: list[sa.ColumnElement[object]] = [
         tags.status, tags.expiry_date, tags.parent_id_tag, tags.token_type, _PARENT_TOKEN_TYPE,
@@ -61,11 +74,16 @@ async def authorize(
     if starting:
         tx = t.transactions.c
         active = sa.select(sa.func.count()).where(tx.id_tag == id_tag, tx.stopped_at.is_(None))
+        if token_type is not None:  # the same value of another type is another token's session
+            active = active.where(sa.or_(tx.id_token_type == token_type, tx.id_token_type.is_(None)))
         if exclude_transactions:
             active = active.where(tx.id.not_in(list(exclude_transactions)))
         columns += [tags.max_active_transactions, active.scalar_subquery().label("active")]
     # One statement: on a loaded server every round trip to the database costs turns of the loop.
-    row = (await conn.execute(sa.select(*columns).where(tags.id_tag == id_tag))).first()
+    query = sa.select(*columns).where(tags.id_tag == id_tag)
+    if token_type is not None:
+        query = query.where(tags.token_type == token_type)
+    row = (await conn.execute(query)).first()
     if row is None:
         return IdTagInfo(INVALID, known=False)
     status, expiry, parent, kind = row.status, row.expiry_date, row.parent_id_tag, row.token_type
@@ -101,11 +119,13 @@ class AuthorizationService:
         id_tag: str,
         context: AuthorizationContext = AuthorizationContext.AUTHORIZE,
         *,
+        token_type: str | None = None,
         charge_point_id: str | None = None,
     ) -> IdTagInfo:
-        """`charge_point_id`: the charge point that asks, whose refused starts the reports count."""
+        """`charge_point_id`: the charge point that asks, whose refused starts the reports count;
+        `token_type`: a 2.0.1 token's type (see `authorize`)."""
         async with self._store.read() as conn:
-            info = await authorize(conn, id_tag, context)
+            info = await authorize(conn, id_tag, context, token_type=token_type)
         if charge_point_id is not None and self._failed_starts is not None and info.status != ACCEPTED:
             self._failed_starts.failed_start(charge_point_id, info.status, now())
         return info

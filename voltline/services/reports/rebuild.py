@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltline.services.reports.adding import Grains, add_rows, evse_key
+from voltline.services.reports.charging import add_charging_time
 from voltline.services.reports.meters import SessionMeter
 from voltline.services.reports.peaks import PEAK_TABLES
 from voltline.services.reports.recorder import Sums, add_sums, session_row
@@ -56,7 +57,22 @@ async def rebuild(store: Store, grains: Grains) -> RebuildReport:
     await store.write(clear)
     await _sessions(store, grains, report)
     await _statuses(store, grains, report)
+    await _charging(store, grains)
     return report
+
+
+async def _charging(store: Store, grains: Grains) -> None:
+    """The charging time of the ended sessions told as events (2.0.1), as each end added it."""
+    tx = t.transactions.c
+    ended = await store.query_all(sa.select(tx.id).where(tx.evse_id.is_not(None), tx.stopped_at.is_not(None)).order_by(tx.id))
+    for i in range(0, len(ended), CHUNK):
+        ids = [row.id for row in ended[i:i + CHUNK]]
+
+        async def write(conn: AsyncConnection, ids: list[int] = ids) -> None:
+            for transaction_id in ids:
+                await add_charging_time(conn, grains, transaction_id)
+
+        await store.write(write)
 
 
 async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None:

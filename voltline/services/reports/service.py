@@ -15,6 +15,7 @@ from voltline.services.clock import now
 from voltline.services.errors import Invalid
 from voltline.services.reports import views as v
 from voltline.services.reports.adding import Grains
+from voltline.services.reports.charging import charging_spans
 from voltline.services.reports.hours import DURATION_BUCKETS_S, ENERGY_BUCKETS_WH
 from voltline.services.reports.peaks import hour_watts
 from voltline.services.reports.periods import hours_of, period_start, periods
@@ -313,6 +314,11 @@ class Reports:
                 since = max(row.status_at, f.start)
                 if since < end:
                     entry[status_class(row.status)] += (end - since).total_seconds()
+        # A 2.0.1 session still running: its charging so far, not in the rollups until it ends.
+        for key, charging in (await self._charging_now(f, end)).items():
+            entry = seconds[key]
+            entry["charging"] += charging
+            entry["occupied"] -= charging
         items: list[v.Utilisation] = []
         if group == "charge_point":
             merged: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
@@ -420,6 +426,29 @@ class Reports:
         ):
             events[row.charge_point_id].failed[REMOTE_START_REJECTED] = int(row.n)
         return events
+
+    async def _charging_now(self, f: v.ReportFilter, end: datetime) -> dict[tuple[str, int, int], float]:
+        """Seconds in Charging within [f.start, end) of the running sessions told as events
+        (2.0.1), by (charge point, EVSE, connector): see reports/charging.py."""
+        tx, ev = t.transactions.c, t.transaction_events.c
+        rows = await self._rows(
+            sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, ev.timestamp, ev.charging_state)
+            .select_from(t.transactions.join(t.transaction_events, ev.transaction_id == tx.id))
+            .where(tx.stopped_at.is_(None), tx.evse_id.is_not(None), tx.started_at < end, ev.charging_state.is_not(None),
+                   *_charge_points(tx.charge_point_id, f))
+            .order_by(tx.id, ev.timestamp, ev.seq_no)
+        )
+        states: dict[int, tuple[tuple[str, int, int], list[tuple[datetime, str]]]] = {}
+        for row in rows:
+            states.setdefault(row.id, ((row.charge_point_id, row.evse_id, row.connector_id), []))[1].append(
+                (row.timestamp, row.charging_state))
+        charging: dict[tuple[str, int, int], float] = defaultdict(float)
+        for key, changes in states.values():
+            for start, stop in charging_spans(changes, end):
+                start = max(start, f.start)
+                if start < stop:
+                    charging[key] += (stop - start).total_seconds()
+        return charging
 
     # -- peak power -------------------------------------------------------------------------
 

@@ -146,7 +146,8 @@ async def apply_event(
         # A repeat: the first was applied; the same verdict, this transaction not counted against its tag.
         result.repeated = True
         if event.id_token is not None:
-            result.id_tag_info = await authorize(conn, event.id_token, token_context, exclude_transactions=(transaction_id,))
+            result.id_tag_info = await authorize(conn, event.id_token, token_context, token_type=event.token_type,
+                                                 exclude_transactions=(transaction_id,))
         return result
 
     values: dict[str, Any] = {}
@@ -160,7 +161,8 @@ async def apply_event(
     # The id token: the verdict answers the event; the first one before the end names the transaction.
     id_tag, id_tag_status = row.id_tag, row.id_tag_status
     if event.id_token is not None:
-        info = await authorize(conn, event.id_token, token_context, exclude_transactions=(transaction_id,))
+        info = await authorize(conn, event.id_token, token_context, token_type=event.token_type,
+                               exclude_transactions=(transaction_id,))
         result.id_tag_info = info
         if event.event_type != ENDED and row.id_tag == NO_TOKEN:
             id_tag, id_tag_status = event.id_token, info.status

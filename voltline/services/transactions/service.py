@@ -27,6 +27,8 @@ from voltline.services.authorization.authorize import ACCEPTED, AuthorizationCon
 from voltline.services.clock import now
 from voltline.services.errors import Conflict, Invalid, NotFound
 from voltline.services.reports.recorder import Rollups
+from voltline.services.reports.adding import Grains
+from voltline.services.reports.charging import add_charging_time
 from voltline.services.transactions.reconciliation import LostTransaction, SessionsAfterReboot
 from voltline.services.remote_control.remote_start import REQUESTED
 from voltline.services.transactions import rules
@@ -255,6 +257,10 @@ class TransactionService:
         self._stopped(identity, connector_id, transaction_id, meter_stop, timestamp, reason or DEFAULT_STOP_REASON, samples if applied else None)
         return info
 
+    def _grains(self) -> Grains | None:
+        """The rollups' grains while they are kept (None: off)."""
+        return self.rollups.grains if self.rollups.enabled else None
+
     async def event(self, identity: str, event: TransactionEventData) -> EventResult:
         """Apply one event of a transaction told as events (OCPP 2.0.1's TransactionEvent; the
         rules are in voltline/services/transactions/events.py), then tell the rest of Voltline
@@ -273,8 +279,12 @@ class TransactionService:
         # The exact path decides, and what it finds is learnt again once it is committed.
         self.open_events.forget(key)
 
+        grains = self._grains()
+
         async def apply(conn: AsyncConnection) -> tuple[EventResult, OpenTransaction | None]:
             result = await apply_event(conn, identity, event, samples)
+            if result.ended and grains is not None:  # its charging time, now that all of it is known
+                await add_charging_time(conn, grains, result.transaction_id)
             return result, None if result.stopped else await read_open(conn, result.transaction_id)
 
         result, known = await self._store.write(apply)
@@ -400,7 +410,7 @@ class TransactionService:
             if value < row.meter_start:
                 raise Invalid(f"meter_stop {value} Wh is below the transaction's meter_start ({row.meter_start} Wh)")
             closed = ClosedTransaction(transaction_id, value, note[:NOTE_LENGTH], stopped_at)
-            if not await _close_open(conn, closed, stopped_at):
+            if not await _close_open(conn, closed, stopped_at, self._grains()):
                 raise Conflict(f"transaction {transaction_id} has stopped already", code="transaction_stopped")
             return row.charge_point_id, closed, row.connector_id
 
@@ -436,7 +446,7 @@ class TransactionService:
                 # it began (the charge point's clock and ours differ).
                 stopped_at = max(last.timestamp if last is not None else tx.stopped_by, row.started_at)
                 result = ClosedTransaction(tx.transaction_id, meter_stop, tx.note[:NOTE_LENGTH], stopped_at)
-                if await _close_open(conn, result, stopped_at):
+                if await _close_open(conn, result, stopped_at, self._grains()):
                     closed.append(result)
             return closed
 
@@ -663,12 +673,15 @@ async def _close(conn: AsyncConnection, row: Any, connector_id: int, at: datetim
     return closed
 
 
-async def _close_open(conn: AsyncConnection, closed: ClosedTransaction, at: datetime) -> bool:
+async def _close_open(conn: AsyncConnection, closed: ClosedTransaction, at: datetime, grains: Grains | None = None) -> bool:
     """Record a stop Voltline made itself, if the transaction is still open. Its `stop_note` lets
-    the charge point's own StopTransaction replace it when that still comes."""
+    the charge point's own StopTransaction replace it when that still comes. With `grains`, a
+    session told as events (2.0.1) adds its charging time to the rollups (reports/charging.py)."""
     result = await conn.execute(
         t.transactions.update()
         .where(_tx.id == closed.transaction_id, _tx.stopped_at.is_(None))
         .values(meter_stop=closed.meter_stop, stopped_at=at, stop_reason=CLOSED_REASON, stop_note=closed.note)
     )
+    if result.rowcount and grains is not None:
+        await add_charging_time(conn, grains, closed.transaction_id)
     return bool(result.rowcount)
