@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -630,6 +630,105 @@ async def test_0019_keeps_remote_starts_and_adds_the_remote_start_id_they_went_o
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("remote_starts")])
         assert [tuple(r) for r in rows] == [("Accepted", None), ("Started", 7)]
         assert "ocpp_remote_start_id" not in columns
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()
+
+
+# message_batches as revisions 0005-0017 had it: the frames as JSON text.
+old_batches = sa.Table(
+    "message_batches",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("charge_point_id", sa.String(255), nullable=False),
+    sa.Column("first_at", t.UTCDateTime, nullable=False),
+    sa.Column("last_at", t.UTCDateTime, nullable=False),
+    sa.Column("frame_count", sa.Integer, nullable=False),
+    sa.Column("frames", sa.Text, nullable=False),
+)
+
+
+def _old_log(batches: int) -> list[dict[str, object]]:
+    """Batches of a Heartbeat, a MeterValues and their answers, a CALLERROR now and then, and an
+    unreadable frame: the frames as the recorder wrote them up to 0017."""
+    rows = []
+    for b in range(1, batches + 1):
+        at = AT + timedelta(milliseconds=37 * b)
+        stamp = at.isoformat(" ", "microseconds")[:26]
+        cp = f"CP-{b % 7}"
+        frames: list[list[object]] = [
+            [stamp, "in", 2, f"h{b}", "Heartbeat", None, f'[2,"h{b}","Heartbeat",{{}}]'],
+            [stamp, "out", 3, f"h{b}", "Heartbeat", None, f'[3,"h{b}",{{"currentTime":"{at.isoformat()}"}}]'],
+            [stamp, "in", 2, f"m{b}", "MeterValues", None,
+             f'[2,"m{b}","MeterValues",{{"connectorId":1,"meterValue":[{{"sampledValue":[{{"value":"{b * 13}"}}]}}]}}]'],
+        ]
+        frames.append([stamp, "out", 4, f"m{b}", "MeterValues", "InternalError", f'[4,"m{b}","InternalError","ü",{{}}]']
+                      if b % 9 == 0 else [stamp, "out", 3, f"m{b}", "MeterValues", None, f'[3,"m{b}",{{}}]'])
+        if b % 50 == 0:
+            frames.append([stamp, "in", 0, None, None, 'not json " at all', "FormationViolation"])
+        rows.append({"id": b, "charge_point_id": cp, "first_at": at, "last_at": at, "frame_count": len(frames),
+                     "frames": json.dumps(frames, ensure_ascii=False)})
+    return rows
+
+
+VIEW_FIELDS = ("id", "charge_point_id", "direction", "message_type", "message_id", "action", "error_code", "payload",
+               "created_at")
+
+
+async def test_0018_compresses_the_log_with_a_trained_dictionary_and_answers_as_the_view_did(empty_database: str) -> None:
+    from tests.logged_frames import logged_frames
+    from voltline.services.message_log.search import FrameQuery
+
+    engine = create_engine(empty_database)
+    view = sa.Table("messages", sa.MetaData(), *(sa.Column(n) for n in VIEW_FIELDS[:-1]),
+                    sa.Column("created_at", t.UTCDateTime))
+    window = (AT + timedelta(seconds=20), AT + timedelta(seconds=50))
+    questions = [  # (what the view was asked, what the search is asked)
+        (sa.true(), FrameQuery()),
+        (view.c.charge_point_id == "CP-3", FrameQuery(charge_point_id="CP-3")),
+        (view.c.action == "MeterValues", FrameQuery(action="MeterValues")),
+        (view.c.message_type == 4, FrameQuery(message_types=(4,))),
+        (view.c.message_type == 0, FrameQuery(message_types=(0,))),
+        (sa.and_(view.c.created_at >= window[0], view.c.created_at < window[1], view.c.direction == "out"),
+         FrameQuery(since=window[0], until=window[1], direction="out")),
+    ]
+
+    async def view_answers() -> list[list[dict[str, object]]]:
+        async with engine.connect() as conn:
+            return [[dict(row) for row in (await conn.execute(
+                sa.select(*(view.c[n] for n in VIEW_FIELDS)).where(where).order_by(view.c.id))).mappings()]
+                for where, _ in questions]
+
+    try:
+        await _migrate(engine, empty_database, "0017")
+        rows = _old_log(1500)
+        async with engine.begin() as conn:
+            await conn.execute(old_batches.insert(), rows)
+        before = await view_answers()
+        assert len(before[0]) > 6000 and all(before)
+
+        await _migrate(engine, empty_database, "0018")
+        async with engine.begin() as conn:
+            dictionaries = (await conn.execute(sa.select(t.message_dictionaries.c.id))).scalars().all()
+            used = set((await conn.execute(sa.select(t.message_batches.c.dictionary_id))).scalars())
+            packed = (await conn.execute(sa.select(sa.func.sum(sa.func.length(t.message_batches.c.body))))).scalar()
+            for (_, query), expected in zip(questions, before, strict=True):
+                found = await logged_frames(conn, query)
+                assert [{n: getattr(f, n) for n in VIEW_FIELDS} for f in found] == expected, query
+            # The log goes on after the ids kept.
+            await conn.execute(t.message_batches.insert().values(
+                charge_point_id="CP-1", first_at=AT, last_at=AT, frame_count=1, body=b"", dictionary_id=None))
+            newest = (await conn.execute(sa.select(sa.func.max(t.message_batches.c.id)))).scalar()
+            await conn.execute(t.message_batches.delete().where(t.message_batches.c.id == newest))
+        assert dictionaries == [1] and used == {1}  # every batch compressed with the dictionary trained
+        assert packed * 4 < sum(len(r["frames"].encode()) for r in rows)  # type: ignore[union-attr]
+        assert newest == 1501
+
+        await _migrate(engine, empty_database, "0017", down=True)
+        assert await view_answers() == before
+        async with engine.connect() as conn:
+            texts = (await conn.execute(sa.select(old_batches.c.id, old_batches.c.frames).order_by(old_batches.c.id))).all()
+        assert [tuple(r) for r in texts] == [(r["id"], r["frames"]) for r in rows]  # the very text
         await _migrate(engine, empty_database, "head")
     finally:
         await engine.dispose()

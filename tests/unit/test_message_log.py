@@ -111,3 +111,63 @@ async def test_the_bound_in_bytes_drops_big_frames_and_a_failed_commit_keeps_the
     assert log.held_frames == 4 and log.held_bytes > 10_000  # kept for the next flush
     log.record("CP-1", "in", 2, "late", "DataTransfer", big)
     assert log.dropped == 2
+
+
+async def test_a_charge_points_frames_wait_for_the_hold_and_go_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(message_log.time, "monotonic", lambda: clock[0])
+    store = _RecordingStore()
+    log = MessageLog(store=store, hold=2.0)  # type: ignore[arg-type]
+    log.record("CP-1", "in", 2, "a", "Heartbeat", b"[1]")
+    clock[0] = 101.0
+    log.record("CP-2", "in", 2, "b", "Heartbeat", b"[22]")
+    log.record("CP-1", "out", 3, "a", "Heartbeat", b"[333]")
+    assert log.flush(log.hold) is None and log.held_frames == 3  # nobody has waited 2 s yet
+    clock[0] = 102.5
+    await log.flush(log.hold)  # type: ignore[misc]
+    [(_, rows)] = store.inserts
+    assert [(row[0], row[3]) for row in rows] == [("CP-1", 2)]  # its two frames, one batch
+    assert log.held_frames == 1 and log.held_bytes == 4 + message_log.FRAME_BYTES
+    log.record("CP-1", "in", 2, "c", "Heartbeat", b"[1]")  # a new wait of its own
+    clock[0] = 103.5
+    await log.flush(log.hold)  # type: ignore[misc]
+    assert [(row[0], row[3]) for row in store.inserts[-1][1]] == [("CP-2", 1)]
+    await log.flush()  # type: ignore[misc]  # a stop, or a test: everything
+    assert [(row[0], row[3]) for row in store.inserts[-1][1]] == [("CP-1", 1)]
+    assert log.held_frames == 0 and log.held_bytes == 0
+
+
+async def test_a_trained_dictionary_packs_the_next_batches_and_is_named_by_them() -> None:
+    store = _RecordingStore()
+    log = MessageLog(store=store)  # type: ignore[arg-type]
+    stored: list[Any] = []
+
+    async def commit_one(statement: Any) -> list[Any]:
+        stored.append(statement.compile().params["content"])
+        return [type("Row", (), {"id": 7})()]
+
+    store.commit_one = commit_one  # type: ignore[attr-defined]
+    samples = [orjson.dumps([["2026-12-01 00:00:00.000000", "in", 2, str(i), "Heartbeat", None,
+                              f'[2,"{i}","Heartbeat",{{}}]']]) for i in range(500)]
+    await log.train(samples)
+    log.record("CP-1", "in", 2, "42", "Heartbeat", b'[2,"42","Heartbeat",{}]')
+    await log.flush()  # type: ignore[misc]
+    [(_, [row])] = store.inserts
+    assert row[5] == 7  # the dictionary's id
+    assert orjson.loads(Unpacker({7: stored[0]}).unpack(row[4], 7))[0][3] == "42"
+
+
+async def test_a_flush_takes_its_share_of_the_waiting_charge_points_the_longest_waiting_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(message_log.time, "monotonic", lambda: clock[0])
+    store = _RecordingStore()
+    log = MessageLog(store=store, hold=2.0)  # type: ignore[arg-type]
+    for n in range(10):  # a fleet that booted together
+        log.record(f"CP-{n}", "in", 2, "1", "BootNotification", b"[]")
+    clock[0] = 5.0
+    await log.flush(log.hold, 0.3)  # type: ignore[misc]
+    assert [row[0] for row in store.inserts[-1][1]] == ["CP-0", "CP-1", "CP-2"]
+    await log.flush(log.hold, 0.3)  # type: ignore[misc]
+    assert [row[0] for row in store.inserts[-1][1]] == ["CP-3", "CP-4"]  # a share of the seven left
