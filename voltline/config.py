@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     write_queue_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes waiting to be committed, per write lane")
     message_log_max_frames: int = Field(200_000, ge=1, description="log frames held in memory until committed")
     message_log_max_bytes: int = Field(64 * 1024 * 1024, ge=1, description="bytes of log frames held in memory")
+    message_log_hold_seconds: float = Field(
+        2.0, ge=0, description="how long a charge point's frames wait to be written as one compressed batch"
+    )
     query_timeout: float = Field(10.0, gt=0, description="seconds an operator's read (API, dashboard, export) may run")
     report_rollups: bool = Field(True, description="keep the reports' hourly rollups up to date as data arrives")
     reports_time_zone: str = Field("UTC", description="IANA zone of the reports' day boundaries unless a request names one")

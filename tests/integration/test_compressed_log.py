@@ -175,3 +175,14 @@ async def test_compressed_exchanges_match_a_plain_reading_of_every_frame(server)
             assert [(e.id, e.answer.id if e.answer else None) for e in got] == expected(where, before, limit), where
             for e in got:
                 assert e.request.payload == next(f["payload"] for f in frames if f["id"] == e.id)
+
+
+async def test_a_read_sees_the_frames_held_back_for_their_batch(server) -> None:  # type: ignore[no-untyped-def]
+    log = server.services.message_log
+    log.hold = 3600.0  # the periodic flush holds them back for an hour
+    log.record("CP-HELD", "in", 2, "h1", "Heartbeat", '[2,"h1","Heartbeat",{}]')
+    log.record("CP-HELD", "out", 3, "h1", "Heartbeat", '[3,"h1",{"currentTime":"2026-12-01T00:00:00Z"}]')
+    page = await server.services.views.messages.messages(charge_point_id="CP-HELD")
+    assert [(m.direction, m.message_type) for m in page.items] == [("out", 3), ("in", 2)]
+    [exchange] = await server.services.views.messages.exchanges(ExchangeFilter(charge_point_id="CP-HELD"))
+    assert exchange.answer is not None and exchange.answer.payload.startswith("[3,")

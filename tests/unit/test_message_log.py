@@ -171,3 +171,25 @@ async def test_a_flush_takes_its_share_of_the_waiting_charge_points_the_longest_
     assert [row[0] for row in store.inserts[-1][1]] == ["CP-0", "CP-1", "CP-2"]
     await log.flush(log.hold, 0.3)  # type: ignore[misc]
     assert [row[0] for row in store.inserts[-1][1]] == ["CP-3", "CP-4"]  # a share of the seven left
+
+
+async def test_frames_held_back_past_a_quarter_of_the_bound_go_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(message_log.time, "monotonic", lambda: 0.0)
+    store = _RecordingStore()
+    log = MessageLog(store=store, hold=60.0, max_buffer=40)  # type: ignore[arg-type]
+    for n in range(4):
+        for _ in range(4):
+            log.record(f"CP-{n}", "in", 2, "1", "Heartbeat", b"[]")
+    await log.flush(log.hold)  # type: ignore[misc]  # nobody waited a minute, but 16 frames > 40 / 4
+    assert [row[0] for row in store.inserts[-1][1]] == ["CP-0", "CP-1"]  # the longest waiting, until 8 are left
+    assert log.held_frames == 8 and log.dropped == 0
+
+
+async def test_one_charge_points_frames_go_on_their_own_when_asked_for() -> None:
+    store = _RecordingStore()
+    log = MessageLog(store=store, hold=60.0)  # type: ignore[arg-type]
+    log.record("CP-1", "in", 2, "a", "Heartbeat", b"[1]")
+    log.record("CP-2", "in", 2, "b", "Heartbeat", b"[2]")
+    await log.flush(charge_point="CP-2")  # type: ignore[misc]
+    assert [row[0] for row in store.inserts[-1][1]] == ["CP-2"]
+    assert log.held_frames == 1 and log.flush(charge_point="CP-3") is None

@@ -163,19 +163,21 @@ class Services:
                 security_profiles.guard_change_configuration(commands.effect(ChangeConfiguration))
             ),
         )
+        message_log = MessageLog(
+            store,
+            enabled=settings.message_log,
+            retention_days=settings.message_log_retention_days,
+            max_buffer=settings.message_log_max_frames,
+            max_bytes=settings.message_log_max_bytes,
+            hold=settings.message_log_hold_seconds,
+        )
         return cls(
             store=store,
             bus=bus,
             charge_points=charge_points,
             authorization=AuthorizationService(store, rollups),
             transactions=transactions,
-            message_log=MessageLog(
-                store,
-                enabled=settings.message_log,
-                retention_days=settings.message_log_retention_days,
-                max_buffer=settings.message_log_max_frames,
-                max_bytes=settings.message_log_max_bytes,
-            ),
+            message_log=message_log,
             tokens=TokenService(store),
             commands=commands,
             id_tags=IdTagService(store, bus),
@@ -192,7 +194,7 @@ class Services:
                     charge_points.is_registered,
                 ),
                 transactions=TransactionViews(store, transactions.live),
-                messages=MessageViews(store),
+                messages=MessageViews(store, lambda charge_point: message_log.flush(charge_point=charge_point)),
                 id_tags=IdTagViews(store),
                 reservations=ReservationViews(store),
                 charging_profiles=ChargingProfileViews(store),

@@ -180,29 +180,46 @@ class MessageLog:
             return taken
         cutoff = time.monotonic() - held_for
         most = max(1, int(len(self._waiting_since) * share))
+        # Past a quarter of the memory bounds, the longest waiting go early: holding back never drops.
+        over_frames, over_bytes = self._recorded - self._max_buffer // 4, self._recorded_bytes - self._max_bytes // 4
         due = []
         for identity, since in self._waiting_since.items():
-            if since > cutoff or len(due) >= most:
+            if over_frames <= 0 and over_bytes <= 0 and (since > cutoff or len(due) >= most):
                 break  # the others came later
-            due.append(identity)
+            frames = self._frames[identity]
+            size = sum([len(frame[6]) for frame in frames]) + FRAME_BYTES * len(frames)
+            due.append((identity, size))
+            over_frames -= len(frames)
+            over_bytes -= size
         taken = {}
-        for identity in due:
+        for identity, size in due:
             del self._waiting_since[identity]
             frames = taken[identity] = self._frames.pop(identity)
             self._recorded -= len(frames)
-            self._recorded_bytes -= sum([len(frame[6]) for frame in frames]) + FRAME_BYTES * len(frames)
+            self._recorded_bytes -= size
         return taken
 
-    def flush(self, held_for: float = 0.0, share: float = 1.0) -> Awaitable[Any] | None:
+    def _take_one(self, identity: str) -> dict[str, list[Frame]]:
+        frames = self._frames.pop(identity, None)
+        if frames is None:
+            return {}
+        del self._waiting_since[identity]
+        self._recorded -= len(frames)
+        self._recorded_bytes -= sum([len(frame[6]) for frame in frames]) + FRAME_BYTES * len(frames)
+        return {identity: frames}
+
+    def flush(
+        self, held_for: float = 0.0, share: float = 1.0, charge_point: str | None = None
+    ) -> Awaitable[Any] | None:
         """Hand the recorded frames to the store (with `held_for`, those of the charge points
-        whose frames have waited that long, at most `share` of them); the result resolves once
-        every frame handed over so far is committed (or failed and waits for the next flush),
-        earlier flushes' included.
+        whose frames have waited that long, at most `share` of them; with `charge_point`, that
+        one's alone); the result resolves once every frame handed over so far is committed (or
+        failed and waits for the next flush), earlier flushes' included.
 
         Batches go in chunks of about `CHUNK_FRAMES` frames, each a commit of its own: on SQLite a
         commit holds the event loop, and one of a fifth of a second's log held every charge point
         and API request for tens of milliseconds."""
-        pending = self._take(held_for, share)
+        pending = self._take(held_for, share) if charge_point is None else self._take_one(charge_point)
         instant = _instant
         batches, self._retry, self._retry_frames, self._retry_bytes = self._retry, [], 0, 0
         compress, dictionary_id, samples = self._compressor.compress, self._dictionary_id, self._samples

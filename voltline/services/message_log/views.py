@@ -4,6 +4,8 @@ compressed table (found by services.message_log.search, in a read's thread)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -60,13 +62,24 @@ def _utc(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+FLUSH_WAIT = 1.0  # seconds a read waits for the frames held back to be written, at most
+
+
 class MessageViews:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, flush: Callable[[str], Awaitable[Any] | None] | None = None) -> None:
         self._store = store
+        self._flush = flush  # the recorder's, for one charge point: write the frames it holds back
         self._dictionaries: dict[int, bytes] = {}  # loaded by reads as they meet them; never changed
 
-    async def _search(self, read: Any) -> Any:
-        """`read(search)`'s result, run in a read's thread."""
+    async def _search(self, read: Any, charge_point_id: str | None) -> Any:
+        """`read(search)`'s result, run in a read's thread. A charge point's frames that the
+        recorder holds back (to make a batch of them) are written first: its log is seen up to
+        now. The whole log's reads (the overview's feed, refreshed every second) leave the
+        batches be, and see a frame once its batch is written, `hold` seconds on."""
+        written = None if self._flush is None or not charge_point_id else self._flush(charge_point_id)
+        if written is not None:
+            # Failed writes are the recorder's to retry; a slow one is not waited for long.
+            await asyncio.wait([asyncio.ensure_future(written)], timeout=FLUSH_WAIT)
         async with self._store.query() as conn:
             return await conn.run_sync(
                 lambda sync_conn: read(Search(sync_conn, Unpacker(self._dictionaries), self._store.query_timeout))
@@ -109,7 +122,7 @@ class MessageViews:
             rows, _ = search.page(page_query, offset=offset, limit=limit, newest_first=newest_first)
             return rows, search.page(query, offset=0, limit=0, count=True)[1]
 
-        rows, total = await self._search(read)
+        rows, total = await self._search(read, charge_point_id)
         next_cursor = encode_cursor("msg", rows[-1].id) if rows and len(rows) == limit else None
         return Page([MessageView.model_validate(row) for row in rows], int(total or 0), limit, offset, next_cursor)
 
@@ -136,7 +149,7 @@ class MessageViews:
             requests = list(islice(search.frames(chosen), limit))
             return requests, _answers(search, requests, charge_point)
 
-        requests, answers = await self._search(read)
+        requests, answers = await self._search(read, charge_point)
         result = []
         for row in requests:
             answer = answers.get((row.charge_point_id, row.message_id or "", "out" if row.direction == "in" else "in"))

@@ -98,6 +98,10 @@ def _replace_batches(packed: bool, convert: Callable[[sa.Connection, sa.Table], 
     op.create_index("ix_message_batches_last_at", "message_batches", ["last_at", "frame_count"])
     op.create_index("ix_message_batches_block_cp", "message_batches", [sa.text("(id >> 12)"), "charge_point_id", "id"])
     if bind.dialect.name == "postgresql":  # the new table's sequence goes on after the ids kept
+        # Made while the old table's still had the usual name: give it that name back.
+        sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence('message_batches', 'id')")).scalar_one()
+        if sequence.rpartition(".")[2] != "message_batches_id_seq":
+            op.execute(f"ALTER SEQUENCE {sequence} RENAME TO message_batches_id_seq")
         op.execute(
             "SELECT setval(pg_get_serial_sequence('message_batches', 'id'), COALESCE(MAX(id), 0) + 1, false)"
             " FROM message_batches"
