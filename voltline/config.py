@@ -100,6 +100,9 @@ class Settings(BaseSettings):
         "(recorded, for an operator to accept)",
     )
     call_timeout: Seconds = Field(30.0, description="seconds a charge point has to answer our CALL")
+    device_report_timeout: float = Field(
+        900.0, gt=0, description="seconds a 2.0.1 report asked for (GetBaseReport / GetReport) may go without a "
+        "NotifyReport part before it shows as timed out")
     ping_interval: float = Field(60.0, ge=0, description="WebSocket ping interval; 0 disables; per charge point override")
     max_frame_bytes: int = Field(256 * 1024, ge=1024, description="larger WebSocket frames close the connection (1009)")
     handshake_timeout: Seconds = 10.0

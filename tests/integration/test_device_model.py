@@ -3,12 +3,15 @@ as the station: reports in parts, variables read and set, the inventory at the f
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from tests.integration.v201_station import connected, report_entry, until
 from voltline.app import Voltline
+from voltline.services.device_model.views import DeviceModelViews
+from voltline.store import tables as t
 
 EVSE_1 = {"id": 1}
 
@@ -214,3 +217,43 @@ async def test_an_offline_station_is_asked_nothing_and_no_report_is_recorded(ser
     requested = await api.post("/api/v1/charge-points/DM-OFF/device-model-reports", json={"report_base": "FullInventory"})
     assert requested.status_code == 409
     assert (await api.get("/api/v1/charge-points/DM-OFF/device-model-reports")).json()["total"] == 0
+
+
+async def test_a_report_never_answered_by_notify_report_times_out(server: Voltline, api: httpx.AsyncClient) -> None:
+    """A station that accepts a report request and then sends no NotifyReport (it lost the
+    request) never says so: after device_report_timeout without a part the report shows as timed
+    out, while one whose parts keep coming, and one the station refused, say what they are."""
+    assert server.settings.device_report_timeout == 900
+    await _register(server, "DM-LOST")
+    async with connected(server.ocpp_port, "DM-LOST", parts=[]) as station:
+        assert (await station.boot()).status == "Accepted"
+        await until(lambda: station.base_reports)  # the first boot's inventory, never sent
+        asked = await api.post("/api/v1/charge-points/DM-LOST/device-model-reports", json={"report_base": "SummaryInventory"})
+        assert asked.status_code == 200, asked.text
+        assert (asked.json()["status"], asked.json()["report"]["state"]) == ("Accepted", "requested")
+
+    async def state(request_id: int) -> str:
+        return (await api.get(f"/api/v1/charge-points/DM-LOST/device-model-reports/{request_id}")).json()["state"]  # type: ignore[no-any-return]
+
+    r = t.device_reports.c
+
+    async def quiet_for(request_id: int, seconds: float, **values: Any) -> None:
+        await server.store.commit_one(t.device_reports.update().where(r.charge_point_id == "DM-LOST", r.request_id == request_id)
+                                      .values(updated_at=datetime.now(UTC) - timedelta(seconds=seconds), **values))
+
+    await quiet_for(1, 899)
+    assert await state(1) == "requested"
+    # The setting says how long: a shorter one has timed it out already.
+    assert (await DeviceModelViews(server.store, 600).report("DM-LOST", 1)).state == "timed out"
+    await quiet_for(1, 901)
+    assert await state(1) == "timed out"
+    # Parts that stop coming time out alike; a part that still comes brings it back.
+    await quiet_for(2, 901, parts=1, variables=5, last_seq_no=0)
+    assert await state(2) == "timed out"
+    await quiet_for(2, 10)
+    assert await state(2) == "receiving"
+    # A report the station refused will never come: it is refused, not timed out.
+    await quiet_for(2, 901, status="Rejected")
+    assert await state(2) == "refused"
+    listed = (await api.get("/api/v1/charge-points/DM-LOST/device-model-reports")).json()["items"]
+    assert [(i["request_id"], i["state"]) for i in listed] == [(2, "refused"), (1, "timed out")]

@@ -203,7 +203,7 @@ class Services:
                 local_lists=LocalListViews(store),
                 remote_starts=RemoteStartViews(store),
                 certificates=CertificateViews(store),
-                device_model=DeviceModelViews(store),
+                device_model=DeviceModelViews(store, settings.device_report_timeout),
             ),
             passwords=passwords,
             rollups=rollups,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import Field
 
+from voltline.services.clock import now
 from voltline.services.errors import NotFound
 from voltline.services.paging import Page, fetch_page
 from voltline.services.provisioning.views import escape_like
@@ -71,6 +72,26 @@ class DeviceReport(ReadModel):
     completed_at: datetime | None
     complete: bool = Field(description="the last part (tbc false) arrived")
     updated_at: datetime
+    state: str = Field(
+        "requested", description="complete; receiving (parts coming); requested (none yet); refused (the station "
+        "answered other than Accepted: none will come); timed out (asked, and no part for device_report_timeout "
+        "seconds: failed)")
+
+
+COMPLETE, RECEIVING, REQUESTED, REFUSED, TIMED_OUT = "complete", "receiving", "requested", "refused", "timed out"
+
+
+def report_state(row: Any, timeout_s: float, at: datetime) -> str:
+    """Where a report stands. One asked for and never (or no longer) answered by NotifyReport
+    times out `timeout_s` after the request or its last part: a station that lost the request
+    (it rebooted, its queue overflowed) never says so, and the operator must see it failed."""
+    if row.completed_at is not None:
+        return COMPLETE
+    if row.status is not None and row.status != "Accepted":
+        return REFUSED
+    if row.requested_at is not None and (at - row.updated_at).total_seconds() > timeout_s:
+        return TIMED_OUT
+    return RECEIVING if row.parts else REQUESTED
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,15 +128,18 @@ def _variable(row: Any) -> DeviceVariable:
     return DeviceVariable.model_validate(m)
 
 
-def _report(row: Any) -> DeviceReport:
-    m = dict(row._mapping)
-    m["complete"] = m["completed_at"] is not None
-    return DeviceReport.model_validate(m)
-
-
 class DeviceModelViews:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, report_timeout: float = 900.0) -> None:
+        """`report_timeout`: seconds without a NotifyReport part after which a report asked for
+        is timed out (Settings.device_report_timeout)."""
         self._store = store
+        self._report_timeout = report_timeout
+
+    def _report(self, row: Any) -> DeviceReport:
+        m = dict(row._mapping)
+        m["complete"] = m["completed_at"] is not None
+        m["state"] = report_state(row, self._report_timeout, now())
+        return DeviceReport.model_validate(m)
 
     async def variables(
         self, identity: str, where: VariableFilter = VariableFilter(), *, limit: int = 50, offset: int = 0
@@ -132,7 +156,7 @@ class DeviceModelViews:
 
     async def reports(self, identity: str, *, limit: int = 50, offset: int = 0) -> Page[DeviceReport]:
         query = sa.select(t.device_reports).where(_r.charge_point_id == identity)
-        return await fetch_page(self._store, query, (_r.request_id.desc(),), limit, offset, _report)
+        return await fetch_page(self._store, query, (_r.request_id.desc(),), limit, offset, self._report)
 
     async def report(self, identity: str, request_id: int) -> DeviceReport:
         row = await self._store.query_one(
@@ -140,4 +164,4 @@ class DeviceModelViews:
         )
         if row is None:
             raise NotFound(f"no report {request_id} of {identity}")
-        return _report(row)
+        return self._report(row)
