@@ -2,15 +2,16 @@
 
 Recording a frame is an append to its charge point's list; a flush every fraction of a second
 turns the frames of each charge point that has had frames waiting for `hold` seconds into one
-`message_batches` row, its body compressed (see
-store.log_bodies), and hands the rows to the store's next group commit, so the log never delays an
-answer to a charge point. Readers unpack the frames again (services.message_log.search).
+`message_batches` row, its body compressed (see store.log_bodies), and hands the rows to the
+store's next group commit, so the log never delays an answer to a charge point. Readers unpack
+the frames again (services.message_log.search).
 
-A batch costs a row and two index entries beside its body (about 160 bytes on SQLite): written
-every 0.2 s, a charge point's batch held two frames under bench scenario 1 and the row cost
+A batch costs a row and three index entries beside its body (160-200 bytes): written every
+0.2 s, a charge point's batch held two or three frames under bench scenario 1 and the row cost
 more than its compressed frames. Held for `hold` seconds (2 by default), a batch holds ten times
-as many; each flush writes only the charge points whose wait is over, so the writes stay as even
-as before. The log shows a frame that much later; a stop or an explicit flush writes them all.
+as many; each flush writes only a share of the charge points whose wait is over, so the writes
+stay as even as before. A read of one charge point's log writes its frames first
+(`flush(charge_point=…)`); a stop or an explicit flush writes them all.
 
 The dictionary the bodies are compressed with is trained here, in a thread, on the first
 batches a database's log writes (and again, on fresh samples, after ten times as many batches
