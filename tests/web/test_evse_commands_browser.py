@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from tests.integration import sim_fixtures
+from tests.logged_frames import store_frames
 from tests.integration.sim_fixtures import METER_INTERVAL, SPEED, WAIT, Central, eventually
 from tests.web.test_browser import DESKTOP, browser, log_in  # noqa: F401  (fixture; skips without Playwright)
 from voltline.app import Voltline
 from voltline.simulator import Simulator
-from voltline.store import tables as t
+from voltline.services.message_log.search import FrameQuery
 
 from playwright.async_api import Browser, Page, expect  # noqa: E402  (importable once test_browser was)
 
@@ -110,8 +110,7 @@ async def test_availability_of_one_evse(
     await expect(where.locator('option[value="2"]')).to_have_text("EVSE 2 (Unavailable)")
 
     await central.log_written()
-    m = t.messages.c
-    rows = await central.rows(sa.select(m.payload).where(
-        m.charge_point_id == "CS-EVSE", m.direction == "out", m.message_type == 2, m.action == "ChangeAvailability"))
+    rows = await store_frames(server.store, FrameQuery(
+        charge_point_id="CS-EVSE", direction="out", message_types=(2,), action="ChangeAvailability"))
     assert [json.loads(r.payload)[3] for r in rows] == [{"operationalStatus": "Inoperative", "evse": {"id": 2}}]
     await page.context.close()
