@@ -200,6 +200,19 @@ async def test_operator_reads_asked_at_once_queue_beyond_their_bound(server) -> 
     bound = QUERY_THREADS if server.store.is_sqlite else QUERY_CONNECTIONS
     running = 0
     most = 0
+    # Each read holds its connection until the test lets go (a slow read whatever the host's
+    # speed): a thread waiting on SQLite's side, a backend waiting on a lock on PostgreSQL's.
+    gate = threading.Event()
+    lock_holder = None
+    if not server.store.is_sqlite:
+        lock_holder = await server.store.engine.connect()
+        await lock_holder.execute(sa.text("SELECT pg_advisory_lock(4217)"))
+
+    async def hold(conn: Any) -> None:
+        if server.store.is_sqlite:
+            await conn.run_sync(lambda _: gate.wait(60))
+        else:
+            await conn.execute(sa.text("SELECT pg_advisory_lock_shared(4217), pg_advisory_unlock_shared(4217)"))
 
     async def read() -> int:
         nonlocal running, most
@@ -207,10 +220,22 @@ async def test_operator_reads_asked_at_once_queue_beyond_their_bound(server) -> 
             running += 1
             most = max(most, running)
             try:
-                return len((await conn.execute(_counter(200_000))).all())
+                await hold(conn)
+                return len((await conn.execute(_counter(3))).all())
             finally:
                 running -= 1
 
-    counts = await asyncio.gather(*(read() for _ in range(bound + 4)))
-    assert counts == [200_000] * (bound + 4)  # every read answered in the end
+    reads = asyncio.gather(*(read() for _ in range(bound + 4)))
+    for _ in range(3000):  # up to a minute for the first reads to start
+        if running == bound:
+            break
+        await asyncio.sleep(0.02)
+    for _ in range(20):  # the others had every chance to start too
+        await asyncio.sleep(0.01)
+    assert running == bound
+    gate.set()
+    if lock_holder is not None:
+        await lock_holder.execute(sa.text("SELECT pg_advisory_unlock(4217)"))
+        await lock_holder.close()
+    assert await reads == [3] * (bound + 4)  # every read answered in the end
     assert most == bound
