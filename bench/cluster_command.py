@@ -20,80 +20,15 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import run as bench  # noqa: E402 - the benchmark's own helpers: databases, tokens, the generator
-
-REDIS_SERVER = shutil.which("redis-server")
-
-
-def start_redis(port: int, folder: Path) -> subprocess.Popen:
-    if REDIS_SERVER is None:
-        raise SystemExit("redis-server is not installed (Debian: apt-get install redis-server)")
-    process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    wait_for(lambda: _redis_answers(port), "redis-server")
-    return process
-
-
-def _redis_answers(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _health(api_port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def wait_for(probe, what: str, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not come up within {seconds:g} s")
-
-
-class Node:
-    """One `voltline serve` of the cluster, on ports of its own."""
-
-    def __init__(self, name: str, env: dict[str, str], ocpp_port: int, api_port: int, folder: Path) -> None:
-        self.name, self.ocpp_port, self.api_port = name, ocpp_port, api_port
-        self.log = (folder / f"{name}.log").open("wb")
-        self.process = subprocess.Popen(
-            [bench.voltline_exe(), "serve", "--ocpp-port", str(ocpp_port), "--port", str(api_port)],
-            env=dict(env, VOLTLINE_NODE_ID=name), cwd=folder, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        wait_for(lambda: _health(api_port), f"node {name}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
+from cluster_nodes import Node, free_ports, start_redis  # noqa: E402
 
 
 def generate(args: argparse.Namespace, holder: Node, api: Node, token: str) -> dict:
@@ -128,7 +63,7 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="voltline-cluster-bench-"))
     database = bench.fresh_postgres_database(args.database_url)
-    redis_port, ports = bench_ports()
+    redis_port, *ports = free_ports(5)
     redis = start_redis(redis_port, folder)
     nodes: list[Node] = []
     runs: list[dict] = []
@@ -186,17 +121,6 @@ def _medians(rows: list[dict]) -> dict:
         return round(statistics.median(values), 1) if values else None
 
     return {key: median(key) for key in ("p50_ms", "p99_ms", "msgs_per_s", "sent", "ok")}
-
-
-def bench_ports() -> tuple[int, list[int]]:
-    import socket
-
-    found = []
-    for _ in range(5):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            found.append(s.getsockname()[1])
-    return found[0], found[1:]
 
 
 if __name__ == "__main__":
