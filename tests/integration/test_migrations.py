@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_unavailable, postgres_admin
+from tests.conftest import BACKENDS, own_postgres_database
 from tests.logged_frames import logged_frames
 from voltline.store import tables as t
 from voltline.store.database import create_engine
@@ -83,14 +82,8 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    name = f"voltline_migration_{uuid.uuid4().hex[:8]}"
-    try:
-        await postgres_admin(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means the same
-        _postgres_unavailable(str(exc).splitlines()[0])
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
-    await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with own_postgres_database("voltline_migration") as url:
+        yield url
 
 
 async def _migrate(engine: AsyncEngine, url: str, revision: str, *, down: bool = False) -> None:
