@@ -111,21 +111,31 @@ class Reports:
     def _source(self, table: sa.Table, f: v.ReportFilter, coarsest: str = "month", *,
                 columns: tuple[str, ...] | None = None, by_tag: bool = False) -> sa.Subquery:
         """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups.
-        The coarser ones have no id tag: a filter on tags reads hours; `by_tag` (grouping by id
-        tag) reads the monthly rollups by tag, and hours for the days at the edges."""
-        if by_tag and (f.charge_point_ids or f.ocpp_version):
-            coarsest = HOURLY
-        if "id_tag" in table.c and (f.id_tags or f.parent_id_tag is not None):
-            coarsest = HOURLY
-        pieces = []
-        for grain, start, end in self._pieces(f, coarsest):
-            if grain == HOURLY or (by_tag and grain == DAILY):
-                source = table
-            elif by_tag:
-                source = t.BY_TAG_MONTH[table]
-            else:
-                source = (t.COARSER.get(table) or t.PEAK_COARSER[table])[grain]
-            pieces.append((source, start, end))
+        Given `columns` that they hold, a report of the whole network reads the network's
+        rollups (NETWORK), and one by id tag (`by_tag`) or filtered to id tags the rollups by id
+        tag (BY_TAG_DAY / _MONTH) for whole days and months. Otherwise the coarser rollups have
+        no id tag: a filter on tags reads hours."""
+        hourly, coarser = table, t.COARSER.get(table) or t.PEAK_COARSER.get(table)
+        by_points = bool(f.charge_point_ids or f.ocpp_version)
+        tagged = bool(f.id_tags or f.parent_id_tag is not None)
+        wanted = set(columns or ())
+        if columns is not None and not by_points and not tagged and table in t.NETWORK \
+                and wanted <= set(t.NETWORK[table].c.keys()):
+            hourly = t.NETWORK[table]
+            coarser = t.NETWORK_COARSER[hourly]
+        elif columns is not None and not by_points and (by_tag or tagged) and table in t.BY_TAG_MONTH \
+                and wanted <= set(t.BY_TAG_MONTH[table].c.keys()):
+            coarser = {DAILY: t.BY_TAG_DAY[table], MONTHLY: t.BY_TAG_MONTH[table]}
+        else:
+            if by_tag and by_points:
+                coarsest = HOURLY
+            if "id_tag" in table.c and tagged:
+                coarsest = HOURLY
+            if by_tag:
+                # Months by tag, the days and hours at the edges from the hours.
+                coarser = {DAILY: table, MONTHLY: t.BY_TAG_MONTH[table]}
+        pieces = [(hourly if grain == HOURLY else coarser[grain], start, end)
+                  for grain, start, end in self._pieces(f, coarsest)]
         if columns is None:
             common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
             columns = tuple(c.name for c in table.c if c.name in common)
@@ -159,9 +169,9 @@ class Reports:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
         grain = {"hour": HOURLY, "day": DAILY, "week": DAILY, "month": MONTHLY}[interval]
-        e = self._source(t.report_energy, f, grain).c
+        e = self._source(t.report_energy, f, grain, columns=("hour", "energy_wh")).c
         rows = await self._rows(sa.select(e.hour, sa.func.sum(e.energy_wh).label("wh")).group_by(e.hour))
-        s = self._source(t.report_sessions, f).c
+        s = self._source(t.report_sessions, f, columns=("flagged",)).c
         flagged = await self._store.query_one(sa.select(sa.func.coalesce(sa.func.sum(s.flagged), 0)))
         starts = periods(f.start, f.end, interval, f.tz)
         sums = {start.astimezone(UTC): 0.0 for start in starts}
@@ -223,14 +233,15 @@ class Reports:
 
     async def sessions(self, f: v.ReportFilter) -> v.SessionsReport:
         hours, days = await self._session_starts(f)
-        s = self._source(t.report_sessions, f).c
+        s = self._source(t.report_sessions, f, columns=(
+            "energy_bucket", "duration_bucket", "sessions", "duration_s", "energy_wh", "flagged")).c
         by_bucket = await self._rows(
             sa.select(s.energy_bucket, s.duration_bucket, sa.func.sum(s.sessions).label("n"),
                       sa.func.sum(s.duration_s).label("duration"), sa.func.sum(s.energy_wh).label("wh"),
                       sa.func.sum(s.flagged).label("flagged"))
             .group_by(s.energy_bucket, s.duration_bucket)
         )
-        i = self._source(t.report_idle, f).c
+        i = self._source(t.report_idle, f, columns=("idle_s", "sessions")).c
         idle = await self._store.query_one(
             sa.select(sa.func.coalesce(sa.func.sum(i.idle_s), 0.0), sa.func.coalesce(sa.func.sum(i.sessions), 0))
         )
