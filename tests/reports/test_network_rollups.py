@@ -98,6 +98,16 @@ async def test_network_and_tag_day_rollups_kept_live_read_by_the_reports_and_reb
     assert live["report_sessions_tag_day"] == [(z(27, 23), "TAG-A", 1), (z(29, 22), "TAG-B", 1),
                                                (z(30, 22), "TAG-B", 1)]
 
+    # Sums over a range in another zone read the rollups' whole days and hours at the edges: the
+    # same answers as in Berlin's (the range holds every session in both).
+    utc_range = {"tz": "UTC", "from": "2026-03-28T00:00:00", "to": "2026-04-01T00:00:00"}
+    for path in ("energy/by-charge-point", "energy/by-id-tag"):
+        assert (await report(api, path, **utc_range))["items"] == before["by_cp" if "charge" in path else "by_tag"]["items"]
+    utc_sessions = await report(api, "sessions", **utc_range)
+    for key in ("count", "flagged", "duration_s", "energy_wh", "idle_s", "energy_distribution", "duration_distribution"):
+        assert utc_sessions[key] == before["sessions"][key], key
+    assert (await report(api, "energy", **utc_range))["flagged_transactions"] == 1
+
     # What the reports show comes from those rows: change them and it follows.
     async def change(conn: Any) -> None:
         day, tag_day, hourly = t.NETWORK_COARSER[t.NETWORK[t.report_energy]]["day"], t.BY_TAG_DAY[t.report_energy], t.NETWORK[t.report_energy]
@@ -119,6 +129,10 @@ async def test_network_and_tag_day_rollups_kept_live_read_by_the_reports_and_reb
     assert utc["total_energy_wh"] == 1200.0
     sessions = await report(api, "sessions", **BERLIN)
     assert sessions["count"] == 6
+    # A sum over the range in another zone reads the rollups' whole days too (Berlin's 29th to
+    # 31st here), the hours at its edges.
+    sessions = await report(api, "sessions", tz="UTC", **{"from": "2026-03-28T00:00:00", "to": "2026-04-01T00:00:00"})
+    assert sessions["count"] == 6 and sum(h["count"] for h in sessions["by_hour_of_day"]) == 3
     # A charge point's or an OCPP version's reports still read the per-connector rollups.
     assert (await report(api, "energy", charge_point_id="CP-R1", **BERLIN))["total_energy_wh"] == 9000.0
 

@@ -89,19 +89,22 @@ class Reports:
 
     # -- filters as SQL ---------------------------------------------------------------------
 
-    def _pieces(self, f: v.ReportFilter, coarsest: str) -> list[tuple[sa.Table, datetime, datetime]]:
+    def _pieces(self, f: v.ReportFilter, coarsest: str, periods: bool = False) -> list[tuple[sa.Table, datetime, datetime]]:
         """The range as rollup grains: whole months and days of the reports' zone where it holds
-        them (up to `coarsest`), hours at its edges. Another zone than the rollups' reads hours."""
+        them (up to `coarsest`), hours at its edges. Rows read to be summed by the periods of
+        another zone than the rollups' (`periods`) are hours; a sum over the whole range reads
+        the rollups' days and months whatever the zone asked in."""
         first, end = hours_of(f.start, f.end)
-        if coarsest == "hour" or f.tz.key != self._grains.zone.key:
+        zone = self._grains.zone
+        if coarsest == "hour" or (periods and f.tz.key != zone.key):
             return [(HOURLY, first, end)]
-        day_0 = _boundary_at_or_after(first, "day", f.tz)
-        day_1 = period_start(end, "day", f.tz).astimezone(UTC)
+        day_0 = _boundary_at_or_after(first, "day", zone)
+        day_1 = period_start(end, "day", zone).astimezone(UTC)
         if day_0 >= day_1:
             return [(HOURLY, first, end)]
         pieces = [(HOURLY, first, day_0), (HOURLY, day_1, end)]
-        month_0 = _boundary_at_or_after(day_0, "month", f.tz)
-        month_1 = period_start(day_1, "month", f.tz).astimezone(UTC)
+        month_0 = _boundary_at_or_after(day_0, "month", zone)
+        month_1 = period_start(day_1, "month", zone).astimezone(UTC)
         if coarsest == "month" and month_0 < month_1:
             pieces += [(DAILY, day_0, month_0), (DAILY, month_1, day_1), (MONTHLY, month_0, month_1)]
         else:
@@ -109,12 +112,13 @@ class Reports:
         return [piece for piece in pieces if piece[1] < piece[2]]
 
     def _source(self, table: sa.Table, f: v.ReportFilter, coarsest: str = "month", *,
-                columns: tuple[str, ...] | None = None, by_tag: bool = False) -> sa.Subquery:
+                columns: tuple[str, ...] | None = None, by_tag: bool = False, periods: bool = False) -> sa.Subquery:
         """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups.
         Given `columns` that they hold, a report of the whole network reads the network's
         rollups (NETWORK), and one by id tag (`by_tag`) or filtered to id tags the rollups by id
         tag (BY_TAG_DAY / _MONTH) for whole days and months. Otherwise the coarser rollups have
-        no id tag: a filter on tags reads hours."""
+        no id tag: a filter on tags reads hours. `periods`: the rows are summed by the periods of
+        the filter's zone (see _pieces)."""
         hourly, coarser = table, t.COARSER.get(table) or t.PEAK_COARSER.get(table)
         by_points = bool(f.charge_point_ids or f.ocpp_version)
         tagged = bool(f.id_tags or f.parent_id_tag is not None)
@@ -135,7 +139,7 @@ class Reports:
                 # Months by tag, the days and hours at the edges from the hours.
                 coarser = {DAILY: table, MONTHLY: t.BY_TAG_MONTH[table]}
         pieces = [(hourly if grain == HOURLY else coarser[grain], start, end)
-                  for grain, start, end in self._pieces(f, coarsest)]
+                  for grain, start, end in self._pieces(f, coarsest, periods)]
         if columns is None:
             common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
             columns = tuple(c.name for c in table.c if c.name in common)
@@ -169,7 +173,7 @@ class Reports:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
         grain = {"hour": HOURLY, "day": DAILY, "week": DAILY, "month": MONTHLY}[interval]
-        e = self._source(t.report_energy, f, grain, columns=("hour", "energy_wh")).c
+        e = self._source(t.report_energy, f, grain, columns=("hour", "energy_wh"), periods=True).c
         rows = await self._rows(sa.select(e.hour, sa.func.sum(e.energy_wh).label("wh")).group_by(e.hour))
         s = self._source(t.report_sessions, f, columns=("flagged",)).c
         flagged = await self._store.query_one(sa.select(sa.func.coalesce(sa.func.sum(s.flagged), 0)))
@@ -268,11 +272,13 @@ class Reports:
 
     async def _session_starts(self, f: v.ReportFilter) -> tuple[list[int], list[int]]:
         """Sessions by local hour of day and day of week: whole months of the whole network from
-        their monthly rollup, the rest (or any filter) from the hours."""
+        their monthly rollup, the rest from the network's hours (or any filter from the hours)."""
         hours, days = [0] * 24, [0] * 7
         unfiltered = not (f.charge_point_ids or f.ocpp_version or f.id_tags or f.parent_id_tag is not None)
-        pieces = self._pieces(f, MONTHLY) if unfiltered else self._pieces(f, HOURLY)
-        st, s = t.report_session_starts_month.c, t.report_sessions.c
+        pieces = self._pieces(f, MONTHLY, periods=True) if unfiltered else self._pieces(f, HOURLY)
+        # The rest by the hour: the network's hours unless filtered.
+        hourly = t.NETWORK[t.report_sessions] if unfiltered else t.report_sessions
+        st, s = t.report_session_starts_month.c, hourly.c
         months = [(a, b) for grain, a, b in pieces if grain == MONTHLY]
         rest = [(a, b) for grain, a, b in pieces if grain != MONTHLY]
         if months:
@@ -286,7 +292,7 @@ class Reports:
         if rest:
             for row in await self._rows(
                 sa.select(s.hour, sa.func.sum(s.sessions).label("n"))
-                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(t.report_sessions, f))
+                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(hourly, f))
                 .group_by(s.hour)
             ):
                 local = row.hour.astimezone(f.tz)
@@ -491,10 +497,11 @@ class Reports:
         (charge_point_id, at, w), from the peak rollups."""
         if f.charge_point_ids or f.ocpp_version:
             # A part of the network: the sum of its charge points' hours.
-            c = self._source(t.report_peak_cp, f, HOURLY).c
+            c = self._source(t.report_peak_cp, f, HOURLY, periods=True).c
             network = await self._rows(sa.select(c.hour.label("at"), sa.func.sum(c.power_w).label("w")).group_by(c.hour))
         else:
-            n = self._source(t.report_peak, f, coarsest).c
+            # A day's or month's highest hour stands for its period only in the rollups' zone.
+            n = self._source(t.report_peak, f, coarsest, periods=True).c
             network = await self._rows(sa.select(n.at, n.power_w.label("w")))
         c = self._source(t.report_peak_cp, f).c
         rank = sa.func.row_number().over(partition_by=c.charge_point_id, order_by=(c.power_w.desc(), c.at)).label("rank")
@@ -505,7 +512,7 @@ class Reports:
     async def _peaks_by_tag(self, f: v.ReportFilter) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
         """As _peaks, for sessions of some id tags only: from the hourly energy rollup, which
         alone keeps the id tag."""
-        e = self._source(t.report_energy, f, HOURLY).c
+        e = self._source(t.report_energy, f, HOURLY, periods=True).c
         watts = hour_watts(e)
         network = await self._rows(sa.select(e.hour.label("at"), sa.func.sum(watts).label("w")).group_by(e.hour))
         per_hour = (
