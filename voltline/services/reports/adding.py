@@ -122,9 +122,11 @@ async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[s
         await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
     network = t.NETWORK.get(table)
     if network is not None:
-        await conn.execute(adding[network], _projected(network, rows, lambda hour: hour))
+        # The network's hours are few (one per hour and bucket): its days and months from them.
+        hours = _projected(network, rows, lambda hour: hour)
+        await conn.execute(adding[network], hours)
         for grain, coarse in t.NETWORK_COARSER[network].items():
-            await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
+            await conn.execute(adding[coarse], _projected(coarse, hours, lambda hour, grain=grain: grains.start(hour, grain)))
     month = lambda hour: grains.start(hour, "month")  # noqa: E731
     if table in t.BY_TAG_MONTH:
         day = lambda hour: grains.start(hour, "day")  # noqa: E731
