@@ -448,11 +448,15 @@ class Reports:
         """Seconds in Charging within [f.start, end) of the running sessions told as events
         (2.0.1), by (charge point, EVSE, connector): see reports/charging.py."""
         tx, ev = t.transactions.c, t.transaction_events.c
+        # The open transactions by their ids from a partial index (ix_transactions_open_*): on
+        # its own, SQLite's planner walked every transaction by `started_at` (a year's millions).
+        open_tx = t.transactions.alias("open_tx").c
+        open_ids = sa.select(open_tx.id).where(open_tx.stopped_at.is_(None))
         rows = await self._rows(
             sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, ev.timestamp, ev.charging_state)
             .select_from(t.transactions.join(t.transaction_events, ev.transaction_id == tx.id))
-            .where(tx.stopped_at.is_(None), tx.evse_id.is_not(None), tx.started_at < end, ev.charging_state.is_not(None),
-                   *_charge_points(tx.charge_point_id, f))
+            .where(tx.id.in_(open_ids), tx.stopped_at.is_(None), tx.evse_id.is_not(None), tx.started_at < end,
+                   ev.charging_state.is_not(None), *_charge_points(tx.charge_point_id, f))
             .order_by(tx.id, ev.timestamp, ev.seq_no)
         )
         states: dict[int, tuple[tuple[str, int, int], list[tuple[datetime, str]]]] = {}
