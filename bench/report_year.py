@@ -305,13 +305,13 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
 
 def derived_statements() -> list[str]:
     """SQL that fills the network's and the per-id-tag day rollups from those written (as
-    migration 0022 fills them for a database that held rollups before it)."""
+    migration 0020 fills them for a database that held rollups before it)."""
     import importlib.util
 
     import voltline.store
 
-    path = Path(voltline.store.__file__).parent / "migrations" / "versions" / "0022_network_and_tag_day_rollups.py"
-    spec = importlib.util.spec_from_file_location("_migration_0022", path)
+    path = Path(voltline.store.__file__).parent / "migrations" / "versions" / "0020_network_and_tag_day_rollups.py"
+    spec = importlib.util.spec_from_file_location("_migration_0020", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -628,7 +628,7 @@ async def test_0019_keeps_remote_starts_and_adds_the_remote_start_id_they_went_o
         await engine.dispose()
 
 
-async def test_0022_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(empty_database: str) -> None:
+async def test_0020_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(empty_database: str) -> None:
     engine = create_engine(empty_database)
     # Rollups kept in Europe/Berlin: its 28 March from 27 23:00Z, the 29th from 28 23:00Z, March
     # from 28 February 23:00Z. 28 March 23:00Z is an hour of the 29th.
@@ -661,7 +661,7 @@ async def test_0022_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(
                 await conn.execute(table.insert().values(hour=at(hour(28, 22)), **cp1, **({} if grain else {"id_tag": "TAG-A"}),
                                                          idle_s=3600.0, sessions=1))
 
-        await _migrate(engine, empty_database, "0022")
+        await _migrate(engine, empty_database, "0020")
         async with engine.connect() as conn:
             async def rows(table: sa.Table) -> list[tuple[object, ...]]:
                 return [tuple(r) for r in (await conn.execute(sa.select(table).order_by(*table.primary_key.columns))).all()]

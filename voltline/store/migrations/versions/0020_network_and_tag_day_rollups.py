@@ -13,7 +13,7 @@ local day's or month's start), the tag days from the hourly rows, each hour plac
 the per-connector day rollup put it in (the latest day start at or before it: the reports' time
 zone is a setting the schema does not know). Existing tables are untouched.
 
-Revision ID: 0022
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-03
 """
@@ -21,7 +21,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
