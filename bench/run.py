@@ -66,14 +66,17 @@ PY = sys.executable
 # voltline-201: the same server, its charge points speaking OCPP 2.0.1: the mix's MeterValues
 # become TransactionEvent Updated with the same sampled values (one open transaction per charge
 # point, Started by its first event), beside 1.6 in an --interleave run.
+# voltline-16tx: 1.6 with the same messages per session as voltline-201: StartTransaction by its
+# first load message, then Heartbeat : MeterValues of that transaction (the 2.0.1 variant's
+# like-for-like; plain voltline's MeterValues name no transaction).
 # ocpp-rpc-sqlite-lean: the SQLite peer keeping heartbeats in memory (written every 15 s) as
 # Voltline does, every other message committed in a transaction of its own.
 TARGETS = (
-    "voltline", "voltline-tls", "voltline-201",
+    "voltline", "voltline-tls", "voltline-201", "voltline-16tx",
     "ocpp-rpc", "ocpp-rpc-sqlite", "ocpp-rpc-sqlite-lean", "python-ocpp", "raw-echo",
 )
 SQLITE_PEERS = ("ocpp-rpc-sqlite-lean", "ocpp-rpc-sqlite")
-VOLTLINES = ("voltline", "voltline-tls", "voltline-201")
+VOLTLINES = ("voltline", "voltline-tls", "voltline-201", "voltline-16tx")
 SCENARIOS = {
     1: "throughput",
     2: "idle",
@@ -538,7 +541,7 @@ def loadgen_args(
             "--duration",
             str(args.duration),
             "--mix",
-            "heartbeat:1,transactionevent:1" if target == "voltline-201" else "heartbeat:1,metervalues:1",
+            "heartbeat:1,transactionevent:1" if target in ("voltline-201", "voltline-16tx") else "heartbeat:1,metervalues:1",
             "--sampled-values",
             "4",
         ]

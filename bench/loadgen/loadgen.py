@@ -132,7 +132,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="weighted CALL mix: heartbeat, statusnotification, "
         "metervalues, authorize, transaction (Start/StopTransaction alternately; "
         "starttransaction/stoptransaction are aliases; 2.0.1: TransactionEvent Started/Ended), "
-        "transactionevent (2.0.1 only: Started once, then Updated with --sampled-values)",
+        "transactionevent (Started once, then Updated with --sampled-values; 1.6, the same messages "
+        "per session: StartTransaction once, then MeterValues of that transaction)",
     )
     p.add_argument(
         "--ocpp-version",
@@ -283,8 +284,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except (argparse.ArgumentTypeError, ValueError) as e:
         p.error(str(e))
     a.v201 = a.ocpp_version == "2.0.1"
-    if "transactionevent" in a.weights and not a.v201:
-        p.error("--mix transactionevent needs --ocpp-version 2.0.1")
     if a.v201 and a.follow_remote_start:
         p.error("--follow-remote-start is for OCPP 1.6 (RemoteStartTransaction)")
     a.server_pids = [int(x) for x in a.server_pid.split(",") if x.strip()]
@@ -621,7 +620,7 @@ class ChargePoint(WSListener):
         self.cycle = (self.cycle + 1) % len(schedule)
         if action == "heartbeat":
             self.call(b"Heartbeat", b"{}", _LOAD, sent_at)
-        elif action == "metervalues":
+        elif action == "metervalues" or action == "transactionevent" and self.transaction_id is not None:
             self.meter_wh += 10
             tx = (
                 b""
@@ -646,7 +645,7 @@ class ChargePoint(WSListener):
             )
         elif action == "authorize":
             self.call(b"Authorize", b'{"idTag":%s}' % self.run.id_tag, _LOAD, sent_at)
-        elif self.transaction_id is None:  # transaction
+        elif self.transaction_id is None:  # transaction, or transactionevent's one start
             self.call(
                 b"StartTransaction",
                 b'{"connectorId":1,"idTag":%s,"meterStart":%d,"timestamp":"%s"}'

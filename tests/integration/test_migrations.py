@@ -693,6 +693,49 @@ async def test_0020_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(
         await engine.dispose()
 
 
+async def test_0021_keys_transaction_events_by_their_transaction_and_keeps_refusing_a_repeat(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        await _migrate(engine, empty_database, "0020")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
+                                              "created_at": AT, "updated_at": AT}])
+                _insert(c, "transaction_events", [
+                    {"charge_point_id": "CP-1", "ocpp_transaction_id": "tx-a", "seq_no": n, "transaction_id": 7,
+                     "event_type": "Updated", "trigger_reason": "MeterValuePeriodic", "timestamp": AT,
+                     "offline": False, "received_at": AT} for n in (0, 1, 3)])
+
+            await conn.run_sync(old_rows)
+
+        def indexes(c: sa.Connection) -> dict[str, tuple[list[str], bool]]:
+            return {i["name"]: (i["column_names"], bool(i["unique"])) for i in sa.inspect(c).get_indexes("transaction_events")}
+
+        await _migrate(engine, empty_database, "0021")
+        async with engine.connect() as conn:
+            assert await conn.run_sync(indexes) == {"uq_transaction_events_transaction_seq": (["transaction_id", "seq_no"], True)}
+            kept = (await conn.execute(sa.text("SELECT seq_no FROM transaction_events ORDER BY seq_no"))).scalars().all()
+            assert kept == [0, 1, 3]
+        with pytest.raises(sa.exc.IntegrityError):  # a repeat is still the database's to refuse
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(
+                    "INSERT INTO transaction_events (charge_point_id, ocpp_transaction_id, seq_no, transaction_id,"
+                    " event_type, trigger_reason, timestamp, offline, received_at)"
+                    " SELECT charge_point_id, ocpp_transaction_id, seq_no, transaction_id, event_type, trigger_reason,"
+                    " timestamp, offline, received_at FROM transaction_events WHERE seq_no = 1"))
+
+        await _migrate(engine, empty_database, "0020", down=True)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(indexes) == {
+                "uq_transaction_events_seq": (["charge_point_id", "ocpp_transaction_id", "seq_no"], True),
+                "ix_transaction_events_transaction": (["transaction_id", "seq_no"], False),
+            }
+            assert (await conn.execute(sa.text("SELECT count(*) FROM transaction_events"))).scalar() == 3
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()
+
+
 # message_batches as revisions 0005-0017 had it: the frames as JSON text.
 old_batches = sa.Table(
     "message_batches",

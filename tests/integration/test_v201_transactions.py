@@ -65,7 +65,7 @@ class Station(ChargePoint):  # type: ignore[misc]
         ))
 
 
-Connect = Callable[[str], Awaitable[Station]]
+Connect = Callable[..., Awaitable[Station]]
 
 
 @pytest.fixture
@@ -73,8 +73,9 @@ async def station(server: Any) -> AsyncIterator[Connect]:
     """`await station("CS-1")`: a registered 2.0.1 station connected to `server`."""
     opened: list[tuple[Any, asyncio.Task[None]]] = []
 
-    async def connect(identity: str) -> Station:
-        await server.services.charge_points.register(identity)
+    async def connect(identity: str, *, registered: bool = False) -> Station:
+        if not registered:
+            await server.services.charge_points.register(identity)
         ws = await websockets.connect(f"ws://127.0.0.1:{server.ocpp_port}/ocpp/{identity}", subprotocols=["ocpp2.0.1"])
         assert ws.subprotocol == "ocpp2.0.1"
         cs = Station(identity, ws)
@@ -398,3 +399,51 @@ async def test_an_event_token_is_its_value_with_its_type_and_no_authorization_is
     assert free.id_token_info == {"status": "Accepted"}
     tx = await by_wire_id(api, "tx-free")
     assert (tx["id_tag"], tx["id_token_type"], tx["id_tag_status"]) == ("", "NoAuthorization", "Accepted")
+
+
+async def _status(cs: Station, evse: int, state: str, minutes: float = 60) -> None:
+    await cs.call(call.StatusNotification(timestamp=at(minutes), connector_status=state, evse_id=evse, connector_id=1))
+
+
+async def test_after_a_reboot_a_connector_reported_available_closes_the_session_its_station_did_not_carry_on(server, station, api) -> None:  # type: ignore[no-untyped-def]
+    # The rule of voltline/services/transactions/reconciliation.py, per EVSE and connector.
+    cs = await station("CS-1")
+    for evse, wire_id in ((1, "tx-a"), (2, "tx-b"), (3, "tx-c"), (4, "tx-d")):
+        await cs.event("Started", 0, wire_id, evse=evse, meter=[register(1000, 0, context="Transaction.Begin")])
+        await cs.event("Updated", 1, wire_id, evse=evse, minutes=10, trigger="MeterValuePeriodic", meter=[register(2500, 10)])
+    # Before any reboot a connector's status closes nothing: the station kept its state.
+    await _status(cs, 4, "Available")
+    assert (await by_wire_id(api, "tx-d"))["stopped_at"] is None
+
+    await cs._connection.close()  # the station loses power mid-session
+    cs = await station("CS-1", registered=True)
+    assert (await cs.call(call.BootNotification(
+        charging_station={"vendorName": "Independent", "model": "Station201"}, reason="PowerUp"))).status == "Accepted"
+    # It carries tx-b on (an event sent now, not queued), and one of tx-d queued from before the boot.
+    await cs.event("Updated", 2, "tx-b", evse=2, minutes=30, trigger="MeterValuePeriodic", meter=[register(3000, 30)])
+    await cs.event("Updated", 2, "tx-d", evse=4, minutes=11, trigger="MeterValuePeriodic", offline=True)
+
+    async with server.bus.subscribe() as events:
+        await _status(cs, 1, "Available")
+        while (stopped := await asyncio.wait_for(events.get(), 5)).type != "transaction.stopped":
+            pass
+    closed = await by_wire_id(api, "tx-a")
+    assert closed["stop_reason"] == "Other" and closed["stop_note"] == "closed after reboot: EVSE 1 connector 1 reported Available"
+    assert (closed["meter_stop"], closed["stopped_at"]) == (2500, at(10))  # its last register reading
+    assert (stopped.data["transaction_id"], stopped.data["connector_id"]) == (closed["id"], 1)
+    assert ("CS-1", 1) not in server.services.transactions.live
+
+    await _status(cs, 2, "Available")  # carried on: this status decides nothing about it
+    await _status(cs, 3, "Occupied")  # the station still holds it
+    await _status(cs, 4, "Available")  # an offline event says nothing about now
+    assert (await by_wire_id(api, "tx-b"))["stopped_at"] is None
+    assert (await by_wire_id(api, "tx-c"))["stopped_at"] is None
+    assert (await by_wire_id(api, "tx-d"))["stop_note"] == "closed after reboot: EVSE 4 connector 1 reported Available"
+    active = (await api.get("/api/v1/transactions", params={"active": "true"})).json()["items"]
+    assert sorted(tx["ocpp_transaction_id"] for tx in active) == ["tx-b", "tx-c"]
+
+    # The station's own Ended, delivered after, replaces Voltline's stop.
+    await cs.event("Ended", 3, "tx-a", minutes=20, offline=True, info={"stopped_reason": "PowerLoss"},
+                   meter=[register(2800, 20, context="Transaction.End")])
+    ended = await by_wire_id(api, "tx-a")
+    assert (ended["meter_stop"], ended["stopped_at"], ended["stop_reason"], ended["stop_note"]) == (2800, at(20), "PowerLoss", None)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ocpp.v201 import call
 
+from tests.commands.station201 import station as station201
 from tests.integration.sim_fixtures import Central, central, eventually, station  # noqa: F401
 from tests.web.test_browser import PHONE, SCREENSHOTS, backend_of, browser, log_in  # noqa: F401
 from tests.web.test_browser import shoot as shoot_page
@@ -256,3 +258,30 @@ async def test_firmware_update_and_diagnostics_show_their_notifications_as_they_
 
     await on_phone(browser, context, base, server, {"charge-point-firmware": "/charge-points/CP-FW"})
     await context.close()
+
+
+async def test_the_composite_schedule_of_a_201_station_is_asked_for_an_evse(
+    server: Voltline, operator: Any, browser: Browser  # noqa: F811
+) -> None:
+    """The same form for a 2.0.1 station names EVSEs, and the request goes out with evseId."""
+    await server.services.charge_points.register("CS-SC")
+    async with station201(server, "CS-SC") as cs:
+        assert await cs.boot() == "Accepted"
+        for evse in (1, 2):
+            await cs.call(call.StatusNotification(timestamp="2026-12-02T05:00:00Z", connector_status="Available",
+                                                  evse_id=evse, connector_id=1))
+        context, page, base = await open_dashboard(server, browser)
+        await page.goto(base + "/charging-profiles/composite?charge_point_id=CS-SC")
+        await page.get_by_label("EVSE").select_option("2")
+        await page.get_by_label("Duration (s)").fill("600")
+        await page.get_by_label("Unit").select_option("A")
+        cs.will_answer("GetCompositeSchedule", {"status": "Accepted", "schedule": {
+            "evseId": 2, "duration": 600, "scheduleStart": "2026-12-02T06:00:00Z", "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}, {"startPeriod": 300, "limit": 10.0}]}})
+        await page.get_by_role("button", name="Ask the charge point").click()
+        assert await cs.next_request("GetCompositeSchedule") == {"evseId": 2, "duration": 600, "chargingRateUnit": "A"}
+        await expect(page.locator("[data-composite-status]")).to_have_text("Accepted")
+        await expect(page.locator("[data-composite-limit]").nth(1)).to_have_text("10.0 A")
+        await expect(page.locator("[data-composite]")).to_contain_text("on EVSE 2")
+        await shoot(page, "composite-schedule-201", server)
+        await context.close()

@@ -93,3 +93,27 @@ async def test_a_201_stations_forms_name_evses_and_their_connectors(web: httpx.A
         refused = await web.post("/charge-points/CS-FORMS/commands/unlock", data={"csrf_token": token, "evse": "2"},
                                  headers={"Accept": "application/json"})
         assert refused.json()["kind"] == "invalid"
+
+
+async def test_the_composite_schedule_form_of_a_201_station_asks_by_evse(web: httpx.AsyncClient, server: Voltline) -> None:
+    """2.0.1's GetCompositeSchedule names an EVSE (evseId); 1.6's connectorId is not in its schema."""
+    await server.services.charge_points.register("CS-CS")
+    async with station(server, "CS-CS") as cs:
+        assert await cs.boot() == "Accepted"
+        for evse in (1, 2):
+            await cs.call(call.StatusNotification(timestamp="2026-12-02T05:00:00Z", connector_status="Available",
+                                                  evse_id=evse, connector_id=1))
+        form = (await web.get("/charging-profiles/composite?charge_point_id=CS-CS")).text
+        select = form.split('id="cs-connector"', 1)[1].split("</select>", 1)[0]
+        assert 'name="evse_id"' in select and re.findall(r'<option value="([^"]+)"', select) == ["0", "1", "2"]
+        assert '<label for="cs-connector">EVSE</label>' in form
+
+        cs.will_answer("GetCompositeSchedule", {"status": "Accepted", "schedule": {
+            "evseId": 2, "duration": 600, "scheduleStart": "2026-12-02T06:00:00Z", "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000.0}, {"startPeriod": 300, "limit": 7400.0}]}})
+        page = asyncio.create_task(web.get(
+            "/charging-profiles/composite", params={"charge_point_id": "CS-CS", "evse_id": "2", "duration": "600", "unit": "W"}))
+        assert await cs.next_request("GetCompositeSchedule") == {"evseId": 2, "duration": 600, "chargingRateUnit": "W"}
+        text = (await page).text
+        assert re.findall(r"data-composite-limit><strong>([^<]+)</strong>", text) == ["11000.0 W", "7400.0 W"]
+        assert "on EVSE 2</p>" in text

@@ -29,6 +29,7 @@ from voltline.services.node import Node
 from voltline.services.provisioning.views import ChargePointView
 from voltline.services.smart_charging.profile_rules import PROFILE, SCHEDULE
 from voltline.web import commands
+from voltline.web.places import evse_places
 from voltline.web.form_fields import FieldError, answer, parse_integer, parse_moment, parse_number, raw
 from voltline.web.routing import CurrentUser, DashboardRoute, PageNotFound, dashboard, operator_zone, render, web_session
 from voltline.web.zones import local_input
@@ -291,39 +292,56 @@ async def clear_profile(request: Request, profile_id: int) -> Response:
 
 @router.get("/charging-profiles/composite")
 async def composite_schedule(
-    request: Request, charge_point_id: str = "", connector_id: str = "0", duration: str = "3600", unit: str = ""
+    request: Request, charge_point_id: str = "", connector_id: str = "0", evse_id: str = "0", duration: str = "3600",
+    unit: str = "",
 ) -> Response:
-    """GetCompositeSchedule: what the charge point will allow a connector over the coming time."""
+    """GetCompositeSchedule: what the charge point will allow a connector (on 2.0.1, an EVSE)
+    over the coming time. 1.6 asks by `connectorId`, 2.0.1 by `evseId` (0: the whole charge point
+    either way); the form names what the charge point's version numbers."""
     node = dashboard(request).node
     point = await _charge_point(node, charge_point_id)
     connectors = point.connectors
-    asked = {"connector_id": connector_id, "duration": duration, "unit": unit if unit in UNITS else ""}
+    by_evse = point.ocpp_version == "2.0.1"
+    place = evse_id if by_evse else connector_id
+    asked = {"place": place, "duration": duration, "unit": unit if unit in UNITS else ""}
     outcome, rows, problem = None, [], None
     if "duration" in request.query_params:
-        if not connector_id.isdigit():
-            problem = "Connector must be a whole number"
+        if not place.isdigit():
+            problem = f"{'EVSE' if by_evse else 'Connector'} must be a whole number"
         elif not duration.isdigit() or int(duration) <= 0:
             problem = "Duration must be a whole number of seconds, more than 0"
         else:
-            payload: dict[str, Any] = {"connectorId": int(connector_id), "duration": int(duration)}
+            payload: dict[str, Any] = {"evseId" if by_evse else "connectorId": int(place), "duration": int(duration)}
             if asked["unit"]:
                 payload["chargingRateUnit"] = asked["unit"]
             outcome = await commands.send(node, charge_point_id, "GetCompositeSchedule", payload)
             if outcome.ok and outcome.response:
                 rows = schedule_rows(outcome.response)
+    places = evse_places(connectors, (), online=True).evse_ids if by_evse else [c.connector_id for c in connectors]
     return render(request, "composite_schedule.html", {
-        "point": point, "connector_ids": sorted({0} | {c.connector_id for c in connectors}), "asked": asked,
+        "point": point, "by_evse": by_evse, "place_ids": sorted({0, *places}), "asked": asked,
         "outcome": outcome, "rows": rows, "problem": problem, "units": UNITS,
+        "answered_place": _answered_place(outcome.response if outcome and outcome.ok else None, by_evse),
     })
+
+
+def _answered_place(response: dict[str, Any] | None, by_evse: bool) -> Any:
+    """The connector (1.6) or EVSE (2.0.1) the answer's schedule is of."""
+    if not response:
+        return None
+    return (response.get("schedule") or {}).get("evseId") if by_evse else response.get("connectorId")
 
 
 def schedule_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
     """The periods of a composite schedule with their times, and each limit's share of the
-    highest (the width of its bar)."""
-    schedule = response.get("chargingSchedule") or {}
+    highest (the width of its bar). 1.6 answers `chargingSchedule` beside `scheduleStart`;
+    2.0.1 a `schedule` holding its start and periods."""
+    schedule = response.get("chargingSchedule") or response.get("schedule") or {}
     periods = sorted(schedule.get("chargingSchedulePeriod") or [], key=lambda p: p.get("startPeriod", 0))
     try:
-        start = parse_timestamp(response.get("scheduleStart") or schedule.get("startSchedule") or "")
+        start = parse_timestamp(
+            response.get("scheduleStart") or schedule.get("scheduleStart") or schedule.get("startSchedule") or ""
+        )
     except ValueError:
         start = None
     duration = schedule.get("duration")

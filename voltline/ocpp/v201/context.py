@@ -68,6 +68,12 @@ class EventApplied(Protocol):
 
 
 class Transactions(Protocol):
+    async def rebooted(self, identity: str, at: datetime) -> None: ...
+
+    async def connector_reported(
+        self, identity: str, connector_id: int, status: str, timestamp: datetime | None, evse_id: int | None = None
+    ) -> object: ...
+
     async def transaction_event(
         self, identity: str, *, event_type: str, timestamp: datetime, trigger_reason: str, seq_no: int,
         ocpp_transaction_id: str, offline: bool = False, charging_state: str | None = None,

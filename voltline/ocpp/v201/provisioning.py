@@ -43,8 +43,9 @@ async def boot_notification(ctx: Context, p: Payload) -> Payload:
     ctx.registration_status = result.status
     # What a trigger allowed before this boot does not outlive it.
     ctx.triggered = None
-    # No reconciliation of open transactions after the reboot, as 1.6 needs: a 2.0.1 station
-    # keeps its transactions' events queued and reports each one's end itself (block E).
+    # A reboot: as on 1.6, each connector's next status tells which open transactions the station
+    # still holds, unless it carries one on with a TransactionEvent first (services reconciliation).
+    await ctx.services.transactions.rebooted(ctx.identity, result.current_time)
     # Last before the answer: what it schedules (a first inventory) is sent after the answer is out.
     ctx.services.device_model.inventory_after_boot(ctx.identity, result.status)
     return {"status": result.status, "currentTime": _iso(result.current_time), "interval": result.interval}
@@ -55,13 +56,18 @@ async def heartbeat(ctx: Context, p: Payload) -> Payload:
 
 
 async def status_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.status_notification(
+    timestamp = _timestamp(p["timestamp"])
+    applied = await ctx.services.charge_points.status_notification(
         ctx.identity,
         evse_id=p["evseId"],
         connector_id=p["connectorId"],
         status=p["connectorStatus"],
-        timestamp=_timestamp(p["timestamp"]),
+        timestamp=timestamp,
     )
+    if applied:  # the connector's newest status: after a reboot, it says which session is gone
+        await ctx.services.transactions.connector_reported(
+            ctx.identity, p["connectorId"], p["connectorStatus"], timestamp, evse_id=p["evseId"]
+        )
     return {}
 
 

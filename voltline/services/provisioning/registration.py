@@ -116,6 +116,10 @@ class Registration:
 
     async def delete(self, identity: str) -> None:
         async def remove(conn: AsyncConnection) -> int:
+            # Its transactions' events by their transactions' key (the table's one index), before the
+            # transactions themselves.
+            mine = sa.select(t.transactions.c.id).where(t.transactions.c.charge_point_id == identity)
+            await conn.execute(t.transaction_events.delete().where(t.transaction_events.c.transaction_id.in_(mine)))
             for table in _OWNED:
                 await conn.execute(table.delete().where(table.c.charge_point_id == identity))
             result = await conn.execute(t.charge_points.delete().where(t.charge_points.c.id == identity))

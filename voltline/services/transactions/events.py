@@ -8,7 +8,7 @@ a transaction never depends on the order they arrive in:
 - the first event of an unknown transactionId creates the transaction, whatever its type (an
   Updated or an Ended whose Started is still queued); Voltline's integer `id` is allocated as for
   1.6, the transactionId kept as `ocpp_transaction_id`;
-- every event is kept in `transaction_events` by (transactionId, seqNo): a repeat changes nothing
+- every event is kept in `transaction_events` by (transaction, seqNo): a repeat changes nothing
   and is answered as the first was, and the seqNos never seen are the transaction's gaps;
 - the start time is the Started's (the earliest event's until it comes), the stop time, reason
   and stop token the Ended's only; an event after the Ended adds its meter values and leaves the
@@ -113,7 +113,7 @@ _INSERT_TRANSACTION = {
 }
 _INSERT_EVENT = {
     name: dialect.insert(t.transaction_events)
-    .on_conflict_do_nothing(index_elements=["charge_point_id", "ocpp_transaction_id", "seq_no"])
+    .on_conflict_do_nothing(index_elements=["transaction_id", "seq_no"])
     .returning(_ev.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }

@@ -20,8 +20,15 @@ A status whose own timestamp is older than the transaction's start (queued long 
 nothing about it. A StopTransaction the charge point still delivers replaces the estimated values,
 as for every stop Voltline made itself: a 1.6 charge point may report Available before it sends
 the StopTransaction it queued while offline, and that is fine. The next StartTransaction on the
-connector also closes an open transaction, reboot or not (see transactions). OCPP 2.0.1 would ask
-with GetTransactionStatus instead; Voltline speaks 1.6 only so far.
+connector also closes an open transaction, reboot or not (see transactions).
+
+A 2.0.1 station is held to the same rule per EVSE and connector: after its BootNotification, the
+StatusNotification of a connector of an EVSE with a transaction still open decides it (Occupied
+holds one; Available, Reserved, Unavailable none: "closed after reboot: EVSE E connector C
+reported S"), unless the station carried that transaction on first: a TransactionEvent it sends
+after the boot, not `offline` (queued from before), says it still holds it, and the status then
+decides nothing about it. An Ended the station delivers later replaces Voltline's stop, as a
+StopTransaction does on 1.6.
 
 The open transactions are looked up at the boot — boots that arrive together share one query, so
 a fleet booting after a power cut costs a few queries, not one per charge point — and kept in
@@ -46,8 +53,8 @@ from voltline.store.database import Store
 if TYPE_CHECKING:
     from voltline.services.transactions.service import ClosedTransaction
 
-STILL_HOLDS = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
-"""A connector in one of these has a transaction in progress."""
+STILL_HOLDS = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE", "Occupied"})
+"""A connector in one of these has a transaction in progress (Occupied: 2.0.1's)."""
 HOLDS_NONE = frozenset({"Available", "Preparing", "Reserved", "Unavailable", "Finishing"})
 """A connector in one of these has none. Faulted is in neither: it decides nothing."""
 
@@ -65,13 +72,18 @@ class LostTransaction:
 
 
 Closer = Callable[[str, int, list[LostTransaction]], Awaitable[list["ClosedTransaction"]]]
+"""Closes the lost transactions of a charge point at one place (the live readings' key beside the
+identity: the connector on 1.6, the EVSE on 2.0.1)."""
+
+Place = tuple[int | None, int]
+"""(EVSE, connector) as the charge point numbers them; the EVSE None on 1.6."""
 
 
 @dataclass(slots=True)
 class _Boot:
     at: datetime
-    # Connector → the transactions open on it at the boot, until its status decides.
-    undecided: dict[int, list[int]]
+    # Place → the transactions open there at the boot, until its status decides.
+    undecided: dict[Place, list[int]]
 
 
 class SessionsAfterReboot:
@@ -80,7 +92,7 @@ class SessionsAfterReboot:
         self._close = close
         self._boots: dict[str, _Boot] = {}
         # Boots waiting for the next look-up of open transactions, and the task doing them.
-        self._asking: dict[str, list[asyncio.Future[dict[int, list[int]]]]] = {}
+        self._asking: dict[str, list[asyncio.Future[dict[Place, list[int]]]]] = {}
         self._looking: asyncio.Task[None] | None = None
 
     async def booted(self, identity: str, at: datetime) -> None:
@@ -91,8 +103,8 @@ class SessionsAfterReboot:
         else:
             self._boots.pop(identity, None)
 
-    async def _open_transactions(self, identity: str) -> dict[int, list[int]]:
-        future: asyncio.Future[dict[int, list[int]]] = asyncio.get_running_loop().create_future()
+    async def _open_transactions(self, identity: str) -> dict[Place, list[int]]:
+        future: asyncio.Future[dict[Place, list[int]]] = asyncio.get_running_loop().create_future()
         self._asking.setdefault(identity, []).append(future)
         if self._looking is None:
             self._looking = asyncio.create_task(self._look_up())
@@ -105,12 +117,13 @@ class SessionsAfterReboot:
                 batch, self._asking = self._asking, {}
                 identities = list(batch)
                 try:
-                    found: dict[str, dict[int, list[int]]] = {}
+                    found: dict[str, dict[Place, list[int]]] = {}
                     async with self._store.read() as conn:
                         for i in range(0, len(identities), _PER_QUERY):
                             rows = await conn.execute(_OPEN, {"charge_points": identities[i : i + _PER_QUERY]})
                             for row in rows:
-                                found.setdefault(row.charge_point_id, {}).setdefault(row.connector_id, []).append(row.id)
+                                place = (row.evse_id, row.connector_id)
+                                found.setdefault(row.charge_point_id, {}).setdefault(place, []).append(row.id)
                 except Exception as exc:  # each boot waiting fails as it would have on its own
                     for futures in batch.values():
                         for future in futures:
@@ -124,29 +137,46 @@ class SessionsAfterReboot:
         finally:
             self._looking = None
 
+    def continued(self, identity: str, transaction_id: int) -> None:
+        """The charge point sent an event of this transaction after its boot (2.0.1, not offline):
+        it holds it, whatever its connector reports next."""
+        boot = self._boots.get(identity)
+        if boot is None:
+            return
+        for place, waiting in list(boot.undecided.items()):
+            if transaction_id in waiting:
+                waiting.remove(transaction_id)
+                if not waiting:
+                    del boot.undecided[place]
+        if not boot.undecided:
+            del self._boots[identity]
+
     async def connector_reported(
-        self, identity: str, connector_id: int, status: str, timestamp: datetime | None
+        self, identity: str, connector_id: int, status: str, timestamp: datetime | None, evse_id: int | None = None
     ) -> list[ClosedTransaction]:
-        """A StatusNotification stored as the connector's newest: close what it says is gone."""
+        """A StatusNotification stored as the connector's newest: close what it says is gone.
+        `evse_id`: the connector's EVSE on 2.0.1 (None on 1.6)."""
         boot = self._boots.get(identity)
         if boot is None:
             return []
-        waiting = boot.undecided.get(connector_id)
+        place = (evse_id, connector_id)
+        waiting = boot.undecided.get(place)
         if waiting is None or status not in STILL_HOLDS and status not in HOLDS_NONE:
             return []
-        del boot.undecided[connector_id]
+        del boot.undecided[place]
         if not boot.undecided:
             del self._boots[identity]
         if status in STILL_HOLDS:
             return []
-        note = f"closed after reboot: connector {connector_id} reported {status}"
+        where = f"connector {connector_id}" if evse_id is None else f"EVSE {evse_id} connector {connector_id}"
+        note = f"closed after reboot: {where} reported {status}"
         lost = [LostTransaction(transaction_id, note, boot.at, timestamp) for transaction_id in waiting]
-        return await self._close(identity, connector_id, lost)
+        return await self._close(identity, connector_id if evse_id is None else evse_id, lost)
 
 
 _tx = t.transactions.c
 _PER_QUERY = 500
 # Found by the open transactions' partial index (charge point, connector).
-_OPEN = sa.select(_tx.id, _tx.charge_point_id, _tx.connector_id).where(
+_OPEN = sa.select(_tx.id, _tx.charge_point_id, _tx.evse_id, _tx.connector_id).where(
     _tx.charge_point_id.in_(sa.bindparam("charge_points", expanding=True)), _tx.stopped_at.is_(None)
 )

@@ -117,9 +117,9 @@ class TransactionService:
         await self.after_reboot.booted(identity, at)
 
     async def connector_reported(
-        self, identity: str, connector_id: int, status: str, timestamp: datetime | None
+        self, identity: str, connector_id: int, status: str, timestamp: datetime | None, evse_id: int | None = None
     ) -> list[ClosedTransaction]:
-        return await self.after_reboot.connector_reported(identity, connector_id, status, timestamp)
+        return await self.after_reboot.connector_reported(identity, connector_id, status, timestamp, evse_id)
 
     async def start(
         self,
@@ -360,7 +360,11 @@ class TransactionService:
     async def transaction_event(self, identity: str, **event: Any) -> EventResult:
         """`event` with TransactionEventData's fields: for a version's handlers, which cannot name
         the domain's types."""
-        return await self.event(identity, TransactionEventData(**event))
+        data = TransactionEventData(**event)
+        result = await self.event(identity, data)
+        if not data.offline:  # sent now, not queued from before a boot: the station holds it
+            self.after_reboot.continued(identity, result.transaction_id)
+        return result
 
     async def close(
         self,
@@ -427,8 +431,9 @@ class TransactionService:
             energy = await conn.scalar(rules.LAST_ENERGY_EVER, {"transaction_id": transaction_id})
         return None if energy is None else round(energy)
 
-    async def _close_lost(self, identity: str, connector_id: int, lost: list[LostTransaction]) -> list[ClosedTransaction]:
-        """Close the transactions a rebooted charge point no longer has (see reconciliation)."""
+    async def _close_lost(self, identity: str, place: int, lost: list[LostTransaction]) -> list[ClosedTransaction]:
+        """Close the transactions a rebooted charge point no longer has (see reconciliation).
+        `place`: the live readings' key beside the identity (the connector on 1.6, the EVSE on 2.0.1)."""
 
         async def close_all(conn: AsyncConnection) -> list[ClosedTransaction]:
             closed = []
@@ -454,8 +459,8 @@ class TransactionService:
         for result in closed:
             log.warning("%s: transaction %s %s", identity, result.transaction_id, result.note)
             self._closed_rollup(result)
-            self._forget_live(identity, connector_id, result.transaction_id)
-            self._publish_closed(identity, connector_id, result)
+            self._forget_live(identity, place, result.transaction_id)
+            self._publish_closed(identity, place, result)
         return closed
 
     # What every start and stop tells the rest of Voltline, whichever version's message brought
