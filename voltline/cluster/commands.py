@@ -241,9 +241,12 @@ class CommandLink:
                 )
                 pending = False
             except redis.exceptions.ResponseError as exc:
+                # NOGROUP, or UNBLOCKED: the stream went (Redis restarted empty, or a sweep took
+                # this node for dead while it was cut off): the group is created again.
                 if "NOGROUP" not in str(exc):
-                    raise
-                pending = True  # the stream went (a sweep, Redis restarted): created again
+                    log.warning("command link: reading commands failed (%s); reading again", exc)
+                    await asyncio.sleep(RETRY_S)
+                pending = True
                 continue
             except REDIS_DOWN as exc:
                 log.warning("command link: cannot read commands (%s); retrying", exc)
@@ -344,6 +347,9 @@ class ClusterLink:
 
     def is_connected(self, charge_point_id: str) -> bool:
         return self._local.is_connected(charge_point_id) or self._remote(charge_point_id) is not None
+
+    def holds(self, charge_point_id: str) -> bool:
+        return self._local.is_connected(charge_point_id)
 
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         if self._local.is_connected(charge_point_id):

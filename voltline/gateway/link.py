@@ -34,6 +34,9 @@ class GatewayLink:
     def is_connected(self, charge_point_id: str) -> bool:
         return self._gateway.is_connected(charge_point_id)
 
+    def holds(self, charge_point_id: str) -> bool:
+        return self._gateway.is_connected(charge_point_id)
+
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         connection = self._gateway.connections.get(charge_point_id)
         return connection.version.actions if connection is not None else ()
