@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import orjson
 import websockets
 from ocpp.exceptions import NotSupportedError
@@ -19,6 +21,7 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
 from tests.cluster.harness import Cluster, ClusterNode, until
+from tests.web.conftest import csrf_of, log_in
 from voltline.cluster.connection import Keys, connect
 
 EXPIRY = 1.0
@@ -278,6 +281,31 @@ async def test_a_command_delivered_twice_is_executed_once(cluster: Cluster) -> N
             assert await redis.exists(keys.command(body["id"]))
     finally:
         await redis.aclose()
+
+
+async def test_a_dashboard_form_on_b_reaches_a_charge_point_on_a(cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B", presence_expiry=str(EXPIRY))
+    created = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "voltline", "user", "create", "operator", env={**a.env, "VOLTLINE_USER_PASSWORD": "a long password"},
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await created.wait() == 0
+    async with station(a, "CP-BOARD") as cp, httpx.AsyncClient(base_url=b.http_url, timeout=30) as board:
+        assert (await log_in(board, "operator", "a long password")).status_code == 303
+        await reachable(b, "CP-BOARD")
+        page = await board.get("/charge-points/CP-BOARD")
+        assert page.status_code == 200
+        sent = await board.post(
+            "/charge-points/CP-BOARD/commands/raw",
+            data={"ocpp_action": "DataTransfer", "payload": '{"vendorId": "board", "data": "from B"}',
+                  "csrf_token": csrf_of(page.text)},
+            headers={"Accept": "application/json"},
+        )
+        assert sent.status_code == 200, sent.text
+        outcome = sent.json()
+        assert outcome["kind"] == "accepted", outcome
+        assert "from B" in cp.data
+        assert (await board.get("/charge-points/CP-BOARD/configuration")).status_code == 200
 
 
 def _stream_id(value: bytes | str) -> tuple[int, int]:
