@@ -66,6 +66,15 @@ end
 return 0
 """
 
+# KEYS: presence. ARGV: liveness key prefix, this node. The record (node, epoch, version) if its
+# node lives (or is this one), else nothing: one round trip for the command path.
+_HOLDER = """
+local record = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'version')
+if not record[1] then return false end
+if record[1] ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. record[1]) == 0 then return false end
+return record
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Holder:
@@ -86,6 +95,7 @@ class Presence:
         self._release = redis.register_script(_RELEASE)
         self._reassert = redis.register_script(_REASSERT)
         self._sweep = redis.register_script(_SWEEP)
+        self._holder = redis.register_script(_HOLDER)
 
     @property
     def _nodes(self) -> str:
@@ -129,13 +139,11 @@ class Presence:
 
     async def holder(self, identity: str) -> Holder | None:
         """The live node holding the charge point (None: no node, or one that stopped living)."""
-        record = await self._redis.hgetall(self._keys.presence(identity))
+        record = await self._holder(keys=[self._keys.presence(identity)], args=[self._keys.node(""), self.node_id])
         if not record:
             return None
-        holder = Holder(record[b"node"].decode(), int(record[b"epoch"]), record[b"version"].decode())
-        if holder.node != self.node_id and not await self._redis.exists(self._keys.node(holder.node)):
-            return None
-        return holder
+        node, epoch, version = record
+        return Holder(node.decode(), int(epoch), version.decode())
 
     async def dead_nodes(self) -> list[str]:
         """Nodes that registered once and whose liveness key has expired."""
