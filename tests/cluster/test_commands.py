@@ -84,6 +84,11 @@ class Station(ChargePoint):
     def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
         return call_result.GetLocalListVersion(list_version=0)
 
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
+        self.calls["SetChargingProfile"] += 1
+        return call_result.SetChargingProfile(status="Accepted")
+
     @on(Action.unlock_connector)
     def on_unlock(self, connector_id: int) -> call_result.UnlockConnector:
         self.calls["UnlockConnector"] += 1
@@ -179,6 +184,18 @@ async def test_a_callerror_and_a_timeout_come_back_with_the_statuses_of_one_node
         await reachable(b, "CP-ERR")
         answered = await command(b, "CP-ERR", "DataTransfer", {"vendorId": "test", "data": "hello"})
         assert answered.status_code == 200 and answered.json() == {"status": "Accepted", "data": "echo hello"}
+
+        # Smart charging from B: the profile is sent to the charge point on A and stored.
+        async with b.api() as api:
+            installed = await api.post("/api/v1/charging-profiles", json={
+                "charge_point_id": "CP-ERR", "connector_id": 0, "charging_profile": {
+                    "charging_profile_id": 7, "stack_level": 0, "charging_profile_purpose": "TxDefaultProfile",
+                    "charging_profile_kind": "Relative",
+                    "charging_schedule": {"charging_rate_unit": "W", "charging_schedule_period": [{"start_period": 0, "limit": 3000}]},
+                }})
+        assert installed.status_code == 200, installed.text
+        assert installed.json()["status"] == "Accepted" and installed.json()["charging_profile"] is not None
+        assert cp.calls["SetChargingProfile"] == 1
 
         remote = await command(b, "CP-ERR", "UnlockConnector", {"connectorId": 1})
         local = await command(a, "CP-ERR", "UnlockConnector", {"connectorId": 1})
