@@ -42,6 +42,7 @@ from voltline.services.reports.hours import (  # noqa: E402
 from voltline.store import tables as t  # noqa: E402
 
 MINUTE = timedelta(minutes=1)
+NO_EVSE = t.ROLLUP_NO_EVSE  # the rollups' EVSE of a connector numbered as 1.6 numbers it
 TAGS, PARENTS = 2000, 40
 
 
@@ -128,9 +129,9 @@ def charge_point_year(cp: int, start: datetime, days: int, rollups: dict[str, Ro
     energy, sessions, idle, status = rollups["energy"], rollups["sessions"], rollups["idle"], rollups["status"]
 
     def span(name: str, a: datetime, b: datetime) -> None:
-        status.add((floor_hour(a), cp_id, 1, name, "NoError"), 0.0, 1)
+        status.add((floor_hour(a), cp_id, NO_EVSE, 1, name, "NoError"), 0.0, 1)
         for hour, seconds in split_seconds(a, b):
-            status.add((hour, cp_id, 1, name, "NoError"), seconds, 0)
+            status.add((hour, cp_id, NO_EVSE, 1, name, "NoError"), seconds, 0)
 
     at, register, n = start, 0, 0
     available_since = start
@@ -160,14 +161,14 @@ def charge_point_year(cp: int, start: datetime, days: int, rollups: dict[str, Ro
         counted = 0.0 if flagged else float(wh)  # a reset: the step backwards counts 0 Wh
         register = 0 if flagged else meter_stop
         for hour, part in spread(counted, began, charged_until):
-            energy.add((hour, cp_id, 1, id_tag), part, float(watts))
+            energy.add((hour, cp_id, NO_EVSE, 1, id_tag), part, float(watts))
         duration = (stopped - began).total_seconds()
         started_hour = floor_hour(began)
-        sessions.add((started_hour, cp_id, 1, id_tag, bucket(counted, ENERGY_BUCKETS_WH), bucket(duration, DURATION_BUCKETS_S)),
+        sessions.add((started_hour, cp_id, NO_EVSE, 1, id_tag, bucket(counted, ENERGY_BUCKETS_WH), bucket(duration, DURATION_BUCKETS_S)),
                      1, duration, counted, int(flagged))
         # As the live rollups count it: from the end of charging until the connector is free again
         # (SuspendedEV, if any, and Finishing).
-        idle.add((started_hour, cp_id, 1, id_tag), (free - charged_until).total_seconds(), 1)
+        idle.add((started_hour, cp_id, NO_EVSE, 1, id_tag), (free - charged_until).total_seconds(), 1)
         transactions.append((next_id, cp_id, 1, id_tag, "Accepted", meter_start, 0 if flagged else meter_stop,
                              began, stopped, "Local", id_tag, began))
         next_id += 1
@@ -302,6 +303,21 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
     return statements
 
 
+def derived_statements() -> list[str]:
+    """SQL that fills the network's and the per-id-tag day rollups from those written (as
+    migration 0020 fills them for a database that held rollups before it)."""
+    import importlib.util
+
+    import voltline.store
+
+    path = Path(voltline.store.__file__).parent / "migrations" / "versions" / "0020_network_and_tag_day_rollups.py"
+    spec = importlib.util.spec_from_file_location("_migration_0020", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.fill_statements()  # type: ignore[no-any-return]
+
+
 TX_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "id_tag_status", "meter_start", "meter_stop",
               "started_at", "stopped_at", "stop_reason", "stop_id_tag", "created_at"]
 
@@ -347,7 +363,7 @@ def fill_sqlite(path: Path, charge_points: int, days: int, zone: str, copies: in
             [(*r[:7], text(r[7]), text(r[8]), r[9], r[10], text(r[11])) for r in transactions],
         )
         sessions += len(transactions)
-    for statement in copy_statements(copies, sqlite=True):
+    for statement in [*copy_statements(copies, sqlite=True), *derived_statements()]:
         db.execute(statement)
     db.execute("COMMIT")
     db.execute("ANALYZE")
@@ -375,7 +391,7 @@ async def _fill_postgres(url: str, charge_points: int, days: int, zone: str, cop
                 await db.copy_records_to_table(table.name, records=values, columns=[c.name for c in table.columns])
             await db.copy_records_to_table("transactions", records=transactions, columns=TX_COLUMNS)
             sessions += len(transactions)
-        for statement in copy_statements(copies, sqlite=False):
+        for statement in [*copy_statements(copies, sqlite=False), *derived_statements()]:
             await db.execute(statement)
         await db.execute("SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT max(id) FROM transactions))")
         await db.execute("VACUUM ANALYZE")

@@ -12,6 +12,7 @@ import asyncio
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,38 @@ def _admin(statement: str) -> None:
         pool.submit(asyncio.run, postgres_admin(statement)).result()
 
 
+def _database_name(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _url_of(name: str) -> str:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+@asynccontextmanager
+async def own_postgres_database(prefix: str) -> AsyncIterator[str]:
+    """A new database with no schema on the PostgreSQL server, for as long as the block runs."""
+    name = _database_name(prefix)
+    try:
+        await postgres_admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means the same
+        _postgres_unavailable(str(exc).splitlines()[0])
+    try:
+        yield _url_of(name)
+    finally:
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Any:
     """A database of this test session's own on the PostgreSQL server (created once, dropped at the end)."""
-    name = f"voltline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = _database_name("voltline_test")
     try:
         _admin(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means the same
         _postgres_unavailable(str(exc).splitlines()[0])
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
+    yield _url_of(name)
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,12 +283,10 @@ class Voltline:
             self._tasks.append(asyncio.create_task(self.event_relay.run()))
         if self.invalidations is not None:
             self._tasks.append(asyncio.create_task(self.invalidations.run()))
-        expiry = self.services.reservations.run_expiry
-        if self.redis is not None:  # one node at a time sweeps expired reservations
-            expiry = LeasedJob(
-                self.redis, "reservation_expiry", self.node_id, expiry, self.settings.cluster_lease_seconds
-            ).run
-        self._tasks.append(asyncio.create_task(expiry()))
+        self._tasks.append(asyncio.create_task(self._one_node_at_a_time("reservation_expiry",
+                                                                       self.services.reservations.run_expiry)))
+        self._tasks.append(asyncio.create_task(self._one_node_at_a_time("message_log_retention",
+                                                                       self.services.message_log.run_pruning)))
         if self.services.rollups.enabled:
             self._tasks.append(asyncio.create_task(self.services.rollups.run()))
         self._tasks.append(
@@ -308,6 +306,12 @@ class Voltline:
             "voltline serving: OCPP %s, HTTP %s://%s:%d", ", ".join(listeners),
             "https" if self.http_tls else "http", self.settings.host, self.http_port,
         )
+
+    def _one_node_at_a_time(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> Coroutine[Any, Any, None]:
+        """`job`, run here alone, or in a cluster by whichever node holds its lease."""
+        if self.redis is None:
+            return job()
+        return LeasedJob(self.redis, name, self.node_id, job, self.settings.cluster_lease_seconds).run()
 
     async def stop(self) -> StopReport:
         """Stop gracefully: stop accepting on both listeners, end the event streams, close every

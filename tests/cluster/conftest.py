@@ -4,27 +4,20 @@ PostgreSQL database and a Redis server of the test's own; the test starts the no
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.harness import REDIS_SERVER, Cluster, cluster_of
-from tests.conftest import POSTGRES_URL, _postgres_unavailable, postgres_admin
+from tests.conftest import own_postgres_database
 
 
 @pytest.fixture
 async def cluster_database() -> AsyncIterator[str]:
     """A fresh PostgreSQL database: nodes migrate it as they would a new installation."""
-    name = f"voltline_cluster_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        await postgres_admin(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means the same
-        _postgres_unavailable(str(exc).splitlines()[0])
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
-    await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with own_postgres_database("voltline_cluster") as url:
+        yield url
 
 
 @pytest.fixture

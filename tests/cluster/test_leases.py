@@ -1,5 +1,5 @@
-"""A cluster job (the reservation expiry sweep) runs on one node at a time, and another node
-takes it over when its node is killed."""
+"""The cluster's jobs (the reservation expiry sweep, the message log's retention) run on one
+node at a time each, and another node takes a job over when its node is killed."""
 
 from __future__ import annotations
 
@@ -7,30 +7,39 @@ import redis.asyncio as aioredis
 
 from tests.cluster.harness import Cluster, until
 
-RUNS = "reservation_expiry: this node holds the lease and runs the job"
+JOBS = ("reservation_expiry", "message_log_retention")
 
 
-async def test_the_sweep_runs_on_one_node_and_fails_over_when_it_is_killed(cluster: Cluster) -> None:
-    nodes = await cluster.start("A", "B", cluster_lease_seconds="2")
+def _runs(job: str) -> str:
+    return f"{job}: this node holds the lease and runs the job"
+
+
+async def test_each_job_runs_on_one_node_and_fails_over_when_it_is_killed(cluster: Cluster) -> None:
+    nodes = await cluster.start("A", "B", "C", cluster_lease_seconds="2")
     redis = aioredis.Redis.from_url(cluster.redis.url)
     try:
-        async def held() -> bool:
-            return await redis.get("voltline:lock:reservation_expiry") is not None
+        async def holders() -> dict[str, str | None]:
+            found = {job: await redis.get(f"voltline:lock:{job}") for job in JOBS}
+            return {job: None if holder is None else holder.decode() for job, holder in found.items()}
 
-        await until(held, seconds=10, what="no node took the reservation expiry lease")
-        holder = (await redis.get("voltline:lock:reservation_expiry")).decode()
-        running = [node.name for node in nodes if RUNS in node.log.read_text()]
-        assert running == [holder]
+        async def all_held() -> bool:
+            return None not in (await holders()).values()
 
-        await cluster.nodes[holder].kill()
+        await until(all_held, seconds=10, what="a job's lease taken by no node")
+        first = await holders()
+        for job, holder in first.items():
+            assert [node.name for node in nodes if _runs(job) in node.log.read_text()] == [holder]
+
+        killed = first["message_log_retention"]
+        await cluster.nodes[killed].kill()
 
         async def taken_over() -> bool:
-            now = await redis.get("voltline:lock:reservation_expiry")
-            return now is not None and now.decode() != holder
+            now = await holders()
+            return all(holder is not None and holder != killed for holder in now.values())
 
-        await until(taken_over, seconds=15, what="no other node took the job over from the killed one")
-        successor = (await redis.get("voltline:lock:reservation_expiry")).decode()
-        running = [node.name for node in nodes if node.name != holder and RUNS in node.log.read_text()]
-        assert running == [successor]
+        await until(taken_over, seconds=15, what="no other node took the jobs over from the killed one")
+        for job, successor in (await holders()).items():
+            running = [node.name for node in nodes if node.name != killed and _runs(job) in node.log.read_text()]
+            assert running == [successor]
     finally:
         await redis.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_unavailable, postgres_admin
+from tests.conftest import BACKENDS, own_postgres_database
 from tests.logged_frames import logged_frames
 from voltline.store import tables as t
 from voltline.store.database import create_engine
@@ -83,14 +82,8 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    name = f"voltline_migration_{uuid.uuid4().hex[:8]}"
-    try:
-        await postgres_admin(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means the same
-        _postgres_unavailable(str(exc).splitlines()[0])
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
-    await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with own_postgres_database("voltline_migration") as url:
+        yield url
 
 
 async def _migrate(engine: AsyncEngine, url: str, revision: str, *, down: bool = False) -> None:
@@ -630,6 +623,71 @@ async def test_0019_keeps_remote_starts_and_adds_the_remote_start_id_they_went_o
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("remote_starts")])
         assert [tuple(r) for r in rows] == [("Accepted", None), ("Started", 7)]
         assert "ocpp_remote_start_id" not in columns
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()
+
+
+async def test_0020_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    # Rollups kept in Europe/Berlin: its 28 March from 27 23:00Z, the 29th from 28 23:00Z, March
+    # from 28 February 23:00Z. 28 March 23:00Z is an hour of the 29th.
+    hour = lambda day, h: datetime(2026, 3, day, h, tzinfo=UTC)  # noqa: E731
+    d28, d29, march = hour(27, 23), hour(28, 23), datetime(2026, 2, 28, 23, tzinfo=UTC)
+    cp1 = {"charge_point_id": "CP-1", "evse_id": 0, "connector_id": 1}
+    cp2 = {"charge_point_id": "CP-2", "evse_id": 0, "connector_id": 1}
+    energy = [(hour(28, 22), cp1, "TAG-A", 1000.0, 4000.0), (hour(28, 23), cp1, "TAG-A", 2000.0, None),
+              (hour(29, 0), cp1, "TAG-A", 2000.0, 5000.0), (hour(28, 23), cp2, "TAG-B", 500.0, None)]
+    sessions = [(hour(28, 22), cp1, "TAG-A", 2, 4, 12600.0, 6000.0, 0), (hour(28, 23), cp2, "TAG-B", 1, 3, 3600.0, 500.0, 1)]
+    try:
+        await _migrate(engine, empty_database, "0019")
+        async with engine.begin() as conn:
+            await conn.execute(t.report_energy.insert(), [
+                {"hour": h, **k, "id_tag": tag, "energy_wh": wh, "peak_power_w": w} for h, k, tag, wh, w in energy])
+            await conn.execute(t.COARSER[t.report_energy]["day"].insert(), [
+                {"hour": d28, **cp1, "energy_wh": 1000.0, "peak_power_w": 4000.0},
+                {"hour": d29, **cp1, "energy_wh": 4000.0, "peak_power_w": 5000.0},
+                {"hour": d29, **cp2, "energy_wh": 500.0, "peak_power_w": None}])
+            await conn.execute(t.COARSER[t.report_energy]["month"].insert(), [
+                {"hour": march, **cp1, "energy_wh": 5000.0, "peak_power_w": 5000.0},
+                {"hour": march, **cp2, "energy_wh": 500.0, "peak_power_w": None}])
+            for grain, at in (("", lambda h: h), ("day", lambda h: d28 if h < d29 else d29), ("month", lambda h: march)):
+                table = t.COARSER[t.report_sessions][grain] if grain else t.report_sessions
+                await conn.execute(table.insert(), [
+                    {"hour": at(h), **k, **({} if grain else {"id_tag": tag}), "energy_bucket": eb, "duration_bucket": db,
+                     "sessions": 1, "duration_s": s, "energy_wh": wh, "flagged": f}
+                    for h, k, tag, eb, db, s, wh, f in sessions])
+                table = t.COARSER[t.report_idle][grain] if grain else t.report_idle
+                await conn.execute(table.insert().values(hour=at(hour(28, 22)), **cp1, **({} if grain else {"id_tag": "TAG-A"}),
+                                                         idle_s=3600.0, sessions=1))
+
+        await _migrate(engine, empty_database, "0020")
+        async with engine.connect() as conn:
+            async def rows(table: sa.Table) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in (await conn.execute(sa.select(table).order_by(*table.primary_key.columns))).all()]
+
+            net = t.NETWORK[t.report_energy]
+            assert await rows(net) == [(hour(28, 22), 1000.0), (hour(28, 23), 2500.0), (hour(29, 0), 2000.0)]
+            assert await rows(t.NETWORK_COARSER[net]["day"]) == [(d28, 1000.0), (d29, 4500.0)]
+            assert await rows(t.NETWORK_COARSER[net]["month"]) == [(march, 5500.0)]
+            net = t.NETWORK[t.report_sessions]
+            assert await rows(net) == [(hour(28, 22), 2, 4, 1, 12600.0, 6000.0, 0), (hour(28, 23), 1, 3, 1, 3600.0, 500.0, 1)]
+            assert await rows(t.NETWORK_COARSER[net]["day"]) == [(d28, 2, 4, 1, 12600.0, 6000.0, 0),
+                                                                 (d29, 1, 3, 1, 3600.0, 500.0, 1)]
+            assert await rows(t.NETWORK_COARSER[net]["month"]) == [(march, 1, 3, 1, 3600.0, 500.0, 1),
+                                                                   (march, 2, 4, 1, 12600.0, 6000.0, 0)]
+            assert await rows(t.NETWORK_COARSER[t.NETWORK[t.report_idle]]["month"]) == [(march, 3600.0, 1)]
+            # Each hour in the day the per-connector day rollup put it in: 23:00Z is the 29th's.
+            assert await rows(t.BY_TAG_DAY[t.report_energy]) == [
+                (d28, "TAG-A", 1000.0, 4000.0), (d29, "TAG-A", 4000.0, 5000.0), (d29, "TAG-B", 500.0, None)]
+            assert await rows(t.BY_TAG_DAY[t.report_sessions]) == [(d28, "TAG-A", 1), (d29, "TAG-B", 1)]
+
+        await _migrate(engine, empty_database, "0019", down=True)
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            kept = (await conn.execute(sa.text("SELECT count(*) FROM report_energy"))).scalar_one()
+        assert not {name for name in names if name.endswith(("_net", "_net_day", "_net_month", "_tag_day"))}
+        assert kept == 4
         await _migrate(engine, empty_database, "head")
     finally:
         await engine.dispose()

@@ -611,6 +611,33 @@ report_session_starts_month = sa.Table(
 
 BY_TAG_MONTH = {report_energy: report_energy_tag_month, report_sessions: report_sessions_tag_month}
 
+
+def _by_tag_day(month: sa.Table) -> sa.Table:
+    name = month.name.replace("_month", "_day")
+    return sa.Table(name, metadata, *(column._copy() for column in month.columns), sa.Index(f"ix_{name}_tag", "id_tag", "hour"))
+
+
+BY_TAG_DAY = {hourly: _by_tag_day(month) for hourly, month in BY_TAG_MONTH.items()}
+"""Energy and sessions per id tag and day of the reports' zone, whatever the charge point: a
+year by id tag (or of a parent's tags) reads months, these days at its edges and a few hours."""
+
+NETWORK_DROPS = ("charge_point_id", "evse_id", "connector_id", "id_tag", "peak_power_w")
+
+
+def _network(table: sa.Table, grain: str | None = None) -> sa.Table:
+    name = f"{table.name}_net" + (f"_{grain}" if grain else "")
+    return sa.Table(name, metadata, *(column._copy() for column in table.columns if column.name not in NETWORK_DROPS))
+
+
+NETWORK = {table: _network(table) for table in (report_energy, report_sessions, report_idle)}
+"""The whole network's energy, sessions (by energy and duration bucket) and idle time per hour,
+whatever the charge point, connector or id tag (NETWORK_DROPS): an unfiltered report reads
+these, 8,760 hours or 365 days a year (times the buckets), not a row per connector. Peak power
+has its own (report_peak)."""
+NETWORK_COARSER: dict[sa.Table, dict[str, sa.Table]] = {
+    NETWORK[table]: {grain: _network(table, grain) for grain in ROLLUP_GRAINS} for table in NETWORK
+}
+
 issued_certificates = sa.Table(
     "issued_certificates",
     metadata,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltline.ocpp import station_notices as notices
 from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
 from voltline.ocpp.registration import RegistrationGate
@@ -234,12 +235,6 @@ async def meter_values(ctx: Context, p: Payload) -> Payload:
     return {}
 
 
-async def data_transfer(ctx: Context, p: Payload) -> Payload:
-    # No vendor extension is installed: OCPP's honest answer is UnknownVendorId. The message log
-    # keeps the data.
-    return {"status": "UnknownVendorId"}
-
-
 async def diagnostics_status_notification(ctx: Context, p: Payload) -> Payload:
     await ctx.services.charge_points.record_event(ctx.identity, "diagnostics", p["status"])
     return {}
@@ -250,17 +245,6 @@ async def firmware_status_notification(ctx: Context, p: Payload) -> Payload:
     return {}
 
 
-async def security_event_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.record_event(
-        ctx.identity,
-        "security",
-        p["type"],
-        timestamp=_timestamp(p["timestamp"]),
-        detail={"tech_info": p["techInfo"]} if "techInfo" in p else None,
-    )
-    return {}
-
-
 async def signed_firmware_status_notification(ctx: Context, p: Payload) -> Payload:
     await ctx.services.charge_points.record_event(
         ctx.identity, "signed_firmware", p["status"], request_id=p.get("requestId")
@@ -268,20 +252,8 @@ async def signed_firmware_status_notification(ctx: Context, p: Payload) -> Paylo
     return {}
 
 
-async def log_status_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.record_event(ctx.identity, "log", p["status"], request_id=p.get("requestId"))
-    return {}
-
-
 async def sign_certificate(ctx: Context, p: Payload) -> Payload:
-    # Accepted only once the certificate is signed and recorded; CertificateSigned follows the
-    # answer, as the security extension has it.
-    certificates = ctx.services.certificates
-    signed = await certificates.sign_request(ctx.identity, p["csr"])
-    if signed is None:
-        return {"status": "Rejected"}
-    certificates.deliver_after_answer(ctx.identity, signed)
-    return {"status": "Accepted"}
+    return await notices.sign_station_certificate(ctx, p["csr"])
 
 
 Handler16 = Callable[[Context, Payload], Coroutine[Any, Any, Payload]]
@@ -325,12 +297,12 @@ HANDLERS: dict[str, Handler16] = {
         "StartTransaction": start_transaction,
         "StopTransaction": stop_transaction,
         "MeterValues": meter_values,
-        "DataTransfer": data_transfer,
+        "DataTransfer": notices.data_transfer,
         "DiagnosticsStatusNotification": diagnostics_status_notification,
         "FirmwareStatusNotification": firmware_status_notification,
-        "SecurityEventNotification": security_event_notification,
+        "SecurityEventNotification": notices.security_event_notification,
         "SignedFirmwareStatusNotification": signed_firmware_status_notification,
-        "LogStatusNotification": log_status_notification,
+        "LogStatusNotification": notices.log_status_notification,
         "SignCertificate": sign_certificate,
     }.items()
 }

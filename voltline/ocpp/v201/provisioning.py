@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from voltline.ocpp import commands as c
+from voltline.ocpp import station_notices as notices
 from voltline.ocpp import timestamps
 from voltline.ocpp.v201.blocks import Answers, Encoders, Handler201, Payload, Readers
 from voltline.ocpp.v201.context import Context
@@ -109,24 +110,8 @@ async def notify_event(ctx: Context, p: Payload) -> Payload:
     return {}
 
 
-async def security_event_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.record_event(
-        ctx.identity,
-        "security",
-        p["type"],
-        timestamp=_timestamp(p["timestamp"]),
-        detail={"tech_info": p["techInfo"]} if "techInfo" in p else None,
-    )
-    return {}
-
-
 async def firmware_status_notification(ctx: Context, p: Payload) -> Payload:
     await ctx.services.charge_points.record_event(ctx.identity, "firmware", p["status"], request_id=p.get("requestId"))
-    return {}
-
-
-async def log_status_notification(ctx: Context, p: Payload) -> Payload:
-    await ctx.services.charge_points.record_event(ctx.identity, "log", p["status"], request_id=p.get("requestId"))
     return {}
 
 
@@ -145,22 +130,11 @@ async def notify_customer_information(ctx: Context, p: Payload) -> Payload:
     return {}
 
 
-async def data_transfer(ctx: Context, p: Payload) -> Payload:
-    # No vendor extension is installed: the honest answer, as for 1.6. The message log keeps the data.
-    return {"status": "UnknownVendorId"}
-
-
 async def sign_certificate(ctx: Context, p: Payload) -> Payload:
-    # Accepted only once the certificate is signed and recorded; CertificateSigned follows the
-    # answer (A02), as for 1.6.
+    # Only the station's own certificate is signed here (no V2G certificates).
     if p.get("certificateType", STATION_CERTIFICATE) != STATION_CERTIFICATE:
         return {"status": "Rejected", "statusInfo": {"reasonCode": "NotSupported", "additionalInfo": _ONLY_STATION}}
-    certificates = ctx.services.certificates
-    signed = await certificates.sign_request(ctx.identity, p["csr"])
-    if signed is None:
-        return {"status": "Rejected"}
-    certificates.deliver_after_answer(ctx.identity, signed)
-    return {"status": "Accepted"}
+    return await notices.sign_station_certificate(ctx, p["csr"])
 
 
 HANDLERS: dict[str, Handler201] = {
@@ -169,11 +143,11 @@ HANDLERS: dict[str, Handler201] = {
     "StatusNotification": status_notification,
     "Authorize": authorize,
     "NotifyEvent": notify_event,
-    "SecurityEventNotification": security_event_notification,
+    "SecurityEventNotification": notices.security_event_notification,
     "FirmwareStatusNotification": firmware_status_notification,
-    "LogStatusNotification": log_status_notification,
+    "LogStatusNotification": notices.log_status_notification,
     "NotifyCustomerInformation": notify_customer_information,
-    "DataTransfer": data_transfer,
+    "DataTransfer": notices.data_transfer,
     "SignCertificate": sign_certificate,
 }
 

@@ -279,10 +279,7 @@ class MessageLog:
         self._held_changed()
 
     async def run(self, interval: float = 0.2) -> None:
-        """Flush forever; train a dictionary when samples are gathered; prune past the retention
-        period once an hour."""
-        last_prune = 0.0
-        loop = asyncio.get_running_loop()
+        """Flush forever; train a dictionary when samples are gathered."""
         try:
             await self.use_newest_dictionary()
         except Exception:  # the database away at start: bodies are compressed without one meanwhile
@@ -294,12 +291,16 @@ class MessageLog:
             samples = self._samples
             if samples is not None and len(samples) >= self._training_samples and self._training is None:
                 self._training = asyncio.create_task(self.train(samples))
-            if loop.time() - last_prune > 3600:
-                last_prune = loop.time()
-                try:
-                    await self.prune()
-                except Exception:
-                    log.exception("pruning the message log failed")
+
+    async def run_pruning(self, interval: float = 3600.0) -> None:
+        """Prune past the retention period now and every `interval` seconds, until cancelled (in a
+        cluster, on one node at a time)."""
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                log.exception("pruning the message log failed")
+            await asyncio.sleep(interval)
 
     async def use_newest_dictionary(self) -> None:
         """Compress with the newest dictionary of the database, if it has one (else gather

@@ -51,8 +51,14 @@ for _table, _grains in t.COARSER.items():
     _dropped = t.COARSE_DROPS.get(_table.name, ())
     for _coarse in _grains.values():
         ROLLUPS[_coarse] = (tuple(k for k in _key if k not in _dropped), _summed, _maxed)
-ROLLUPS[t.report_energy_tag_month] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
-ROLLUPS[t.report_sessions_tag_month] = (("hour", "id_tag"), ("sessions",), ())
+for _grain in (t.BY_TAG_DAY, t.BY_TAG_MONTH):
+    ROLLUPS[_grain[t.report_energy]] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
+    ROLLUPS[_grain[t.report_sessions]] = (("hour", "id_tag"), ("sessions",), ())
+for _table, _network in t.NETWORK.items():
+    _key, _summed, _maxed = ROLLUPS[_table]
+    for _target in (_network, *t.NETWORK_COARSER[_network].values()):
+        ROLLUPS[_target] = (tuple(k for k in _key if k not in t.NETWORK_DROPS), _summed,
+                            tuple(m for m in _maxed if m not in t.NETWORK_DROPS))
 ROLLUPS[t.report_session_starts_month] = (("hour", "hour_of_day", "day_of_week"), ("sessions",), ())
 
 ADDING = {
@@ -106,18 +112,26 @@ def _projected(table: sa.Table, rows: list[dict[str, Any]], hour: Any) -> list[d
 
 
 async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Add hourly `rows` to `table`, to its day and month rollups, and to the monthly ones by id
-    tag and by time of day."""
+    """Add hourly `rows` to `table`, to its day and month rollups, to the network's hourly, daily
+    and monthly ones, to the daily and monthly ones by id tag and to those by time of day."""
     if not rows:
         return
     adding = ADDING[conn.dialect.name]
     await conn.execute(adding[table], merged(table, rows))
     for grain, coarse in t.COARSER[table].items():
         await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
+    network = t.NETWORK.get(table)
+    if network is not None:
+        # The network's hours are few (one per hour and bucket): its days and months from them.
+        hours = _projected(network, rows, lambda hour: hour)
+        await conn.execute(adding[network], hours)
+        for grain, coarse in t.NETWORK_COARSER[network].items():
+            await conn.execute(adding[coarse], _projected(coarse, hours, lambda hour, grain=grain: grains.start(hour, grain)))
     month = lambda hour: grains.start(hour, "month")  # noqa: E731
-    by_tag = t.BY_TAG_MONTH.get(table)
-    if by_tag is not None:
-        await conn.execute(adding[by_tag], _projected(by_tag, rows, month))
+    if table in t.BY_TAG_MONTH:
+        day = lambda hour: grains.start(hour, "day")  # noqa: E731
+        await conn.execute(adding[t.BY_TAG_DAY[table]], _projected(t.BY_TAG_DAY[table], rows, day))
+        await conn.execute(adding[t.BY_TAG_MONTH[table]], _projected(t.BY_TAG_MONTH[table], rows, month))
     if table is t.report_sessions:
         starts = []
         for row in rows:

@@ -31,7 +31,8 @@ from voltline.store.database import Store
 REBUILT = (
     *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
       for table in (hourly, *t.COARSER[hourly].values())),
-    *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *PEAK_TABLES,
+    *(table for network in t.NETWORK.values() for table in (network, *t.NETWORK_COARSER[network].values())),
+    *t.BY_TAG_DAY.values(), *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *PEAK_TABLES,
 )
 CHUNK = 2000  # transactions per read
 _VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)

@@ -89,19 +89,22 @@ class Reports:
 
     # -- filters as SQL ---------------------------------------------------------------------
 
-    def _pieces(self, f: v.ReportFilter, coarsest: str) -> list[tuple[sa.Table, datetime, datetime]]:
+    def _pieces(self, f: v.ReportFilter, coarsest: str, periods: bool = False) -> list[tuple[sa.Table, datetime, datetime]]:
         """The range as rollup grains: whole months and days of the reports' zone where it holds
-        them (up to `coarsest`), hours at its edges. Another zone than the rollups' reads hours."""
+        them (up to `coarsest`), hours at its edges. Rows read to be summed by the periods of
+        another zone than the rollups' (`periods`) are hours; a sum over the whole range reads
+        the rollups' days and months whatever the zone asked in."""
         first, end = hours_of(f.start, f.end)
-        if coarsest == "hour" or f.tz.key != self._grains.zone.key:
+        zone = self._grains.zone
+        if coarsest == "hour" or (periods and f.tz.key != zone.key):
             return [(HOURLY, first, end)]
-        day_0 = _boundary_at_or_after(first, "day", f.tz)
-        day_1 = period_start(end, "day", f.tz).astimezone(UTC)
+        day_0 = _boundary_at_or_after(first, "day", zone)
+        day_1 = period_start(end, "day", zone).astimezone(UTC)
         if day_0 >= day_1:
             return [(HOURLY, first, end)]
         pieces = [(HOURLY, first, day_0), (HOURLY, day_1, end)]
-        month_0 = _boundary_at_or_after(day_0, "month", f.tz)
-        month_1 = period_start(day_1, "month", f.tz).astimezone(UTC)
+        month_0 = _boundary_at_or_after(day_0, "month", zone)
+        month_1 = period_start(day_1, "month", zone).astimezone(UTC)
         if coarsest == "month" and month_0 < month_1:
             pieces += [(DAILY, day_0, month_0), (DAILY, month_1, day_1), (MONTHLY, month_0, month_1)]
         else:
@@ -109,23 +112,34 @@ class Reports:
         return [piece for piece in pieces if piece[1] < piece[2]]
 
     def _source(self, table: sa.Table, f: v.ReportFilter, coarsest: str = "month", *,
-                columns: tuple[str, ...] | None = None, by_tag: bool = False) -> sa.Subquery:
+                columns: tuple[str, ...] | None = None, by_tag: bool = False, periods: bool = False) -> sa.Subquery:
         """`table`'s rows of the range and filters, from its hourly, daily and monthly rollups.
-        The coarser ones have no id tag: a filter on tags reads hours; `by_tag` (grouping by id
-        tag) reads the monthly rollups by tag, and hours for the days at the edges."""
-        if by_tag and (f.charge_point_ids or f.ocpp_version):
-            coarsest = HOURLY
-        if "id_tag" in table.c and (f.id_tags or f.parent_id_tag is not None):
-            coarsest = HOURLY
-        pieces = []
-        for grain, start, end in self._pieces(f, coarsest):
-            if grain == HOURLY or (by_tag and grain == DAILY):
-                source = table
-            elif by_tag:
-                source = t.BY_TAG_MONTH[table]
-            else:
-                source = (t.COARSER.get(table) or t.PEAK_COARSER[table])[grain]
-            pieces.append((source, start, end))
+        Given `columns` that they hold, a report of the whole network reads the network's
+        rollups (NETWORK), and one by id tag (`by_tag`) or filtered to id tags the rollups by id
+        tag (BY_TAG_DAY / _MONTH) for whole days and months. Otherwise the coarser rollups have
+        no id tag: a filter on tags reads hours. `periods`: the rows are summed by the periods of
+        the filter's zone (see _pieces)."""
+        hourly, coarser = table, t.COARSER.get(table) or t.PEAK_COARSER.get(table)
+        by_points = bool(f.charge_point_ids or f.ocpp_version)
+        tagged = bool(f.id_tags or f.parent_id_tag is not None)
+        wanted = set(columns or ())
+        if columns is not None and not by_points and not tagged and table in t.NETWORK \
+                and wanted <= set(t.NETWORK[table].c.keys()):
+            hourly = t.NETWORK[table]
+            coarser = t.NETWORK_COARSER[hourly]
+        elif columns is not None and not by_points and (by_tag or tagged) and table in t.BY_TAG_MONTH \
+                and wanted <= set(t.BY_TAG_MONTH[table].c.keys()):
+            coarser = {DAILY: t.BY_TAG_DAY[table], MONTHLY: t.BY_TAG_MONTH[table]}
+        else:
+            if by_tag and by_points:
+                coarsest = HOURLY
+            if "id_tag" in table.c and tagged:
+                coarsest = HOURLY
+            if by_tag:
+                # Months by tag, the days and hours at the edges from the hours.
+                coarser = {DAILY: table, MONTHLY: t.BY_TAG_MONTH[table]}
+        pieces = [(hourly if grain == HOURLY else coarser[grain], start, end)
+                  for grain, start, end in self._pieces(f, coarsest, periods)]
         if columns is None:
             common = set.intersection(*({c.name for c in source.c} for source, _, _ in pieces))
             columns = tuple(c.name for c in table.c if c.name in common)
@@ -159,9 +173,9 @@ class Reports:
         if interval not in v.INTERVALS:
             raise Invalid(f"interval is one of {', '.join(v.INTERVALS)}", code="invalid_interval")
         grain = {"hour": HOURLY, "day": DAILY, "week": DAILY, "month": MONTHLY}[interval]
-        e = self._source(t.report_energy, f, grain).c
+        e = self._source(t.report_energy, f, grain, columns=("hour", "energy_wh"), periods=True).c
         rows = await self._rows(sa.select(e.hour, sa.func.sum(e.energy_wh).label("wh")).group_by(e.hour))
-        s = self._source(t.report_sessions, f).c
+        s = self._source(t.report_sessions, f, columns=("flagged",)).c
         flagged = await self._store.query_one(sa.select(sa.func.coalesce(sa.func.sum(s.flagged), 0)))
         starts = periods(f.start, f.end, interval, f.tz)
         sums = {start.astimezone(UTC): 0.0 for start in starts}
@@ -223,14 +237,15 @@ class Reports:
 
     async def sessions(self, f: v.ReportFilter) -> v.SessionsReport:
         hours, days = await self._session_starts(f)
-        s = self._source(t.report_sessions, f).c
+        s = self._source(t.report_sessions, f, columns=(
+            "energy_bucket", "duration_bucket", "sessions", "duration_s", "energy_wh", "flagged")).c
         by_bucket = await self._rows(
             sa.select(s.energy_bucket, s.duration_bucket, sa.func.sum(s.sessions).label("n"),
                       sa.func.sum(s.duration_s).label("duration"), sa.func.sum(s.energy_wh).label("wh"),
                       sa.func.sum(s.flagged).label("flagged"))
             .group_by(s.energy_bucket, s.duration_bucket)
         )
-        i = self._source(t.report_idle, f).c
+        i = self._source(t.report_idle, f, columns=("idle_s", "sessions")).c
         idle = await self._store.query_one(
             sa.select(sa.func.coalesce(sa.func.sum(i.idle_s), 0.0), sa.func.coalesce(sa.func.sum(i.sessions), 0))
         )
@@ -257,11 +272,13 @@ class Reports:
 
     async def _session_starts(self, f: v.ReportFilter) -> tuple[list[int], list[int]]:
         """Sessions by local hour of day and day of week: whole months of the whole network from
-        their monthly rollup, the rest (or any filter) from the hours."""
+        their monthly rollup, the rest from the network's hours (or any filter from the hours)."""
         hours, days = [0] * 24, [0] * 7
         unfiltered = not (f.charge_point_ids or f.ocpp_version or f.id_tags or f.parent_id_tag is not None)
-        pieces = self._pieces(f, MONTHLY) if unfiltered else self._pieces(f, HOURLY)
-        st, s = t.report_session_starts_month.c, t.report_sessions.c
+        pieces = self._pieces(f, MONTHLY, periods=True) if unfiltered else self._pieces(f, HOURLY)
+        # The rest by the hour: the network's hours unless filtered.
+        hourly = t.NETWORK[t.report_sessions] if unfiltered else t.report_sessions
+        st, s = t.report_session_starts_month.c, hourly.c
         months = [(a, b) for grain, a, b in pieces if grain == MONTHLY]
         rest = [(a, b) for grain, a, b in pieces if grain != MONTHLY]
         if months:
@@ -275,7 +292,7 @@ class Reports:
         if rest:
             for row in await self._rows(
                 sa.select(s.hour, sa.func.sum(s.sessions).label("n"))
-                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(t.report_sessions, f))
+                .where(sa.or_(*(sa.and_(s.hour >= a, s.hour < b) for a, b in rest)), *self._where(hourly, f))
                 .group_by(s.hour)
             ):
                 local = row.hour.astimezone(f.tz)
@@ -431,11 +448,15 @@ class Reports:
         """Seconds in Charging within [f.start, end) of the running sessions told as events
         (2.0.1), by (charge point, EVSE, connector): see reports/charging.py."""
         tx, ev = t.transactions.c, t.transaction_events.c
+        # The open transactions by their ids from a partial index (ix_transactions_open_*): on
+        # its own, SQLite's planner walked every transaction by `started_at` (a year's millions).
+        open_tx = t.transactions.alias("open_tx").c
+        open_ids = sa.select(open_tx.id).where(open_tx.stopped_at.is_(None))
         rows = await self._rows(
             sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, ev.timestamp, ev.charging_state)
             .select_from(t.transactions.join(t.transaction_events, ev.transaction_id == tx.id))
-            .where(tx.stopped_at.is_(None), tx.evse_id.is_not(None), tx.started_at < end, ev.charging_state.is_not(None),
-                   *_charge_points(tx.charge_point_id, f))
+            .where(tx.id.in_(open_ids), tx.stopped_at.is_(None), tx.evse_id.is_not(None), tx.started_at < end,
+                   ev.charging_state.is_not(None), *_charge_points(tx.charge_point_id, f))
             .order_by(tx.id, ev.timestamp, ev.seq_no)
         )
         states: dict[int, tuple[tuple[str, int, int], list[tuple[datetime, str]]]] = {}
@@ -480,10 +501,11 @@ class Reports:
         (charge_point_id, at, w), from the peak rollups."""
         if f.charge_point_ids or f.ocpp_version:
             # A part of the network: the sum of its charge points' hours.
-            c = self._source(t.report_peak_cp, f, HOURLY).c
+            c = self._source(t.report_peak_cp, f, HOURLY, periods=True).c
             network = await self._rows(sa.select(c.hour.label("at"), sa.func.sum(c.power_w).label("w")).group_by(c.hour))
         else:
-            n = self._source(t.report_peak, f, coarsest).c
+            # A day's or month's highest hour stands for its period only in the rollups' zone.
+            n = self._source(t.report_peak, f, coarsest, periods=True).c
             network = await self._rows(sa.select(n.at, n.power_w.label("w")))
         c = self._source(t.report_peak_cp, f).c
         rank = sa.func.row_number().over(partition_by=c.charge_point_id, order_by=(c.power_w.desc(), c.at)).label("rank")
@@ -494,7 +516,7 @@ class Reports:
     async def _peaks_by_tag(self, f: v.ReportFilter) -> tuple[list[sa.Row[Any]], list[sa.Row[Any]]]:
         """As _peaks, for sessions of some id tags only: from the hourly energy rollup, which
         alone keeps the id tag."""
-        e = self._source(t.report_energy, f, HOURLY).c
+        e = self._source(t.report_energy, f, HOURLY, periods=True).c
         watts = hour_watts(e)
         network = await self._rows(sa.select(e.hour.label("at"), sa.func.sum(watts).label("w")).group_by(e.hour))
         per_hour = (

@@ -168,6 +168,10 @@ class StationBase:
         """Transactions: end the running transaction on `connector` and queue its StopTransaction."""
         raise NotImplementedError
 
+    def _unplug(self, connector: Connector) -> None:
+        """Transactions: the EV's cable is pulled out of `connector`."""
+        raise NotImplementedError
+
     async def flush_in_flight(self) -> None:
         """Reboot: let the call on the wire get its answer."""
         raise NotImplementedError

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
 from typing import Any
 
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost
@@ -15,6 +14,7 @@ from voltline.simulator.connector import Connector
 from voltline.simulator.local_auth import usable
 from voltline.simulator.outbox import Payload
 from voltline.simulator.parts.base import SimulatorError, StationBase
+from voltline.simulator.parts.charging import charge
 from voltline.simulator.session import ElectricVehicle, Transaction
 
 
@@ -326,27 +326,4 @@ class TransactionsPart(StationBase):
 
     async def _charge(self, connector: Connector, tx: Transaction) -> None:
         """The running transaction: energy flow, periodic MeterValues, status changes."""
-        next_sample: datetime | None = None
-        while connector.transaction is tx:
-            now = self.clock.now()
-            self.advance(connector, now)
-            ev = connector.ev
-            if ev is not None and ev.satisfied and ev.unplug_when_full:
-                self._unplug(connector)
-                return
-            interval = self.config.get_int("MeterValueSampleInterval")
-            wait = 300.0
-            if interval > 0:
-                if next_sample is None:
-                    next_sample = tx.started_at + timedelta(seconds=interval)
-                if now >= next_sample:
-                    self._queue_meter_values(connector, tx)
-                    while next_sample <= now:
-                        next_sample += timedelta(seconds=interval)
-                wait = (next_sample - now).total_seconds()
-            else:
-                next_sample = None
-            self.refresh(connector)
-            wait = min(wait, self._time_to_change(connector, now, wait))
-            connector.wake.clear()
-            await self.clock.wait(connector.wake, max(wait, 0.001))
+        await charge(self, connector, tx, lambda: self._queue_meter_values(connector, tx))

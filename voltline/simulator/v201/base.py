@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost
+from voltline.ocpp.schemas import Validators
 from voltline.simulator.clock import iso
 from voltline.simulator.connector import Connector
 from voltline.simulator.outbox import Payload
 from voltline.simulator.parts.base import SimulatorError, StationBase
 from voltline.simulator.v201 import inventory
 from voltline.simulator.v201.records import Plug, Transaction201
-from voltline.simulator.v201.schemas import ERROR_CODES, OCPP201, Validators201, validators201
+from voltline.simulator.v201.schemas import ERROR_CODES, OCPP201, validators201
 
 DEFAULT_UPDATED_MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"
 
@@ -54,7 +55,7 @@ class StationBase201(StationBase):
         self.customer_reports: list[Payload] = []
         self.device_model = inventory.build(self, items_per_message=items_per_message)
 
-    def ocpp_validators(self) -> Validators201:
+    def ocpp_validators(self) -> Validators:
         return validators201()
 
     # -- seams --------------------------------------------------------------------------------

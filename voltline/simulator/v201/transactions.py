@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from voltline.ocpp.rpc import CallErrorReceived, CallTimeout, ConnectionLost
@@ -17,6 +17,7 @@ from voltline.simulator.clock import iso, parse_iso
 from voltline.simulator.connector import Connector
 from voltline.simulator.outbox import Outgoing, Payload
 from voltline.simulator.parts.base import SimulatorError
+from voltline.simulator.parts.charging import charge
 from voltline.simulator.session import ElectricVehicle, Transaction
 from voltline.simulator.v201.base import StationBase201
 from voltline.simulator.v201.inventory import MEASURANDS
@@ -478,33 +479,14 @@ class TransactionEventsPart(StationBase201):
 
     async def _charge(self, evse: Connector, tx: Transaction201) -> None:
         """The running transaction: energy flow, periodic Updated events (TxUpdatedInterval)."""
-        next_sample: datetime | None = None
-        while evse.transaction is tx:
-            now = self.clock.now()
-            self.advance(evse, now)
-            ev = evse.ev
-            if ev is not None and ev.satisfied and ev.unplug_when_full:
-                self._unplug(evse)
-                return
-            interval = self.config.get_int("MeterValueSampleInterval")
-            wait = 300.0
-            if interval > 0:
-                if next_sample is None:
-                    next_sample = tx.started_at + timedelta(seconds=interval)
-                if now >= next_sample:
-                    value = self._meter_value(evse, "Sample.Periodic", "TxUpdatedMeasurands")
-                    if value is not None:
-                        tx.meter_values.append(value)
-                        self._event(tx, "Updated", "MeterValuePeriodic", meter_value=value)
-                    while next_sample <= now:
-                        next_sample += timedelta(seconds=interval)
-                wait = (next_sample - now).total_seconds()
-            else:
-                next_sample = None
-            self.refresh(evse)
-            wait = min(wait, self._time_to_change(evse, now, wait))
-            evse.wake.clear()
-            await self.clock.wait(evse.wake, max(wait, 0.001))
+
+        def sample() -> None:
+            value = self._meter_value(evse, "Sample.Periodic", "TxUpdatedMeasurands")
+            if value is not None:
+                tx.meter_values.append(value)
+                self._event(tx, "Updated", "MeterValuePeriodic", meter_value=value)
+
+        await charge(self, evse, tx, sample)
 
     async def stop_all_sessions(self, reason: str = "Local", timeout: float = 5.0) -> None:
         """End every running transaction and give the CSMS `timeout` real seconds to get the events."""
