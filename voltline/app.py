@@ -18,7 +18,9 @@ import uvicorn
 
 from voltline.api import create_api
 from voltline.bus.events import Event, EventBus
+from voltline.cluster.commands import ClusterLink, CommandLink
 from voltline.cluster.connection import connect as connect_redis
+from voltline.cluster.directory import Directory
 from voltline.cluster.events import EventRelay
 from voltline.cluster.invalidation import Cache, Invalidations
 from voltline.cluster.leases import LeasedJob
@@ -153,6 +155,10 @@ class Voltline:
         )
         self.services.commands.bind(self.gateway.link)
         self.membership = self._membership(settings) if self.redis is not None else None
+        self.directory: Directory | None = None
+        self.command_link: CommandLink | None = None
+        if self.membership is not None:
+            self._route_commands(settings, self.membership.presence)
         if self.redis is not None:
             self.gateway.liveness_flush = CLUSTER_LIVENESS_FLUSH_S
         self.invalidations = self._share_caches() if self.redis is not None else None
@@ -176,6 +182,17 @@ class Voltline:
         )
         self.gateway.observers.append(membership)
         return membership
+
+    def _route_commands(self, settings: Settings, presence: Presence) -> None:
+        """Cluster mode: a command for a charge point another node holds goes to that node over
+        its command stream; this node's Directory answers the API's synchronous questions."""
+        assert self.redis is not None
+        self.directory = Directory(self.redis, self.node_id, settings.presence_expiry / 3)
+        self.command_link = CommandLink(
+            self.redis, self.node_id, self.gateway, presence, settings.call_timeout,
+            liveness_check=min(1.0, settings.presence_expiry / 3),
+        )
+        self.services.commands.bind(ClusterLink(self.gateway.link, self.directory, self.command_link, self.gateway.versions))
 
     def _share_caches(self) -> Invalidations:
         """Cluster mode: what an operator changes through this node, the other nodes' caches
@@ -258,6 +275,10 @@ class Voltline:
         if self.membership is not None:
             self._tasks.append(asyncio.create_task(self.membership.run()))
             self._tasks.append(asyncio.create_task(self.membership.run_takeovers()))
+        if self.directory is not None and self.command_link is not None:
+            self._tasks.append(asyncio.create_task(self.directory.run()))
+            self._tasks.append(asyncio.create_task(self.command_link.run_commands()))
+            self._tasks.append(asyncio.create_task(self.command_link.run_replies()))
         if self.event_relay is not None:
             self._tasks.append(asyncio.create_task(self.event_relay.run()))
         if self.invalidations is not None:

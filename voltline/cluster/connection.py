@@ -49,6 +49,10 @@ class Keys:
         """The stream of answers to the commands a node sent to other nodes."""
         return f"{self.prefix}replies:{node_id}"
 
+    def command(self, command_id: str) -> str:
+        """A cross-node command's idempotency key: set by the first node that runs it."""
+        return f"{self.prefix}command:{command_id}"
+
     def channel(self, name: str) -> str:
         """A publish/subscribe channel (events, invalidations)."""
         return f"{self.prefix}channel:{name}"

@@ -17,25 +17,32 @@ import redis.asyncio as aioredis
 
 from voltline.cluster.connection import Keys
 
-# KEYS: epoch, presence. ARGV: node, version. The new connection's epoch and the node that held
-# the charge point before ('' for none).
+# Every change of a record is published, in the script that makes it, on the presence channel:
+# ["c", identity, node, epoch, version] (held) or ["r", identity, epoch] (gone), so that each
+# node's Directory follows every change in order.
+
+# KEYS: epoch, presence. ARGV: node, version, channel, identity. The new connection's epoch and
+# the node that held the charge point before ('' for none).
 _CLAIM = """
 local before = redis.call('HGET', KEYS[2], 'node') or ''
 local epoch = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'epoch', epoch, 'version', ARGV[2])
+redis.call('PUBLISH', ARGV[3], cjson.encode({'c', ARGV[4], ARGV[1], epoch, ARGV[2]}))
 return {epoch, before}
 """
 
-# KEYS: presence. ARGV: epoch. 1 when the record was this connection's and is gone now.
+# KEYS: presence. ARGV: epoch, channel, identity. 1 when the record was this connection's and is
+# gone now.
 _RELEASE = """
 if redis.call('HGET', KEYS[1], 'epoch') == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], cjson.encode({'r', ARGV[3], tonumber(ARGV[1])}))
   return 1
 end
 return 0
 """
 
-# KEYS: epoch, presence. ARGV: node, epoch, version. After Redis lost its data: the record is
+# KEYS: epoch, presence. ARGV: node, epoch, version, channel, identity. After Redis lost its data: the record is
 # written again unless a newer connection wrote its own; the counter is raised to at least ours.
 # 1 when this connection holds the charge point.
 _REASSERT = """
@@ -44,16 +51,28 @@ local ours = tonumber(ARGV[2])
 if current > ours then return 0 end
 if tonumber(redis.call('GET', KEYS[1]) or '0') < ours then redis.call('SET', KEYS[1], ours) end
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'epoch', ours, 'version', ARGV[3])
+redis.call('PUBLISH', ARGV[4], cjson.encode({'c', ARGV[5], ARGV[1], ours, ARGV[3]}))
 return 1
 """
 
-# KEYS: presence. ARGV: dead node. Deleted only if the dead node still holds it.
+# KEYS: presence. ARGV: dead node, channel, identity. Deleted only if the dead node still holds it.
 _SWEEP = """
 if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then
+  local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
   redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], cjson.encode({'r', ARGV[3], epoch}))
   return 1
 end
 return 0
+"""
+
+# KEYS: presence. ARGV: liveness key prefix, this node. The record (node, epoch, version) if its
+# node lives (or is this one), else nothing: one round trip for the command path.
+_HOLDER = """
+local record = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'version')
+if not record[1] then return false end
+if record[1] ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. record[1]) == 0 then return false end
+return record
 """
 
 
@@ -76,6 +95,7 @@ class Presence:
         self._release = redis.register_script(_RELEASE)
         self._reassert = redis.register_script(_REASSERT)
         self._sweep = redis.register_script(_SWEEP)
+        self._holder = redis.register_script(_HOLDER)
 
     @property
     def _nodes(self) -> str:
@@ -94,10 +114,15 @@ class Presence:
         """This node holds the charge point's new connection; its epoch. The node that held it
         before, if another, is told to close its connection (a takeover)."""
         keys = [self._keys.epoch(identity), self._keys.presence(identity)]
-        epoch, before = await self._claim(keys=keys, args=[self.node_id, version])
+        epoch, before = await self._claim(keys=keys, args=[self.node_id, version, self.changes, identity])
         if before and before.decode() != self.node_id:
             await self._redis.publish(self.takeovers(before.decode()), orjson.dumps([identity, int(epoch)]))
         return int(epoch)
+
+    @property
+    def changes(self) -> str:
+        """The channel on which every change of a presence record is published (see the scripts)."""
+        return self._keys.channel("presence")
 
     def takeovers(self, node_id: str) -> str:
         """The channel on which a node hears that its charge points connected elsewhere."""
@@ -105,22 +130,20 @@ class Presence:
 
     async def release(self, identity: str, epoch: int) -> bool:
         """The connection of `epoch` closed: its record goes, unless a newer connection's replaced it."""
-        return bool(await self._release(keys=[self._keys.presence(identity)], args=[epoch]))
+        return bool(await self._release(keys=[self._keys.presence(identity)], args=[epoch, self.changes, identity]))
 
     async def reassert(self, identity: str, epoch: int, version: str) -> bool:
         """Write the record again (Redis came back empty); False if a newer connection holds it."""
         keys = [self._keys.epoch(identity), self._keys.presence(identity)]
-        return bool(await self._reassert(keys=keys, args=[self.node_id, epoch, version]))
+        return bool(await self._reassert(keys=keys, args=[self.node_id, epoch, version, self.changes, identity]))
 
     async def holder(self, identity: str) -> Holder | None:
         """The live node holding the charge point (None: no node, or one that stopped living)."""
-        record = await self._redis.hgetall(self._keys.presence(identity))
+        record = await self._holder(keys=[self._keys.presence(identity)], args=[self._keys.node(""), self.node_id])
         if not record:
             return None
-        holder = Holder(record[b"node"].decode(), int(record[b"epoch"]), record[b"version"].decode())
-        if holder.node != self.node_id and not await self._redis.exists(self._keys.node(holder.node)):
-            return None
-        return holder
+        node, epoch, version = record
+        return Holder(node.decode(), int(epoch), version.decode())
 
     async def dead_nodes(self) -> list[str]:
         """Nodes that registered once and whose liveness key has expired."""
@@ -136,8 +159,12 @@ class Presence:
         swept = []
         for node in await self.dead_nodes():
             await mark_offline(node)
-            async for key in self._redis.scan_iter(match=f"{self._keys.prefix}presence:*", count=500):
-                await self._sweep(keys=[key], args=[node])
+            prefix = self._keys.presence("")
+            async for key in self._redis.scan_iter(match=f"{prefix}*", count=500):
+                identity = key.decode()[len(prefix):]
+                await self._sweep(keys=[key], args=[node, self.changes, identity])
+            # Its command streams: what was left in them is answered by no one (the callers gave up).
+            await self._redis.delete(self._keys.commands(node), self._keys.replies(node))
             await self._redis.srem(self._nodes, node)
             swept.append(node)
         return swept

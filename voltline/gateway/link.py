@@ -22,6 +22,7 @@ from voltline.services.remote_control.request_checks import Problem
 
 if TYPE_CHECKING:
     from voltline.gateway.server import ChargePointConnection, OcppGateway
+    from voltline.ocpp.versions import OcppVersion
 
 R = TypeVar("R", bound=Answer)
 
@@ -33,6 +34,9 @@ class GatewayLink:
     def is_connected(self, charge_point_id: str) -> bool:
         return self._gateway.is_connected(charge_point_id)
 
+    def holds(self, charge_point_id: str) -> bool:
+        return self._gateway.is_connected(charge_point_id)
+
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         connection = self._gateway.connections.get(charge_point_id)
         return connection.version.actions if connection is not None else ()
@@ -41,26 +45,14 @@ class GatewayLink:
         connection = self._gateway.connections.get(charge_point_id)
         if connection is None:
             return list(found)  # no version to name the fields in, and nothing goes out
-        outbound = connection.version.outbound
-        action, payload = self._encode(connection, request)
-        problems = []
-        for violation in connection.version.validators().request_violations(action, payload):
-            # The description starts with the path ("payload.x: …"): the path is kept apart here.
-            message = violation.description.split(": ", 1)[-1]
-            problems.append(Problem(outbound.domain_path(action, violation.path) or (), message, wire=violation.path))
-        return problems + [replace(p, wire=outbound.wire_path(action, p.path)) for p in found]
+        return check_in(connection.version, charge_point_id, request, found)
 
     def version(self, charge_point_id: str) -> str | None:
         connection = self._gateway.connections.get(charge_point_id)
         return connection.version.label if connection is not None else None
 
     def read(self, charge_point_id: str, action: str, payload: dict[str, Any]) -> Request[Any] | None:
-        version = self._connection(charge_point_id, action).version
-        try:
-            version.validators().validate_request(action, payload)
-        except SchemaViolation as exc:
-            raise _invalid(action, version.label, exc) from None
-        return version.outbound.read_request(action, payload)
+        return read_in(self._connection(charge_point_id, action).version, action, payload)
 
     async def send(self, charge_point_id: str, request: Request[R], timeout: float | None = None) -> Reply[R]:
         connection = self._connection(charge_point_id, type(request).__name__)
@@ -69,14 +61,7 @@ class GatewayLink:
 
     @staticmethod
     def _encode(connection: ChargePointConnection, request: Request[Any]) -> tuple[str, dict[str, Any]]:
-        try:
-            return connection.version.outbound.encode(request)
-        except Inexpressible as exc:
-            raise Invalid(
-                f"{type(request).__name__} cannot be sent to {connection.identity} in OCPP {connection.version.label}:"
-                f" {exc}",
-                code="not_in_this_version",
-            ) from None
+        return encode_in(connection.version, connection.identity, request)
 
     async def send_as_written(
         self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
@@ -120,6 +105,49 @@ class GatewayLink:
             if allowance is not None and not accepted:
                 connection.context.withdraw(allowance)
         return Reply(result, action, payload, answer)
+
+
+# What depends on the connection's version alone, not on the connection: a node that does not
+# hold the charge point's connection (cluster mode) encodes, checks and decodes with these too.
+
+
+def encode_in(version: OcppVersion, identity: str, request: Request[Any]) -> tuple[str, dict[str, Any]]:
+    """`request` as `version`'s message: (action, payload); Invalid when the version cannot say it."""
+    try:
+        return version.outbound.encode(request)
+    except Inexpressible as exc:
+        raise Invalid(
+            f"{type(request).__name__} cannot be sent to {identity} in OCPP {version.label}: {exc}",
+            code="not_in_this_version",
+        ) from None
+
+
+def check_in(version: OcppVersion, identity: str, request: Request[Any], found: Sequence[Problem]) -> list[Problem]:
+    outbound = version.outbound
+    action, payload = encode_in(version, identity, request)
+    problems = []
+    for violation in version.validators().request_violations(action, payload):
+        # The description starts with the path ("payload.x: …"): the path is kept apart here.
+        message = violation.description.split(": ", 1)[-1]
+        problems.append(Problem(outbound.domain_path(action, violation.path) or (), message, wire=violation.path))
+    return problems + [replace(p, wire=outbound.wire_path(action, p.path)) for p in found]
+
+
+def read_in(version: OcppVersion, action: str, payload: dict[str, Any]) -> Request[Any] | None:
+    try:
+        version.validators().validate_request(action, payload)
+    except SchemaViolation as exc:
+        raise _invalid(action, version.label, exc) from None
+    return version.outbound.read_request(action, payload)
+
+
+def decode_in(version: OcppVersion, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> Reply[Answer]:
+    """The charge point's answer to `action` (sent as `payload`) as the reply a local call gives."""
+    try:
+        result = version.outbound.decode_answer(action, answer)
+    except SchemaViolation as exc:
+        raise _invalid(action, version.label, exc) from None
+    return Reply(result, action, payload, answer)
 
 
 def _invalid(action: str, label: str, exc: SchemaViolation) -> Invalid:

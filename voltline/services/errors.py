@@ -56,6 +56,13 @@ class CommandTimeout(DomainError):
     default_code = "timeout"
 
 
+class CommandLost(CommandTimeout):
+    """The node that held the charge point's connection stopped while the command was in flight
+    (cluster mode): whether the charge point received it is not known."""
+
+    default_code = "node_lost"
+
+
 class CommandFailed(DomainError):
     """The charge point answered with a CALLERROR, or with a response that breaks the schema."""
 

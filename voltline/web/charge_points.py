@@ -93,7 +93,7 @@ async def configuration(request: Request, charge_point_id: str, key: str = "") -
     live: list[dict[str, Any]] | None = None
     unknown: list[str] = []
     online = point.connected
-    if node.connections.is_connected(charge_point_id):
+    if node.services.commands.is_connected(charge_point_id):
         outcome = await commands.send(node, charge_point_id, "GetConfiguration", {"key": [key]} if key else {})
         if outcome.ok and outcome.response is not None:
             live = sorted(outcome.response.get("configurationKey") or [], key=lambda k: k.get("key", ""))

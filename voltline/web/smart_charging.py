@@ -380,5 +380,5 @@ async def _form_page(request: Request, form: ProfileForm, errors: dict[str, list
         "point": point, "form": form, "errors": errors, "summary": summary, "outcome": outcome, "sent": sent,
         "connector_ids": sorted({c.connector_id for c in connectors if c.connector_id > 0} | {s.connector_id for s in sessions}),
         "sessions": sessions, "purposes": PURPOSES, "kinds": KINDS, "recurrencies": RECURRENCIES, "units": UNITS,
-        "online": node.connections.is_connected(point.id),
+        "online": node.services.commands.is_connected(point.id),
     }, status_code=status_code)

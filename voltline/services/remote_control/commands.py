@@ -64,6 +64,10 @@ class CommandService:
     def is_connected(self, identity: str) -> bool:
         return self._link.is_connected(identity)
 
+    def holds(self, identity: str) -> bool:
+        """Whether this node holds the connection (is_connected, in a cluster, counts every node's)."""
+        return self._link.holds(identity)
+
     def speaks(self, identity: str, action: str) -> bool:
         """Whether `action` is sent in the OCPP version of the charge point's connection (False offline)."""
         return action in self._link.actions(identity)

@@ -21,6 +21,11 @@ R = TypeVar("R", bound=Answer)
 class ChargePointLink(Protocol):
     def is_connected(self, charge_point_id: str) -> bool: ...
 
+    def holds(self, charge_point_id: str) -> bool:
+        """Whether the connection is on this node (in a cluster, is_connected is true for a charge
+        point another node holds too): what every node does for its own charge points asks this."""
+        ...
+
     def actions(self, charge_point_id: str) -> tuple[str, ...]:
         """The actions the Central System may send in the version of the charge point's connection."""
         ...
@@ -55,6 +60,9 @@ class Offline:
     """The link before the gateway is bound: every charge point is offline."""
 
     def is_connected(self, charge_point_id: str) -> bool:
+        return False
+
+    def holds(self, charge_point_id: str) -> bool:
         return False
 
     def actions(self, charge_point_id: str) -> tuple[str, ...]:

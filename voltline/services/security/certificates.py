@@ -225,8 +225,8 @@ class IssuedCertificates:
         for row in rows:
             if row.renewal_requested_at is not None and at - row.renewal_requested_at < RENEWAL_RETRY:
                 continue
-            if not self._commands.is_connected(row.charge_point_id):
-                continue
+            if not self._commands.holds(row.charge_point_id):
+                continue  # every node asks those it holds (in a cluster, the others ask theirs)
             try:
                 reply = await self._commands.send(row.charge_point_id, ExtendedTriggerMessage(RENEWAL_MESSAGE))
             except DomainError as exc:
