@@ -6,7 +6,7 @@ own, connects one charge point (the `ocpp` package's ChargePoint, answering Data
 to node A, then sends `--count` DataTransfer commands through A and as many through B,
 interleaved, and prints p50/p99/max of each. No other load: the link's own cost.
 
-    .venv/bin/python bench/cluster_commands.py --count 500
+    .venv/bin/python bench/micro/cluster_link.py --count 500
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.cluster.harness import cluster_of  # noqa: E402
 from tests.cluster.test_commands import reachable, station  # noqa: E402
