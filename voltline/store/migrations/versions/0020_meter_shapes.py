@@ -88,7 +88,10 @@ def _view_sql(dialect: str) -> str:
         f"CREATE VIEW meter_values AS SELECT r.id * {SPACING} + s.key AS id, r.id AS reading_id,"
         f" r.charge_point_id, r.connector_id, r.transaction_id, r.timestamp, {value}, {shape.format(raw=raw)},"
         " CASE s.type WHEN 'array' THEN json_extract(s.value, '$[2]') END AS signed_meter_value"
-        " FROM meter_readings AS r, json_each(r.samples) AS s, meter_shapes AS k"
+        # In this order (CROSS JOIN keeps it): a reading's values unpacked once, each value's shape
+        # found by its key; the planner would rather take every shape of the set first and unpack
+        # the values once for each.
+        " FROM meter_readings AS r CROSS JOIN json_each(r.samples) AS s CROSS JOIN meter_shapes AS k"
         " WHERE k.set_id = r.shape_set_id AND k.position = s.key"
     )
 
