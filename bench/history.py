@@ -218,8 +218,8 @@ def fill_sqlite(path: Path, plan: Plan, say=print) -> None:
     )
     transactions, readings = sessions_and_readings(plan)
     t0 = time.monotonic()
-    db.execute("INSERT INTO meter_shape_sets (id, definition) VALUES (?, ?)",
-               (SHAPE_SET_ID, orjson.dumps(SHAPES).decode()))
+    db.execute("INSERT INTO meter_shape_sets (id, digest, definition) VALUES (?, ?, ?)",
+               (SHAPE_SET_ID, hashlib.sha256(orjson.dumps(SHAPES)).hexdigest(), orjson.dumps(SHAPES).decode()))
     db.executemany(f"INSERT INTO meter_shapes ({', '.join(SHAPE_FIELDS)}) VALUES ({', '.join('?' * len(SHAPE_FIELDS))})",
                    [(SHAPE_SET_ID, i, *shape) for i, shape in enumerate(SHAPES)])
     db.executemany(
@@ -295,8 +295,8 @@ async def _fill_postgres(url: str, plan: Plan, say) -> None:
             for block in _copy_text(readings, (3,)):
                 yield block
 
-        await db.execute("INSERT INTO meter_shape_sets (id, definition) VALUES ($1, $2)",
-                         SHAPE_SET_ID, orjson.dumps(SHAPES).decode())
+        await db.execute("INSERT INTO meter_shape_sets (id, digest, definition) VALUES ($1, $2, $3)",
+                         SHAPE_SET_ID, hashlib.sha256(orjson.dumps(SHAPES)).hexdigest(), orjson.dumps(SHAPES).decode())
         await db.execute("SELECT setval(pg_get_serial_sequence('meter_shape_sets', 'id'), $1)", SHAPE_SET_ID)
         await db.copy_records_to_table("meter_shapes", records=[(SHAPE_SET_ID, i, *shape) for i, shape in enumerate(SHAPES)],
                                        columns=list(SHAPE_FIELDS))

@@ -218,10 +218,12 @@ meter_readings = sa.Table(
 meter_shape_sets = sa.Table(
     "meter_shape_sets",
     metadata,
-    # The shapes of a reading's sampled values, in order, as one key (store.meter_shapes.set_key):
-    # each distinct one stored once, found again by `definition`. Never changed or deleted.
+    # The shapes of a reading's sampled values, in order, as JSON (meter_values.definition): each
+    # distinct one stored once, found again by its SHA-256 (a set of thousands of shapes is longer
+    # than PostgreSQL indexes). Never changed or deleted.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("definition", sa.Text, nullable=False, unique=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("definition", sa.Text, nullable=False),
 )
 
 meter_shapes = sa.Table(

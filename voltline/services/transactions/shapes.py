@@ -2,12 +2,13 @@
 stored once, its id known in memory, so a MeterValues whose shapes were seen before costs no
 more than its one row insert; a new set is stored (with its shapes) before its first reading.
 
-Any node may store a set: its definition is unique, so two nodes storing the same one at once
+Any node may store a set: its digest is unique, so two nodes storing the same one at once
 get the same row."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from voltline.store import tables as t
 ShapeSet = tuple[mv.Shape, ...]
 
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_CHUNK = 1000  # shapes an INSERT
 
 
 async def store_sets(conn: AsyncConnection, sets: list[ShapeSet]) -> dict[ShapeSet, int]:
@@ -32,11 +34,12 @@ async def store_sets(conn: AsyncConnection, sets: list[ShapeSet]) -> dict[ShapeS
     ids: dict[ShapeSet, int] = {}
     for shapes in sets:
         key = mv.definition(shapes)
-        await conn.execute(insert(t.meter_shape_sets).values(definition=key).on_conflict_do_nothing())
-        set_id = int(await conn.scalar(sa.select(s.id).where(s.definition == key)))
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        await conn.execute(insert(t.meter_shape_sets).values(digest=digest, definition=key).on_conflict_do_nothing())
+        set_id = int(await conn.scalar(sa.select(s.id).where(s.digest == digest)))
         rows = [{"set_id": set_id, "position": i, **dict(zip(mv.SHAPE_FIELDS, shape))} for i, shape in enumerate(shapes)]
-        if rows:
-            await conn.execute(insert(k).values(rows).on_conflict_do_nothing())
+        for start in range(0, len(rows), _CHUNK):  # a statement's parameters are bounded (PostgreSQL: 32,767)
+            await conn.execute(insert(k).values(rows[start : start + _CHUNK]).on_conflict_do_nothing())
         ids[shapes] = set_id
     return ids
 

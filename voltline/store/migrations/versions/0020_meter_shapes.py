@@ -15,6 +15,7 @@ Revises: 0019
 Create Date: 2026-12-03
 """
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -194,7 +195,8 @@ def upgrade() -> None:
     op.create_table(
         "meter_shape_sets",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("definition", sa.Text, nullable=False, unique=True),
+        sa.Column("digest", sa.String(64), nullable=False, unique=True),  # SHA-256 of the definition
+        sa.Column("definition", sa.Text, nullable=False),
     )
     op.create_table(
         "meter_shapes",
@@ -211,8 +213,9 @@ def upgrade() -> None:
     _copy("meter_readings_spelled", ["sampled_values"], packer)
     if packer.sets:
         op.bulk_insert(
-            sa.table("meter_shape_sets", sa.column("id"), sa.column("definition")),
-            [{"id": i, "definition": orjson.dumps(key).decode()} for key, i in packer.sets.items()],
+            sa.table("meter_shape_sets", sa.column("id"), sa.column("digest"), sa.column("definition")),
+            [{"id": i, "digest": hashlib.sha256(orjson.dumps(key)).hexdigest(), "definition": orjson.dumps(key).decode()}
+             for key, i in packer.sets.items()],
         )
         shapes = [{"set_id": i, "position": p, **dict(zip(SHAPE_FIELDS, shape))}
                   for key, i in packer.sets.items() for p, shape in enumerate(key)]
