@@ -71,7 +71,7 @@ async def postgres_sizes(url: str) -> Sizes:
             batches=await db.fetchval("SELECT count(*) FROM message_batches"),
             body_bytes=await db.fetchval("SELECT sum(length(body)) FROM message_batches") if compressed else None,
             meter_bytes=await db.fetchval(
-                "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['meter_readings', 'meter_shapes',"
+                "SELECT sum(pg_total_relation_size(c))::bigint FROM unnest(ARRAY['meter_readings', 'meter_shapes',"
                 " 'meter_shape_sets']) AS c WHERE to_regclass(c) IS NOT NULL"
             ),
             readings=await db.fetchval("SELECT count(*) FROM meter_readings"),

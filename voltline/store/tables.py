@@ -195,6 +195,8 @@ transactions = sa.Table(
 meter_readings = sa.Table(
     "meter_readings",
     metadata,
+    # The key, handed out by the database; on PostgreSQL without an index (migration 0020): no
+    # read looks a reading up by it.
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("charge_point_id", Id, nullable=False),
     sa.Column("connector_id", sa.Integer, nullable=False),
