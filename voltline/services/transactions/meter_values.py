@@ -79,11 +79,17 @@ class SampledValue:
         return stored if self.signed is None else (*stored, self.signed)
 
 
-@lru_cache(maxsize=4096)
-def _shape(unit: str | None, raw_unit: str | None, measurand: str, phase: str | None, context: str, location: str,
-           fmt: str) -> Shape:
-    """The shape of a sampled value, with the multiplier and factor `normalize` applied to its
-    value (1.0 each when none: a value whose number does not give it back is stored itself)."""
+_shapes: dict[tuple[Any, ...], Shape] = {}  # by (unit, raw_unit, measurand, phase, context, location, format)
+
+
+def _shape(fields: tuple[Any, ...]) -> Shape:
+    """The shape of a sampled value of these fields (unit, raw_unit, measurand, phase, context,
+    location, format), with the multiplier and factor `normalize` applied to its value (1.0 each
+    when none: a value whose number does not give it back is stored itself)."""
+    shape = _shapes.get(fields)
+    if shape is not None:
+        return shape
+    unit, raw_unit = fields[0], fields[1]
     multiplier, factor, base = 1.0, 1.0, raw_unit or DEFAULT_UNIT
     if raw_unit is not None and "*10^" in raw_unit:
         base, _, exponent = raw_unit.rpartition("*10^")
@@ -94,7 +100,10 @@ def _shape(unit: str | None, raw_unit: str | None, measurand: str, phase: str | 
     normalized = _NORMALIZE.get(base)
     if normalized is not None and normalized[0] == unit:
         factor = normalized[1]
-    return (unit, raw_unit, measurand, phase, context, location, fmt, multiplier, factor)
+    shape = (*fields, multiplier, factor)
+    if len(_shapes) < 4096:  # charge points may send any unit text (2.0.1): the memory stays bounded
+        _shapes[fields] = shape
+    return shape
 
 
 def _stored(sample: SampledValue, shape: Shape) -> str:
@@ -106,13 +115,13 @@ def _stored(sample: SampledValue, shape: Shape) -> str:
     if sample.signed is None:
         if value is None:
             return orjson.dumps(raw).decode()
-        if (
-            len(raw) <= _PLAIN_LENGTH
-            and _PLAIN.fullmatch(raw) is not None
-            and not (value == 0.0 and raw[0] == "-")
-            and float(raw) * shape[7] * shape[8] == value
-        ):
-            return raw
+        if len(raw) <= _PLAIN_LENGTH:
+            # The common case first: digits alone, no leading zero (its value is float(raw) unless scaled).
+            plain = raw.isdigit() and (raw[0] != "0" or len(raw) == 1)
+            if plain or (_PLAIN.fullmatch(raw) is not None and not (value == 0.0 and raw[0] == "-")):
+                multiplier, factor = shape[7], shape[8]
+                if (multiplier == 1.0 and factor == 1.0 and value == float(raw)) or float(raw) * multiplier * factor == value:
+                    return raw
         return orjson.dumps([raw, value]).decode()
     return orjson.dumps([raw, value, sample.signed]).decode()
 
@@ -145,9 +154,8 @@ def encode(samples: list[SampledValue]) -> list[Reading]:
             or end - start == SAMPLES_PER_READING
         ):
             entry = samples[start:end]
-            shapes = tuple(
-                _shape(s.unit, s.raw_unit, s.measurand, s.phase, s.context, s.location, s.format) for s in entry
-            )
+            shapes = tuple([_shape((s.unit, s.raw_unit, s.measurand, s.phase, s.context, s.location, s.format))
+                            for s in entry])
             stored = ",".join([_stored(s, shape) for s, shape in zip(entry, shapes)])
             encoded.append(Reading(entry[0].timestamp, shapes, f"[{stored}]"))
             start = end
