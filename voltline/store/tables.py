@@ -204,7 +204,7 @@ meter_readings = sa.Table(
     sa.Column("timestamp", UTCDateTime, nullable=False),
     # One OCPP meterValue entry (migration 0020): what its sampled values say about themselves
     # (measurand, unit, phase, context, location, format) is the row of `meter_shape_sets` named
-    # here; `samples` holds only their values, a JSON array in that set's order (store.meter_shapes).
+    # here; `samples` holds only their values, a JSON array in that set's order (services.transactions.meter_values.encode).
     # A reading of four sampled values took ~450 bytes with every field spelled out, now ~80-120.
     sa.Column("shape_set_id", sa.Integer, nullable=False),
     sa.Column("samples", sa.Text, nullable=False),
