@@ -6,7 +6,8 @@ per reading, indexes included (SQLite: dbstat; PostgreSQL: pg_total_relation_siz
 
 Run it on the database of a bench run (`--database-url`, with `--keep-database` on PostgreSQL).
 For a compressed log (migration 0018 on) it also splits the log's bytes into the compressed
-bodies per frame and the rest (row, indexes, free space) per batch.
+bodies per frame and the rest (row, indexes, free space) per batch. The meter readings' bytes
+include their shape sets (migration 0020 on).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def sqlite_sizes(path: str) -> Sizes:
         frames=one("SELECT sum(frame_count) FROM message_batches"),
         batches=one("SELECT count(*) FROM message_batches"),
         body_bytes=one("SELECT sum(length(body)) FROM message_batches") if "body" in columns else None,
-        meter_bytes=sum(v for k, v in pages.items() if "meter_readings" in k),
+        meter_bytes=sum(v for k, v in pages.items() if "meter_readings" in k or "meter_shape" in k),
         readings=one("SELECT count(*) FROM meter_readings"),
     )
 
@@ -69,7 +70,10 @@ async def postgres_sizes(url: str) -> Sizes:
             frames=await db.fetchval("SELECT coalesce(sum(frame_count), 0) FROM message_batches"),
             batches=await db.fetchval("SELECT count(*) FROM message_batches"),
             body_bytes=await db.fetchval("SELECT sum(length(body)) FROM message_batches") if compressed else None,
-            meter_bytes=await db.fetchval("SELECT pg_total_relation_size('meter_readings')"),
+            meter_bytes=await db.fetchval(
+                "SELECT sum(pg_total_relation_size(c))::bigint FROM unnest(ARRAY['meter_readings', 'meter_shapes',"
+                " 'meter_shape_sets']) AS c WHERE to_regclass(c) IS NOT NULL"
+            ),
             readings=await db.fetchval("SELECT count(*) FROM meter_readings"),
         )
     finally:

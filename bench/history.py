@@ -39,20 +39,26 @@ import orjson
 import zstandard
 
 BENCH = Path(__file__).resolve().parent
-FORMAT = 2  # bump when the rows written here change, so cached histories are rebuilt
+FORMAT = 3  # bump when the rows written here change, so cached histories are rebuilt
 MAX_AGE = timedelta(days=20)  # the log's retention is 30 days: older batches would be pruned
 PREFIX = "BENCH-"  # the load generator's identities
 ID_TAG = "BENCHTAG"
 SAMPLES_PER_READING = 4
 
 # A reading as services.meter_values.readings stores the generator's first four sampled values
-# (tests/unit/test_bench_history.py holds it to that); %d is the energy register in Wh.
-_READING = (
-    '[[%d.0,"Wh","%d","Wh","Energy.Active.Import.Register",null,"Sample.Periodic","Outlet","Raw"],'
-    '[7360.0,"W","7360","W","Power.Active.Import",null,"Sample.Periodic","Outlet","Raw"],'
-    '[32.0,"A","32.0","A","Current.Import","L1","Sample.Periodic","Outlet","Raw"],'
-    '[230.0,"V","230.0","V","Voltage","L1-N","Sample.Periodic","Outlet","Raw"]]'
+# (tests/unit/test_bench_history.py holds it to that): their shape set, stored first with id
+# SHAPE_SET_ID, and their values, %d the energy register in Wh.
+_PERIODIC = ("Sample.Periodic", "Outlet", "Raw", 1.0, 1.0)
+SHAPES = (
+    ("Wh", "Wh", "Energy.Active.Import.Register", None, *_PERIODIC),
+    ("W", "W", "Power.Active.Import", None, *_PERIODIC),
+    ("A", "A", "Current.Import", "L1", *_PERIODIC),
+    ("V", "V", "Voltage", "L1-N", *_PERIODIC),
 )
+SHAPE_FIELDS = ("set_id", "position", "unit", "raw_unit", "measurand", "phase", "context", "location", "format",
+                "multiplier", "factor")
+SHAPE_SET_ID = 1
+_READING = "[%d,7360,32.0,230.0]"
 # The same MeterValues as the generator sends it (the message log keeps frames verbatim).
 _METER_VALUES = (
     '{"connectorId":1,"transactionId":%d,"meterValue":[{"timestamp":"%s","sampledValue":['
@@ -113,7 +119,7 @@ def _sqlite_text(at: datetime) -> str:
 def sessions_and_readings(plan: Plan) -> tuple[list[tuple], Iterator[tuple]]:
     """(transactions, readings): transactions as (id, charge point, started, stopped, meter start,
     meter stop) with datetimes; readings as meter_readings rows (charge point, connector,
-    transaction, timestamp text, sampled values JSON) in time order, as the server writes them."""
+    transaction, timestamp text, shape set id, values JSON) in time order, as the server writes them."""
     n, length = plan.charge_points, plan.readings_per_session
     period = 2 * length
     transactions: list[tuple] = []
@@ -139,7 +145,7 @@ def sessions_and_readings(plan: Plan) -> tuple[list[tuple], Iterator[tuple]]:
                     continue
                 meter[cp] += WH_PER_MINUTE
                 written += 1
-                yield plan.identity(cp), 1, tx[0], text, _READING % (meter[cp], meter[cp])
+                yield plan.identity(cp), 1, tx[0], text, SHAPE_SET_ID, _READING % meter[cp]
         at = plan.start + timedelta(minutes=plan.minutes)
         for cp, tx in sorted(open_tx.items()):
             transactions.append((tx[0], plan.identity(cp), tx[1], at, tx[2], meter[cp]))
@@ -212,9 +218,13 @@ def fill_sqlite(path: Path, plan: Plan, say=print) -> None:
     )
     transactions, readings = sessions_and_readings(plan)
     t0 = time.monotonic()
+    db.execute("INSERT INTO meter_shape_sets (id, digest, definition) VALUES (?, ?, ?)",
+               (SHAPE_SET_ID, hashlib.sha256(orjson.dumps(SHAPES)).hexdigest(), orjson.dumps(SHAPES).decode()))
+    db.executemany(f"INSERT INTO meter_shapes ({', '.join(SHAPE_FIELDS)}) VALUES ({', '.join('?' * len(SHAPE_FIELDS))})",
+                   [(SHAPE_SET_ID, i, *shape) for i, shape in enumerate(SHAPES)])
     db.executemany(
-        "INSERT INTO meter_readings (charge_point_id, connector_id, transaction_id, timestamp, sampled_values)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO meter_readings (charge_point_id, connector_id, transaction_id, timestamp, shape_set_id, samples)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         readings,
     )
     say(f"  meter readings: {plan.readings:,} ({plan.readings * SAMPLES_PER_READING:,} sampled values)"
@@ -285,9 +295,14 @@ async def _fill_postgres(url: str, plan: Plan, say) -> None:
             for block in _copy_text(readings, (3,)):
                 yield block
 
+        await db.execute("INSERT INTO meter_shape_sets (id, digest, definition) VALUES ($1, $2, $3)",
+                         SHAPE_SET_ID, hashlib.sha256(orjson.dumps(SHAPES)).hexdigest(), orjson.dumps(SHAPES).decode())
+        await db.execute("SELECT setval(pg_get_serial_sequence('meter_shape_sets', 'id'), $1)", SHAPE_SET_ID)
+        await db.copy_records_to_table("meter_shapes", records=[(SHAPE_SET_ID, i, *shape) for i, shape in enumerate(SHAPES)],
+                                       columns=list(SHAPE_FIELDS))
         await db.copy_to_table(
             "meter_readings", source=source(),
-            columns=["charge_point_id", "connector_id", "transaction_id", "timestamp", "sampled_values"],
+            columns=["charge_point_id", "connector_id", "transaction_id", "timestamp", "shape_set_id", "samples"],
         )
         say(f"  meter readings: {plan.readings:,} ({plan.readings * SAMPLES_PER_READING:,} sampled values)"
             f" in {time.monotonic() - t0:.0f} s")

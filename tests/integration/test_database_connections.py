@@ -95,8 +95,7 @@ async def test_message_log_rows_held_up_never_hold_back_a_meter_value(postgres_d
     try:
         await ensure_schema(store.engine)
         log_row = ("CP-1", now(), now(), 1, compressor().compress(b'[["2026-12-01 00:00:00.000000","in",2,"1","Heartbeat",null,"[]"]]'), None)
-        sample = ("CP-1", 1, None, now(), '[[1.0, "Wh", "1", "Wh", "Energy.Active.Import.Register", null,'
-                  ' "Sample.Periodic", "Outlet", "Raw"]]')
+        sample = ("CP-1", 1, None, now(), 1, "[1]")  # a reading of one value (set 1, not read back)
         async with blocker.connect() as lock:
             await lock.execute(sa.text("LOCK TABLE message_batches IN ACCESS EXCLUSIVE MODE"))
             # More chunks of log rows than there are commits in flight, all stuck behind the lock.

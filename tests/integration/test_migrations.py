@@ -473,10 +473,10 @@ async def test_0015_keeps_transactions_and_readings_and_adds_events_and_signed_v
             await conn.execute(t.transaction_events.insert().values(
                 charge_point_id="CP-1", ocpp_transaction_id="uuid-1", seq_no=0, transaction_id=8, event_type="Started",
                 trigger_reason="Authorized", timestamp=AT, offline=False, received_at=AT))
-            await conn.execute(t.meter_readings.insert().values(
+            await conn.run_sync(_insert, "meter_readings", [dict(
                 charge_point_id="CP-1", connector_id=1, transaction_id=8, timestamp=AT,
                 sampled_values='[[1.0,"Wh","1","Wh","Energy.Active.Import.Register",null,"Sample.Periodic","Outlet",'
-                               '"Raw",{"signedMeterData":"abc","signingMethod":"m","encodingMethod":"e","publicKey":"k"}]]'))
+                               '"Raw",{"signedMeterData":"abc","signingMethod":"m","encodingMethod":"e","publicKey":"k"}]]')])
             signed = (await conn.execute(sa.select(m.signed_meter_value).where(m.transaction_id == 8))).scalar_one()
             assert json.loads(signed) == {"signedMeterData": "abc", "signingMethod": "m", "encodingMethod": "e",
                                           "publicKey": "k"}
@@ -831,5 +831,81 @@ async def test_0018_compresses_the_log_with_a_trained_dictionary_and_answers_as_
             texts = (await conn.execute(sa.select(old_batches.c.id, old_batches.c.frames).order_by(old_batches.c.id))).all()
         assert [tuple(r) for r in texts] == [(r["id"], r["frames"]) for r in rows]  # the very text
         await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()
+
+
+# Readings as revisions 0015-0019 stored them: every field of every sampled value, in the order
+# value, unit, raw_value, raw_unit, measurand, phase, context, location, format (, signed).
+_PERIODIC = '"Sample.Periodic","Outlet","Raw"'
+OLD_READINGS = [
+    (None, '[[1000123.0,"Wh","1000123","Wh","Energy.Active.Import.Register",null,' + _PERIODIC + '],'
+           '[7360.0,"W","7360","W","Power.Active.Import",null,' + _PERIODIC + '],'
+           '[32.0,"A","32.0","A","Current.Import","L1",' + _PERIODIC + '],'
+           '[230.1,"V","230.10","V","Voltage","L1-N",' + _PERIODIC + ']]'),
+    (7, '[[1500.0,"Wh","1.5","kWh","Energy.Active.Import.Register",null,' + _PERIODIC + '],'
+        '[1500.0,"Wh","15","Wh*10^2","Energy.Active.Import.Register",null,"Transaction.End","Outlet","Raw"],'
+        '[null,"kWh","n/a","kWh","Energy.Active.Import.Register",null,' + _PERIODIC + '],'
+        '[null,"Wh","signed:abc",null,"Energy.Active.Import.Register","L1","Transaction.End","Outlet","SignedData"]]'),
+    (7, '[[1000.0,"Wh","1e3","Wh","Energy.Active.Import.Register",null,' + _PERIODIC + '],'
+        '[-0.0,"W","-0","W","Power.Active.Import",null,' + _PERIODIC + '],'
+        '[0.5,"W","00.5","W","Power.Active.Import",null,' + _PERIODIC + '],'
+        '[1.5,"W","1.50000000000000001","W","Power.Active.Import",null,' + _PERIODIC + '],'
+        '[0.30000000000000004,"Wh","0.3","kWh","Energy.Active.Import.Register",null,' + _PERIODIC + '],'
+        '[1.0,"Wh","1","Wh","Energy.Active.Import.Register",null,' + _PERIODIC + ','
+        '{"signedMeterData":"abc","signingMethod":"m","encodingMethod":"e","publicKey":"k"}]]'),
+    (None, "[]"),
+]
+
+
+async def test_0022_keeps_the_readings_values_only_and_answers_as_the_view_did(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    columns = "id, reading_id, charge_point_id, connector_id, transaction_id, timestamp, " + ", ".join(t.SAMPLE_FIELDS) + \
+        ", signed_meter_value"
+    view = sa.text(f"SELECT {columns} FROM meter_values ORDER BY id")
+    try:
+        await _migrate(engine, empty_database, "0021")
+        async with engine.begin() as conn:
+            def old_rows(c: sa.Connection) -> None:
+                _insert(c, "charge_points", [{"id": "CP-1", "lenient_actions": "[]", "connected": False,
+                                              "created_at": AT, "updated_at": AT}])
+                _insert(c, "meter_readings", [
+                    {"charge_point_id": "CP-1", "connector_id": 1, "transaction_id": tx,
+                     "timestamp": AT + timedelta(seconds=i), "sampled_values": stored}
+                    for i, (tx, stored) in enumerate(OLD_READINGS)])
+
+            await conn.run_sync(old_rows)
+            before = (await conn.execute(view)).all()
+        assert len(before) == 14
+
+        await _migrate(engine, empty_database, "0022")
+        async with engine.begin() as conn:
+            assert (await conn.execute(view)).all() == before
+            r = t.meter_readings.c
+            stored = (await conn.execute(sa.select(r.samples).order_by(r.id))).scalars().all()
+            # The values alone; the rest, spelled out once, in the shapes.
+            assert stored[0] == "[1000123,7360,32.0,230.10]"
+            assert stored[1] == '[1.5,15,"n/a","signed:abc"]'
+            assert stored[3] == "[]"
+            assert (await conn.execute(sa.select(sa.func.count()).select_from(t.meter_shape_sets))).scalar() == 4
+            # The ids without an index on PostgreSQL (nothing reads by them); SQLite's are its rowids.
+            key = await conn.run_sync(lambda c: sa.inspect(c).get_pk_constraint("meter_readings"))
+            assert key["constrained_columns"] == ([] if engine.dialect.name == "postgresql" else ["id"])
+            # A reading stored now is of the same shape as the converted ones, and goes beside them.
+            set_id = (await conn.execute(sa.select(r.shape_set_id).where(r.id == 1))).scalar_one()
+            await conn.execute(t.meter_readings.insert().values(
+                charge_point_id="CP-1", connector_id=1, transaction_id=None, timestamp=AT, shape_set_id=set_id,
+                samples="[1000124,7360,32.0,230.10]"))
+            fresh = (await conn.execute(sa.select(r.id).order_by(r.id.desc()).limit(1))).scalar_one()
+            assert fresh == 5  # the ids go on after those converted
+            await conn.execute(sa.delete(t.meter_readings).where(r.id == fresh))
+
+        await _migrate(engine, empty_database, "0021", down=True)
+        async with engine.begin() as conn:
+            back = (await conn.execute(sa.text("SELECT sampled_values FROM meter_readings ORDER BY id"))).scalars().all()
+            assert back == [stored for _, stored in OLD_READINGS]
+            assert (await conn.execute(view)).all() == before
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            assert not names & {"meter_shapes", "meter_shape_sets", "meter_readings_spelled", "meter_readings_packed"}
     finally:
         await engine.dispose()

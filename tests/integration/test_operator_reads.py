@@ -12,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ServerFactory
+from tests.readings import VOLTAGE_V, shape_set
 from voltline.app import Voltline
 from voltline.services.paging import fetch_page
 from voltline.store.errors import QueryTimeout
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
-SAMPLE = '[[230.0, "V", "230", "V", "Voltage", null, "Sample.Periodic", "Outlet", "Raw"]]'
+SAMPLE = "[230]"  # a Voltage of 230 V (tests.readings.VOLTAGE_V)
 
 
 @pytest.fixture
@@ -35,16 +36,18 @@ def _counter(upto: int) -> sa.Select[Any]:
 
 async def _generate_readings(server: Voltline, count: int) -> None:
     """`count` meter readings of one Voltage sample each, made by the database itself."""
-    columns = "charge_point_id, connector_id, transaction_id, timestamp, sampled_values"
+    columns = "charge_point_id, connector_id, transaction_id, timestamp, shape_set_id, samples"
+    voltage = await shape_set(server.store, VOLTAGE_V)
     if server.store.is_sqlite:
         sql = (
             f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
-            f"INSERT INTO meter_readings ({columns}) SELECT 'CP-1', 1, NULL, '2026-11-01 10:00:00.000000', '{SAMPLE}' FROM n"
+            f"INSERT INTO meter_readings ({columns}) SELECT 'CP-1', 1, NULL, '2026-11-01 10:00:00.000000', {voltage},"
+            f" '{SAMPLE}' FROM n"
         )
     else:
         sql = (
             f"INSERT INTO meter_readings ({columns}) SELECT 'CP-1', 1, NULL, TIMESTAMPTZ '2026-11-01 10:00:00+00', "
-            f"'{SAMPLE}' FROM generate_series(1, {count})"
+            f"{voltage}, '{SAMPLE}' FROM generate_series(1, {count})"
         )
     await server.store.write(lambda conn: conn.execute(sa.text(sql)))
 

@@ -44,15 +44,17 @@ def test_a_reading_is_what_the_server_stores_of_the_generators_meter_values() ->
     assert payload["meterValue"][0]["sampledValue"] == sent
     # ... and its reading what services.meter_values makes of it.
     samples = mv.normalize(payload["meterValue"])
-    [stored] = mv.readings(samples, "BENCH-00001", 1, 3)
+    [encoded] = mv.encode(samples)
+    [stored] = mv.readings([encoded], {history.SHAPES: history.SHAPE_SET_ID}, "BENCH-00001", 1, 3)
+    assert mv.definition(encoded.shapes) == orjson.dumps(history.SHAPES).decode()
     _, readings = history.sessions_and_readings(small_plan())
     row = next(readings)
     assert len(row) == len(mv.READING_COLUMNS)
     assert row[0].startswith(history.PREFIX) and row[1] == 1 and row[2] == 1  # the first session
-    energy = orjson.loads(row[4])[0][0]
-    assert orjson.loads(row[4]) == orjson.loads(history._READING % (energy, energy))
-    assert orjson.loads(stored[4]) == orjson.loads(history._READING % (123456, 123456))
-    assert all(len(sample) == len(t.SAMPLE_FIELDS) for sample in orjson.loads(row[4]))
+    assert row[4] == history.SHAPE_SET_ID
+    energy = orjson.loads(row[5])[0]
+    assert row[5] == history._READING % energy
+    assert stored[4:] == (history.SHAPE_SET_ID, history._READING % 123456)
 
 
 def test_the_plan_writes_its_sampled_values_in_sessions_of_known_transactions() -> None:
@@ -62,7 +64,7 @@ def test_the_plan_writes_its_sampled_values_in_sessions_of_known_transactions() 
     assert len(rows) * history.SAMPLES_PER_READING == plan.sampled_values
     assert [tx[0] for tx in transactions] == list(range(1, len(transactions) + 1))
     by_id = {tx[0]: tx for tx in transactions}
-    for cp, _connector, tx_id, at, _values in rows:
+    for cp, _connector, tx_id, at, _set, _values in rows:
         tx = by_id[tx_id]
         assert tx[1] == cp
         assert history._sqlite_text(tx[2]) <= at < history._sqlite_text(tx[3])

@@ -1,5 +1,7 @@
 from datetime import UTC, datetime
 
+import orjson
+
 from voltline.services.transactions import meter_values as mv
 from voltline.services.transactions.meter_values import latest, normalize
 
@@ -43,9 +45,7 @@ def test_latest_takes_the_newest_total_value() -> None:
 
 
 def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
-    import orjson
-
-    from voltline.services.transactions.meter_values import READING_COLUMNS, readings
+    from voltline.services.transactions.meter_values import READING_COLUMNS, encode, readings
     from voltline.store import tables as t
 
     samples = normalize([
@@ -54,17 +54,22 @@ def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
             {"value": "12"}]},
         {"timestamp": "2026-01-01T00:01:00Z", "sampledValue": [{"value": "13"}]},
     ])
-    rows = readings(samples, "CP-1", 2, 7)
+    encoded = encode(samples)
+    ids = {reading.shapes: 10 + i for i, reading in enumerate(encoded)}
+    rows = readings(encoded, ids, "CP-1", 2, 7)
     assert list(READING_COLUMNS) == [c.name for c in t.meter_readings.columns if c.name != "id"]
-    assert [row[:4] for row in rows] == [("CP-1", 2, 7, samples[0].timestamp), ("CP-1", 2, 7, samples[2].timestamp)]
-    first = [dict(zip(t.SAMPLE_FIELDS, fields, strict=True)) for fields in orjson.loads(rows[0][4])]
-    assert first == [
-        {"value": 3500.0, "unit": "W", "raw_value": "3.5", "raw_unit": "kW", "measurand": "Power.Active.Import",
-         "phase": "L1", "context": "Sample.Periodic", "location": "Outlet", "format": "Raw"},
-        {"value": 12.0, "unit": "Wh", "raw_value": "12", "raw_unit": None,
-         "measurand": "Energy.Active.Import.Register", "phase": None, "context": "Sample.Periodic",
-         "location": "Outlet", "format": "Raw"},
+    assert [row[:5] for row in rows] == [("CP-1", 2, 7, samples[0].timestamp, 10), ("CP-1", 2, 7, samples[2].timestamp, 11)]
+    # The values alone, each the number as sent (its value that × the shape's multiplier and factor) ...
+    assert [row[5] for row in rows] == ["[3.5,12]", "[13]"]
+    # ... and the rest in the shapes, in the order of meter_values.SHAPE_FIELDS.
+    assert [dict(zip(mv.SHAPE_FIELDS, shape, strict=True)) for shape in encoded[0].shapes] == [
+        {"unit": "W", "raw_unit": "kW", "measurand": "Power.Active.Import", "phase": "L1", "context": "Sample.Periodic",
+         "location": "Outlet", "format": "Raw", "multiplier": 1.0, "factor": 1000.0},
+        {"unit": "Wh", "raw_unit": None, "measurand": "Energy.Active.Import.Register", "phase": None,
+         "context": "Sample.Periodic", "location": "Outlet", "format": "Raw", "multiplier": 1.0, "factor": 1.0},
     ]
+    assert mv.values(encoded[0].shapes, rows[0][5]) == [
+        (3500.0, "Power.Active.Import", "L1"), (12.0, "Energy.Active.Import.Register", None)]
     # the view's columns are the sampled value's fields after the reading's, and the signed value (migration 0015)
     assert [c.name for c in t.meter_values.columns][-len(t.SAMPLE_FIELDS) - 1:] == [*t.SAMPLE_FIELDS, t.SIGNED_FIELD]
 
@@ -72,14 +77,14 @@ def test_one_reading_per_meter_value_entry_in_the_table_s_order() -> None:
 def test_an_entry_larger_than_a_reading_s_places_is_split_in_order() -> None:
     import orjson
 
-    from voltline.services.transactions.meter_values import readings
+    from voltline.services.transactions.meter_values import encode
     from voltline.store.tables import SAMPLES_PER_READING
 
     count = SAMPLES_PER_READING + 5
     samples = normalize([{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": str(n)} for n in range(count)]}])
-    rows = readings(samples, "CP-1", 1, None)
-    assert [len(orjson.loads(row[4])) for row in rows] == [SAMPLES_PER_READING, 5]
-    assert [fields[2] for row in rows for fields in orjson.loads(row[4])] == [str(n) for n in range(count)]
+    encoded = encode(samples)
+    assert [len(reading.shapes) for reading in encoded] == [SAMPLES_PER_READING, 5]
+    assert [value for reading in encoded for value in orjson.loads(reading.samples)] == list(range(count))
 
 
 def test_201_sampled_values_have_their_multiplier_applied_and_their_signed_value_kept() -> None:
@@ -92,6 +97,12 @@ def test_201_sampled_values_have_their_multiplier_applied_and_their_signed_value
     assert energy.signed == signed and energy.fields()[-1] == signed and len(energy.fields()) == 10
     assert (power.value, power.unit, power.raw_value, power.raw_unit) == (7000.0, "W", "7", "W*10^3")
     assert len(power.fields()) == 9 and power.format == "Raw" and power.context == "Sample.Periodic"
+    # Stored: the energy's value beside its signed value; the power as its number, × 10^3 in its shape.
+    [reading] = mv.encode([energy, power])
+    assert reading.samples == '[["12.5",12500.0,' + orjson.dumps(signed).decode() + '],7]'
+    assert reading.shapes[1][7:] == (1000.0, 1.0)
+    assert mv.values(reading.shapes, reading.samples) == [
+        (12500.0, "Energy.Active.Import.Register", None), (7000.0, "Power.Active.Import", None)]
 
 
 def test_16_sampled_values_are_stored_as_before() -> None:

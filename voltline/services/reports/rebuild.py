@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +24,7 @@ from voltline.services.reports.timeline import (
     IDLE_LOOKBACK, Connector, StatusPoint, entry_row, idle_row, idle_run, status_rows,
 )
 from voltline.services.transactions import meter_values as mv
+from voltline.services.transactions.shapes import ShapeSet, load_sets
 from voltline.store import tables as t
 from voltline.store.database import Store
 
@@ -35,7 +35,6 @@ REBUILT = (
     *t.BY_TAG_DAY.values(), *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *PEAK_TABLES,
 )
 CHUNK = 2000  # transactions per read
-_VALUE, _MEASURAND, _PHASE = 0, 4, 5  # places in a reading's sampled values (tables.SAMPLE_FIELDS)
 
 
 @dataclass(slots=True)
@@ -79,6 +78,7 @@ async def _charging(store: Store, grains: Grains) -> None:
 async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None:
     tx, r = t.transactions.c, t.meter_readings.c
     last = 0
+    sets: dict[int, ShapeSet] = {}
     while True:
         rows = await store.query_all(
             sa.select(tx.id, tx.charge_point_id, tx.evse_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.meter_stop,
@@ -90,7 +90,7 @@ async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None
         first, last = rows[0].id, rows[-1].id
         readings: dict[int, list[Any]] = {}
         for reading in await store.query_all(
-            sa.select(r.transaction_id, r.timestamp, r.sampled_values)
+            sa.select(r.transaction_id, r.timestamp, r.shape_set_id, r.samples)
             .where(r.transaction_id >= first, r.transaction_id <= last).order_by(r.transaction_id, r.id)
         ):
             readings.setdefault(reading.transaction_id, []).append(reading)
@@ -99,7 +99,7 @@ async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None
             meter = SessionMeter(row.charge_point_id, row.connector_id, row.id_tag, row.started_at,
                                  float(row.meter_start), row.started_at, evse_key(row.evse_id))
             for reading in readings.get(row.id, ()):
-                _read(sums, meter, reading)
+                _read(sums, meter, reading, await _shape_set(store, sets, reading.shape_set_id))
             if row.stopped_at is not None and row.meter_stop is not None:
                 sums.add_energy(meter, meter.step(float(row.meter_stop), row.stopped_at))
                 sums.sessions.append(session_row(meter, row.stopped_at, row.stop_note is not None))
@@ -107,15 +107,22 @@ async def _sessions(store: Store, grains: Grains, report: RebuildReport) -> None
         await store.write(lambda conn, sums=sums: add_sums(conn, grains, sums))  # type: ignore[misc]
 
 
-def _read(sums: Sums, meter: SessionMeter, reading: Any) -> None:
+async def _shape_set(store: Store, sets: dict[int, ShapeSet], set_id: int) -> ShapeSet:
+    """A reading's shape set, the stored ones read again when one is new (stored meanwhile)."""
+    if set_id not in sets:
+        async with store.query() as conn:
+            sets.update(await load_sets(conn))
+    return sets[set_id]
+
+
+def _read(sums: Sums, meter: SessionMeter, reading: Any, shapes: ShapeSet) -> None:
     """One stored reading, as the live rollups read its MeterValues (recorder.register_readings)."""
-    for sample in orjson.loads(reading.sampled_values):
-        value = sample[_VALUE]
-        if value is None or sample[_PHASE] is not None:
+    for value, measurand, phase in mv.values(shapes, reading.samples):
+        if value is None or phase is not None:
             continue
-        if sample[_MEASURAND] == mv.ENERGY_REGISTER:
+        if measurand == mv.ENERGY_REGISTER:
             sums.add_energy(meter, meter.step(float(value), reading.timestamp))
-        elif sample[_MEASURAND] == mv.POWER:
+        elif measurand == mv.POWER:
             sums.add_power(meter, float(value), reading.timestamp)
 
 

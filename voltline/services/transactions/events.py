@@ -26,6 +26,7 @@ last event applied here left, and leaves every other event to `apply_event`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -120,10 +121,11 @@ _INSERT_EVENT = {
 
 
 async def apply_event(
-    conn: AsyncConnection, identity: str, event: TransactionEventData, samples: list[mv.SampledValue]
+    conn: AsyncConnection, identity: str, event: TransactionEventData, samples: list[mv.SampledValue],
+    encoded: list[mv.Reading], set_ids: Mapping[tuple[mv.Shape, ...], int],
 ) -> EventResult:
-    """Apply `event` (its meter values normalized as `samples`) in the database; see the module's
-    docstring for the rules. Run by Store.write: it may run more than once, so it does nothing
+    """Apply `event` (its meter values normalized as `samples`, encoded as `encoded`, whose shape
+    sets' ids `set_ids` has) in the database; see the module's docstring for the rules. Run by Store.write: it may run more than once, so it does nothing
     outside the database."""
     key = {"charge_point_id": identity, "ocpp_transaction_id": event.ocpp_transaction_id}
     row = (await conn.execute(_FIND, key)).first()
@@ -174,7 +176,7 @@ async def apply_event(
     # Whether the transaction had a meter start reading before this event's readings.
     had_first = not created and registers and await conn.scalar(rules.FIRST_ENERGY, {"transaction_id": transaction_id}) is not None
     if samples:
-        readings = mv.readings(samples, identity, place, transaction_id)
+        readings = mv.readings(encoded, set_ids, identity, place, transaction_id)
         await conn.execute(t.meter_readings.insert(), [dict(zip(mv.READING_COLUMNS, r)) for r in readings])
 
     started_at = row.started_at

@@ -35,6 +35,7 @@ from voltline.services.transactions import rules
 from voltline.services.transactions.events import (
     DEFAULT_STOP_REASON, UPDATED, EventResult, TransactionEventData, apply_event,
 )
+from voltline.services.transactions.shapes import ShapeSets
 from voltline.services.transactions.open_events import OpenTransaction, OpenTransactions, event_row, read_open
 from voltline.store import tables as t
 from voltline.store.tables import DEFAULT_TOKEN_TYPE
@@ -110,6 +111,7 @@ class TransactionService:
         self.rollups = rollups or Rollups(store, enabled=False)
         self.live: dict[tuple[str, int], LiveReading] = {}
         self.open_events = OpenTransactions()
+        self.shapes = ShapeSets(store)
         self.after_reboot = SessionsAfterReboot(store, self._close_lost)
 
     # What a booting charge point says about the sessions it still holds (see reconciliation).
@@ -215,6 +217,8 @@ class TransactionService:
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> IdTagInfo | None:
         samples = mv.normalize(transaction_data) if transaction_data else []
+        encoded = mv.encode(samples)
+        await self.shapes.know(encoded)
 
         async def stop_tx(conn: AsyncConnection) -> tuple[bool, int | None, IdTagInfo | None, bool]:
             tx = t.transactions.c
@@ -243,7 +247,7 @@ class TransactionService:
                     )
                 )
                 if samples:
-                    rows = mv.readings(samples, identity, row.connector_id, transaction_id)
+                    rows = mv.readings(encoded, self.shapes.ids, identity, row.connector_id, transaction_id)
                     await conn.execute(t.meter_readings.insert(), [dict(zip(mv.READING_COLUMNS, r)) for r in rows])
             # else: a repeated StopTransaction: the first one was stored, this one changes nothing.
             return True, row.connector_id, info, applied
@@ -278,11 +282,13 @@ class TransactionService:
                 return await self._updated_in_place(identity, event, samples, tx)
         # The exact path decides, and what it finds is learnt again once it is committed.
         self.open_events.forget(key)
+        encoded = mv.encode(samples)
+        await self.shapes.know(encoded)
 
         grains = self._grains()
 
         async def apply(conn: AsyncConnection) -> tuple[EventResult, OpenTransaction | None]:
-            result = await apply_event(conn, identity, event, samples)
+            result = await apply_event(conn, identity, event, samples, encoded, self.shapes.ids)
             if result.ended and grains is not None:  # its charging time, now that all of it is known
                 await add_charging_time(conn, grains, result.transaction_id)
             return result, None if result.stopped else await read_open(conn, result.transaction_id)
@@ -337,7 +343,7 @@ class TransactionService:
         event row and readings committed together, as a MeterValues' readings are. Its EVSE and
         connector are the ones the exact path last located the transaction at."""
         place = tx.evse_id or 0
-        rows = mv.readings(samples, identity, place, tx.transaction_id) if samples else []
+        rows = await self.shapes.rows(samples, identity, place, tx.transaction_id) if samples else []
         stored = event_row(
             identity, event.ocpp_transaction_id, event.seq_no, tx.transaction_id, event.event_type,
             event.trigger_reason, event.timestamp, event.offline, event.charging_state, now(),
@@ -552,7 +558,8 @@ class TransactionService:
         self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
     ) -> None:
         samples = mv.normalize(meter_value)
-        await self._store.write(inserts=((t.meter_readings, mv.readings(samples, identity, connector_id, transaction_id)),))
+        rows = await self.shapes.rows(samples, identity, connector_id, transaction_id)
+        await self._store.write(inserts=((t.meter_readings, rows),))
         self.rollups.meter_values(transaction_id, samples)
         self._note_live(identity, connector_id, transaction_id, samples)
 
