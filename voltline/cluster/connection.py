@@ -11,18 +11,28 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 
+# Connections to Redis a node opens at most. Pub/sub subscriptions and blocking stream reads hold
+# one each for as long as they run; every other call borrows one for its round trip, and a burst
+# (a fleet connecting at once) waits for one to come back rather than failing.
+POOL_SIZE = 64
+POOL_WAIT_S = 5.0
+
+
 def connect(url: str) -> aioredis.Redis:
     """A client that reconnects by itself: a Redis restart is lived through, never fatal.
 
     Replies are bytes (payloads are orjson); the socket timeouts bound how long a call can hang
     on a Redis that went away, so callers fail clearly instead of waiting."""
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_S,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=5,
         retry_on_timeout=False,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voltline.cluster")
 
+CLAIM_BATCH = 500  # claims sent in one round trip at most
+
 
 class Membership:
     def __init__(
@@ -38,32 +40,65 @@ class Membership:
         self.held: dict[str, tuple[int, str]] = {}
         self._connections: dict[str, ChargePointConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Connections whose claim is still to be sent, and the ones on their way to Redis: claims
+        # go in batches, one round trip for all that connected since the last one.
+        self._unclaimed: dict[str, ChargePointConnection] = {}
+        self._claiming: set[str] = set()
+        self._claimer: asyncio.Task[None] | None = None
 
     # -- the gateway's observer ---------------------------------------------------------------
 
     def attached(self, connection: ChargePointConnection) -> None:
         self._connections[connection.identity] = connection
         self.held[connection.identity] = (0, connection.version.label)
-        self._spawn(self._claim(connection))
+        self._to_claim(connection)
 
     def detached(self, connection: ChargePointConnection) -> None:
         if self._connections.get(connection.identity) is not connection:
             return  # a newer connection of this node holds it
         del self._connections[connection.identity]
+        self._unclaimed.pop(connection.identity, None)
         epoch, _ = self.held.pop(connection.identity, (0, ""))
         if epoch:
             self._spawn(self._release(connection.identity, epoch))
 
-    async def _claim(self, connection: ChargePointConnection) -> None:
+    def _to_claim(self, connection: ChargePointConnection) -> None:
+        self._unclaimed[connection.identity] = connection
+        if self._claimer is None:
+            self._claimer = asyncio.ensure_future(self._claim_waiting())
+
+    async def _claim_waiting(self) -> None:
+        """Claim the connections waiting, a batch a round trip, until none waits. A batch Redis
+        refused stays unclaimed (epoch 0) until the liveness loop queues it again."""
         try:
-            epoch = await self.presence.claim(connection.identity, connection.version.label)
-        except redis.exceptions.RedisError as exc:
-            log.warning("could not record that %s is held here (%s); recorded when Redis answers", connection.identity, exc)
-            return
-        if self._connections.get(connection.identity) is connection:
-            self.held[connection.identity] = (epoch, connection.version.label)
-        else:
-            await self._release(connection.identity, epoch)  # it closed meanwhile
+            await asyncio.sleep(0)  # the connections of this loop turn join the first batch
+            while self._unclaimed:
+                batch = list(self._unclaimed.items())[:CLAIM_BATCH]
+                for identity, _ in batch:
+                    del self._unclaimed[identity]
+                    self._claiming.add(identity)
+                try:
+                    epochs = await self.presence.claim_many([(i, c.version.label) for i, c in batch])
+                except (redis.exceptions.RedisError, OSError) as exc:
+                    log.warning("could not record that %d charge points are held here (%s); recorded when Redis "
+                                "answers", len(batch), exc)
+                    return
+                finally:
+                    self._claiming.difference_update(identity for identity, _ in batch)
+                for (identity, connection), epoch in zip(batch, epochs, strict=True):
+                    if self._connections.get(identity) is connection:
+                        self.held[identity] = (epoch, connection.version.label)
+                    else:
+                        self._spawn(self._release(identity, epoch))  # it closed meanwhile
+        finally:
+            self._claimer = None
+
+    def _claim_unrecorded(self) -> None:
+        """Queue again the connections whose claim Redis did not take."""
+        for identity, (epoch, _) in self.held.items():
+            connection = self._connections.get(identity)
+            if epoch == 0 and connection is not None and identity not in self._claiming:
+                self._to_claim(connection)
 
     async def _release(self, identity: str, epoch: int) -> None:
         try:
@@ -89,6 +124,7 @@ class Membership:
                 await self.presence.alive()
                 if lost or not was_alive:
                     await self._reassert()
+                self._claim_unrecorded()
                 lost = False
                 await self.presence.sweep(self._mark_offline, lease=interval)
             except redis.exceptions.RedisError as exc:
@@ -130,8 +166,6 @@ class Membership:
     async def _reassert(self) -> None:
         for identity, (epoch, version) in list(self.held.items()):
             if epoch == 0:
-                connection = self._connections.get(identity)
-                if connection is not None:
-                    await self._claim(connection)
-            elif not await self.presence.reassert(identity, epoch, version):
+                continue  # claimed by _claim_unrecorded
+            if not await self.presence.reassert(identity, epoch, version):
                 log.info("%s is held by a newer connection elsewhere", identity)

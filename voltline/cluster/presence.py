@@ -113,11 +113,29 @@ class Presence:
     async def claim(self, identity: str, version: str) -> int:
         """This node holds the charge point's new connection; its epoch. The node that held it
         before, if another, is told to close its connection (a takeover)."""
-        keys = [self._keys.epoch(identity), self._keys.presence(identity)]
-        epoch, before = await self._claim(keys=keys, args=[self.node_id, version, self.changes, identity])
-        if before and before.decode() != self.node_id:
-            await self._redis.publish(self.takeovers(before.decode()), orjson.dumps([identity, int(epoch)]))
-        return int(epoch)
+        [epoch] = await self.claim_many([(identity, version)])
+        return epoch
+
+    async def claim_many(self, connections: list[tuple[str, str]]) -> list[int]:
+        """`claim` for many (identity, version) pairs in one round trip (a fleet connecting at
+        once), and the takeovers in a second one if there are any; their epochs, in order."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for identity, version in connections:
+                keys = [self._keys.epoch(identity), self._keys.presence(identity)]
+                await self._claim(keys=keys, args=[self.node_id, version, self.changes, identity], client=pipe)
+            answers = await pipe.execute()
+        epochs = [int(epoch) for epoch, _ in answers]
+        taken = [
+            (before.decode(), identity, epoch)
+            for (identity, _), (_, before), epoch in zip(connections, answers, epochs, strict=True)
+            if before and before.decode() != self.node_id
+        ]
+        if taken:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for node, identity, epoch in taken:
+                    pipe.publish(self.takeovers(node), orjson.dumps([identity, epoch]))
+                await pipe.execute()
+        return epochs
 
     @property
     def changes(self) -> str:
