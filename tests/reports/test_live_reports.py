@@ -121,6 +121,12 @@ async def every_report(api: Any) -> dict[str, Any]:
         "by_parent": await report(api, "energy/by-id-tag", group="parent", **BERLIN),
         "sessions": await report(api, "sessions", **BERLIN),
         "utilisation": await report(api, "utilisation", tz="Europe/Berlin", **{"from": "2026-03-29T00:00:00", "to": "2026-03-30T00:00:00"}),
+        # Partial days and months at the edges: read as days less hours (the 29th less its first
+        # two hours) and as March less its first day and hours.
+        "utilisation_edges": await report(api, "utilisation", tz="Europe/Berlin",
+                                          **{"from": "2026-03-29T01:00:00Z", "to": "2026-05-02T10:00:00Z"}),
+        "utilisation_months": await report(api, "utilisation", tz="Europe/Berlin",
+                                           **{"from": "2026-03-02T05:00:00Z", "to": "2026-05-02T10:00:00Z"}),
         "peak": await report(api, "peak-power", **BERLIN),
         "faults": await report(api, "reliability", **BERLIN),
     }
@@ -186,6 +192,16 @@ def check(reports: dict[str, Any]) -> None:
     assert connector_1["shares"]["charging"] == round(9000 / 82800, 6)
     connector_2 = next(i for i in reports["utilisation"]["items"] if i["connector_id"] == 2)
     assert connector_2["seconds"]["unknown"] == 82800.0  # it reported nothing before the 30th
+
+    # From 29 March 01:00Z: the last half hour of charging, SuspendedEV and Finishing, then
+    # Available but for the half-hour fault, up to 2 May 10:00Z.
+    edges = {(i["charge_point_id"], i["connector_id"]): i["seconds"] for i in reports["utilisation_edges"]["items"]}
+    assert {k: edges[("CP-R1", 1)][k] for k in ("charging", "occupied", "available", "faulted")} == {
+        "charging": 1800.0, "occupied": 3600.0, "available": 2962800.0, "faulted": 1800.0}
+    assert edges[("CP-R1", 2)]["charging"] == 7200.0
+    months = {(i["charge_point_id"], i["connector_id"]): i["seconds"] for i in reports["utilisation_months"]["items"]}
+    assert {k: months[("CP-R1", 1)][k] for k in ("charging", "occupied", "available", "faulted")} == {
+        "charging": 10800.0, "occupied": 4200.0, "available": 2971200.0, "faulted": 1800.0}
 
     peak = reports["peak"]
     assert peak["network_peak_w"] == 5000.0 and peak["network_peak_at"] == "2026-03-29T03:00:00+02:00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voltline.store.sqlite_stats import refresh_statistics_at
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,6 +43,17 @@ async def upgrade(engine: AsyncEngine) -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(run)
+    await refresh_sqlite_statistics(engine.url)
+
+
+async def refresh_sqlite_statistics(url: sa.URL) -> None:
+    """On a SQLite file, analyze every table (sampled: sqlite_stats) after a bulk change (a
+    migration that filled tables, a rollups rebuild), in a thread. PostgreSQL's autovacuum
+    analyzes changed tables by itself."""
+    path = url.database or ""
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file::memory:"):
+        return
+    await asyncio.to_thread(refresh_statistics_at, path, True)
 
 
 async def ensure_schema(engine: AsyncEngine) -> str:

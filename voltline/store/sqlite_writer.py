@@ -7,12 +7,14 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from voltline.store.engine import sqlite_pragmas_on_connect
+from voltline.store.sqlite_stats import refresh_statistics
 
 log = logging.getLogger("voltline.store")
 
@@ -84,13 +86,20 @@ class Checkpointer:
     the job between two transactions (`rewind_wanted`): what the thread has not copied yet is
     little, and with every frame copied the next transaction starts the WAL over. (A RESTART
     checkpoint from this thread did the same but held every write back for tens of
-    milliseconds while it waited for the writer and the readers.)"""
+    milliseconds while it waited for the writer and the readers.)
 
-    def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 16384) -> None:
+    The same thread keeps the planner's statistics fresh (sqlite_stats): the tables never
+    analyzed at its first turn, every table again each `stats_interval` seconds (sampled, so a
+    few tens of milliseconds however big), and PRAGMA optimize as it stops."""
+
+    def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 16384,
+                 stats_interval: float = 3600.0) -> None:
         self._path = path
         self.rewind_frames = rewind_frames
         self.rewind_wanted = False
         self._interval = interval
+        self.stats_interval = stats_interval
+        self.statistics_refreshed = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         if path and path != ":memory:" and not path.startswith("file::memory:"):
@@ -99,6 +108,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        stats_due: float | None = None  # monotonic time of the next full refresh
         while not self._stopping.wait(self._interval):
             try:
                 if conn is None:
@@ -109,8 +119,19 @@ class Checkpointer:
                     self.rewind_wanted = True
             except sqlite3.Error as error:
                 log.warning("WAL checkpoint failed: %s", error)
+            if conn is not None and (stats_due is None or time.monotonic() >= stats_due):
+                self._refresh_statistics(conn, everything=stats_due is not None)
+                stats_due = time.monotonic() + self.stats_interval
         if conn is not None:
+            self._refresh_statistics(conn, everything=False)
             conn.close()
+
+    def _refresh_statistics(self, conn: sqlite3.Connection, everything: bool) -> None:
+        try:
+            refresh_statistics(conn, everything)
+            self.statistics_refreshed += 1
+        except sqlite3.Error as error:  # a busy writer: the next turn tries again
+            log.warning("refreshing SQLite's statistics failed: %s", error)
 
     def rewind(self, writer: sa.Connection) -> None:
         """On the writer's connection, between transactions: copy the rest of the WAL."""

@@ -27,6 +27,7 @@ from voltline.services.transactions import meter_values as mv
 from voltline.services.transactions.shapes import ShapeSet, load_sets
 from voltline.store import tables as t
 from voltline.store.database import Store
+from voltline.store.migrate import refresh_sqlite_statistics
 
 REBUILT = (
     *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
@@ -58,6 +59,8 @@ async def rebuild(store: Store, grains: Grains) -> RebuildReport:
     await _sessions(store, grains, report)
     await _statuses(store, grains, report)
     await _charging(store, grains)
+    # Every rollup row was written anew: SQLite's planner statistics are refreshed for them.
+    await refresh_sqlite_statistics(store.engine.url)
     return report
 
 
