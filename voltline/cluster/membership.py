@@ -127,6 +127,19 @@ class Membership:
         del self.held[identity]
         self._close(connection)
 
+    async def leave(self) -> None:
+        """A graceful stop, once the connections are closed: the records of what this node held,
+        and its liveness, go now, so that the other nodes see at once that it holds nothing
+        (not only after the presence expiry)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)  # the releases under way
+        for identity, (epoch, _) in list(self.held.items()):
+            if epoch:
+                await self._release(identity, epoch)
+        self.held.clear()
+        self._connections.clear()
+        await self.presence.leave()
+
     async def _reassert(self) -> None:
         for identity, (epoch, version) in list(self.held.items()):
             if epoch == 0:

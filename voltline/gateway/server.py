@@ -258,8 +258,10 @@ class OcppGateway:
         tls: ServerTls | None = None,
         tls_port: int = 9443,
         proxies: ProxyTrust | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.services = services
+        self.reuse_port = reuse_port  # other processes (`serve --workers`) listen on the same ports
         self.versions = versions
         for version in versions:
             version.validators()  # compiled now, not during a charge point's handshake
@@ -299,13 +301,15 @@ class OcppGateway:
             return HandshakeGate(self, self._websocket_protocol())
 
         if self.plain:
-            server = await self.loop.create_server(gate, self.host, self.port, backlog=4096)
+            server = await self.loop.create_server(
+                gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
+            )
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
         if self.tls is not None:
             server = await self.loop.create_server(
                 gate, self.host, self.tls_port, backlog=4096, ssl=self.tls.context,
-                ssl_handshake_timeout=self.handshake_timeout,
+                ssl_handshake_timeout=self.handshake_timeout, reuse_port=self.reuse_port or None,
             )
             self._servers.append(server)
             self.tls_port = server.sockets[0].getsockname()[1]
