@@ -175,7 +175,7 @@ class Voltline:
         presence = Presence(self.redis, self.node_id, settings.presence_expiry)
         membership = Membership(
             presence, settings.presence_expiry, self.services.charge_points.connections.node_gone,
-            self.gateway.close_replaced,
+            self.gateway.close_replaced, hand_over=self.services.charge_points.connections.handed_over,
         )
         self.gateway.observers.append(membership)
         return membership

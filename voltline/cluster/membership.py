@@ -28,9 +28,12 @@ class Membership:
     def __init__(
         self, presence: Presence, expiry: float, mark_offline: Callable[[str], Awaitable[object]],
         close: Callable[[ChargePointConnection], None], keys: Keys | None = None,
+        hand_over: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self.presence = presence
         self._close = close  # closes a connection taken over elsewhere, leaving its state alone
+        # (identity, new node): the database's record names the node that took it over.
+        self._hand_over = hand_over
         self._expiry = expiry
         self._mark_offline = mark_offline
         self._keys = keys or Keys()
@@ -38,6 +41,11 @@ class Membership:
         self.held: dict[str, tuple[int, str]] = {}
         self._connections: dict[str, ChargePointConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Takeovers heard while this node's own claim was still unanswered: identity → (epoch, node).
+        self._newer: dict[str, tuple[int, str | None]] = {}
+        # Connections whose claim is under way: claimed again (after Redis came back), a
+        # connection would take a second epoch and be told by its own claim that it was taken over.
+        self._claiming: set[ChargePointConnection] = set()
 
     # -- the gateway's observer ---------------------------------------------------------------
 
@@ -50,18 +58,27 @@ class Membership:
         if self._connections.get(connection.identity) is not connection:
             return  # a newer connection of this node holds it
         del self._connections[connection.identity]
+        self._newer.pop(connection.identity, None)
         epoch, _ = self.held.pop(connection.identity, (0, ""))
         if epoch:
             self._spawn(self._release(connection.identity, epoch))
 
     async def _claim(self, connection: ChargePointConnection) -> None:
+        if connection in self._claiming:
+            return
+        self._claiming.add(connection)
         try:
             epoch = await self.presence.claim(connection.identity, connection.version.label)
         except redis.exceptions.RedisError as exc:
             log.warning("could not record that %s is held here (%s); recorded when Redis answers", connection.identity, exc)
             return
+        finally:
+            self._claiming.discard(connection)
         if self._connections.get(connection.identity) is connection:
             self.held[connection.identity] = (epoch, connection.version.label)
+            newer, node = self._newer.pop(connection.identity, (0, None))
+            if newer > epoch:  # the takeover was heard before this claim's answer
+                self.taken_over(connection.identity, newer, node)
         else:
             await self._release(connection.identity, epoch)  # it closed meanwhile
 
@@ -107,25 +124,44 @@ class Membership:
                 await pubsub.subscribe(self.presence.takeovers(self.presence.node_id))
                 async for message in pubsub.listen():
                     if message["type"] == "message":
-                        identity, epoch = orjson.loads(message["data"])
-                        self.taken_over(identity, epoch)
+                        identity, epoch, *node = orjson.loads(message["data"])
+                        self.taken_over(identity, epoch, node[0] if node else None)
             except redis.exceptions.RedisError:
                 await asyncio.sleep(self._expiry / 3)  # Redis is away: subscribe again when it is back
             finally:
                 with contextlib.suppress(redis.exceptions.RedisError):
                     await pubsub.aclose()
 
-    def taken_over(self, identity: str, epoch: int) -> None:
-        """A newer connection (`epoch`) of the charge point is held elsewhere: ours is closed, and
-        neither its presence nor its database state is touched (they are the new one's)."""
+    def taken_over(self, identity: str, epoch: int, node: str | None = None) -> None:
+        """A newer connection (`epoch`) of the charge point is held elsewhere (by `node`): ours is
+        closed, and neither its presence nor its database state is touched (they are the new
+        one's), except that a record of ours written after the new node's names the new node."""
         ours, _ = self.held.get(identity, (0, ""))
         connection = self._connections.get(identity)
+        if connection is not None and ours == 0:
+            # Two connections at once: the other node's claim came second and told us before
+            # our own claim answered; once it has, ours is compared.
+            if epoch > self._newer.get(identity, (0, None))[0]:
+                self._newer[identity] = (epoch, node)
+            return
         if connection is None or not 0 < ours < epoch:
             return
         log.info("%s connected to another node; closing its connection here", identity)
         del self._connections[identity]
         del self.held[identity]
         self._close(connection)
+        if node is not None and self._hand_over is not None:
+            self._spawn(self._handed_over(connection, node))
+
+    async def _handed_over(self, connection: ChargePointConnection, node: str) -> None:
+        if connection.recorded is not None:  # this node's own write of the connection comes first
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connection.recorded)
+        assert self._hand_over is not None
+        try:
+            await self._hand_over(connection.identity, node)
+        except Exception:
+            log.exception("could not record that %s moved to %s", connection.identity, node)
 
     async def leave(self) -> None:
         """A graceful stop, once the connections are closed: the records of what this node held,

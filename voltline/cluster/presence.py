@@ -101,7 +101,8 @@ class Presence:
         keys = [self._keys.epoch(identity), self._keys.presence(identity)]
         epoch, before = await self._claim(keys=keys, args=[self.node_id, version])
         if before and before.decode() != self.node_id:
-            await self._redis.publish(self.takeovers(before.decode()), orjson.dumps([identity, int(epoch)]))
+            message = orjson.dumps([identity, int(epoch), self.node_id])
+            await self._redis.publish(self.takeovers(before.decode()), message)
         return int(epoch)
 
     def takeovers(self, node_id: str) -> str:

@@ -58,7 +58,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
 
     __slots__ = ("gateway", "identity", "version", "session", "context", "transport", "last_rx", "ping_sent",
                  "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced",
-                 "waiting", "paused", "_ever_paused")
+                 "waiting", "paused", "_ever_paused", "recorded")
 
     def __init__(self, gateway: OcppGateway, identity: str, version: OcppVersion, context: HandlerContext,
                  ping_interval: float, auto_registered: bool) -> None:
@@ -79,6 +79,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
         self.waiting = 0
         self.paused = False
         self._ever_paused = False
+        self.recorded: asyncio.Task[Any] | None = None  # the database write of this connection
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
@@ -418,7 +419,7 @@ class OcppGateway:
             # one wins, the old one is closed without marking the charge point offline.
             log.info("%s connected again; closing its previous connection", connection.identity)
             self.close_replaced(previous)
-        self._spawn(self._connected(connection))
+        connection.recorded = self._spawn(self._connected(connection))
         for observer in self.observers:
             observer.attached(connection)
 
@@ -519,10 +520,11 @@ class OcppGateway:
                 except Exception:
                     log.exception("could not record last-seen times")
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = self.loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def _refuse(status: int, reason: str, headers: dict[str, str] | None = None) -> WSUpgradeResponseWithListener:
