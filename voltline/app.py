@@ -38,6 +38,7 @@ from voltline.services.security.client_certificates import ClientCertificateChec
 from voltline.store.database import Store
 from voltline.store.migrate import ensure_schema
 from voltline.web import mount as mount_dashboard
+from voltline.workers import shared_listeners
 
 log = logging.getLogger("voltline")
 
@@ -48,6 +49,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 CLOSE_GRACE_S = 2.0
 HTTP_GRACE_S = 2.0
 FLUSH_GRACE_S = 3.0
+REDIS_GRACE_S = 1.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -152,6 +154,7 @@ class Voltline:
             tls=self.ocpp_tls,
             tls_port=settings.ocpp_tls_port,
             proxies=ProxyTrust.of(settings.ocpp_trusted_proxies, settings.ocpp_proxy_client_cert_header),
+            reuse_port=settings.reuse_port,
         )
         self.services.commands.bind(self.gateway.link)
         self.membership = self._membership(settings) if self.redis is not None else None
@@ -178,7 +181,7 @@ class Voltline:
         presence = Presence(self.redis, self.node_id, settings.presence_expiry)
         membership = Membership(
             presence, settings.presence_expiry, self.services.charge_points.connections.node_gone,
-            self.gateway.close_replaced,
+            self.gateway.close_replaced, hand_over=self.services.charge_points.connections.handed_over,
         )
         self.gateway.observers.append(membership)
         return membership
@@ -265,7 +268,10 @@ class Voltline:
             config.load()
             config.ssl = self.http_tls.context  # reloadable, and TLS 1.2+ with the OCPP listener's suites
         self._http_server = _HttpServer(config)
-        serving = asyncio.create_task(self._http_server.serve())
+        # Sharing the port with the other workers of `serve --workers`: uvicorn binds no socket
+        # with SO_REUSEPORT itself, so it is given ours.
+        sockets = shared_listeners(self.settings.host, self.settings.port) if self.settings.reuse_port else None
+        serving = asyncio.create_task(self._http_server.serve(sockets))
         self._tasks.append(serving)
         while not self._http_server.started:
             if serving.done():
@@ -340,6 +346,11 @@ class Voltline:
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        if self.membership is not None:
+            try:
+                await asyncio.wait_for(self.membership.leave(), REDIS_GRACE_S)
+            except Exception:
+                log.warning("could not remove this node's presence from Redis; the others see it gone after presence_expiry")
         if serving is not None:
             # uvicorn cancels what is still open after its own grace period (HTTP_GRACE_S).
             await asyncio.wait([serving], timeout=HTTP_GRACE_S + 1.0)

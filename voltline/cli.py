@@ -60,6 +60,9 @@ def serve(
     tls: Annotated[
         bool, typer.Option("--tls", help="with --demo: over wss://, certificates made at the start (voltline-demo-tls/)")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="run this many nodes of a cluster on the same ports (needs redis_url)")
+    ] = 1,
 ) -> None:
     """Run the server: OCPP-J WebSocket listener and HTTP (API, dashboard) listener."""
     from voltline.app import Voltline
@@ -71,10 +74,17 @@ def serve(
         from voltline.demo import DEMO_DATABASE
 
         database_url = DEMO_DATABASE
-    settings = load_settings(
-        config, database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
+    overrides = dict(
+        database_url=database_url, host=host, port=port, ocpp_host=ocpp_host, ocpp_port=ocpp_port,
         ocpp_tls_port=ocpp_tls_port, auto_register=auto_register,
     )
+    settings = load_settings(config, **overrides)
+    if workers > 1:
+        _serve_workers(settings, workers, overrides, demo)
+        return
+    from voltline.workers import die_with_parent
+
+    die_with_parent()
     configure("WARNING" if demo and "VOLTLINE_LOG_LEVEL" not in os.environ else settings.log_level, settings.log_format)
     try:
         if demo:
@@ -94,6 +104,44 @@ def serve(
         raise typer.Exit(1) from None
     flush()  # the log is written by a thread of its own: this line comes last
     typer.echo(f"voltline: stopped ({report})", err=True)
+
+
+def _serve_workers(settings: Settings, workers: int, overrides: dict[str, Any], demo: bool) -> None:
+    """`serve --workers N`: the schema made (once, not raced by N nodes), then N nodes."""
+    from voltline.store.database import create_engine
+    from voltline.store.migrate import SchemaOutdated, ensure_schema
+    from voltline.workers import run_workers
+
+    def refuse(why: str) -> None:
+        typer.echo(f"voltline: cannot start {workers} workers: {why}", err=True)
+        raise typer.Exit(2)
+
+    if demo:
+        refuse("--demo runs one node")
+    if not settings.redis_url:
+        refuse("they are nodes of one cluster and need redis_url (VOLTLINE_REDIS_URL), the Redis they share")
+    if settings.port == 0 or (settings.ocpp_plain and settings.ocpp_port == 0):
+        refuse("they share their ports, which must be given (not 0)")
+
+    async def schema() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await ensure_schema(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        _run(schema())
+    except (SchemaOutdated, OSError) as exc:
+        typer.echo(f"voltline: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
+    environment = {
+        f"VOLTLINE_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in overrides.items() if value is not None
+    }
+    status = run_workers(workers, environment, settings.node_id)
+    typer.echo(f"voltline: {workers} workers stopped", err=True)
+    raise typer.Exit(status)
 
 
 @app.command()

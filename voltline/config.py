@@ -21,7 +21,10 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 ENV_PREFIX = "VOLTLINE_"
 # Variables of that prefix that are read elsewhere, not settings: the config file's name,
 # passwords the CLI takes without echoing them, the scripts' virtualenv, and the test suite's own.
-NOT_SETTINGS = frozenset({"VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV"})
+NOT_SETTINGS = frozenset({
+    "VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV",
+    "VOLTLINE_WORKER_PARENT",  # `serve --workers`: the pid of the parent a worker dies with
+})
 NOT_SETTINGS_PREFIXES = ("VOLTLINE_TEST_",)
 
 # The OCPP security whitepaper's TLS 1.2 suites (1.6 edition 3, 2.0.1 A00.FR.318-320): the
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
     ocpp_host: str = "127.0.0.1"
     ocpp_port: Port = 9000
     public_url: str | None = Field(None, description="how operators reach the HTTP listener, for printed links")
+    reuse_port: bool = Field(
+        False, description="share the listeners' ports with other processes (SO_REUSEPORT), as `serve --workers` does"
+    )
     # TLS (OCPP security profiles 2 and 3; DESIGN §6). PEM files, re-read when they change.
     ocpp_plain: bool = Field(True, description="serve plain ws:// on ocpp_port (beside wss:// when TLS is set up)")
     ocpp_tls_port: Port = Field(9443, description="the wss:// listener's port, served when ocpp_tls_cert is set")

@@ -86,6 +86,7 @@ class ClusterNode:
     http_port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
     token: str | None = None
+    args: tuple[str, ...] = ()  # more options of `voltline serve`, e.g. ("--workers", "2")
 
     @property
     def ocpp_url(self) -> str:
@@ -98,7 +99,7 @@ class ClusterNode:
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "voltline", "serve", "--ocpp-port", str(self.ocpp_port), "--port", str(self.http_port),
-            "--host", "127.0.0.1", "--ocpp-host", "127.0.0.1",
+            "--host", "127.0.0.1", "--ocpp-host", "127.0.0.1", *self.args,
             env=self.env, stdout=self.log.open("ab"), stderr=asyncio.subprocess.STDOUT,
         )
         async with httpx.AsyncClient() as client:
@@ -156,12 +157,14 @@ class Cluster:
             **extra,
         }
 
-    async def start(self, *names: str, **settings: str) -> list[ClusterNode]:
+    async def start(self, *names: str, args: tuple[str, ...] = (), **settings: str) -> list[ClusterNode]:
         """Start nodes (the first alone, so that it migrates the database; the rest together).
-        `settings` are Voltline settings by name, e.g. call_timeout="2"."""
+        `settings` are Voltline settings by name, e.g. call_timeout="2"; `args` more options of
+        `voltline serve`."""
         extra = {f"VOLTLINE_{key.upper()}": value for key, value in settings.items()}
         started = [
-            ClusterNode(name, self.environment(name, extra), self.directory / f"node-{name}.log") for name in names
+            ClusterNode(name, self.environment(name, extra), self.directory / f"node-{name}.log", args=args)
+            for name in names
         ]
         for node in started:
             self.nodes[node.name] = node

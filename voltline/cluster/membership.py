@@ -30,9 +30,12 @@ class Membership:
     def __init__(
         self, presence: Presence, expiry: float, mark_offline: Callable[[str], Awaitable[object]],
         close: Callable[[ChargePointConnection], None], keys: Keys | None = None,
+        hand_over: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self.presence = presence
         self._close = close  # closes a connection taken over elsewhere, leaving its state alone
+        # (identity, new node): the database's record names the node that took it over.
+        self._hand_over = hand_over
         self._expiry = expiry
         self._mark_offline = mark_offline
         self._keys = keys or Keys()
@@ -40,8 +43,12 @@ class Membership:
         self.held: dict[str, tuple[int, str]] = {}
         self._connections: dict[str, ChargePointConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Takeovers heard while this node's own claim was still unanswered: identity → (epoch, node).
+        self._newer: dict[str, tuple[int, str | None]] = {}
         # Connections whose claim is still to be sent, and the ones on their way to Redis: claims
-        # go in batches, one round trip for all that connected since the last one.
+        # go in batches, one round trip for all that connected since the last one. A connection
+        # is never claimed twice at once: it would take a second epoch and be told by its own
+        # claim that it was taken over.
         self._unclaimed: dict[str, ChargePointConnection] = {}
         self._claiming: set[str] = set()
         self._claimer: asyncio.Task[None] | None = None
@@ -58,6 +65,7 @@ class Membership:
             return  # a newer connection of this node holds it
         del self._connections[connection.identity]
         self._unclaimed.pop(connection.identity, None)
+        self._newer.pop(connection.identity, None)
         epoch, _ = self.held.pop(connection.identity, (0, ""))
         if epoch:
             self._spawn(self._release(connection.identity, epoch))
@@ -86,12 +94,19 @@ class Membership:
                 finally:
                     self._claiming.difference_update(identity for identity, _ in batch)
                 for (identity, connection), epoch in zip(batch, epochs, strict=True):
-                    if self._connections.get(identity) is connection:
-                        self.held[identity] = (epoch, connection.version.label)
-                    else:
-                        self._spawn(self._release(identity, epoch))  # it closed meanwhile
+                    self._claimed(connection, epoch)
         finally:
             self._claimer = None
+
+    def _claimed(self, connection: ChargePointConnection, epoch: int) -> None:
+        identity = connection.identity
+        if self._connections.get(identity) is not connection:
+            self._spawn(self._release(identity, epoch))  # it closed meanwhile
+            return
+        self.held[identity] = (epoch, connection.version.label)
+        newer, node = self._newer.pop(identity, (0, None))
+        if newer > epoch:  # the takeover was heard before this claim's answer
+            self.taken_over(identity, newer, node)
 
     def _claim_unrecorded(self) -> None:
         """Queue again the connections whose claim Redis did not take."""
@@ -143,25 +158,57 @@ class Membership:
                 await pubsub.subscribe(self.presence.takeovers(self.presence.node_id))
                 async for message in pubsub.listen():
                     if message["type"] == "message":
-                        identity, epoch = orjson.loads(message["data"])
-                        self.taken_over(identity, epoch)
+                        identity, epoch, *node = orjson.loads(message["data"])
+                        self.taken_over(identity, epoch, node[0] if node else None)
             except redis.exceptions.RedisError:
                 await asyncio.sleep(self._expiry / 3)  # Redis is away: subscribe again when it is back
             finally:
                 with contextlib.suppress(redis.exceptions.RedisError):
                     await pubsub.aclose()
 
-    def taken_over(self, identity: str, epoch: int) -> None:
-        """A newer connection (`epoch`) of the charge point is held elsewhere: ours is closed, and
-        neither its presence nor its database state is touched (they are the new one's)."""
+    def taken_over(self, identity: str, epoch: int, node: str | None = None) -> None:
+        """A newer connection (`epoch`) of the charge point is held elsewhere (by `node`): ours is
+        closed, and neither its presence nor its database state is touched (they are the new
+        one's), except that a record of ours written after the new node's names the new node."""
         ours, _ = self.held.get(identity, (0, ""))
         connection = self._connections.get(identity)
+        if connection is not None and ours == 0:
+            # Two connections at once: the other node's claim came second and told us before
+            # our own claim answered; once it has, ours is compared.
+            if epoch > self._newer.get(identity, (0, None))[0]:
+                self._newer[identity] = (epoch, node)
+            return
         if connection is None or not 0 < ours < epoch:
             return
         log.info("%s connected to another node; closing its connection here", identity)
         del self._connections[identity]
         del self.held[identity]
         self._close(connection)
+        if node is not None and self._hand_over is not None:
+            self._spawn(self._handed_over(connection, node))
+
+    async def _handed_over(self, connection: ChargePointConnection, node: str) -> None:
+        if connection.recorded is not None:  # this node's own write of the connection comes first
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connection.recorded)
+        assert self._hand_over is not None
+        try:
+            await self._hand_over(connection.identity, node)
+        except Exception:
+            log.exception("could not record that %s moved to %s", connection.identity, node)
+
+    async def leave(self) -> None:
+        """A graceful stop, once the connections are closed: the records of what this node held,
+        and its liveness, go now, so that the other nodes see at once that it holds nothing
+        (not only after the presence expiry)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)  # the releases under way
+        for identity, (epoch, _) in list(self.held.items()):
+            if epoch:
+                await self._release(identity, epoch)
+        self.held.clear()
+        self._connections.clear()
+        await self.presence.leave()
 
     async def _reassert(self) -> None:
         for identity, (epoch, version) in list(self.held.items()):

@@ -110,6 +110,11 @@ class Presence:
         await self._redis.set(self._keys.node(self.node_id), b"1", px=self._expiry_ms)
         await self._redis.sadd(self._nodes, self.node_id)
 
+    async def leave(self) -> None:
+        """This node stops: its liveness goes now, not at its expiry."""
+        await self._redis.delete(self._keys.node(self.node_id))
+        await self._redis.srem(self._nodes, self.node_id)
+
     async def claim(self, identity: str, version: str) -> int:
         """This node holds the charge point's new connection; its epoch. The node that held it
         before, if another, is told to close its connection (a takeover)."""
@@ -133,7 +138,7 @@ class Presence:
         if taken:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for node, identity, epoch in taken:
-                    pipe.publish(self.takeovers(node), orjson.dumps([identity, epoch]))
+                    pipe.publish(self.takeovers(node), orjson.dumps([identity, epoch, self.node_id]))
                 await pipe.execute()
         return epochs
 

@@ -58,7 +58,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
 
     __slots__ = ("gateway", "identity", "version", "session", "context", "transport", "last_rx", "ping_sent",
                  "ping_interval", "remote_address", "auto_registered", "_fragments", "replaced",
-                 "waiting", "paused", "_ever_paused")
+                 "waiting", "paused", "_ever_paused", "recorded")
 
     def __init__(self, gateway: OcppGateway, identity: str, version: OcppVersion, context: HandlerContext,
                  ping_interval: float, auto_registered: bool) -> None:
@@ -79,6 +79,7 @@ class ChargePointConnection(picows.WSListener):  # type: ignore[misc]
         self.waiting = 0
         self.paused = False
         self._ever_paused = False
+        self.recorded: asyncio.Task[Any] | None = None  # the database write of this connection
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
@@ -258,8 +259,10 @@ class OcppGateway:
         tls: ServerTls | None = None,
         tls_port: int = 9443,
         proxies: ProxyTrust | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.services = services
+        self.reuse_port = reuse_port  # other processes (`serve --workers`) listen on the same ports
         self.versions = versions
         for version in versions:
             version.validators()  # compiled now, not during a charge point's handshake
@@ -299,13 +302,15 @@ class OcppGateway:
             return HandshakeGate(self, self._websocket_protocol())
 
         if self.plain:
-            server = await self.loop.create_server(gate, self.host, self.port, backlog=4096)
+            server = await self.loop.create_server(
+                gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
+            )
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
         if self.tls is not None:
             server = await self.loop.create_server(
                 gate, self.host, self.tls_port, backlog=4096, ssl=self.tls.context,
-                ssl_handshake_timeout=self.handshake_timeout,
+                ssl_handshake_timeout=self.handshake_timeout, reuse_port=self.reuse_port or None,
             )
             self._servers.append(server)
             self.tls_port = server.sockets[0].getsockname()[1]
@@ -414,7 +419,7 @@ class OcppGateway:
             # one wins, the old one is closed without marking the charge point offline.
             log.info("%s connected again; closing its previous connection", connection.identity)
             self.close_replaced(previous)
-        self._spawn(self._connected(connection))
+        connection.recorded = self._spawn(self._connected(connection))
         for observer in self.observers:
             observer.attached(connection)
 
@@ -515,10 +520,11 @@ class OcppGateway:
                 except Exception:
                     log.exception("could not record last-seen times")
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = self.loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def _refuse(status: int, reason: str, headers: dict[str, str] | None = None) -> WSUpgradeResponseWithListener:

@@ -67,6 +67,17 @@ class Connections:
         )
         return await self._store.write(lambda conn: _rowcount(conn, statement))  # type: ignore[no-any-return]
 
+    async def handed_over(self, identity: str, node_id: str) -> None:
+        """Cluster: the charge point's connection here was taken over by `node_id`. Were this
+        node's record of the connection written after the new node's, it names the new one now
+        (else this node's stop, or death, would show a charge point offline that is connected)."""
+        statement = (
+            t.charge_points.update()
+            .where(_cp.id == identity, _cp.connected_node == self._policy.node_id)
+            .values(connected=True, connected_node=node_id)
+        )
+        await self._store.write(lambda conn: conn.execute(statement))
+
     async def all_disconnected(self) -> int:
         """At shutdown: every charge point this node held is recorded offline, in one statement
         (the connections' own disconnect records would be thousands of writes). Returns how many."""
