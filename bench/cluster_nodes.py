@@ -60,11 +60,13 @@ def wait_for(probe: Callable[[], bool], what: str, seconds: float = 60) -> None:
 class Node:
     """One `voltline serve` of the cluster, on ports of its own."""
 
-    def __init__(self, name: str, env: dict[str, str], ocpp_port: int, api_port: int, folder: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], ocpp_port: int, api_port: int, folder: Path, extra: tuple[str, ...] = ()
+    ) -> None:
         self.name, self.ocpp_port, self.api_port = name, ocpp_port, api_port
         self.log = (folder / f"{name}.log").open("wb")
         self.process = subprocess.Popen(
-            [bench.voltline_exe(), "serve", "--ocpp-port", str(ocpp_port), "--port", str(api_port)],
+            [bench.voltline_exe(), "serve", "--ocpp-port", str(ocpp_port), "--port", str(api_port), *extra],
             env=dict(env, VOLTLINE_NODE_ID=name), cwd=folder, stdout=self.log, stderr=subprocess.STDOUT,
         )
         wait_for(lambda: _health(api_port), f"node {name}")
@@ -78,7 +80,11 @@ class Node:
                 self.process.kill()
         self.log.close()
 
-
+    def pids(self) -> list[int]:
+        """The node's process and, under `--workers`, its workers' (the processes doing the work)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        found = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        return [self.process.pid, *found]
 
 
 def free_ports(count: int) -> list[int]:
