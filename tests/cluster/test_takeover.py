@@ -14,6 +14,7 @@ import websockets
 
 from tests.cluster.harness import Cluster, ClusterNode, until
 from tests.ocpp_client import OcppClient
+from tests.web.conftest import csrf_of, log_in
 from voltline.cluster.connection import Keys, connect
 from voltline.cluster.presence import Presence
 
@@ -209,3 +210,22 @@ async def test_a_charge_point_blocked_through_one_node_is_refused_by_another(clu
             return not await accepted_on_b()
 
         await until(rejected_on_b, what="node B still accepted a charge point blocked on A")
+
+
+async def test_a_dashboard_session_works_on_every_node_and_a_logout_on_one_ends_it_on_all(cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B")
+    created = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "voltline", "user", "create", "operator",
+        env={**a.env, "VOLTLINE_USER_PASSWORD": "a long password"}, stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await created.wait() == 0
+    async with httpx.AsyncClient(base_url=a.http_url, timeout=30) as on_a, \
+            httpx.AsyncClient(base_url=b.http_url, timeout=30) as on_b:
+        assert (await log_in(on_a, "operator", "a long password")).status_code == 303
+        on_b.cookies = on_a.cookies  # the same browser, sent to another node by the load balancer
+        assert (await on_b.get("/charge-points")).status_code == 200  # signed with the shared secret_key
+
+        home = await on_a.get("/charge-points")
+        assert (await on_a.post("/logout", data={"csrf_token": csrf_of(home.text)})).status_code == 303
+        refused = await on_b.get("/charge-points")
+        assert refused.status_code in (302, 303, 307) and "/login" in refused.headers["location"]
