@@ -203,7 +203,21 @@ class Voltline:
         assert self.redis is not None
         invalidations = Invalidations(self.redis, self.node_id)
         charge_points, tokens = self.services.charge_points, self.services.tokens
-        invalidations.register("charge_point", Cache(charge_points.refresh_access, charge_points.reload_access))
+        gateway = self.gateway
+
+        # A charge point deleted through another node may not stay connected here either.
+        async def refresh_charge_point(identity: str) -> None:
+            await charge_points.refresh_access(identity)
+            if charge_points.access(identity) is None:
+                gateway.disconnect(identity)
+
+        async def reload_charge_points() -> None:
+            await charge_points.reload_access()
+            for identity in list(gateway.connections):
+                if charge_points.access(identity) is None:
+                    gateway.disconnect(identity)
+
+        invalidations.register("charge_point", Cache(refresh_charge_point, reload_charge_points))
 
         async def forget_token(key: str) -> None:
             tokens.forget(int(key))

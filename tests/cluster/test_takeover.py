@@ -229,3 +229,20 @@ async def test_a_dashboard_session_works_on_every_node_and_a_logout_on_one_ends_
         assert (await on_a.post("/logout", data={"csrf_token": csrf_of(home.text)})).status_code == 303
         refused = await on_b.get("/charge-points")
         assert refused.status_code in (302, 303, 307) and "/login" in refused.headers["location"]
+
+
+async def test_a_charge_point_deleted_through_one_node_is_disconnected_by_the_node_holding_it(cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B", presence_expiry=EXPIRY)
+    client = await OcppClient.connect(f"{b.ocpp_url}/CP-GONE")
+    try:
+        await client.boot()
+        await until(lambda: connected(a, "CP-GONE"), what="node A does not see CP-GONE connected on B")
+        async with a.api() as api:
+            assert (await api.delete("/api/v1/charge-points/CP-GONE")).status_code == 204
+
+        async def closed() -> bool:
+            return not _open(client)
+
+        await until(closed, seconds=10, what="node B kept the deleted charge point connected")
+    finally:
+        await client.close()
