@@ -84,3 +84,16 @@ def test_every_201_action_has_a_valid_201_example_payload() -> None:
     assert set(offered) == set(ACTIONS_201)
     for action, payload in offered.items():
         validators(OCPP201).validate_request(action, payload)
+
+
+async def test_a_command_the_server_could_not_send_says_so_once() -> None:
+    from voltline.services.errors import Unavailable
+    from voltline.web.commands import _outcome
+
+    async def without_redis() -> None:
+        raise Unavailable("CP-1 is held by node B, which cannot be reached without Redis: Reset was not sent",
+                          code="cluster_unavailable")
+
+    outcome = await _outcome("CP-1", "Reset", without_redis)
+    assert outcome.kind == "error"
+    assert outcome.message.count("was not sent") == 1

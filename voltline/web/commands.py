@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voltline.ocpp.commands import Reply
-from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError
+from voltline.services.errors import ChargePointOffline, CommandFailed, CommandTimeout, DomainError, Unavailable
 from voltline.services.node import Node
 from voltline.web.answers import ANSWERED, OK, WARN, AnswerStatus, answer_status
 
@@ -84,6 +84,8 @@ async def _outcome(charge_point_id: str, action: str, call: Any) -> Outcome:
         return Outcome("rejected", f"{charge_point_id} answered {action} with the error {exc.ocpp_code}{detail}",
                        {"errorCode": exc.ocpp_code, "errorDescription": exc.description or ""},
                        answer_status(None, exc.ocpp_code))
+    except Unavailable as exc:  # nothing was sent, and the message says so (the cluster without Redis)
+        return Outcome("error", exc.message)
     except DomainError as exc:
         return Outcome("invalid", f"{action} was not sent: {exc.message}")
     except Exception:
