@@ -63,6 +63,9 @@ GROUP = "nodes"
 GRACE_S = 5.0
 STREAM_MAX = 10_000  # entries kept in a stream (approximately): far more than are ever in flight
 RETRY_S = 1.0
+# Commands a holder runs at once at most; past that it reads no more from its stream until one
+# ends (they wait in Redis, not in this node's memory).
+IN_FLIGHT = 1000
 
 # The errors a call may end with, by the name they travel under; the caller raises the same class.
 _ERRORS: dict[str, type[DomainError]] = {
@@ -126,6 +129,7 @@ class CommandLink:
         self._liveness_check = liveness_check  # how often a waiting caller looks whether the holder lives
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
         self.executed = 0  # commands of other nodes sent to charge points here
         self.duplicates = 0  # entries dropped because their command had run already
 
@@ -255,6 +259,7 @@ class CommandLink:
                 continue
             for _, entries in streams or ():
                 for entry_id, fields in entries:
+                    await self._slots.acquire()
                     self._spawn(self._take(key, entry_id, fields))
 
     async def _create_group(self, key: str) -> None:
@@ -270,6 +275,12 @@ class CommandLink:
         task.add_done_callback(self._tasks.discard)
 
     async def _take(self, key: str, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+        try:
+            await self._take_one(key, entry_id, fields)
+        finally:
+            self._slots.release()
+
+    async def _take_one(self, key: str, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GRACE_S
         while True:
