@@ -37,6 +37,17 @@ class VoltlineCollector:
         yield _gauge(
             "voltline_message_log_buffered_frames", "message log frames in memory, not yet committed", log.buffered
         )
+        link = v.command_link
+        if link is not None:  # cluster mode
+            yield _counter("voltline_cluster_commands_forwarded", "commands sent to the node holding the charge point",
+                           link.forwarded)
+            yield _counter("voltline_cluster_commands_executed", "other nodes' commands sent to charge points here",
+                           link.executed)
+            yield _counter("voltline_cluster_commands_duplicates", "command deliveries dropped: the command had run",
+                           link.duplicates)
+            yield _gauge("voltline_cluster_commands_waiting", "commands sent to other nodes, their outcome awaited",
+                         link.waiting)
+            yield _gauge("voltline_cluster_commands_running", "other nodes' commands being sent here", link.running)
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:

@@ -177,6 +177,20 @@ async def test_a_remote_start_issued_on_b_for_a_charge_point_on_c_returns_its_tr
         assert cp.calls["RemoteStartTransaction"] == 1 and cp.calls["RemoteStopTransaction"] == 1
         assert cp.calls["SendLocalList"] == 1
 
+    # Each node counts what crossed: B (its reachability probes, the start) and A forwarded, C ran them.
+    probes = cp.calls["DataTransfer"]
+    assert await _metric(b, "voltline_cluster_commands_forwarded_total") == probes + 1
+    assert await _metric(a, "voltline_cluster_commands_forwarded_total") == 2
+    assert await _metric(c, "voltline_cluster_commands_executed_total") == probes + 3
+    assert await _metric(c, "voltline_cluster_commands_duplicates_total") == 0
+
+
+async def _metric(node: ClusterNode, name: str) -> float:
+    async with httpx.AsyncClient(base_url=node.http_url, timeout=10) as client:
+        text = (await client.get("/metrics")).text
+    [value] = [line.split()[1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
 
 async def test_a_callerror_and_a_timeout_come_back_with_the_statuses_of_one_node(cluster: Cluster) -> None:
     a, b = await cluster.start("A", "B", presence_expiry=str(EXPIRY))

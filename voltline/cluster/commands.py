@@ -130,6 +130,8 @@ class CommandLink:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._running = 0
+        self.forwarded = 0  # commands sent to other nodes for the charge points they hold
         self.executed = 0  # commands of other nodes sent to charge points here
         self.duplicates = 0  # entries dropped because their command had run already
 
@@ -163,6 +165,7 @@ class CommandLink:
         })
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[command_id] = future
+        self.forwarded += 1
         try:
             try:
                 # Twice at most: a copy the first attempt left is dropped by its idempotency key.
@@ -269,15 +272,27 @@ class CommandLink:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    @property
+    def waiting(self) -> int:
+        """Commands sent to other nodes whose outcome has not come back yet."""
+        return len(self._waiting)
+
+    @property
+    def running(self) -> int:
+        """Other nodes' commands being run here."""
+        return self._running
+
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _take(self, key: str, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+        self._running += 1
         try:
             await self._take_one(key, entry_id, fields)
         finally:
+            self._running -= 1
             self._slots.release()
 
     async def _take_one(self, key: str, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
