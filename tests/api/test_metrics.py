@@ -90,6 +90,7 @@ def test_each_figure_is_read_from_its_part_at_scrape_time() -> None:
         store=SimpleNamespace(commits=7, writes=19, rejected=4),
         services=SimpleNamespace(message_log=log, transactions=SimpleNamespace(live={1: None, 2: None})),
         gateway=SimpleNamespace(connections={"CP-1": None}, inbound=[b"a", b"b", b"c"]),
+        command_link=None,  # one node: no cluster figures
     )
     metrics = Metrics(parts)
     figures = _parse(generate_latest(metrics.registry).decode())
