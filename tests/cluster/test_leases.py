@@ -43,3 +43,38 @@ async def test_each_job_runs_on_one_node_and_fails_over_when_it_is_killed(cluste
             assert running == [successor]
     finally:
         await redis.aclose()
+
+
+async def test_a_job_that_fails_gives_its_lease_up_and_is_started_again() -> None:
+    import asyncio
+    import contextlib
+    import os
+    import uuid
+
+    from voltline.cluster.connection import Keys, connect
+    from voltline.cluster.leases import LeasedJob
+
+    keys = Keys(prefix=f"voltline-test-{uuid.uuid4().hex[:8]}:")
+    redis = connect(os.environ.get("VOLTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379"))
+    starts = 0
+    running = asyncio.Event()
+
+    async def job() -> None:
+        nonlocal starts
+        starts += 1
+        if starts == 1:
+            raise RuntimeError("the database went away under the job")
+        running.set()
+        await asyncio.Event().wait()
+
+    leased = asyncio.create_task(LeasedJob(redis, "flaky", "N1", job, lease_seconds=0.6, keys=keys).run())
+    try:
+        await asyncio.wait_for(running.wait(), 10)  # not left dead behind a lease it keeps renewing
+        assert starts == 2
+        assert await redis.get(keys.lock("flaky")) == b"N1"
+    finally:
+        leased.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leased
+        assert await redis.get(keys.lock("flaky")) is None  # a stop gives the lease up
+        await redis.aclose()

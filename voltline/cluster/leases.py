@@ -51,13 +51,17 @@ class LeasedJob:
                 continue
             log.info("%s: this node holds the lease and runs the job", self._name)
             job = asyncio.create_task(self._job())
+            hold = asyncio.create_task(self._hold())
             try:
-                await self._hold()
+                await asyncio.wait([job, hold], return_when=asyncio.FIRST_COMPLETED)
             finally:
-                job.cancel()
-                with contextlib.suppress(BaseException):
-                    await job
-            log.info("%s: lease lost; the job stopped on this node", self._name)
+                await _stopped(hold)  # releases the lease if this node still has it
+                await _stopped(job)
+            if hold.done() and not hold.cancelled():
+                log.info("%s: lease lost; the job stopped on this node", self._name)
+            else:  # the job ended by itself: the lease went with it, and the job starts again
+                log.warning("%s: the job ended; its lease is given up and taken again", self._name)
+                await asyncio.sleep(self._every)
 
     async def _hold(self) -> None:
         """Renew until the lease is another's, or could have lapsed while Redis was away."""
@@ -77,3 +81,17 @@ class LeasedJob:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._redis.eval(_RELEASE, 1, self._key, self._node_id), 1.0)
             raise
+
+
+async def _stopped(job: asyncio.Task[None]) -> None:
+    """Cancel `job` and wait for it; its own end (cancelled, or failed) is swallowed, a
+    cancellation of the caller is not."""
+    job.cancel()
+    try:
+        await job
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:
+        log.exception("a leased job failed")
