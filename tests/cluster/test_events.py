@@ -1,5 +1,5 @@
-"""Events across nodes: a change received on one node reaches the event streams of the others,
-in order, and again after Redis was restarted."""
+"""Events across nodes: a change received on one node (a status, a session's meter value) reaches
+the event streams of the others, in order, and again after Redis was restarted."""
 
 from __future__ import annotations
 
@@ -50,6 +50,25 @@ async def test_event_stream_on_one_node_shows_changes_received_on_another(cluste
             assert text.index("marker-1001") < text.index("marker-1002") < text.index("marker-1003")
             # Node C's own stream does not get them twice: A sees each once.
             assert text.count('marker-1002') == 1
+
+            # A meter value of a session on C, live on A.
+            created = await api.post("/api/v1/id-tags", json={"id_tag": "TAG-EV", "status": "Accepted"})
+            assert created.status_code == 201, created.text
+            started = await client.call("StartTransaction", {
+                "connectorId": 1, "idTag": "TAG-EV", "meterStart": 1000, "timestamp": "2026-12-03T10:00:00Z",
+            })
+            assert started[2]["idTagInfo"]["status"] == "Accepted", started
+            answer = await client.call("MeterValues", {
+                "connectorId": 1, "transactionId": started[2]["transactionId"],
+                "meterValue": [{"timestamp": "2026-12-03T10:05:00Z", "sampledValue": [
+                    {"value": "4242", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}],
+            })
+            assert answer[0] == 3, answer
+
+            async def meter_value_seen() -> bool:
+                return '"meter_values"' in "".join(seen) and "4242" in "".join(seen)
+
+            await until(meter_value_seen, seconds=10, what="node A's stream did not show node C's meter value")
 
             await cluster.redis.stop()
             await cluster.redis.start()
