@@ -211,13 +211,7 @@ class Voltline:
             if charge_points.access(identity) is None:
                 gateway.disconnect(identity)
 
-        async def reload_charge_points() -> None:
-            await charge_points.reload_access()
-            for identity in list(gateway.connections):
-                if charge_points.access(identity) is None:
-                    gateway.disconnect(identity)
-
-        invalidations.register("charge_point", Cache(refresh_charge_point, reload_charge_points))
+        invalidations.register("charge_point", Cache(refresh_charge_point, charge_points.reload_access))
 
         async def forget_token(key: str) -> None:
             tokens.forget(int(key))

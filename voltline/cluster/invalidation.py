@@ -2,8 +2,8 @@
 
 Each node keeps caches in memory (the handshake's registry of charge points, checked API
 tokens). A change on one node is announced on a Redis channel as (kind, key); every other node
-runs the handler of that kind. Messages sent while a node was away from Redis are lost, so on
-every (re)subscription each kind's full reload runs.
+runs the handler of that kind. Messages sent while a node was not subscribed are lost, so on
+every subscription, the first one included, each kind's full reload runs.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ class Invalidations:
                 log.exception("invalidations: reloading %s failed", kind)
 
     async def _receive(self) -> None:
-        first = True
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
-                if not first:  # what was announced while this node was away is unknown
-                    await self._reload_all()
-                first = False
+                # Subscribed first, reloaded next: what was announced before the subscription
+                # (while this node was away, or while it started after loading its caches) is
+                # in the reload, and nothing announced after it is missed.
+                await self._reload_all()
                 log.info("invalidations: subscribed to %s", self._channel)
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
@@ -94,7 +94,6 @@ class Invalidations:
                         log.exception("invalidations: refreshing %s %s failed", body["kind"], body["key"])
             except REDIS_DOWN as exc:
                 log.warning("invalidations: Redis subscription lost (%s); resubscribing", exc)
-                first = False
                 await asyncio.sleep(RETRY_S)
             finally:
                 try:
