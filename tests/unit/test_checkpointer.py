@@ -74,3 +74,34 @@ async def test_the_servers_writer_leaves_checkpoints_to_the_thread(tmp_path: Pat
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     finally:
         await store.close()
+
+
+def test_a_statistics_pass_that_failed_is_tried_again_soon(tmp_path: Path, monkeypatch: Any) -> None:
+    """The first pass can meet a schema that a migration is changing; it is not put off an hour."""
+    import voltline.store.sqlite_writer as sqlite_writer
+
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("CREATE INDEX ix_t ON t (x)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(100)])
+    failures = iter([sqlite3.OperationalError("no such table: messages")])
+    real = sqlite_writer.refresh_statistics
+
+    def once_failing(conn: sqlite3.Connection, everything: bool = False) -> list[str]:
+        for error in failures:
+            raise error
+        return real(conn, everything)
+
+    monkeypatch.setattr(sqlite_writer, "refresh_statistics", once_failing)
+    monkeypatch.setattr(sqlite_writer, "STATS_RETRY_S", 0.05)
+    checkpointer = Checkpointer(str(path), interval=0.02)
+    try:
+        deadline = time.monotonic() + 10
+        while checkpointer.statistics_refreshed == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.statistics_refreshed >= 1
+    finally:
+        checkpointer.stop()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't'").fetchone()[0] == 1

@@ -17,6 +17,8 @@ from voltline.store.engine import sqlite_pragmas_on_connect
 from voltline.store.sqlite_stats import refresh_statistics
 
 log = logging.getLogger("voltline.store")
+# Seconds before a statistics pass that failed is tried again.
+STATS_RETRY_S = 30.0
 
 
 class SQLiteWriter:
@@ -120,18 +122,24 @@ class Checkpointer:
             except sqlite3.Error as error:
                 log.warning("WAL checkpoint failed: %s", error)
             if conn is not None and (stats_due is None or time.monotonic() >= stats_due):
-                self._refresh_statistics(conn, everything=stats_due is not None)
-                stats_due = time.monotonic() + self.stats_interval
+                done = self._refresh_statistics(conn, everything=stats_due is not None)
+                # A pass that failed (the schema changing under it as the server migrates, a busy
+                # writer) is tried again soon, not an hour later.
+                stats_due = time.monotonic() + (self.stats_interval if done else STATS_RETRY_S)
         if conn is not None:
             self._refresh_statistics(conn, everything=False)
             conn.close()
 
-    def _refresh_statistics(self, conn: sqlite3.Connection, everything: bool) -> None:
+    def _refresh_statistics(self, conn: sqlite3.Connection, everything: bool) -> bool:
         try:
             refresh_statistics(conn, everything)
             self.statistics_refreshed += 1
-        except sqlite3.Error as error:  # a busy writer: the next turn tries again
+            return True
+        except sqlite3.Error as error:
             log.warning("refreshing SQLite's statistics failed: %s", error)
+            if conn.in_transaction:  # no lock may stay held by this thread
+                conn.rollback()
+            return False
 
     def rewind(self, writer: sa.Connection) -> None:
         """On the writer's connection, between transactions: copy the rest of the WAL."""
