@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import run as bench  # noqa: E402 - the benchmark's own helpers: databases, tokens, the generator
-from cluster_nodes import Node, free_ports, start_redis  # noqa: E402
+from cluster_nodes import Node, free_ports, run_generator, start_redis  # noqa: E402
 
 
 def generate(args: argparse.Namespace, holder: Node, api: Node, token: str) -> dict:
@@ -41,11 +40,7 @@ def generate(args: argparse.Namespace, holder: Node, api: Node, token: str) -> d
         "--api-url", f"http://127.0.0.1:{api.api_port}", "--remote-start-rate", str(args.remote_start_rate),
         "--id-tag", bench.BENCH_ID_TAG, "--api-token", token,
     ])
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 300, check=False)
-    lines = finished.stdout.strip().splitlines()
-    if finished.returncode != 0 or not lines:
-        raise RuntimeError(f"load generator failed ({finished.returncode}): {finished.stderr.strip()[-2000:]}")
-    return json.loads(lines[-1])
+    return run_generator(command, timeout=args.duration + 300)
 
 
 def main() -> int:

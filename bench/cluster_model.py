@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +32,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).parent))
 import run as bench  # noqa: E402
-from cluster_nodes import Node, free_ports, start_redis  # noqa: E402
+from cluster_nodes import Node, free_ports, run_generator, start_redis  # noqa: E402
 
 
 @dataclass
@@ -77,12 +76,8 @@ def generate(node: Node, extra: list[str], timeout: float) -> tuple[dict, float]
     """One generator run against `node`; its result and the monotonic time it ended."""
     command = [bench.PY, str(bench.LOADGEN), "--url", f"ws://127.0.0.1:{node.ocpp_port}/ocpp",
                "--server-pid", str(node.process.pid), "--source-addresses", bench.SOURCES, "--quiet", *extra]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    ended = time.monotonic()
-    lines = finished.stdout.strip().splitlines()
-    if finished.returncode != 0 or not lines:
-        raise RuntimeError(f"load generator failed ({finished.returncode}): {finished.stderr.strip()[-2000:]}")
-    return json.loads(lines[-1]), ended
+    result = run_generator(command, timeout)
+    return result, time.monotonic()
 
 
 def measure(args: argparse.Namespace, cluster: bool, folder: Path) -> dict:

@@ -3,6 +3,7 @@ ports, each logging to a file of the run's folder."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -85,6 +86,15 @@ class Node:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         found = [int(pid) for pid in children.read_text().split()] if children.exists() else []
         return [self.process.pid, *found]
+
+
+def run_generator(command: list[str], timeout: float) -> dict:
+    """Run the load generator; its JSON result (the last line it prints)."""
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = finished.stdout.strip().splitlines()
+    if finished.returncode != 0 or not lines:
+        raise RuntimeError(f"load generator failed ({finished.returncode}): {finished.stderr.strip()[-2000:]}")
+    return json.loads(lines[-1])
 
 
 def free_ports(count: int) -> list[int]:

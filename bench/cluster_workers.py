@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import run as bench  # noqa: E402
-from cluster_nodes import Node, free_ports, start_redis  # noqa: E402
+from cluster_nodes import Node, free_ports, run_generator, start_redis  # noqa: E402
 
 
 def generate(args: argparse.Namespace, node: Node) -> dict:
@@ -36,11 +35,7 @@ def generate(args: argparse.Namespace, node: Node) -> dict:
         "--charge-points", str(args.charge_points), "--duration", str(args.duration),
         "--mix", "heartbeat:1,metervalues:1", "--sampled-values", "4",
     ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 300, check=False)
-    lines = finished.stdout.strip().splitlines()
-    if finished.returncode != 0 or not lines:
-        raise RuntimeError(f"load generator failed ({finished.returncode}): {finished.stderr.strip()[-2000:]}")
-    return json.loads(lines[-1])
+    return run_generator(command, timeout=args.duration + 300)
 
 
 def main() -> int:
