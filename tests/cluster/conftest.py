@@ -4,6 +4,7 @@ PostgreSQL database and a Redis server of the test's own; the test starts the no
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,24 @@ import pytest
 
 from tests.cluster.harness import REDIS_SERVER, Cluster, cluster_of
 from tests.conftest import own_postgres_database
+from voltline.cluster.connection import Keys, connect
+
+
+# The machine's Redis, for tests of one part against it (each under a key prefix of its own).
+REDIS_URL = os.environ.get("VOLTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+async def keys() -> AsyncIterator[Keys]:
+    """A key prefix of the test's own on the machine's Redis; its keys are deleted after."""
+    keys = Keys(prefix=f"voltline-test-{uuid.uuid4().hex[:8]}:")
+    yield keys
+    redis = connect(REDIS_URL)
+    try:
+        async for key in redis.scan_iter(match=f"{keys.prefix}*"):
+            await redis.delete(key)
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture

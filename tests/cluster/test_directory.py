@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,21 +14,9 @@ from voltline.cluster.connection import Keys, connect
 from voltline.cluster.directory import Directory
 from voltline.cluster.presence import Holder, Presence
 
-REDIS_URL = os.environ.get("VOLTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+from tests.cluster.conftest import REDIS_URL
 EXPIRY = 30.0  # no liveness runs out by itself here: the test removes A's
 INTERVAL = 0.2
-
-
-@pytest.fixture
-async def keys() -> AsyncIterator[Keys]:
-    keys = Keys(prefix=f"voltline-test-{uuid.uuid4().hex[:8]}:")
-    yield keys
-    redis = connect(REDIS_URL)
-    try:
-        async for key in redis.scan_iter(match=f"{keys.prefix}*"):
-            await redis.delete(key)
-    finally:
-        await redis.aclose()
 
 
 async def test_the_directory_follows_claims_takeovers_releases_and_dead_nodes(keys: Keys) -> None:

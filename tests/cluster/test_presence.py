@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,19 +11,7 @@ import pytest
 from voltline.cluster.connection import Keys, connect
 from voltline.cluster.presence import Holder, Presence
 
-REDIS_URL = os.environ.get("VOLTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-
-
-@pytest.fixture
-async def keys() -> AsyncIterator[Keys]:
-    keys = Keys(prefix=f"voltline-test-{uuid.uuid4().hex[:8]}:")
-    yield keys
-    redis = connect(REDIS_URL)
-    try:
-        async for key in redis.scan_iter(match=f"{keys.prefix}*"):
-            await redis.delete(key)
-    finally:
-        await redis.aclose()
+from tests.cluster.conftest import REDIS_URL
 
 
 @pytest.fixture
