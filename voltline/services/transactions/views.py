@@ -22,6 +22,7 @@ from voltline.services.errors import NotFound
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.read_model import ReadModel
 from voltline.services.transactions import meter_values as mv
+from voltline.services.transactions.meter_pages import MeterValueFilter, fetch_meter_page
 from voltline.services.transactions.service import LiveReading, live_key
 from voltline.store import tables as t
 from voltline.store.database import Store
@@ -262,27 +263,13 @@ class TransactionViews:
         offset: int = 0,
         after: str | None = None,
     ) -> Page[MeterValueView]:
-        """Oldest first; `after` is the `next_cursor` of the page before."""
-        c = t.meter_values.c
-        query = sa.select(t.meter_values)
-        for column, value in (
-            (c.charge_point_id, charge_point_id), (c.connector_id, connector_id),
-            (c.transaction_id, transaction_id), (c.measurand, measurand),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if time_from is not None:
-            query = query.where(c.timestamp >= time_from)
-        if time_to is not None:
-            query = query.where(c.timestamp < time_to)
-        past = None
-        if after is not None:
-            at, last = decode_cursor(after, "mv", datetime, int)
-            past = sa.or_(c.timestamp > at, sa.and_(c.timestamp == at, c.id > last))
-        return await fetch_page(
-            self._store, query, (c.timestamp, c.id), limit, offset, _meter_value,
-            after=past, cursor_of=lambda row: encode_cursor("mv", row.timestamp, row.id),
+        """Oldest first; `after` is the `next_cursor` of the page before (see meter_pages)."""
+        where = MeterValueFilter(
+            charge_point_id=charge_point_id, connector_id=connector_id, transaction_id=transaction_id,
+            measurand=measurand, time_from=time_from, time_to=time_to,
         )
+        cursor = None if after is None else decode_cursor(after, "mv", datetime, int)
+        return await fetch_meter_page(self._store, where, limit, offset, _meter_value, after=cursor)
 
 
 def series(samples: list[MeterValueView], transaction: TransactionView) -> dict[str, list[list[Any]]]:
