@@ -19,6 +19,7 @@ from pydantic import Field
 
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
+from voltline.services.pacing import Pacer
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.read_model import ReadModel
 from voltline.services.transactions import meter_values as mv
@@ -29,6 +30,9 @@ from voltline.store.database import Store
 
 ACTIVE, STOPPED = "Active", "Stopped"
 EXPORT_CHUNK = 1000  # transactions per query of an export
+# Transactions an export sends a second at most (services.pacing): about a fifth of a core for
+# making their CSV; 42,000 transactions in 8.4 s, a million in under 4 minutes.
+EXPORT_RATE = 5000
 MISSING_SHOWN = 1000  # seqNos a transaction's gap list shows at most
 T = TypeVar("T")
 
@@ -198,10 +202,15 @@ class TransactionViews:
             last = rows[-1].id if len(rows) == EXPORT_CHUNK else None
             return render([_transaction(row, at) for row in rows]), last
 
+        # A chunk a statement, each from the last id on (by the primary key): no connection nor
+        # snapshot is held between chunks, while the export waits for its pace or its client.
+        pace = Pacer(EXPORT_RATE)
         while last_id is not None:
             async with self._store.query() as conn:
                 rendered, last_id = await conn.run_sync(chunk, last_id)
             yield rendered
+            if last_id is not None:
+                await pace.done(EXPORT_CHUNK)
 
     async def transaction(self, transaction_id: int) -> TransactionView:
         row = await self._store.query_one(_select().where(_tx.id == transaction_id))
