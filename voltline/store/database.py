@@ -23,7 +23,7 @@ from voltline.store.commits import BatchCommitter
 from voltline.store.engine import all_rows, connection, create_engine
 from voltline.store.errors import DatabaseUnavailable, StoreBusy
 from voltline.store.lanes import Lane, Write, WriteFn
-from voltline.store.operator_reads import ReaderLoop, SQLiteReaders
+from voltline.store.operator_reads import OPERATOR_READ_SETTINGS, ReaderLoop, SQLiteReaders
 from voltline.store.sqlite_writer import InlineConnection, SQLiteWriter
 
 __all__ = ["Store", "WriteFn", "create_engine"]
@@ -71,7 +71,10 @@ class Store:
         if self._sqlite_writer is None:
             query_pool = max(2, pool_size // 2)
             self._reader = ReaderLoop(
-                lambda: create_engine(url, pool_size=query_pool, statement_timeout=query_timeout), query_timeout
+                lambda: create_engine(
+                    url, pool_size=query_pool, statement_timeout=query_timeout, server_settings=OPERATOR_READ_SETTINGS
+                ),
+                query_timeout,
             )
         elif self._sqlite_writer.queries is not None:
             self._sqlite_reads = SQLiteReaders(self._sqlite_writer.queries, query_timeout)

@@ -27,18 +27,21 @@ def async_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, pool_size: int = 10, ping_idle_after: float = 10.0, statement_timeout: float | None = None
+    url: str, pool_size: int = 10, ping_idle_after: float = 10.0, statement_timeout: float | None = None,
+    server_settings: dict[str, str] | None = None,
 ) -> AsyncEngine:
-    """`statement_timeout` (seconds, PostgreSQL only): the server cancels a longer statement."""
+    """`statement_timeout` (seconds, PostgreSQL only): the server cancels a longer statement;
+    `server_settings`: more PostgreSQL settings of the pool's sessions."""
     url = async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 5})
         # Readers (and one-off writers such as the CLI) may wait briefly for the writer.
         sqlite_pragmas_on_connect(engine.sync_engine, busy_timeout_ms=5000)
         return engine
-    connect_args: dict[str, Any] = {}
+    settings = dict(server_settings or {})
     if statement_timeout:
-        connect_args["server_settings"] = {"statement_timeout": str(max(1, int(statement_timeout * 1000)))}
+        settings["statement_timeout"] = str(max(1, int(statement_timeout * 1000)))
+    connect_args: dict[str, Any] = {"server_settings": settings} if settings else {}
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
     _ping_when_idle(engine.sync_engine, ping_idle_after)
     return engine

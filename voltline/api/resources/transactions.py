@@ -16,7 +16,7 @@ from voltline.api.schemas import (
 )
 from voltline.services.security.api_tokens import ApiToken
 from voltline.services.transactions.csv_export import csv_lines, lines
-from voltline.services.transactions.views import TransactionFilter
+from voltline.services.transactions.views import EXPORT_RATE, TransactionFilter
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
 
@@ -53,6 +53,8 @@ async def list_transactions(
     "/export.csv",
     summary="Export transactions as CSV",
     response_class=StreamingResponse,
+    description=f"Streamed at {EXPORT_RATE:,} transactions a second at most, so that an export of a big network"
+    " leaves the charge points their share of the server.",
     responses={200: {"content": {"text/csv": {}}, "description": "one line per transaction, oldest first"}},
 )
 async def export_transactions(services: ServicesDep, filters: Filters) -> StreamingResponse:

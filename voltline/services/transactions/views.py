@@ -19,15 +19,20 @@ from pydantic import Field
 
 from voltline.services.clock import now
 from voltline.services.errors import NotFound
+from voltline.services.pacing import Pacer
 from voltline.services.paging import Page, decode_cursor, encode_cursor, fetch_page
 from voltline.services.read_model import ReadModel
 from voltline.services.transactions import meter_values as mv
+from voltline.services.transactions.meter_pages import MeterValueFilter, fetch_meter_page
 from voltline.services.transactions.service import LiveReading, live_key
 from voltline.store import tables as t
 from voltline.store.database import Store
 
 ACTIVE, STOPPED = "Active", "Stopped"
 EXPORT_CHUNK = 1000  # transactions per query of an export
+# Transactions an export sends a second at most (services.pacing): about a fifth of a core for
+# making their CSV; 42,000 transactions in 8.4 s, a million in under 4 minutes.
+EXPORT_RATE = 5000
 MISSING_SHOWN = 1000  # seqNos a transaction's gap list shows at most
 T = TypeVar("T")
 
@@ -197,10 +202,15 @@ class TransactionViews:
             last = rows[-1].id if len(rows) == EXPORT_CHUNK else None
             return render([_transaction(row, at) for row in rows]), last
 
+        # A chunk a statement, each from the last id on (by the primary key): no connection nor
+        # snapshot is held between chunks, while the export waits for its pace or its client.
+        pace = Pacer(EXPORT_RATE)
         while last_id is not None:
             async with self._store.query() as conn:
                 rendered, last_id = await conn.run_sync(chunk, last_id)
             yield rendered
+            if last_id is not None:
+                await pace.done(EXPORT_CHUNK)
 
     async def transaction(self, transaction_id: int) -> TransactionView:
         row = await self._store.query_one(_select().where(_tx.id == transaction_id))
@@ -262,27 +272,13 @@ class TransactionViews:
         offset: int = 0,
         after: str | None = None,
     ) -> Page[MeterValueView]:
-        """Oldest first; `after` is the `next_cursor` of the page before."""
-        c = t.meter_values.c
-        query = sa.select(t.meter_values)
-        for column, value in (
-            (c.charge_point_id, charge_point_id), (c.connector_id, connector_id),
-            (c.transaction_id, transaction_id), (c.measurand, measurand),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if time_from is not None:
-            query = query.where(c.timestamp >= time_from)
-        if time_to is not None:
-            query = query.where(c.timestamp < time_to)
-        past = None
-        if after is not None:
-            at, last = decode_cursor(after, "mv", datetime, int)
-            past = sa.or_(c.timestamp > at, sa.and_(c.timestamp == at, c.id > last))
-        return await fetch_page(
-            self._store, query, (c.timestamp, c.id), limit, offset, _meter_value,
-            after=past, cursor_of=lambda row: encode_cursor("mv", row.timestamp, row.id),
+        """Oldest first; `after` is the `next_cursor` of the page before (see meter_pages)."""
+        where = MeterValueFilter(
+            charge_point_id=charge_point_id, connector_id=connector_id, transaction_id=transaction_id,
+            measurand=measurand, time_from=time_from, time_to=time_to,
         )
+        cursor = None if after is None else decode_cursor(after, "mv", datetime, int)
+        return await fetch_meter_page(self._store, where, limit, offset, _meter_value, after=cursor)
 
 
 def series(samples: list[MeterValueView], transaction: TransactionView) -> dict[str, list[list[Any]]]:
