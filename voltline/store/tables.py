@@ -216,7 +216,7 @@ meter_readings = sa.Table(
         "ix_meter_readings_transaction", "transaction_id", "timestamp",
         sqlite_where=sa.text("transaction_id IS NOT NULL"), postgresql_where=sa.text("transaction_id IS NOT NULL"),
     ),
-    # The order of the meter values list, (timestamp, id) (migration 0025): a deep page walks it
+    # The order of the meter values list, (timestamp, id) (migration 0023): a deep page walks it
     # instead of sorting every reading. Timestamps come nearly in order: inserts land at its end.
     sa.Index("ix_meter_readings_timestamp", "timestamp"),
 )

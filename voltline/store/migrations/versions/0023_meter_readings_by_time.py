@@ -8,14 +8,14 @@ sampled values by their shape set, and unpacks only the readings on the page. Th
 readings come nearly in order, so each insert lands at the index's right edge. Rows do not
 change; the downgrade drops the index.
 
-Revision ID: 0025
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
-revision = "0025"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
