@@ -11,12 +11,15 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import os
 import queue
 import sys
 import time
 from typing import Any
 
 import structlog
+
+from voltline.workers import WORKER_VARIABLE
 
 # Records waiting to be written. Beyond this many the newest are dropped and counted, rather than
 # growing or making the loop wait for a slow terminal or pipe.
@@ -77,6 +80,9 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
     ]
+    worker = os.environ.get(WORKER_VARIABLE)
+    if worker:
+        shared.append(_WorkerName(worker))
     if fmt == "json":
         render: list[Any] = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
@@ -102,6 +108,18 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+class _WorkerName:
+    """Adds `worker=N` to each line of a `--workers` worker, so the lines of N processes sharing
+    one terminal or journal tell whose they are."""
+
+    def __init__(self, worker: str) -> None:
+        self.worker = worker
+
+    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        event["worker"] = self.worker
+        return event
 
 
 def _capture_exc_info(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import time
 from collections.abc import Mapping
 
 PARENT_VARIABLE = "VOLTLINE_WORKER_PARENT"
+WORKER_VARIABLE = "VOLTLINE_WORKER"
+"""A worker's number (1..N), which its log lines carry: N processes write to one terminal or journal."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -76,7 +78,8 @@ def run_workers(count: int, environment: Mapping[str, str], node_id: str | None)
     previous = {number: signal.signal(number, forward) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         for index in range(1, count + 1):
-            env = {**os.environ, **environment, "VOLTLINE_REUSE_PORT": "true", PARENT_VARIABLE: str(os.getpid())}
+            env = {**os.environ, **environment, "VOLTLINE_REUSE_PORT": "true", PARENT_VARIABLE: str(os.getpid()),
+                   WORKER_VARIABLE: str(index)}
             if node_id:
                 env["VOLTLINE_NODE_ID"] = f"{node_id}-{index}"
             # A process group of its own: a Ctrl-C in the terminal reaches the parent alone,

@@ -47,11 +47,11 @@ print("logged on " + threading.current_thread().name)  # stdout: the log's threa
 """
 
 
-def _run(fmt: str, tmp_path: Path) -> list[str]:
+def _run(fmt: str, tmp_path: Path, **env: str) -> list[str]:
     script = tmp_path / "probe.py"  # a file, so tracebacks can quote its lines
     script.write_text(SCRIPT)
     done = subprocess.run(
-        [sys.executable, str(script), fmt], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        [sys.executable, str(script), fmt], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True, text=True,
         timeout=60, check=True,
     )
     return done.stdout.splitlines() + done.stderr.splitlines()
@@ -77,6 +77,15 @@ def test_json_records_carry_the_stack_trace(tmp_path: Path) -> None:
         assert record["exception"].startswith("Traceback (most recent call last)")
         assert "raise Loud()" in record["exception"] and "xyzzy-local-value" not in record["exception"]
     assert sum(1 for r in records if r["event"].startswith("record ")) == 3000
+
+
+def test_a_workers_lines_name_it_in_both_formats(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in _run("json", tmp_path, VOLTLINE_WORKER="2") if line.startswith("{")]
+    assert records and all(record["worker"] == "2" for record in records)
+    lines = [line for line in _run("console", tmp_path, VOLTLINE_WORKER="2") if "record 7 " in line or line.endswith("record 7")]
+    assert lines and all("worker=2" in line for line in lines)
+    plain = [json.loads(line) for line in _run("json", tmp_path) if line.startswith("{")]
+    assert plain and not any("worker" in record for record in plain)  # a lone server's lines are as before
 
 
 def test_a_log_that_cannot_keep_up_drops_and_counts_instead_of_waiting() -> None:
