@@ -909,3 +909,43 @@ async def test_0022_keeps_the_readings_values_only_and_answers_as_the_view_did(e
             assert not names & {"meter_shapes", "meter_shape_sets", "meter_readings_spelled", "meter_readings_packed"}
     finally:
         await engine.dispose()
+
+
+async def test_0023_fills_the_sessions_per_charge_point_from_the_per_connector_rollups(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    # Rollups kept in Europe/Berlin: its 28 and 29 March from 27 and 28 23:00Z, March from 28
+    # February 23:00Z. CP-1's two connectors, and sessions of two buckets on one of them.
+    d28, d29, march = (datetime(2026, 3, 27, 23, tzinfo=UTC), datetime(2026, 3, 28, 23, tzinfo=UTC),
+                       datetime(2026, 2, 28, 23, tzinfo=UTC))
+    kept = [(d28, "CP-1", 1, 2, 1, 2), (d28, "CP-1", 1, 3, 1, 1), (d28, "CP-1", 2, 2, 1, 4), (d29, "CP-1", 1, 2, 1, 1),
+            (d29, "CP-2", 1, 4, 2, 3)]
+    try:
+        await _migrate(engine, empty_database, "0022")
+        async with engine.begin() as conn:
+            for grain, at in (("day", lambda h: h), ("month", lambda h: march)):
+                rows: dict[tuple[object, ...], dict[str, object]] = {}
+                for hour, cp, connector, eb, db, n in kept:
+                    key = (at(hour), cp, connector, eb, db)
+                    row = rows.setdefault(key, {"hour": at(hour), "charge_point_id": cp, "evse_id": 0,
+                                                "connector_id": connector, "energy_bucket": eb, "duration_bucket": db,
+                                                "sessions": 0, "duration_s": 600.0, "energy_wh": 100.0, "flagged": 0})
+                    row["sessions"] += n  # type: ignore[operator]
+                await conn.execute(t.COARSER[t.report_sessions][grain].insert(), list(rows.values()))
+
+        await _migrate(engine, empty_database, "0023")
+        async with engine.connect() as conn:
+            async def rows_of(table: sa.Table) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in (await conn.execute(sa.select(table).order_by(*table.primary_key.columns))).all()]
+
+            assert await rows_of(t.SESSIONS_BY_CP["day"]) == [(d28, "CP-1", 7), (d29, "CP-1", 1), (d29, "CP-2", 3)]
+            assert await rows_of(t.SESSIONS_BY_CP["month"]) == [(march, "CP-1", 8), (march, "CP-2", 3)]
+
+        await _migrate(engine, empty_database, "0022", down=True)
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            left = (await conn.execute(sa.text("SELECT sum(sessions) FROM report_sessions_month"))).scalar_one()
+        assert not names & {"report_sessions_cp_day", "report_sessions_cp_month"}
+        assert left == 11
+        await _migrate(engine, empty_database, "head")
+    finally:
+        await engine.dispose()

@@ -661,6 +661,22 @@ BY_TAG_DAY = {hourly: _by_tag_day(month) for hourly, month in BY_TAG_MONTH.items
 """Energy and sessions per id tag and day of the reports' zone, whatever the charge point: a
 year by id tag (or of a parent's tags) reads months, these days at its edges and a few hours."""
 
+def _sessions_by_cp(grain: str) -> sa.Table:
+    name = f"report_sessions_cp_{grain}"
+    return sa.Table(
+        name, metadata,
+        sa.Column("hour", UTCDateTime, primary_key=True),
+        sa.Column("charge_point_id", Id, primary_key=True),
+        sa.Column("sessions", sa.Integer, nullable=False, default=0),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+SESSIONS_BY_CP = {grain: _sessions_by_cp(grain) for grain in ROLLUP_GRAINS}
+"""Sessions per charge point and day or month of the reports' zone, whatever the connector, id
+tag or bucket: energy by charge point over a year reads one row per charge point and month (the
+per-connector month rows by energy and duration bucket were some 175 a charge point)."""
+
 NETWORK_DROPS = ("charge_point_id", "evse_id", "connector_id", "id_tag", "peak_power_w")
 
 

@@ -60,6 +60,8 @@ for _table, _network in t.NETWORK.items():
         ROLLUPS[_target] = (tuple(k for k in _key if k not in t.NETWORK_DROPS), _summed,
                             tuple(m for m in _maxed if m not in t.NETWORK_DROPS))
 ROLLUPS[t.report_session_starts_month] = (("hour", "hour_of_day", "day_of_week"), ("sessions",), ())
+for _coarse in t.SESSIONS_BY_CP.values():
+    ROLLUPS[_coarse] = (("hour", "charge_point_id"), ("sessions",), ())
 
 ADDING = {
     name: {table: _adding(dialect, table) for table in ROLLUPS}
@@ -113,7 +115,8 @@ def _projected(table: sa.Table, rows: list[dict[str, Any]], hour: Any) -> list[d
 
 async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Add hourly `rows` to `table`, to its day and month rollups, to the network's hourly, daily
-    and monthly ones, to the daily and monthly ones by id tag and to those by time of day."""
+    and monthly ones, to the daily and monthly ones by id tag, to those by time of day and (for
+    sessions) to those by charge point."""
     if not rows:
         return
     adding = ADDING[conn.dialect.name]
@@ -133,6 +136,8 @@ async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[s
         await conn.execute(adding[t.BY_TAG_DAY[table]], _projected(t.BY_TAG_DAY[table], rows, day))
         await conn.execute(adding[t.BY_TAG_MONTH[table]], _projected(t.BY_TAG_MONTH[table], rows, month))
     if table is t.report_sessions:
+        for grain, coarse in t.SESSIONS_BY_CP.items():
+            await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
         starts = []
         for row in rows:
             local = row["hour"].astimezone(grains.zone)

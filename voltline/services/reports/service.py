@@ -153,16 +153,19 @@ class Reports:
         chosen = min(starts, key=cost) + [(1, M, month_0, month_1)] + min(ends, key=cost)
         return [piece for piece in chosen if piece[2] < piece[3]]
 
-    def _signed_sums(self, table: sa.Table, f: v.ReportFilter, keys: tuple[str, ...], value: str) -> sa.Subquery:
-        """`value` of `table` summed over the range by `keys`, from its hourly, daily and
-        monthly rollups (_signed_pieces; the plain pieces if the range holds no whole month)."""
-        grains = {HOURLY: table, **t.COARSER[table]}
+    def _signed_sums(self, table: sa.Table, f: v.ReportFilter, keys: tuple[str, ...], value: str | tuple[str, ...],
+                     coarser: dict[str, sa.Table] | None = None) -> sa.Subquery:
+        """`value` (or each of several) of `table`, to be summed over the range by `keys`, from
+        its hourly, daily and monthly rollups (or `coarser`'s days and months; _signed_pieces, the
+        plain pieces if the range holds no whole month)."""
+        values = (value,) if isinstance(value, str) else value
+        grains = {HOURLY: table, **(coarser or t.COARSER[table])}
         pieces = self._signed_pieces(f) or [(1, grain, a, b) for grain, a, b in self._pieces(f, "month")]
         selects = []
         for sign, grain, start, end in pieces:
             source = grains[grain]
             selects.append(
-                sa.select(*(source.c[name] for name in keys), (source.c[value] * sign).label(value))
+                sa.select(*(source.c[name] for name in keys), *((source.c[name] * sign).label(name) for name in values))
                 .where(source.c.hour >= start, source.c.hour < end, *self._where(source, f))
             )
         return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
@@ -248,18 +251,43 @@ class Reports:
         return {row[0]: int(row.n or 0) for row in rows}
 
     async def energy_by_charge_point(self, f: v.ReportFilter) -> v.EnergyByChargePoint:
-        e = self._source(t.report_energy, f).c
-        rows = await self._rows(
-            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
-        )
-        sessions = await self._sessions_by(f, "charge_point_id")
-        energy = {row.charge_point_id: row.wh or 0.0 for row in rows}
+        if f.id_tags or f.parent_id_tag is not None:
+            # Only the hours keep the id tag.
+            e = self._source(t.report_energy, f).c
+            rows = await self._rows(
+                sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
+            )
+            sessions = await self._sessions_by(f, "charge_point_id")
+            energy = {row.charge_point_id: row.wh or 0.0 for row in rows}
+        else:
+            energy, sessions = await self._by_charge_point(f)
         items = [
             v.ChargePointEnergy(cp, _r(energy.get(cp, 0.0)), sessions.get(cp, 0))
             for cp in energy.keys() | sessions.keys()
         ]
         items.sort(key=lambda item: (-item.energy_wh, item.charge_point_id))
         return v.EnergyByChargePoint(_r(sum(energy.values())), items)
+
+    async def _by_charge_point(self, f: v.ReportFilter) -> tuple[dict[str, float], dict[str, int]]:
+        """Energy and sessions by charge point, summed over the range: whole months, and at each
+        edge the cheaper of its days and hours or the month holding it less what lies outside
+        (_signed_pieces); the sessions from the per-charge-point days and months
+        (SESSIONS_BY_CP), not the per-connector rows by bucket."""
+        e = self._signed_sums(t.report_energy, f, ("charge_point_id",), "energy_wh").c
+        s = self._signed_sums(t.report_sessions, f, ("charge_point_id",), "sessions", t.SESSIONS_BY_CP).c
+        sessions = {
+            row.charge_point_id: int(row.n) for row in await self._rows(
+                sa.select(s.charge_point_id, sa.func.sum(s.sessions).label("n")).group_by(s.charge_point_id))
+            if row.n
+        }
+        rows = await self._rows(
+            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
+        )
+        # A charge point only in what a month's row less its days outside the range took away
+        # sums to zero (give or take the floats' last digits), with no session: as if never read.
+        energy = {row.charge_point_id: row.wh or 0.0 for row in rows
+                  if row.charge_point_id in sessions or abs(row.wh or 0.0) >= 1e-6}
+        return energy, sessions
 
     async def energy_by_id_tag(self, f: v.ReportFilter, group: str = "id_tag") -> v.EnergyByIdTag:
         if group not in ("id_tag", "parent"):
