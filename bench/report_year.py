@@ -304,18 +304,22 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
 
 
 def derived_statements() -> list[str]:
-    """SQL that fills the network's and the per-id-tag day rollups from those written (as
-    migration 0020 fills them for a database that held rollups before it)."""
+    """SQL that fills the network's, the per-id-tag day and the per-charge-point session
+    rollups from those written (as migrations 0020 and 0023 fill them for a database that held
+    rollups before them)."""
     import importlib.util
 
     import voltline.store
 
-    path = Path(voltline.store.__file__).parent / "migrations" / "versions" / "0020_network_and_tag_day_rollups.py"
-    spec = importlib.util.spec_from_file_location("_migration_0020", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_statements()  # type: ignore[no-any-return]
+    statements = []
+    versions = Path(voltline.store.__file__).parent / "migrations" / "versions"
+    for name in ("0020_network_and_tag_day_rollups", "0023_sessions_by_charge_point"):
+        spec = importlib.util.spec_from_file_location(f"_migration_{name[:4]}", versions / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        statements += module.fill_statements()
+    return statements
 
 
 TX_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "id_tag_status", "meter_start", "meter_stop",
