@@ -454,8 +454,8 @@ class Reports:
         )
         baseline = v.ReportFilter(f.start - timedelta(days=baseline_days), f.start, f.tz, f.charge_point_ids,
                                   ocpp_version=f.ocpp_version)
-        now_events, past_events = await self._events(f), await self._events(baseline)
         now_connected = await self._connected(f)
+        now_events, past_events = await self._events(f, now_connected), await self._events(baseline)
         end = min(f.end, now())
         items = []
         for point in points:
@@ -466,7 +466,8 @@ class Reports:
                 since = max(point.connected_at, start)
                 if since < end:
                     connected += (end - since).total_seconds()
-            connected = min(connected, span)
+            # A month's row less its days outside the range: the floats' last digits aside.
+            connected = min(max(connected, 0.0), span)
             ev = now_events.get(point.id, _Events())
             past = past_events.get(point.id, _Events())
             days = span / 86400
@@ -496,18 +497,19 @@ class Reports:
         return v.ReliabilityReport(baseline_days, items)
 
     async def _connected(self, f: v.ReportFilter) -> dict[str, list[float]]:
-        k = self._source(t.report_connectivity, f).c
+        k = self._signed_sums(t.report_connectivity, f, ("charge_point_id",), ("connected_s", "connects")).c
         rows = await self._rows(
             sa.select(k.charge_point_id, sa.func.sum(k.connected_s).label("s"), sa.func.sum(k.connects).label("n"))
             .group_by(k.charge_point_id)
         )
         return {row.charge_point_id: [row.s or 0.0, int(row.n or 0)] for row in rows}
 
-    async def _events(self, f: v.ReportFilter) -> dict[str, _Events]:
+    async def _events(self, f: v.ReportFilter, connected: dict[str, list[float]] | None = None) -> dict[str, _Events]:
+        """`connected`: _connected(f), if already read."""
         events: dict[str, _Events] = defaultdict(_Events)
-        for charge_point_id, (_, connects) in (await self._connected(f)).items():
+        for charge_point_id, (_, connects) in (connected if connected is not None else await self._connected(f)).items():
             events[charge_point_id].reconnects = int(connects)
-        st = self._source(t.report_status, f).c
+        st = self._signed_sums(t.report_status, f, ("charge_point_id", "status", "error_code"), "entries").c
         faulty = sa.or_(st.status == "Faulted", st.error_code != NO_ERROR)
         for row in await self._rows(
             sa.select(st.charge_point_id, st.error_code, sa.func.sum(st.entries).label("n"))
