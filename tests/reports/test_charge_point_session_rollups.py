@@ -1,6 +1,6 @@
-"""Sessions per charge point and day or month (SESSIONS_BY_CP), on the known network of
-test_live_reports: kept as data arrives, read by energy by charge point, computed again by
-`voltline reports rebuild`. The rollups' zone is Europe/Berlin (its 29 March from 28 23:00Z)."""
+"""Sessions per charge point and day or month (SESSIONS_BY_CP), and the flagged sessions per id
+tag and day or month, on the known network of test_live_reports: kept as data arrives, read by
+energy by charge point and by a tag's energy, computed again by `voltline reports rebuild`. The rollups' zone is Europe/Berlin (its 29 March from 28 23:00Z)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def z(day: int, hour: int, month: int = 3) -> datetime:
 
 async def rows(store: Any) -> dict[str, list[tuple[Any, ...]]]:
     found = {}
-    for table in (DAY, MONTH):
+    for table in (DAY, MONTH, t.BY_TAG_DAY[t.report_sessions], t.BY_TAG_MONTH[t.report_sessions]):
         result = await store.query_all(sa.select(table).order_by(*table.primary_key.columns))
         found[table.name] = [tuple(row) for row in result]
     return found
@@ -38,7 +38,7 @@ def by_cp(answer: dict[str, Any]) -> list[tuple[str, float, int]]:
     return [(i["charge_point_id"], i["energy_wh"], i["sessions"]) for i in answer["items"]]
 
 
-async def test_sessions_per_charge_point_kept_live_read_by_energy_by_charge_point_and_rebuilt(server, api, connect, database_url) -> None:  # type: ignore[no-untyped-def]
+async def test_sessions_per_charge_point_and_flagged_per_tag_kept_live_read_and_rebuilt(server, api, connect, database_url) -> None:  # type: ignore[no-untyped-def]
     await build_network(api, connect)
     await server.services.rollups.flush()
     store = server.services.store
@@ -69,6 +69,21 @@ async def test_sessions_per_charge_point_kept_live_read_by_energy_by_charge_poin
     # Filtered to id tags it reads the hours, which alone keep the tag.
     assert by_cp(await report(api, "energy/by-charge-point", id_tag="TAG-B", **BERLIN)) == [
         ("CP-R1", 3000.0, 1), ("CP-R2", 1000.0, 1)]
+
+    # The flagged sessions by id tag and day or month (TAG-B's reset one on Berlin's 30th): a
+    # tag's or a parent's flagged count over whole days and months reads them.
+    tag_day, tag_month = t.BY_TAG_DAY[t.report_sessions], t.BY_TAG_MONTH[t.report_sessions]
+    flagged = await store.query_all(sa.select(tag_month.c.id_tag, tag_month.c.flagged).order_by(tag_month.c.id_tag))
+    assert [tuple(row) for row in flagged] == [("TAG-A", 0), ("TAG-B", 1)]
+    assert (await report(api, "energy", id_tag="TAG-B", **MONTHS))["flagged_transactions"] == 1
+
+    async def flag(conn: Any) -> None:
+        await conn.execute(sa.update(tag_month).where(tag_month.c.id_tag == "TAG-A").values(flagged=2))
+        await conn.execute(sa.update(tag_day).where(tag_day.c.id_tag == "TAG-A").values(flagged=3))
+
+    await store.write(flag)
+    assert (await report(api, "energy", parent_id_tag="FLEET", **MONTHS))["flagged_transactions"] == 2
+    assert (await report(api, "energy", id_tag="TAG-A", **BERLIN))["flagged_transactions"] == 3
 
     # The rebuild computes every row as the server kept it, and the reports as they were.
     await rebuild(server, database_url)

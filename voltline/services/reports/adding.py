@@ -53,7 +53,7 @@ for _table, _grains in t.COARSER.items():
         ROLLUPS[_coarse] = (tuple(k for k in _key if k not in _dropped), _summed, _maxed)
 for _grain in (t.BY_TAG_DAY, t.BY_TAG_MONTH):
     ROLLUPS[_grain[t.report_energy]] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
-    ROLLUPS[_grain[t.report_sessions]] = (("hour", "id_tag"), ("sessions",), ())
+    ROLLUPS[_grain[t.report_sessions]] = (("hour", "id_tag"), ("sessions", "flagged"), ())
 for _table, _network in t.NETWORK.items():
     _key, _summed, _maxed = ROLLUPS[_table]
     for _target in (_network, *t.NETWORK_COARSER[_network].values()):

@@ -1,12 +1,17 @@
-"""Sessions per charge point and day or month (report_sessions_cp_day, _month)
+"""Sessions per charge point and day or month (report_sessions_cp_day, _month); the flagged
+sessions in the per-id-tag session rollups
 
 Energy by charge point over a year counted each charge point's sessions from the per-connector
 session rollups, keyed by energy and duration bucket: some 175 month rows a charge point a year
-and as many day rows at the range's edges (about 335,000 rows at 1,000 charge points). These hold
-one row per charge point and day or month.
+and as many day rows at the range's edges (about 335,000 rows at 1,000 charge points). The new
+tables hold one row per charge point and day or month. A parent's tags over a year counted
+their flagged sessions from the hourly rows (some 70,000 for 50 of 2,000 tags): the per-id-tag
+day and month rollups (report_sessions_tag_day, _month) gain a `flagged` column.
 
-Filled here from the per-connector day and month rollups (their `hour` is already the local
-day's or month's start), so the report answers as before. Existing tables are untouched.
+Filled here from the rollups kept, so the reports answer as before: the new tables from the
+per-connector day and month rollups (their `hour` is already the local day's or month's start),
+the flagged counts from the hourly rows, each hour placed in the day (month) the per-connector
+day (month) rollup put it in, as 0020 does. Other tables are untouched.
 
 Revision ID: 0023
 Revises: 0022
@@ -26,11 +31,23 @@ _ID = 255  # tables.Id
 
 
 def fill_statements() -> list[str]:
-    """The SQL that fills the new tables from the rollups kept so far (bench/report_year.py runs
-    it too, after writing the older rollups)."""
-    return [f"INSERT INTO report_sessions_cp_{grain} (hour, charge_point_id, sessions)"
-            f" SELECT hour, charge_point_id, sum(sessions) FROM report_sessions_{grain}"
-            f" GROUP BY hour, charge_point_id" for grain in _GRAINS]
+    """The SQL that fills the new tables and columns from the rollups kept so far
+    (bench/report_year.py runs it too, after writing the older rollups)."""
+    statements = [f"INSERT INTO report_sessions_cp_{grain} (hour, charge_point_id, sessions)"
+                  f" SELECT hour, charge_point_id, sum(sessions) FROM report_sessions_{grain}"
+                  f" GROUP BY hour, charge_point_id" for grain in _GRAINS]
+    for grain in _GRAINS:
+        # Only the hours with a flagged session: the column's default is right for the rest.
+        statements.append(
+            f"UPDATE report_sessions_tag_{grain} SET flagged = f.n FROM ("
+            f"SELECT starts.start, h.id_tag, sum(h.flagged) AS n FROM report_sessions h JOIN ("
+            f"SELECT hours.hour, (SELECT max(c.hour) FROM report_sessions_{grain} c WHERE c.hour <= hours.hour) AS start"
+            f" FROM (SELECT DISTINCT hour FROM report_sessions WHERE flagged > 0) hours"
+            f") starts ON starts.hour = h.hour WHERE h.flagged > 0 AND starts.start IS NOT NULL"
+            f" GROUP BY starts.start, h.id_tag"
+            f") f WHERE report_sessions_tag_{grain}.hour = f.start AND report_sessions_tag_{grain}.id_tag = f.id_tag"
+        )
+    return statements
 
 
 def upgrade() -> None:
@@ -44,12 +61,16 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("hour", "charge_point_id", name=f"pk_{name}"),
         )
         op.create_index(f"ix_{name}_cp", name, ["charge_point_id", "hour"])
+        op.add_column(f"report_sessions_tag_{grain}",
+                      sa.Column("flagged", sa.Integer, nullable=False, server_default="0"))
     for statement in fill_statements():
         op.execute(statement)
 
 
 def downgrade() -> None:
     for grain in reversed(_GRAINS):
+        with op.batch_alter_table(f"report_sessions_tag_{grain}") as batch:
+            batch.drop_column("flagged")
         name = f"report_sessions_cp_{grain}"
         op.drop_index(f"ix_{name}_cp", name)
         op.drop_table(name)
