@@ -914,7 +914,7 @@ async def test_0022_keeps_the_readings_values_only_and_answers_as_the_view_did(e
         await engine.dispose()
 
 
-async def test_0023_fills_sessions_per_charge_point_and_flagged_per_tag_from_the_rollups_kept(empty_database: str) -> None:
+async def test_0023_fills_sessions_per_charge_point_flagged_per_tag_and_status_classes_from_the_rollups_kept(empty_database: str) -> None:
     engine = create_engine(empty_database)
     # Rollups kept in Europe/Berlin: its 28 and 29 March from 27 and 28 23:00Z, March from 28
     # February 23:00Z. CP-1's two connectors, and sessions of two buckets on one of them.
@@ -947,6 +947,15 @@ async def test_0023_fills_sessions_per_charge_point_and_flagged_per_tag_from_the
                                            " VALUES (:hour, :id_tag, :sessions)").bindparams(
                     sa.bindparam("hour", type_=t.UTCDateTime)),
                     [{"hour": h, "id_tag": tag, "sessions": n} for h, tag, n in found])
+            # Status rows: four classes and a status no class knows on CP-1; CP-2's entry alone.
+            status = [("Charging", "NoError", 100.0), ("Preparing", "NoError", 50.0), ("Finishing", "NoError", 20.0),
+                      ("Faulted", "GroundFailure", 30.0), ("Weird", "NoError", 5.0)]
+            for grain, at in (("day", d28), ("month", march)):
+                await conn.execute(t.COARSER[t.report_status][grain].insert(), [
+                    *({"hour": at, "charge_point_id": "CP-1", "evse_id": 0, "connector_id": 1, "status": name,
+                       "error_code": code, "seconds": seconds, "entries": 1} for name, code, seconds in status),
+                    {"hour": at, "charge_point_id": "CP-2", "evse_id": 0, "connector_id": 1, "status": "Available",
+                     "error_code": "NoError", "seconds": 0.0, "entries": 1}])
 
         await _migrate(engine, empty_database, "0023")
         async with engine.connect() as conn:
@@ -959,6 +968,9 @@ async def test_0023_fills_sessions_per_charge_point_and_flagged_per_tag_from_the
             assert await rows_of(t.BY_TAG_DAY[t.report_sessions]) == [
                 (d28, "TAG-A", 1, 1), (d29, "TAG-A", 1, 1), (d29, "TAG-B", 1, 0)]
             assert await rows_of(t.BY_TAG_MONTH[t.report_sessions]) == [(march, "TAG-A", 2, 2), (march, "TAG-B", 1, 0)]
+            # Charging, occupied (Preparing, Finishing), available, unavailable, faulted, unknown.
+            for grain, at in (("day", d28), ("month", march)):
+                assert await rows_of(t.STATUS_CLASSES_BY[grain]) == [(at, "CP-1", 0, 1, 100.0, 70.0, 0.0, 0.0, 30.0, 5.0)]
 
         await _migrate(engine, empty_database, "0022", down=True)
         async with engine.connect() as conn:
@@ -967,7 +979,8 @@ async def test_0023_fills_sessions_per_charge_point_and_flagged_per_tag_from_the
             tag_columns = {c["name"] for c in await conn.run_sync(
                 lambda c: sa.inspect(c).get_columns("report_sessions_tag_day"))}
             tag_sessions = (await conn.execute(sa.text("SELECT sum(sessions) FROM report_sessions_tag_day"))).scalar_one()
-        assert not names & {"report_sessions_cp_day", "report_sessions_cp_month"}
+        assert not names & {"report_sessions_cp_day", "report_sessions_cp_month", "report_status_class_day",
+                            "report_status_class_month"}
         assert left == 11 and tag_columns == {"hour", "id_tag", "sessions"} and tag_sessions == 3
         await _migrate(engine, empty_database, "head")
     finally:

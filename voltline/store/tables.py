@@ -621,6 +621,28 @@ COARSER: dict[sa.Table, dict[str, sa.Table]] = {
     table: {grain: _coarser(table, grain) for grain in ROLLUP_GRAINS} for table in ROLLUP_TABLES
 }
 
+STATUS_CLASS_SECONDS = tuple(f"{name}_s" for name in ("charging", "occupied", "available", "unavailable", "faulted", "unknown"))
+"""Seconds in each class of status (services.reports.classes), as utilisation shows them."""
+
+
+def _status_classes(grain: str) -> sa.Table:
+    name = f"report_status_class_{grain}"
+    return sa.Table(
+        name, metadata,
+        sa.Column("hour", UTCDateTime, primary_key=True),
+        sa.Column("charge_point_id", Id, primary_key=True),
+        sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
+        sa.Column("connector_id", sa.Integer, primary_key=True),
+        *(sa.Column(column, sa.Float, nullable=False, default=0.0, server_default="0") for column in STATUS_CLASS_SECONDS),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+STATUS_CLASSES_BY = {grain: _status_classes(grain) for grain in ROLLUP_GRAINS}
+"""A connector's seconds per class of status and day or month of the reports' zone, one row
+for its five or so rows by status and error code: utilisation over a year reads these for its
+whole days and months."""
+
 report_energy_tag_month = sa.Table(
     "report_energy_tag_month",
     metadata,

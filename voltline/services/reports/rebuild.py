@@ -34,6 +34,7 @@ REBUILT = (
       for table in (hourly, *t.COARSER[hourly].values())),
     *(table for network in t.NETWORK.values() for table in (network, *t.NETWORK_COARSER[network].values())),
     *t.BY_TAG_DAY.values(), *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *t.SESSIONS_BY_CP.values(),
+    *t.STATUS_CLASSES_BY.values(),
     *PEAK_TABLES,
 )
 CHUNK = 2000  # transactions per read
