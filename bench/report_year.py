@@ -221,12 +221,15 @@ def year(charge_points: int, days: int, zone: str, chunk: int = 100) -> Iterator
                 key = row[:len(ROLLUPS[network][0])]
                 values = list(row[len(key):])
                 found = network_wide[network].get(key)
+                summed = len(ROLLUPS[network][1])
                 if found is None:
                     network_wide[network][key] = values
-                else:
-                    found[0] += values[0]
-                    if len(values) > 1 and values[1] is not None and (found[1] is None or values[1] > found[1]):
-                        found[1] = values[1]
+                    continue
+                for i in range(summed):
+                    found[i] += values[i]
+                for j in range(summed, len(values)):
+                    if values[j] is not None and (found[j] is None or values[j] > found[j]):
+                        found[j] = values[j]
         rows.update(charge_point_peaks(rows[t.report_energy], grains, network_peaks))
         if first + chunk >= charge_points:
             for network, summed in network_wide.items():
@@ -294,7 +297,7 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
                           " WHERE charge_point_id NOT LIKE '%#%'")
     statements += [
         f"UPDATE report_energy_tag_month SET energy_wh = energy_wh * {copies}",
-        f"UPDATE report_sessions_tag_month SET sessions = sessions * {copies}",
+        f"UPDATE report_sessions_tag_month SET sessions = sessions * {copies}, flagged = flagged * {copies}",
         f"UPDATE report_session_starts_month SET sessions = sessions * {copies}",
         # Every copy's hours are the same: the network's power is as many times its own.
         *(f"UPDATE {table.name} SET power_w = power_w * {copies}"
@@ -304,18 +307,22 @@ def copy_statements(copies: int, sqlite: bool) -> list[str]:
 
 
 def derived_statements() -> list[str]:
-    """SQL that fills the network's and the per-id-tag day rollups from those written (as
-    migration 0020 fills them for a database that held rollups before it)."""
+    """SQL that fills the network's, the per-id-tag day and the per-charge-point session
+    rollups from those written (as migrations 0020 and 0024 fill them for a database that held
+    rollups before them)."""
     import importlib.util
 
     import voltline.store
 
-    path = Path(voltline.store.__file__).parent / "migrations" / "versions" / "0020_network_and_tag_day_rollups.py"
-    spec = importlib.util.spec_from_file_location("_migration_0020", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_statements()  # type: ignore[no-any-return]
+    statements = []
+    versions = Path(voltline.store.__file__).parent / "migrations" / "versions"
+    for name in ("0020_network_and_tag_day_rollups", "0024_sessions_by_charge_point"):
+        spec = importlib.util.spec_from_file_location(f"_migration_{name[:4]}", versions / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        statements += module.fill_statements()
+    return statements
 
 
 TX_COLUMNS = ["id", "charge_point_id", "connector_id", "id_tag", "id_tag_status", "meter_start", "meter_stop",

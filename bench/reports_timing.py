@@ -64,11 +64,12 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--time-zone", default="UTC", help="the reports_time_zone the year was filled for")
     p.add_argument("--only", help="only the reports whose name contains this")
+    p.add_argument("--port", type=int, help="the server's HTTP port (its OCPP port the next one); a free one if not given")
     a = p.parse_args()
     env = {**os.environ, "VOLTLINE_DATABASE_URL": a.database_url, "VOLTLINE_REPORTS_TIME_ZONE": a.time_zone}
     token = subprocess.run([str(EXE), "token", "create", "--name", "reports-bench"], env=env, check=True,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    port, ocpp_port = free_port(), free_port()
+    port, ocpp_port = (a.port, a.port + 1) if a.port else (free_port(), free_port())
     server = subprocess.Popen([str(EXE), "serve", "--port", str(port), "--ocpp-port", str(ocpp_port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results: dict[str, dict[str, float]] = {}

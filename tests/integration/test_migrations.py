@@ -680,7 +680,10 @@ async def test_0020_fills_the_network_and_tag_day_rollups_from_the_rollups_kept(
             # Each hour in the day the per-connector day rollup put it in: 23:00Z is the 29th's.
             assert await rows(t.BY_TAG_DAY[t.report_energy]) == [
                 (d28, "TAG-A", 1000.0, 4000.0), (d29, "TAG-A", 4000.0, 5000.0), (d29, "TAG-B", 500.0, None)]
-            assert await rows(t.BY_TAG_DAY[t.report_sessions]) == [(d28, "TAG-A", 1), (d29, "TAG-B", 1)]
+            tag_day = t.BY_TAG_DAY[t.report_sessions]  # as 0020 has it: no flagged column (0024)
+            found = await conn.execute(sa.select(tag_day.c.hour, tag_day.c.id_tag, tag_day.c.sessions)
+                                       .order_by(tag_day.c.hour, tag_day.c.id_tag))
+            assert [tuple(r) for r in found.all()] == [(d28, "TAG-A", 1), (d29, "TAG-B", 1)]
 
         await _migrate(engine, empty_database, "0019", down=True)
         async with engine.connect() as conn:
@@ -907,5 +910,78 @@ async def test_0022_keeps_the_readings_values_only_and_answers_as_the_view_did(e
             assert (await conn.execute(view)).all() == before
             names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
             assert not names & {"meter_shapes", "meter_shape_sets", "meter_readings_spelled", "meter_readings_packed"}
+    finally:
+        await engine.dispose()
+
+
+async def test_0024_fills_sessions_per_charge_point_flagged_per_tag_and_status_classes_from_the_rollups_kept(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    # Rollups kept in Europe/Berlin: its 28 and 29 March from 27 and 28 23:00Z, March from 28
+    # February 23:00Z. CP-1's two connectors, and sessions of two buckets on one of them.
+    d28, d29, march = (datetime(2026, 3, 27, 23, tzinfo=UTC), datetime(2026, 3, 28, 23, tzinfo=UTC),
+                       datetime(2026, 2, 28, 23, tzinfo=UTC))
+    kept = [(d28, "CP-1", 1, 2, 1, 2), (d28, "CP-1", 1, 3, 1, 1), (d28, "CP-1", 2, 2, 1, 4), (d29, "CP-1", 1, 2, 1, 1),
+            (d29, "CP-2", 1, 4, 2, 3)]
+    try:
+        await _migrate(engine, empty_database, "0023")
+        async with engine.begin() as conn:
+            for grain, at in (("day", lambda h: h), ("month", lambda h: march)):
+                rows: dict[tuple[object, ...], dict[str, object]] = {}
+                for hour, cp, connector, eb, db, n in kept:
+                    key = (at(hour), cp, connector, eb, db)
+                    row = rows.setdefault(key, {"hour": at(hour), "charge_point_id": cp, "evse_id": 0,
+                                                "connector_id": connector, "energy_bucket": eb, "duration_bucket": db,
+                                                "sessions": 0, "duration_s": 600.0, "energy_wh": 100.0, "flagged": 0})
+                    row["sessions"] += n  # type: ignore[operator]
+                await conn.execute(t.COARSER[t.report_sessions][grain].insert(), list(rows.values()))
+            # Hourly rows by id tag, two of them flagged, in Berlin's 28th (10:00Z) and 29th (23:00Z).
+            h10, h23 = datetime(2026, 3, 28, 10, tzinfo=UTC), datetime(2026, 3, 28, 23, tzinfo=UTC)
+            await conn.execute(t.report_sessions.insert(), [
+                {"hour": h, "charge_point_id": "CP-1", "evse_id": 0, "connector_id": 1, "id_tag": tag,
+                 "energy_bucket": 2, "duration_bucket": 1, "sessions": 1, "duration_s": 600.0, "energy_wh": 100.0,
+                 "flagged": flagged} for h, tag, flagged in ((h10, "TAG-A", 1), (h23, "TAG-A", 1), (h23, "TAG-B", 0))])
+            for grain, found in (("day", [(d28, "TAG-A", 1), (d29, "TAG-A", 1), (d29, "TAG-B", 1)]),
+                                 ("month", [(march, "TAG-A", 2), (march, "TAG-B", 1)])):
+                # The tables as 0023 has them: no flagged column.
+                await conn.execute(sa.text(f"INSERT INTO report_sessions_tag_{grain} (hour, id_tag, sessions)"
+                                           " VALUES (:hour, :id_tag, :sessions)").bindparams(
+                    sa.bindparam("hour", type_=t.UTCDateTime)),
+                    [{"hour": h, "id_tag": tag, "sessions": n} for h, tag, n in found])
+            # Status rows: four classes and a status no class knows on CP-1; CP-2's entry alone.
+            status = [("Charging", "NoError", 100.0), ("Preparing", "NoError", 50.0), ("Finishing", "NoError", 20.0),
+                      ("Faulted", "GroundFailure", 30.0), ("Weird", "NoError", 5.0)]
+            for grain, at in (("day", d28), ("month", march)):
+                await conn.execute(t.COARSER[t.report_status][grain].insert(), [
+                    *({"hour": at, "charge_point_id": "CP-1", "evse_id": 0, "connector_id": 1, "status": name,
+                       "error_code": code, "seconds": seconds, "entries": 1} for name, code, seconds in status),
+                    {"hour": at, "charge_point_id": "CP-2", "evse_id": 0, "connector_id": 1, "status": "Available",
+                     "error_code": "NoError", "seconds": 0.0, "entries": 1}])
+
+        await _migrate(engine, empty_database, "0024")
+        async with engine.connect() as conn:
+            async def rows_of(table: sa.Table) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in (await conn.execute(sa.select(table).order_by(*table.primary_key.columns))).all()]
+
+            assert await rows_of(t.SESSIONS_BY_CP["day"]) == [(d28, "CP-1", 7), (d29, "CP-1", 1), (d29, "CP-2", 3)]
+            assert await rows_of(t.SESSIONS_BY_CP["month"]) == [(march, "CP-1", 8), (march, "CP-2", 3)]
+            # Each flagged hour in the day (month) the per-connector rollup put it in.
+            assert await rows_of(t.BY_TAG_DAY[t.report_sessions]) == [
+                (d28, "TAG-A", 1, 1), (d29, "TAG-A", 1, 1), (d29, "TAG-B", 1, 0)]
+            assert await rows_of(t.BY_TAG_MONTH[t.report_sessions]) == [(march, "TAG-A", 2, 2), (march, "TAG-B", 1, 0)]
+            # Charging, occupied (Preparing, Finishing), available, unavailable, faulted, unknown.
+            for grain, at in (("day", d28), ("month", march)):
+                assert await rows_of(t.STATUS_CLASSES_BY[grain]) == [(at, "CP-1", 0, 1, 100.0, 70.0, 0.0, 0.0, 30.0, 5.0)]
+
+        await _migrate(engine, empty_database, "0023", down=True)
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            left = (await conn.execute(sa.text("SELECT sum(sessions) FROM report_sessions_month"))).scalar_one()
+            tag_columns = {c["name"] for c in await conn.run_sync(
+                lambda c: sa.inspect(c).get_columns("report_sessions_tag_day"))}
+            tag_sessions = (await conn.execute(sa.text("SELECT sum(sessions) FROM report_sessions_tag_day"))).scalar_one()
+        assert not names & {"report_sessions_cp_day", "report_sessions_cp_month", "report_status_class_day",
+                            "report_status_class_month"}
+        assert left == 11 and tag_columns == {"hour", "id_tag", "sessions"} and tag_sessions == 3
+        await _migrate(engine, empty_database, "head")
     finally:
         await engine.dispose()

@@ -95,8 +95,9 @@ async def test_network_and_tag_day_rollups_kept_live_read_by_the_reports_and_reb
         (z(27, 23), "TAG-A", 1000.0, None), (z(28, 23), "TAG-A", 5000.0, 5000.0),
         (z(29, 22), "TAG-B", 3000.0, None), (z(30, 22), "TAG-B", 1000.0, None),
     ]
-    assert live["report_sessions_tag_day"] == [(z(27, 23), "TAG-A", 1), (z(29, 22), "TAG-B", 1),
-                                               (z(30, 22), "TAG-B", 1)]
+    # Sessions and flagged sessions (TAG-B's reset one on the 30th).
+    assert live["report_sessions_tag_day"] == [(z(27, 23), "TAG-A", 1, 0), (z(29, 22), "TAG-B", 1, 1),
+                                               (z(30, 22), "TAG-B", 1, 0)]
 
     # Sums over a range in another zone read the rollups' whole days and hours at the edges: the
     # same answers as in Berlin's (the range holds every session in both).

@@ -87,3 +87,10 @@ async def test_offline_day_reconnects_and_faults_rising_are_flagged(server, api,
         hours = await conn.scalar(sa.select(sa.func.sum(t.report_connectivity.c.connected_s))
                                   .where(t.report_connectivity.c.charge_point_id == "CP-A"))
     assert by_day["CP-A"]["connected_s"] == hours
+    # A range with whole months and ragged edges (30 April from 01:00, 1 July to 01:00) sums
+    # the months and, at the start, the day less its first hour: the same counts.
+    edges = {"tz": "Europe/Berlin", "from": "2026-04-30T01:00:00", "to": "2026-07-01T01:00:00"}
+    by_edges = {i["charge_point_id"]: i for i in (await report(api, "reliability", **edges))["items"]}
+    for identity in ("CP-A", "CP-B"):
+        for key in ("connected_s", "reconnects", "faults", "faults_by_error_code", "failed_starts"):
+            assert by_edges[identity][key] == by_day[identity][key], (identity, key)

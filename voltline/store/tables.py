@@ -624,6 +624,28 @@ COARSER: dict[sa.Table, dict[str, sa.Table]] = {
     table: {grain: _coarser(table, grain) for grain in ROLLUP_GRAINS} for table in ROLLUP_TABLES
 }
 
+STATUS_CLASS_SECONDS = tuple(f"{name}_s" for name in ("charging", "occupied", "available", "unavailable", "faulted", "unknown"))
+"""Seconds in each class of status (services.reports.classes), as utilisation shows them."""
+
+
+def _status_classes(grain: str) -> sa.Table:
+    name = f"report_status_class_{grain}"
+    return sa.Table(
+        name, metadata,
+        sa.Column("hour", UTCDateTime, primary_key=True),
+        sa.Column("charge_point_id", Id, primary_key=True),
+        sa.Column("evse_id", sa.Integer, primary_key=True, server_default="0", autoincrement=False),
+        sa.Column("connector_id", sa.Integer, primary_key=True),
+        *(sa.Column(column, sa.Float, nullable=False, default=0.0, server_default="0") for column in STATUS_CLASS_SECONDS),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+STATUS_CLASSES_BY = {grain: _status_classes(grain) for grain in ROLLUP_GRAINS}
+"""A connector's seconds per class of status and day or month of the reports' zone, one row
+for its five or so rows by status and error code: utilisation over a year reads these for its
+whole days and months."""
+
 report_energy_tag_month = sa.Table(
     "report_energy_tag_month",
     metadata,
@@ -640,6 +662,9 @@ report_sessions_tag_month = sa.Table(
     sa.Column("hour", UTCDateTime, primary_key=True),
     sa.Column("id_tag", IdTagStr, primary_key=True),
     sa.Column("sessions", sa.Integer, nullable=False, default=0),
+    # Sessions whose meter values were missing, went backwards or jumped: a parent's tags over a
+    # year count them here, not in the hourly rows (some 70,000 for 50 of 2,000 tags).
+    sa.Column("flagged", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 report_session_starts_month = sa.Table(
@@ -663,6 +688,22 @@ def _by_tag_day(month: sa.Table) -> sa.Table:
 BY_TAG_DAY = {hourly: _by_tag_day(month) for hourly, month in BY_TAG_MONTH.items()}
 """Energy and sessions per id tag and day of the reports' zone, whatever the charge point: a
 year by id tag (or of a parent's tags) reads months, these days at its edges and a few hours."""
+
+def _sessions_by_cp(grain: str) -> sa.Table:
+    name = f"report_sessions_cp_{grain}"
+    return sa.Table(
+        name, metadata,
+        sa.Column("hour", UTCDateTime, primary_key=True),
+        sa.Column("charge_point_id", Id, primary_key=True),
+        sa.Column("sessions", sa.Integer, nullable=False, default=0),
+        sa.Index(f"ix_{name}_cp", "charge_point_id", "hour"),
+    )
+
+
+SESSIONS_BY_CP = {grain: _sessions_by_cp(grain) for grain in ROLLUP_GRAINS}
+"""Sessions per charge point and day or month of the reports' zone, whatever the connector, id
+tag or bucket: energy by charge point over a year reads one row per charge point and month (the
+per-connector month rows by energy and duration bucket were some 175 a charge point)."""
 
 NETWORK_DROPS = ("charge_point_id", "evse_id", "connector_id", "id_tag", "peak_power_w")
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from voltline.services.reports.classes import status_class
 from voltline.store import tables as t
 
 # table → (key columns, summed columns, maxed columns)
@@ -53,13 +54,17 @@ for _table, _grains in t.COARSER.items():
         ROLLUPS[_coarse] = (tuple(k for k in _key if k not in _dropped), _summed, _maxed)
 for _grain in (t.BY_TAG_DAY, t.BY_TAG_MONTH):
     ROLLUPS[_grain[t.report_energy]] = (("hour", "id_tag"), ("energy_wh",), ("peak_power_w",))
-    ROLLUPS[_grain[t.report_sessions]] = (("hour", "id_tag"), ("sessions",), ())
+    ROLLUPS[_grain[t.report_sessions]] = (("hour", "id_tag"), ("sessions", "flagged"), ())
 for _table, _network in t.NETWORK.items():
     _key, _summed, _maxed = ROLLUPS[_table]
     for _target in (_network, *t.NETWORK_COARSER[_network].values()):
         ROLLUPS[_target] = (tuple(k for k in _key if k not in t.NETWORK_DROPS), _summed,
                             tuple(m for m in _maxed if m not in t.NETWORK_DROPS))
 ROLLUPS[t.report_session_starts_month] = (("hour", "hour_of_day", "day_of_week"), ("sessions",), ())
+for _coarse in t.SESSIONS_BY_CP.values():
+    ROLLUPS[_coarse] = (("hour", "charge_point_id"), ("sessions",), ())
+for _coarse in t.STATUS_CLASSES_BY.values():
+    ROLLUPS[_coarse] = (("hour", "charge_point_id", "evse_id", "connector_id"), t.STATUS_CLASS_SECONDS, ())
 
 ADDING = {
     name: {table: _adding(dialect, table) for table in ROLLUPS}
@@ -113,7 +118,8 @@ def _projected(table: sa.Table, rows: list[dict[str, Any]], hour: Any) -> list[d
 
 async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Add hourly `rows` to `table`, to its day and month rollups, to the network's hourly, daily
-    and monthly ones, to the daily and monthly ones by id tag and to those by time of day."""
+    and monthly ones, to the daily and monthly ones by id tag, to those by time of day and (for
+    sessions) to those by charge point."""
     if not rows:
         return
     adding = ADDING[conn.dialect.name]
@@ -132,10 +138,31 @@ async def add_rows(conn: Any, grains: Grains, table: sa.Table, rows: list[dict[s
         day = lambda hour: grains.start(hour, "day")  # noqa: E731
         await conn.execute(adding[t.BY_TAG_DAY[table]], _projected(t.BY_TAG_DAY[table], rows, day))
         await conn.execute(adding[t.BY_TAG_MONTH[table]], _projected(t.BY_TAG_MONTH[table], rows, month))
+    if table is t.report_status:
+        await _add_classes(conn, grains, rows)
     if table is t.report_sessions:
+        for grain, coarse in t.SESSIONS_BY_CP.items():
+            await conn.execute(adding[coarse], _projected(coarse, rows, lambda hour, grain=grain: grains.start(hour, grain)))
         starts = []
         for row in rows:
             local = row["hour"].astimezone(grains.zone)
             starts.append({"hour": month(row["hour"]), "hour_of_day": local.hour, "day_of_week": local.weekday(),
                            "sessions": row["sessions"]})
         await conn.execute(adding[t.report_session_starts_month], merged(t.report_session_starts_month, starts))
+
+
+async def _add_classes(conn: Any, grains: Grains, rows: list[dict[str, Any]]) -> None:
+    """Status rows' seconds by class, to the day and month rollups by class (a row's entries
+    alone, no seconds, add nothing: utilisation reads seconds only)."""
+    timed = [row for row in rows if row["seconds"]]
+    if not timed:
+        return
+    adding = ADDING[conn.dialect.name]
+    for grain, coarse in t.STATUS_CLASSES_BY.items():
+        by_class = []
+        for row in timed:
+            values = dict.fromkeys(t.STATUS_CLASS_SECONDS, 0.0)
+            values[f"{status_class(row['status'])}_s"] = row["seconds"]
+            by_class.append({"hour": grains.start(row["hour"], grain), "charge_point_id": row["charge_point_id"],
+                             "evse_id": row["evse_id"], "connector_id": row["connector_id"], **values})
+        await conn.execute(adding[coarse], merged(coarse, by_class))

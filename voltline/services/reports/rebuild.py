@@ -33,7 +33,9 @@ REBUILT = (
     *(table for hourly in (t.report_energy, t.report_sessions, t.report_idle, t.report_status)
       for table in (hourly, *t.COARSER[hourly].values())),
     *(table for network in t.NETWORK.values() for table in (network, *t.NETWORK_COARSER[network].values())),
-    *t.BY_TAG_DAY.values(), *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *PEAK_TABLES,
+    *t.BY_TAG_DAY.values(), *t.BY_TAG_MONTH.values(), t.report_session_starts_month, *t.SESSIONS_BY_CP.values(),
+    *t.STATUS_CLASSES_BY.values(),
+    *PEAK_TABLES,
 )
 CHUNK = 2000  # transactions per read
 

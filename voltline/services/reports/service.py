@@ -16,6 +16,7 @@ from voltline.services.errors import Invalid
 from voltline.services.reports import views as v
 from voltline.services.reports.adding import Grains
 from voltline.services.reports.charging import charging_spans
+from voltline.services.reports.classes import status_class
 from voltline.services.reports.hours import DURATION_BUCKETS_S, ENERGY_BUCKETS_WH
 from voltline.services.reports.peaks import hour_watts
 from voltline.services.reports.periods import hours_of, period_start, periods
@@ -27,17 +28,9 @@ HOURLY, DAILY, MONTHLY = "hour", "day", "month"
 MAX_RANGE = timedelta(days=400)
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # periods are computed past both ends of a range
 DEFAULT_RANGE = timedelta(days=30)
-# 1.6's statuses of a connector in use but not charging, and 2.0.1's Occupied (2.0.1 reports no
-# Charging status: its charging state comes with the TransactionEvents).
-OCCUPIED = frozenset(("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Occupied"))
-_CLASS_OF = {"Charging": "charging", "Available": "available", "Unavailable": "unavailable", "Faulted": "faulted"}
 FLAG_FACTOR = 2.0  # a rate this many times its baseline is a rise
 FLAG_MIN_EVENTS = 3  # ... when it counts at least this many events
 NO_ERROR = "NoError"
-
-
-def status_class(status: str) -> str:
-    return "occupied" if status in OCCUPIED else _CLASS_OF.get(status, "unknown")
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -153,16 +146,24 @@ class Reports:
         chosen = min(starts, key=cost) + [(1, M, month_0, month_1)] + min(ends, key=cost)
         return [piece for piece in chosen if piece[2] < piece[3]]
 
-    def _signed_sums(self, table: sa.Table, f: v.ReportFilter, keys: tuple[str, ...], value: str) -> sa.Subquery:
-        """`value` of `table` summed over the range by `keys`, from its hourly, daily and
-        monthly rollups (_signed_pieces; the plain pieces if the range holds no whole month)."""
-        grains = {HOURLY: table, **t.COARSER[table]}
-        pieces = self._signed_pieces(f) or [(1, grain, a, b) for grain, a, b in self._pieces(f, "month")]
+    def _sum_pieces(self, f: v.ReportFilter) -> list[tuple[int, str, datetime, datetime]]:
+        """_signed_pieces, or the plain pieces if the range holds no whole month."""
+        return self._signed_pieces(f) or [(1, grain, a, b) for grain, a, b in self._pieces(f, "month")]
+
+    def _signed_sums(self, table: sa.Table, f: v.ReportFilter, keys: tuple[str, ...], value: str | tuple[str, ...],
+                     coarser: dict[str, sa.Table] | None = None,
+                     pieces: list[tuple[int, str, datetime, datetime]] | None = None) -> sa.Subquery:
+        """`value` (or each of several) of `table`, to be summed over the range by `keys`, from
+        its hourly, daily and monthly rollups (or `coarser`'s days and months) as _sum_pieces
+        cuts the range (or as `pieces`, none empty)."""
+        values = (value,) if isinstance(value, str) else value
+        grains = {HOURLY: table, **(coarser or t.COARSER[table])}
+        pieces = self._sum_pieces(f) if pieces is None else pieces
         selects = []
         for sign, grain, start, end in pieces:
             source = grains[grain]
             selects.append(
-                sa.select(*(source.c[name] for name in keys), (source.c[value] * sign).label(value))
+                sa.select(*(source.c[name] for name in keys), *((source.c[name] * sign).label(name) for name in values))
                 .where(source.c.hour >= start, source.c.hour < end, *self._where(source, f))
             )
         return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
@@ -248,18 +249,43 @@ class Reports:
         return {row[0]: int(row.n or 0) for row in rows}
 
     async def energy_by_charge_point(self, f: v.ReportFilter) -> v.EnergyByChargePoint:
-        e = self._source(t.report_energy, f).c
-        rows = await self._rows(
-            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
-        )
-        sessions = await self._sessions_by(f, "charge_point_id")
-        energy = {row.charge_point_id: row.wh or 0.0 for row in rows}
+        if f.id_tags or f.parent_id_tag is not None:
+            # Only the hours keep the id tag.
+            e = self._source(t.report_energy, f).c
+            rows = await self._rows(
+                sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
+            )
+            sessions = await self._sessions_by(f, "charge_point_id")
+            energy = {row.charge_point_id: row.wh or 0.0 for row in rows}
+        else:
+            energy, sessions = await self._by_charge_point(f)
         items = [
             v.ChargePointEnergy(cp, _r(energy.get(cp, 0.0)), sessions.get(cp, 0))
             for cp in energy.keys() | sessions.keys()
         ]
         items.sort(key=lambda item: (-item.energy_wh, item.charge_point_id))
         return v.EnergyByChargePoint(_r(sum(energy.values())), items)
+
+    async def _by_charge_point(self, f: v.ReportFilter) -> tuple[dict[str, float], dict[str, int]]:
+        """Energy and sessions by charge point, summed over the range: whole months, and at each
+        edge the cheaper of its days and hours or the month holding it less what lies outside
+        (_signed_pieces); the sessions from the per-charge-point days and months
+        (SESSIONS_BY_CP), not the per-connector rows by bucket."""
+        e = self._signed_sums(t.report_energy, f, ("charge_point_id",), "energy_wh").c
+        s = self._signed_sums(t.report_sessions, f, ("charge_point_id",), "sessions", t.SESSIONS_BY_CP).c
+        sessions = {
+            row.charge_point_id: int(row.n) for row in await self._rows(
+                sa.select(s.charge_point_id, sa.func.sum(s.sessions).label("n")).group_by(s.charge_point_id))
+            if row.n
+        }
+        rows = await self._rows(
+            sa.select(e.charge_point_id, sa.func.sum(e.energy_wh).label("wh")).group_by(e.charge_point_id)
+        )
+        # A charge point only in what a month's row less its days outside the range took away
+        # sums to zero (give or take the floats' last digits), with no session: as if never read.
+        energy = {row.charge_point_id: row.wh or 0.0 for row in rows
+                  if row.charge_point_id in sessions or abs(row.wh or 0.0) >= 1e-6}
+        return energy, sessions
 
     async def energy_by_id_tag(self, f: v.ReportFilter, group: str = "id_tag") -> v.EnergyByIdTag:
         if group not in ("id_tag", "parent"):
@@ -361,13 +387,29 @@ class Reports:
     async def utilisation(self, f: v.ReportFilter, group: str = "connector") -> v.UtilisationReport:
         if group not in ("connector", "charge_point"):
             raise Invalid("group is connector or charge_point", code="invalid_group")
-        st = self._signed_sums(t.report_status, f, ("charge_point_id", "evse_id", "connector_id", "status"), "seconds").c
-        rows = await self._rows(
-            sa.select(st.charge_point_id, st.evse_id, st.connector_id, st.status,
-                      sa.func.sum(st.seconds).label("seconds"))
-            .where(st.connector_id > 0)
-            .group_by(st.charge_point_id, st.evse_id, st.connector_id, st.status)
-        )
+        # Whole days and months from the rollups by class of status (a row a connector), the
+        # hours from those by status; summed before a near-zero sum is dropped (below).
+        keys = ("charge_point_id", "evse_id", "connector_id")
+        pieces = self._sum_pieces(f)
+        sums: dict[tuple[str, int, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
+        coarse = [piece for piece in pieces if piece[1] != HOURLY]
+        if coarse:
+            sc = self._signed_sums(t.report_status, f, keys, t.STATUS_CLASS_SECONDS, t.STATUS_CLASSES_BY, coarse).c
+            for row in await self._rows(
+                sa.select(*(sc[k] for k in keys), *(sa.func.sum(sc[c]).label(c) for c in t.STATUS_CLASS_SECONDS))
+                .where(sc.connector_id > 0).group_by(*(sc[k] for k in keys))
+            ):
+                entry = sums[(row[0], row[1], row[2])]
+                for i, name in enumerate(v.STATUS_CLASSES, 3):  # STATUS_CLASS_SECONDS' order
+                    entry[name] += row[i] or 0.0
+        hourly = [piece for piece in pieces if piece[1] == HOURLY]
+        if hourly:
+            st = self._signed_sums(t.report_status, f, (*keys, "status"), "seconds", pieces=hourly).c
+            for row in await self._rows(
+                sa.select(st.charge_point_id, st.evse_id, st.connector_id, st.status, sa.func.sum(st.seconds).label("seconds"))
+                .where(st.connector_id > 0).group_by(st.charge_point_id, st.evse_id, st.connector_id, st.status)
+            ):
+                sums[(row.charge_point_id, row.evse_id, row.connector_id)][status_class(row.status)] += row.seconds or 0.0
         c = t.connectors.c
         current = await self._rows(
             sa.select(c.charge_point_id, t.CONNECTOR_EVSE_KEY.label("evse_id"), c.connector_id, c.status, c.status_at)
@@ -378,12 +420,12 @@ class Reports:
         # By (charge point, EVSE, connector): a 2.0.1 station numbers connectors per EVSE (the
         # rollups' and CONNECTOR_EVSE_KEY's EVSE 0: numbered as 1.6 numbers them).
         seconds: dict[tuple[str, int, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(v.STATUS_CLASSES, 0.0))
-        for row in rows:
-            # A status only in what a month's row less its days outside the range took away
-            # sums to zero (give or take the floats' last digits): as if never read.
-            if row.seconds is not None and abs(row.seconds) < 1e-6:
-                continue
-            seconds[(row.charge_point_id, row.evse_id, row.connector_id)][status_class(row.status)] += row.seconds or 0.0
+        for key, found in sums.items():
+            for name, value in found.items():
+                # A class only in what a month's row less its days outside the range took away
+                # sums to zero (give or take the floats' last digits): as if never read.
+                if abs(value) >= 1e-6:
+                    seconds[key][name] += value
         for row in current:
             # The status it is in now has run since it was reported: not in the rollups yet.
             entry = seconds[(row.charge_point_id, row.evse_id, row.connector_id)]
@@ -426,8 +468,8 @@ class Reports:
         )
         baseline = v.ReportFilter(f.start - timedelta(days=baseline_days), f.start, f.tz, f.charge_point_ids,
                                   ocpp_version=f.ocpp_version)
-        now_events, past_events = await self._events(f), await self._events(baseline)
         now_connected = await self._connected(f)
+        now_events, past_events = await self._events(f, now_connected), await self._events(baseline)
         end = min(f.end, now())
         items = []
         for point in points:
@@ -438,7 +480,8 @@ class Reports:
                 since = max(point.connected_at, start)
                 if since < end:
                     connected += (end - since).total_seconds()
-            connected = min(connected, span)
+            # A month's row less its days outside the range: the floats' last digits aside.
+            connected = min(max(connected, 0.0), span)
             ev = now_events.get(point.id, _Events())
             past = past_events.get(point.id, _Events())
             days = span / 86400
@@ -468,18 +511,19 @@ class Reports:
         return v.ReliabilityReport(baseline_days, items)
 
     async def _connected(self, f: v.ReportFilter) -> dict[str, list[float]]:
-        k = self._source(t.report_connectivity, f).c
+        k = self._signed_sums(t.report_connectivity, f, ("charge_point_id",), ("connected_s", "connects")).c
         rows = await self._rows(
             sa.select(k.charge_point_id, sa.func.sum(k.connected_s).label("s"), sa.func.sum(k.connects).label("n"))
             .group_by(k.charge_point_id)
         )
         return {row.charge_point_id: [row.s or 0.0, int(row.n or 0)] for row in rows}
 
-    async def _events(self, f: v.ReportFilter) -> dict[str, _Events]:
+    async def _events(self, f: v.ReportFilter, connected: dict[str, list[float]] | None = None) -> dict[str, _Events]:
+        """`connected`: _connected(f), if already read."""
         events: dict[str, _Events] = defaultdict(_Events)
-        for charge_point_id, (_, connects) in (await self._connected(f)).items():
+        for charge_point_id, (_, connects) in (connected if connected is not None else await self._connected(f)).items():
             events[charge_point_id].reconnects = int(connects)
-        st = self._source(t.report_status, f).c
+        st = self._signed_sums(t.report_status, f, ("charge_point_id", "status", "error_code"), "entries").c
         faulty = sa.or_(st.status == "Faulted", st.error_code != NO_ERROR)
         for row in await self._rows(
             sa.select(st.charge_point_id, st.error_code, sa.func.sum(st.entries).label("n"))
