@@ -41,9 +41,10 @@ class RowBatch:
 
     def add(self, inserts: Inserts, count: int) -> asyncio.Future[Any]:
         """A future of these `count` rows, resolved (None) once committed; queued at the end of the turn."""
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         if not self._parts:
-            asyncio.get_running_loop().call_soon(self.flush)
+            loop.call_soon(self.flush)
         tables = self._tables
         for table, rows in inserts:
             if rows:
