@@ -108,3 +108,21 @@ def test_201_sampled_values_have_their_multiplier_applied_and_their_signed_value
 def test_16_sampled_values_are_stored_as_before() -> None:
     [sample] = mv.normalize([{"timestamp": "2026-11-01T10:00:00Z", "sampledValue": [{"value": "1.5", "unit": "kWh"}]}])
     assert sample.fields() == (1500.0, "Wh", "1.5", "kWh", mv.ENERGY_REGISTER, None, "Sample.Periodic", "Outlet", "Raw")
+
+
+def test_latest_of_several_measurands_agrees_with_latest_of_each() -> None:
+    samples = normalize([
+        {"timestamp": "2026-01-01T00:01:00Z", "sampledValue": [
+            {"value": "100"}, {"value": "7", "measurand": "Power.Active.Import", "unit": "W"},
+            {"value": "9", "measurand": "Power.Active.Import", "unit": "W", "phase": "L1"},
+            {"value": "40", "measurand": "SoC", "unit": "Percent"},
+        ]},
+        {"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": "300"}]},  # older, sent later
+        {"timestamp": "2026-01-01T00:01:00Z", "sampledValue": [{"value": "150"}]},  # as new: the later wins
+        {"timestamp": "2026-01-01T00:02:00Z", "sampledValue": [
+            {"value": "n/a", "measurand": "SoC", "format": "SignedData"},  # no value: not the newest
+        ]},
+    ])
+    measurands = ("Energy.Active.Import.Register", "Power.Active.Import", "SoC", "Voltage")
+    assert mv.latest_of(samples, measurands) == {m: latest(samples, m) for m in measurands if latest(samples, m) is not None}
+    assert mv.latest_of(samples, measurands) == {"Energy.Active.Import.Register": 150.0, "Power.Active.Import": 7.0, "SoC": 40.0}

@@ -60,19 +60,22 @@ class InsertPlan:
         """SQLite: multi-row INSERTs of at most `chunk` rows, timestamps as SQLAlchemy's text."""
         values_of, positions = self._values, self.timestamp_positions
         flat: list[Any] = []
-        # Rows written together mostly share their timestamp objects (the samples of one meter
-        # value, log frames of one millisecond): convert each distinct one once.
-        last_stamp: Any = None
-        last_text: str | None = None
+        # Rows written together mostly share their timestamps (the readings of charge points
+        # that sent the same second's, log frames of one millisecond, a 2.0.1 event's time and
+        # its meter value's): convert each distinct one once. By value, not by object: a
+        # batch's rows come from many frames, each parsed apart; and a row's timestamps (an
+        # event's own and its receipt) alternate, so the last one converted is seldom the next.
+        texts: dict[datetime, str] = {}
         for row in rows:
             values = list(values_of(row))
             for i in positions:
                 stamp = values[i]
                 if stamp is None:
                     continue
-                if stamp is not last_stamp:
-                    last_stamp, last_text = stamp, sqlite_timestamp(stamp)
-                values[i] = last_text
+                text = texts.get(stamp)
+                if text is None:
+                    text = texts[stamp] = sqlite_timestamp(stamp)
+                values[i] = text
             flat.extend(values)
         width, chunk = len(self.columns), self.chunk
         result = []

@@ -247,3 +247,16 @@ def latest(samples: list[SampledValue], measurand: str, phase: str | None = None
             if found is None or sample.timestamp >= found.timestamp:
                 found = sample
     return found.value if found else None
+
+
+def latest_of(samples: list[SampledValue], measurands: tuple[str, ...]) -> dict[str, float]:
+    """`latest(samples, m)` of each of `measurands` that has one (totals only), in one pass: a
+    meter value's live reading wants three of them."""
+    found: dict[str, SampledValue] = {}
+    for sample in samples:
+        measurand = sample.measurand
+        if measurand in measurands and sample.phase is None and sample.value is not None:
+            newest = found.get(measurand)
+            if newest is None or sample.timestamp >= newest.timestamp:
+                found[measurand] = sample
+    return {measurand: sample.value for measurand, sample in found.items()}  # type: ignore[misc]

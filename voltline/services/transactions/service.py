@@ -43,6 +43,8 @@ from voltline.store.database import Store
 
 log = logging.getLogger("voltline.transactions")
 
+LIVE_MEASURANDS = (mv.ENERGY_REGISTER, mv.POWER, "SoC")  # what a live reading shows
+
 START, STOP = AuthorizationContext.START, AuthorizationContext.STOP
 
 # A RemoteStartTransaction is matched to a StartTransaction that follows within this window.
@@ -578,9 +580,8 @@ class TransactionService:
         reading = self.live.get((identity, connector_id))
         if reading is None or reading.transaction_id != transaction_id:
             return
-        energy = mv.latest(samples, mv.ENERGY_REGISTER)
-        power = mv.latest(samples, mv.POWER)
-        soc = mv.latest(samples, "SoC")
+        latest = mv.latest_of(samples, LIVE_MEASURANDS)
+        energy, power, soc = latest.get(mv.ENERGY_REGISTER), latest.get(mv.POWER), latest.get("SoC")
         if energy is not None:
             reading.energy_wh = energy
         if power is not None:
