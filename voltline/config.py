@@ -24,6 +24,7 @@ ENV_PREFIX = "VOLTLINE_"
 NOT_SETTINGS = frozenset({
     "VOLTLINE_CONFIG", "VOLTLINE_SIMULATE_PASSWORD", "VOLTLINE_USER_PASSWORD", "VOLTLINE_VENV",
     "VOLTLINE_WORKER_PARENT",  # `serve --workers`: the pid of the parent a worker dies with
+    "VOLTLINE_WORKER",  # `serve --workers`: a worker's number, which its log lines carry
 })
 NOT_SETTINGS_PREFIXES = ("VOLTLINE_TEST_",)
 
