@@ -258,6 +258,7 @@ class Voltline:
         schema = await ensure_schema(self.store.engine)
         if schema == "created":
             log.info("created the database schema")
+        self.store.schema_ready()
         await self.services.load()
         await self.gateway.start()
         config = uvicorn.Config(

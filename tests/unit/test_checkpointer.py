@@ -105,3 +105,30 @@ def test_a_statistics_pass_that_failed_is_tried_again_soon(tmp_path: Path, monke
         checkpointer.stop()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't'").fetchone()[0] == 1
+
+
+async def test_a_stores_statistics_wait_until_its_schema_is_ready(tmp_path: Path) -> None:
+    """While the server migrates, a migration may be replacing the tables a pass would analyze:
+    the store's checkpointer keeps no statistics until it is told the schema is ready."""
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("CREATE INDEX ix_t ON t (x)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(100)])
+    store = Store(f"sqlite:///{path}")
+    writer = store._sqlite_writer
+    assert writer is not None
+    checkpointer = writer._checkpointer
+    checkpointer._interval = 0.02
+    try:
+        await asyncio.sleep(0.3)  # many of its turns
+        assert checkpointer.statistics_refreshed == 0
+        store.schema_ready()
+        deadline = time.monotonic() + 10
+        while checkpointer.statistics_refreshed == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert checkpointer.statistics_refreshed >= 1
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't'").fetchone()[0] == 1

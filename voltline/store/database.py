@@ -252,6 +252,11 @@ class Store:
         for lane in self._lanes:
             lane.fail_queued(error)
 
+    def schema_ready(self) -> None:
+        """The schema is migrated: SQLite's planner statistics may be kept from now on."""
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.schema_ready()
+
     async def close(self) -> None:
         self._row_batch.flush()  # what this turn gathered is queued before the lanes drain
         self._closing = True

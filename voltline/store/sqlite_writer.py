@@ -48,7 +48,12 @@ class SQLiteWriter:
         sqlite_pragmas_on_connect(self.reader, busy_timeout_ms=100)
         if self.queries is not None:
             sqlite_pragmas_on_connect(self.queries, busy_timeout_ms=100)
-        self._checkpointer = Checkpointer(path)
+        # Statistics wait for the schema: analyzing while the server migrates met tables that a
+        # migration was replacing ("no such table"). Store.schema_ready lets them start.
+        self._checkpointer = Checkpointer(path, statistics=False)
+
+    def schema_ready(self) -> None:
+        self._checkpointer.statistics.set()
 
     async def run(self, apply: Callable[[Any], Awaitable[list[Any]]], lock_wait: float | None = None) -> list[Any]:
         loop = asyncio.get_running_loop()
@@ -95,8 +100,12 @@ class Checkpointer:
     few tens of milliseconds however big), and PRAGMA optimize as it stops."""
 
     def __init__(self, path: str, interval: float = 0.5, rewind_frames: int = 16384,
-                 stats_interval: float = 3600.0) -> None:
+                 stats_interval: float = 3600.0, statistics: bool = True) -> None:
         self._path = path
+        # Set: the statistics are kept (cleared until the schema is migrated, see SQLiteWriter).
+        self.statistics = threading.Event()
+        if statistics:
+            self.statistics.set()
         self.rewind_frames = rewind_frames
         self.rewind_wanted = False
         self._interval = interval
@@ -121,13 +130,14 @@ class Checkpointer:
                     self.rewind_wanted = True
             except sqlite3.Error as error:
                 log.warning("WAL checkpoint failed: %s", error)
-            if conn is not None and (stats_due is None or time.monotonic() >= stats_due):
+            if conn is not None and self.statistics.is_set() and (stats_due is None or time.monotonic() >= stats_due):
                 done = self._refresh_statistics(conn, everything=stats_due is not None)
                 # A pass that failed (the schema changing under it as the server migrates, a busy
                 # writer) is tried again soon, not an hour later.
                 stats_due = time.monotonic() + (self.stats_interval if done else STATS_RETRY_S)
         if conn is not None:
-            self._refresh_statistics(conn, everything=False)
+            if self.statistics.is_set():
+                self._refresh_statistics(conn, everything=False)
             conn.close()
 
     def _refresh_statistics(self, conn: sqlite3.Connection, everything: bool) -> bool:
