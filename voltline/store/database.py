@@ -24,7 +24,6 @@ from voltline.store.engine import all_rows, connection, create_engine
 from voltline.store.errors import DatabaseUnavailable, StoreBusy
 from voltline.store.lanes import Lane, Write, WriteFn
 from voltline.store.operator_reads import OPERATOR_READ_SETTINGS, ReaderLoop, SQLiteReaders
-from voltline.store.row_batches import RowBatch
 from voltline.store.sqlite_writer import InlineConnection, SQLiteWriter
 
 __all__ = ["Store", "WriteFn", "create_engine"]
@@ -80,7 +79,6 @@ class Store:
         elif self._sqlite_writer.queries is not None:
             self._sqlite_reads = SQLiteReaders(self._sqlite_writer.queries, query_timeout)
         self.rejected = 0  # writes refused at once: a lane full, or the database away
-        self._row_batch = RowBatch(self._submit, self._count_refused)
 
     @property
     def commits(self) -> int:
@@ -183,24 +181,11 @@ class Store:
         charge point or operator waits for: they give way to the others.
 
         Fails at once, without queueing, with StoreBusy when its lane holds as much as it may,
-        and with DatabaseUnavailable while the circuit is open (the database was found away).
-        Pure row inserts (not `background`) are queued at the end of the loop's turn, together
-        (row_batches): their future fails then, for the same reasons."""
-        if fn is None:
-            if background:
-                return self._submit(Write(None, inserts), self._background, background=True)
-            if self._closing:
-                raise RuntimeError("the store is closing")
-            # Pure row inserts of one turn of the loop share one write (see row_batches); one
-            # that would be refused now (the lane full, the circuit open) is, at once, as before.
-            rows = sum([len(inserted) for _, inserted in inserts])
-            if self._commits.breaker.open_until or not self._appends.has_room(self._row_batch.rows + rows):
-                return self._submit(Write(None, inserts))
-            return self._row_batch.add(inserts, rows)
-        return self._submit(Write(fn, inserts))
-
-    def _count_refused(self, writes: int) -> None:
-        self.rejected += writes
+        and with DatabaseUnavailable while the circuit is open (the database was found away)."""
+        write = Write(fn, inserts)
+        if background and fn is None:
+            return self._submit(write, self._background, background=True)
+        return self._submit(write)
 
     async def execute(self, statement: sa.Executable, parameters: dict[str, Any]) -> None:
         """Run one statement as an ordered write; return once committed.
@@ -258,7 +243,6 @@ class Store:
             self._sqlite_writer.schema_ready()
 
     async def close(self) -> None:
-        self._row_batch.flush()  # what this turn gathered is queued before the lanes drain
         self._closing = True
         for lane in self._lanes:
             await lane.drain()

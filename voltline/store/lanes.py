@@ -115,14 +115,6 @@ class Lane:
     def __len__(self) -> int:
         return len(self._ordered) + len(self._rows)
 
-    def has_room(self, rows: int) -> bool:
-        """Whether a write of `rows` inserted rows fits within the bounds now (its text not
-        counted; an empty lane's rule of taking one write alone, whatever its size, aside)."""
-        return (
-            self.queued_rows + rows + 1 <= self.max_rows
-            and self.queued_bytes + WRITE_BYTES + ROW_BYTES * rows <= self.max_bytes
-        )
-
     async def _run(self) -> None:
         batch_max, inline = self._batch_max, self._inline
         while True:
