@@ -158,11 +158,12 @@ async def _add_classes(conn: Any, grains: Grains, rows: list[dict[str, Any]]) ->
     if not timed:
         return
     adding = ADDING[conn.dialect.name]
+    classed = []
+    for row in timed:  # each row's class once, for both grains
+        values = dict.fromkeys(t.STATUS_CLASS_SECONDS, 0.0)
+        values[f"{status_class(row['status'])}_s"] = row["seconds"]
+        classed.append((row, {"charge_point_id": row["charge_point_id"], "evse_id": row["evse_id"],
+                              "connector_id": row["connector_id"], **values}))
     for grain, coarse in t.STATUS_CLASSES_BY.items():
-        by_class = []
-        for row in timed:
-            values = dict.fromkeys(t.STATUS_CLASS_SECONDS, 0.0)
-            values[f"{status_class(row['status'])}_s"] = row["seconds"]
-            by_class.append({"hour": grains.start(row["hour"], grain), "charge_point_id": row["charge_point_id"],
-                             "evse_id": row["evse_id"], "connector_id": row["connector_id"], **values})
+        by_class = [{"hour": grains.start(row["hour"], grain), **values} for row, values in classed]
         await conn.execute(adding[coarse], merged(coarse, by_class))
