@@ -91,8 +91,9 @@ class Transaction:
         self.id_tag_info = id_tag_info
         self._confirmed.set()
 
-    async def wait_confirmed(self, timeout: float = 10.0) -> int | str:
-        """Wait (real seconds) until the central system has assigned the transactionId."""
+    async def wait_confirmed(self, timeout: float = 30.0) -> int | str:
+        """Wait (real seconds) until the central system has answered the transaction's start.
+        The default outlasts a lost answer: the start is sent again after the call timeout."""
         async with asyncio.timeout(timeout):
             await self._confirmed.wait()
         assert self.transaction_id is not None
