@@ -134,3 +134,51 @@ async def test_two_evses_charging_on_their_connector_1_each_show_their_own_sessi
     assert "CS-DUO</a> / EVSE 2, 1" in overview and "CS-DUO</a> / EVSE 1, 1" in overview
     sessions = (await web.get("/sessions")).text
     assert "CS-DUO</a> / EVSE 2, 1" in sessions
+
+
+def _state_event(seq_no: int, state: str, minute: int, *, trigger: str = "ChargingStateChanged", **extra: Any) -> dict[str, Any]:
+    return {
+        "eventType": "Updated", "timestamp": f"2026-12-02T05:{minute:02d}:00Z", "triggerReason": trigger,
+        "seqNo": seq_no, "transactionInfo": {"transactionId": "tx-1", "chargingState": state},
+        "evse": {"id": 1, "connectorId": 1}, **extra,
+    }
+
+
+async def test_a_201_sessions_charging_state_shows_beside_its_occupied_connector_and_reaches_the_feed_when_it_changes(
+    web: httpx.AsyncClient, server: Voltline, connect: Any
+) -> None:
+    await server.services.charge_points.register("CS-DUO")
+    await server.store.write(lambda c: c.execute(
+        sa.insert(t.id_tags).values(id_tag="TAG-1", status="Accepted", max_active_transactions=0)))
+    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
+    await station.ok("BootNotification", BOOT)
+    await station.ok("StatusNotification", _status(1, 1, "Occupied"))
+
+    def badge(page: str) -> list[str]:
+        return re.findall(r"data-charging-state[^>]*>(\w+)<", _card(page, 1, 1))
+
+    async with server.bus.subscribe() as events:
+        started = _event("Started", 0, "tx-1", 1, 1000, 0, 0)
+        started["transactionInfo"]["chargingState"] = "EVConnected"
+        await station.ok("TransactionEvent", started)
+        assert badge((await web.get("/charge-points/CS-DUO")).text) == ["EVConnected"]
+        await station.ok("TransactionEvent", _state_event(1, "Charging", 1))
+        # A periodic event in the same state (applied in place) tells nothing new.
+        await station.ok("TransactionEvent", _state_event(2, "Charging", 2, trigger="MeterValuePeriodic", meterValue=[
+            {"timestamp": "2026-12-02T05:02:00Z", "sampledValue": [{"value": 2000, "measurand": "Energy.Active.Import.Register"}]}]))
+        await station.ok("TransactionEvent", _state_event(4, "SuspendedEV", 4))
+        # An event from before that, queued offline, arrives late: the newest state stands.
+        await station.ok("TransactionEvent", _state_event(3, "Charging", 3, offline=True))
+        assert badge((await web.get("/charge-points/CS-DUO")).text) == ["SuspendedEV"]
+        # The card given at the exact path (an event naming the token) after the index learnt it.
+        await station.ok("TransactionEvent", _state_event(5, "Charging", 5, idToken={"idToken": "TAG-1", "type": "ISO14443"}))
+        await station.ok("TransactionEvent", _state_event(6, "Charging", 6, trigger="MeterValuePeriodic"))
+        told = []
+        while not events.empty():
+            event = events.get_nowait()
+            if event.type == "transaction.charging_state":
+                told.append((event.data["charging_state"], event.data["evse_id"]))
+    assert told == [("EVConnected", 1), ("Charging", 1), ("SuspendedEV", 1), ("Charging", 1)]
+    assert badge((await web.get("/charge-points/CS-DUO")).text) == ["Charging"]
+    # The connector's own status stays what the station reported.
+    assert re.search(r'data-connector="1" data-evse="1">Occupied<', (await web.get("/charge-points/CS-DUO")).text)

@@ -168,6 +168,8 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
     # A session is on a connector as the charge point numbers it: (EVSE, connector) on 2.0.1,
     # the connector alone (EVSE null) on 1.6.
     sessions_at = {(s.evse_id, s.connector_id): s for s in active}
+    # 2.0.1's connector is Occupied while in use; whether the car charges its events tell.
+    charging = await views.transactions.charging_states([s.id for s in active if s.evse_id is not None])
     rows = []
     for connector in connectors:
         session = sessions_at.get((connector.evse_id, connector.connector_id))
@@ -175,6 +177,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
             {
                 "connector": connector,
                 "session": session,
+                "charging_state": charging.get(session.id) if session else None,
                 "power": views.transactions.power_w(session) if session else None,
                 "energy": session.energy_wh if session else None,
             }
@@ -185,6 +188,7 @@ async def charge_point_page(request: Request, charge_point_id: str) -> Response:
     for (evse_id, connector_id), session in sorted(sessions_at.items(), key=lambda item: (item[0][0] or 0, item[0][1])):
         if not any((c.evse_id, c.connector_id) == (evse_id, connector_id) for c in connectors):
             rows.append({"connector": None, "connector_id": connector_id, "evse_id": evse_id, "session": session,
+                         "charging_state": charging.get(session.id),
                          "power": views.transactions.power_w(session), "energy": session.energy_wh})
     return render(
         request,

@@ -225,6 +225,7 @@ _STATUS_CLASSES = {
     "Available": "ok",
     "Preparing": "info",
     "Charging": "charging",
+    "EVConnected": "info",  # 2.0.1's chargingState of a session: connected, not charging (yet)
     "SuspendedEV": "warn",
     "SuspendedEVSE": "warn",
     "Finishing": "info",

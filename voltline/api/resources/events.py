@@ -22,7 +22,7 @@ KEEPALIVE_S = 15.0
     "/events",
     summary="Stream live changes as server-sent events",
     description="Each event: `event: <type>` (e.g. connector.status, transaction.started, meter_values, "
-    "transaction.stopped, charge_point.connected) and `data:` a JSON object with type, charge_point_id, at "
+    "transaction.stopped, transaction.charging_state (a 2.0.1 session's chargingState, when it changes), charge_point.connected) and `data:` a JSON object with type, charge_point_id, at "
     "and data. A comment line arrives first, once the stream is subscribed, and every 15 s as keep-alive.",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "an endless event stream"}},

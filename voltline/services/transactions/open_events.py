@@ -55,6 +55,7 @@ class OpenTransaction:
     meter_start: int
     highest_seq_no: int
     missing: set[int]  # the seqNos below the highest not applied (yet)
+    charging_state: str | None = None  # as the newest event told it, once one did
 
     def has_seen(self, seq_no: int) -> bool:
         return seq_no <= self.highest_seq_no and seq_no not in self.missing
@@ -83,6 +84,9 @@ class OpenTransactions:
 
     def __contains__(self, key: Key) -> bool:
         return key in self._open
+
+    def get(self, key: Key) -> OpenTransaction | None:
+        return self._open.get(key)
 
     def updated_in_place(
         self, key: Key, seq_no: int, timestamp: datetime, evse_id: int | None, connector_id: int | None,

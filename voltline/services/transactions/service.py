@@ -283,6 +283,8 @@ class TransactionService:
             if tx is not None:
                 return await self._updated_in_place(identity, event, samples, tx)
         # The exact path decides, and what it finds is learnt again once it is committed.
+        before = self.open_events.get(key)
+        told = before.charging_state if before is not None else None
         self.open_events.forget(key)
         encoded = mv.encode(samples)
         await self.shapes.know(encoded)
@@ -300,6 +302,13 @@ class TransactionService:
         if result.repeated:
             return result
         transaction_id, place = result.transaction_id, result.place
+        if known is not None:
+            if event.charging_state is not None and event.seq_no == known.highest_seq_no:
+                known.charging_state = event.charging_state  # the newest event of an open transaction
+                if event.charging_state != told:
+                    self._charging_state_told(identity, place, transaction_id, event)
+            else:
+                known.charging_state = told  # an older event (or one without a state) changes nothing
         details = {"ocpp_transaction_id": event.ocpp_transaction_id, "evse_id": place}
         if result.reservation_refused:
             log.warning(
@@ -360,6 +369,9 @@ class TransactionService:
         if samples:
             self.rollups.meter_values(tx.transaction_id, samples)
             self._note_live(identity, place, tx.transaction_id, samples)
+        if event.charging_state not in (None, tx.charging_state) and event.seq_no == tx.highest_seq_no:
+            tx.charging_state = event.charging_state
+            self._charging_state_told(identity, place, tx.transaction_id, event)
         return EventResult(
             tx.transaction_id, None, place=place, connector_id=tx.connector_id, id_tag=tx.id_tag,
             id_tag_status=tx.id_tag_status, meter_start=tx.meter_start, started_at=tx.started_at, samples=samples,
@@ -511,6 +523,14 @@ class TransactionService:
                 },
             )
         )
+
+    def _charging_state_told(self, identity: str, place: int, transaction_id: int, event: TransactionEventData) -> None:
+        """A 2.0.1 session's chargingState, newly told: its connector says only Occupied."""
+        self._bus.publish(Event(
+            "transaction.charging_state", identity,
+            {"transaction_id": transaction_id, "connector_id": place, "evse_id": place,
+             "charging_state": event.charging_state, "ocpp_transaction_id": event.ocpp_transaction_id},
+        ))
 
     def _stopped(
         self, identity: str, place: int | None, transaction_id: int, meter_stop: int, at: datetime, reason: str,

@@ -37,6 +37,7 @@ MISSING_SHOWN = 1000  # seqNos a transaction's gap list shows at most
 T = TypeVar("T")
 
 _tx = t.transactions.c
+_ev = t.transaction_events.c
 
 
 class TransactionView(ReadModel):
@@ -247,6 +248,22 @@ class TransactionViews:
                 )
             )
         return float(value or 0)
+
+    async def charging_states(self, transaction_ids: list[int]) -> dict[int, str]:
+        """The newest chargingState each of these transactions' events told (OCPP 2.0.1: its
+        connector says only Occupied while in use), by transaction id; none for 1.6 sessions."""
+        if not transaction_ids:
+            return {}
+        newest = (
+            sa.select(_ev.transaction_id, sa.func.max(_ev.seq_no).label("seq_no"))
+            .where(_ev.transaction_id.in_(transaction_ids), _ev.charging_state.is_not(None))
+            .group_by(_ev.transaction_id)
+            .subquery()
+        )
+        query = sa.select(_ev.transaction_id, _ev.charging_state).join(
+            newest, sa.and_(_ev.transaction_id == newest.c.transaction_id, _ev.seq_no == newest.c.seq_no)
+        )
+        return {row.transaction_id: row.charging_state for row in await self._store.query_all(query)}
 
     async def active_count(self) -> int:
         async with self._store.query() as conn:

@@ -252,6 +252,7 @@
       case "connector.status": return "connector " + d.connector_id + " is " + d.status + (d.error_code && d.error_code !== "NoError" ? " (" + d.error_code + ")" : "");
       case "transaction.started": return "started session #" + d.transaction_id + " on connector " + d.connector_id + " for " + d.id_tag;
       case "transaction.stopped": return "stopped session #" + d.transaction_id + " (" + d.reason + ")";
+      case "transaction.charging_state": return "session #" + d.transaction_id + " on EVSE " + d.evse_id + ": " + d.charging_state;
       case "meter_values": return null;
       default: return event.type.replace(/[._]/g, " ") + (d.status && !d.answer ? ": " + d.status : "");
     }
