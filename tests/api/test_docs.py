@@ -87,6 +87,7 @@ async def test_swagger_ui_renders_the_operations_with_other_hosts_blocked(server
     await context.route("**/*", only_this_server)
     page = await context.new_page()
     page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(60_000)  # a loaded host's first page load
     await page.goto(base + "/docs")
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Voltline", timeout=30_000)
     operations = page.locator(".opblock")
@@ -126,6 +127,7 @@ async def test_redoc_renders_the_operations_with_other_hosts_blocked(server: Vol
     await context.route("**/*", only_this_server)
     page = await context.new_page()
     page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(60_000)  # a loaded host's first page load
     await page.goto(f"http://127.0.0.1:{server.http_port}/redoc")
     # ReDoc parses a megabyte of script and the whole document first: slow on a busy machine.
     await expect(page.get_by_role("heading", name="Register a charge point")).to_be_visible(timeout=60_000)

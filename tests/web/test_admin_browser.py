@@ -17,7 +17,7 @@ import pytest
 import websockets
 
 from tests.ocpp_client import OcppClient
-from tests.web.test_browser import CHROMIUM_ARGS, backend_of, browser, log_in  # noqa: F401 (fixture)
+from tests.web.test_browser import CHROMIUM_ARGS, backend_of, browser, log_in, patient  # noqa: F401 (fixture)
 from voltline.app import Voltline
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -34,7 +34,7 @@ async def logged_in(browser: Browser, server: Voltline) -> tuple[BrowserContext,
     base = f"http://127.0.0.1:{server.http_port}"
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await log_in(page, base)
     return context, page, base
 

@@ -48,6 +48,14 @@ async def browser() -> AsyncIterator[Browser]:
             await b.close()
 
 
+def patient(page: Page) -> Page:
+    """A page whose waits last 15 s, and its navigations 60 s: on a loaded host a page load (the
+    first after Chromium starts, above all) has taken longer than 15 s with the server well."""
+    page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(60_000)
+    return page
+
+
 def backend_of(server: Voltline) -> str:
     return "sqlite" if server.settings.is_sqlite else "postgresql"
 
@@ -72,7 +80,7 @@ async def test_remote_session_from_the_dashboard(server: Voltline, operator: Any
     await server.services.charge_points.register("CP-BROWSER", description="Car park, level 2")
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
 
     await page.goto(base + "/login")
     await shoot(page, "login", server)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.test_browser import DESKTOP, PHONE, browser, log_in  # noqa: F401  (fixture; skips without Playwright)
+from tests.web.test_browser import DESKTOP, PHONE, browser, log_in, patient  # noqa: F401  (fixture; skips without Playwright)
 from voltline.app import Voltline
 
 from playwright.async_api import Browser, Dialog, Page, expect  # noqa: E402  isort: skip
@@ -33,7 +33,7 @@ async def shoot(page: Page, server: Voltline, name: str) -> None:
 async def new_page(browser: Browser, server: Voltline, viewport: dict[str, int] = DESKTOP) -> Page:
     context = await browser.new_context(viewport=viewport)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await log_in(page, f"http://127.0.0.1:{server.http_port}")
     return page
 

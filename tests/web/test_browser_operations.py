@@ -13,7 +13,7 @@ from ocpp.v201 import call
 
 from tests.commands.station201 import station as station201
 from tests.integration.sim_fixtures import Central, central, eventually, station  # noqa: F401
-from tests.web.test_browser import PHONE, SCREENSHOTS, backend_of, browser, log_in  # noqa: F401
+from tests.web.test_browser import PHONE, SCREENSHOTS, backend_of, browser, log_in, patient  # noqa: F401
 from tests.web.test_browser import shoot as shoot_page
 from voltline.app import Voltline
 
@@ -42,7 +42,7 @@ async def open_dashboard(server: Voltline, browser: Browser) -> tuple[Any, Page,
     # The operator's zone is the browser's (sent at login): UTC here, so the times typed are UTC.
     context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await log_in(page, base)
     return context, page, base
 

@@ -21,7 +21,7 @@ import pytest
 from tests.reports.test_live_reports import BERLIN, build_network
 from tests.web.charts import drawn_chart, values
 from tests.web.conftest import PASSWORD, USERNAME
-from tests.web.test_browser import DESKTOP, PHONE, browser, shoot  # noqa: F401  (browser: the fixture)
+from tests.web.test_browser import DESKTOP, PHONE, browser, patient, shoot  # noqa: F401  (browser: the fixture)
 from voltline.app import Voltline
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -64,7 +64,7 @@ async def test_every_report_page_charts_the_known_network_and_downloads_its_rows
     base = f"http://127.0.0.1:{server.http_port}"
     context = await browser.new_context(viewport=DESKTOP, timezone_id="Europe/Berlin", accept_downloads=True)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await page.goto(base + "/login")
     await page.get_by_label("Username").fill(USERNAME)
     await page.get_by_label("Password").fill(PASSWORD)

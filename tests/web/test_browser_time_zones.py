@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.web.charts import drawn_chart
 from tests.web.conftest import PASSWORD, USERNAME
-from tests.web.test_browser import DESKTOP, PHONE, browser, shoot  # noqa: F401  (browser: the fixture)
+from tests.web.test_browser import DESKTOP, PHONE, browser, patient, shoot  # noqa: F401  (browser: the fixture)
 from tests.web.test_time_zones import LATE_EVENING, add_session
 from voltline.app import Voltline
 from voltline.store import tables as t
@@ -27,7 +27,7 @@ async def test_a_new_operator_sees_times_in_the_browsers_zone(server: Voltline, 
     await add_session(server, 201, LATE_EVENING)
     context = await browser.new_context(viewport=DESKTOP, timezone_id="America/New_York")
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
 
     await page.goto(base + "/login")
     await page.get_by_label("Username").fill(USERNAME)

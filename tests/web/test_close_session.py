@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.web.test_browser import (  # noqa: F401 - `browser` is a fixture
-    DESKTOP, PHONE, SCREENSHOTS, backend_of, browser, log_in, shoot,
+    DESKTOP, PHONE, SCREENSHOTS, backend_of, browser, log_in, patient, shoot,
 )
 from voltline.services.transactions.views import TransactionFilter
 from voltline.app import Voltline
@@ -46,7 +46,7 @@ async def test_an_operator_closes_a_stuck_session_from_its_page_and_from_the_cha
     base = f"http://127.0.0.1:{server.http_port}"
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     asked: list[str] = []
 
     async def confirm(dialog: Any) -> None:

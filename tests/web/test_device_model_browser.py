@@ -11,7 +11,7 @@ import pytest
 from tests.integration.test_device_model import three_parts
 from tests.integration.v201_station import connected, until
 from tests.web import test_browser as browsers
-from tests.web.test_browser import DESKTOP, log_in, shoot
+from tests.web.test_browser import DESKTOP, log_in, patient, shoot
 from voltline.app import Voltline
 from voltline.services.device_model.views import VariableFilter
 
@@ -40,7 +40,7 @@ async def test_the_device_model_is_listed_filtered_and_set_from_the_page(
         await until(reported)
         context = await browser.new_context(viewport=DESKTOP)
         page = await context.new_page()
-        page.set_default_timeout(15_000)
+        patient(page)
         await log_in(page, base)
 
         await page.goto(base + "/charge-points/DM-WEB")

@@ -13,7 +13,7 @@ import pytest
 from tests.integration import sim_fixtures
 from tests.logged_frames import store_frames
 from tests.integration.sim_fixtures import METER_INTERVAL, SPEED, WAIT, Central, eventually
-from tests.web.test_browser import DESKTOP, browser, log_in  # noqa: F401  (fixture; skips without Playwright)
+from tests.web.test_browser import DESKTOP, browser, log_in, patient  # noqa: F401  (fixture; skips without Playwright)
 from voltline.app import Voltline
 from voltline.simulator import Simulator
 from voltline.services.message_log.search import FrameQuery
@@ -51,7 +51,7 @@ async def _page(server: Voltline, browser: Browser) -> Page:  # noqa: F811
     base = f"http://127.0.0.1:{server.http_port}"
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await log_in(page, base)
     await page.goto(base + "/charge-points/CS-EVSE")
     await expect(page.locator("#live-state")).to_have_text("live")

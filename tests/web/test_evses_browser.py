@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.ocpp_client import OcppClient
-from tests.web.test_browser import DESKTOP, browser, log_in, shoot  # noqa: F401  (fixture; skips without Playwright)
+from tests.web.test_browser import DESKTOP, browser, log_in, patient, shoot  # noqa: F401  (fixture; skips without Playwright)
 from voltline.app import Voltline
 
 from playwright.async_api import Browser, expect  # noqa: E402  (importable once test_browser was)
@@ -30,7 +30,7 @@ async def test_a_201_stations_evses_show_and_update_live(
     base = f"http://127.0.0.1:{server.http_port}"
     context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    patient(page)
     await log_in(page, base)
     await page.goto(base + "/charge-points/CS-LIVE")
     await expect(page.locator("#live-state")).to_have_text("live")
