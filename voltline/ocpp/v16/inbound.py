@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltline.ocpp import domain_needs as needs
 from voltline.ocpp import station_notices as notices
 from voltline.ocpp import timestamps
 from voltline.ocpp.frames import ErrorCode
@@ -22,22 +23,7 @@ from voltline.ocpp.v16.outbound import ID_TAG_LENGTH
 Payload = dict[str, Any]
 
 
-class IdTagVerdict(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def expiry_date(self) -> datetime | None: ...
-    @property
-    def parent_id_tag(self) -> str | None: ...
-
-
-class BootVerdict(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def current_time(self) -> datetime: ...
-    @property
-    def interval(self) -> int: ...
+IdTagVerdict = needs.IdVerdict
 
 
 class Started(Protocol):
@@ -52,24 +38,17 @@ class ChargePointAccess(Protocol):
     def lenient_actions(self) -> frozenset[str]: ...
 
 
-class ChargePoints(Protocol):
+class ChargePoints(needs.StationRecords, Protocol):
     async def boot(
         self, identity: str, *, vendor: str, model: str, serial_number: str | None = None,
         charge_box_serial_number: str | None = None, firmware_version: str | None = None, iccid: str | None = None,
         imsi: str | None = None, meter_type: str | None = None, meter_serial_number: str | None = None,
-    ) -> BootVerdict: ...
-
-    def heartbeat(self, identity: str) -> datetime: ...
+    ) -> needs.BootVerdict: ...
 
     async def status_notification(
         self, identity: str, *, connector_id: int, status: str, error_code: str = "NoError", info: str | None = None,
         vendor_id: str | None = None, vendor_error_code: str | None = None, timestamp: datetime | None = None,
     ) -> bool: ...
-
-    async def record_event(
-        self, identity: str, kind: str, status: str | None, *, request_id: int | None = None,
-        timestamp: datetime | None = None, detail: dict[str, Any] | None = None,
-    ) -> None: ...
 
     def access(self, identity: str) -> ChargePointAccess | None: ...
 
@@ -78,9 +57,7 @@ class Authorization(Protocol):
     async def authorize(self, id_tag: str, *, charge_point_id: str | None = None) -> IdTagVerdict: ...
 
 
-class Transactions(Protocol):
-    async def rebooted(self, identity: str, at: datetime) -> None: ...
-
+class Transactions(needs.MeteredTransactions, Protocol):
     async def connector_reported(
         self, identity: str, connector_id: int, status: str, timestamp: datetime | None
     ) -> object: ...
@@ -95,21 +72,6 @@ class Transactions(Protocol):
         reason: str | None = None, transaction_data: list[dict[str, Any]] | None = None,
     ) -> IdTagVerdict | None: ...
 
-    async def meter_values(
-        self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
-    ) -> None: ...
-
-
-class SignedCertificate(Protocol):
-    @property
-    def chain(self) -> str: ...
-
-
-class Certificates(Protocol):
-    async def sign_request(self, identity: str, csr_pem: str) -> SignedCertificate | None: ...
-
-    def deliver_after_answer(self, identity: str, signed: Any) -> None: ...
-
 
 class Services(Protocol):
     """What the 1.6 handlers need from the domain (see voltline/services), as it is structured
@@ -122,7 +84,7 @@ class Services(Protocol):
     @property
     def transactions(self) -> Transactions: ...
     @property
-    def certificates(self) -> Certificates: ...
+    def certificates(self) -> needs.Certificates: ...
 
 
 class Context(RegistrationGate):

@@ -7,39 +7,24 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from voltline.ocpp import commands as c
+from voltline.ocpp import domain_needs as needs
 from voltline.ocpp.registration import RegistrationGate
 from voltline.ocpp.v201.tokens import IdTokenVerdict
 
 Payload = dict[str, Any]
 
 
-class BootVerdict(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def current_time(self) -> datetime: ...
-    @property
-    def interval(self) -> int: ...
-
-
-class ChargePoints(Protocol):
+class ChargePoints(needs.StationRecords, Protocol):
     async def boot(
         self, identity: str, *, vendor: str, model: str, serial_number: str | None = None,
         firmware_version: str | None = None, iccid: str | None = None, imsi: str | None = None,
         reason: str | None = None,
-    ) -> BootVerdict: ...
-
-    def heartbeat(self, identity: str) -> datetime: ...
+    ) -> needs.BootVerdict: ...
 
     async def status_notification(
         self, identity: str, *, connector_id: int, evse_id: int | None = None, status: str,
         timestamp: datetime | None = None,
     ) -> bool: ...
-
-    async def record_event(
-        self, identity: str, kind: str, status: str | None, *, request_id: int | None = None,
-        timestamp: datetime | None = None, detail: dict[str, Any] | None = None,
-    ) -> None: ...
 
     async def record_events(self, identity: str, kind: str, entries: Sequence[Mapping[str, Any]]) -> None: ...
 
@@ -50,26 +35,13 @@ class Authorization(Protocol):
     ) -> IdTokenVerdict: ...
 
 
-class SignedCertificate(Protocol):
-    @property
-    def chain(self) -> str: ...
-
-
-class Certificates(Protocol):
-    async def sign_request(self, identity: str, csr_pem: str) -> SignedCertificate | None: ...
-
-    def deliver_after_answer(self, identity: str, signed: Any) -> None: ...
-
-
 # Transactions (transactions.py).
 class EventApplied(Protocol):
     @property
     def id_tag_info(self) -> IdTokenVerdict | None: ...
 
 
-class Transactions(Protocol):
-    async def rebooted(self, identity: str, at: datetime) -> None: ...
-
+class Transactions(needs.MeteredTransactions, Protocol):
     async def connector_reported(
         self, identity: str, connector_id: int, status: str, timestamp: datetime | None, evse_id: int | None = None
     ) -> object: ...
@@ -81,10 +53,6 @@ class Transactions(Protocol):
         evse_id: int | None = None, connector_id: int | None = None, meter_value: list[dict[str, Any]] = ...,
         remote_start_id: int | None = None, reservation_id: int | None = None,
     ) -> EventApplied: ...
-
-    async def meter_values(
-        self, identity: str, connector_id: int, transaction_id: int | None, meter_value: list[dict[str, Any]]
-    ) -> None: ...
 
 
 # The device model (device_model.py).
@@ -110,7 +78,7 @@ class Services(Protocol):
     @property
     def authorization(self) -> Authorization: ...
     @property
-    def certificates(self) -> Certificates: ...
+    def certificates(self) -> needs.Certificates: ...
 
     # Transactions (transactions.py).
     @property

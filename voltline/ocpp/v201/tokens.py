@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from voltline.ocpp import timestamps
+from voltline.ocpp.domain_needs import IdVerdict
 
 Payload = dict[str, Any]
 
 
-class IdTokenVerdict(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def expiry_date(self) -> datetime | None: ...
-    @property
-    def parent_id_tag(self) -> str | None: ...
-    # A verdict of the authorization service also tells `known` (is the token registered at all)
-    # and `parent_token_type`; one from elsewhere (a local list entry) need not.
+class IdTokenVerdict(IdVerdict, Protocol):
+    """A verdict of the authorization service also tells `known` (is the token registered at
+    all) and `parent_token_type`; one from elsewhere (a local list entry) need not."""
 
 
 # The type of a group token that is not itself a registered tag: a group made by the operator.
