@@ -17,11 +17,10 @@ import orjson
 import redis.asyncio as aioredis
 
 from voltline.bus.events import Event, EventBus
+from voltline.cluster.channel import Channel
 from voltline.cluster.connection import Keys
 
 log = logging.getLogger("voltline.cluster.events")
-
-RETRY_S = 1.0  # wait between attempts while Redis is away
 
 
 def encode(node_id: str, events: list[Event]) -> bytes:
@@ -44,13 +43,10 @@ class EventRelay:
     """Publishes this node's events to Redis and delivers the other nodes' into the local bus."""
 
     def __init__(self, redis: aioredis.Redis, bus: EventBus, node_id: str, keys: Keys = Keys()) -> None:
-        self._redis = redis
         self._bus = bus
         self._node_id = node_id
-        self._channel = keys.channel("events")
+        self._channel = Channel(redis, keys.channel("events"), self._received, log=log)
         self._pending: list[Event] = []
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(10_000)
-        self._dropped = 0
 
     def forward(self, event: Event) -> None:
         """Called by the bus for each local event: cheap, the send happens after this loop turn."""
@@ -60,50 +56,19 @@ class EventRelay:
 
     def _batch(self) -> None:
         events, self._pending = self._pending, []
-        if self._outbox.full():  # Redis away for long: the oldest batch goes, publishing never blocks
-            self._outbox.get_nowait()
-            self._dropped += 1
-        self._outbox.put_nowait(encode(self._node_id, events))
+        self._channel.publish(encode(self._node_id, events))  # Redis away for long: the oldest go
+
+    async def _received(self, payload: bytes) -> None:
+        node, events = decode(payload)
+        if node == self._node_id:
+            return
+        for event in events:
+            self._bus.deliver(event)
 
     async def run(self) -> None:
         """Both directions until cancelled; each lives through Redis going away and coming back."""
         self._bus.relay = self.forward
         try:
-            await asyncio.gather(self._send(), self._receive())
+            await self._channel.run()
         finally:
             self._bus.relay = None
-
-    async def _send(self) -> None:
-        while True:
-            payload = await self._outbox.get()
-            while True:
-                try:
-                    await self._redis.publish(self._channel, payload)
-                    break
-                except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-                    log.warning("events relay: cannot publish to Redis (%s); retrying", exc)
-                    await asyncio.sleep(RETRY_S)
-
-    async def _receive(self) -> None:
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self._channel)
-                log.info("events relay: subscribed to %s", self._channel)
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None or message["type"] != "message":
-                        continue
-                    node, events = decode(message["data"])
-                    if node == self._node_id:
-                        continue
-                    for event in events:
-                        self._bus.deliver(event)
-            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-                log.warning("events relay: Redis subscription lost (%s); resubscribing", exc)
-                await asyncio.sleep(RETRY_S)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # noqa: BLE001 - the connection is already gone
-                    pass
