@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
+from voltline.cluster.connection import REDIS_DOWN
+
 RETRY_S = 1.0  # wait between attempts while Redis is away
-REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 OUTBOX = 10_000  # payloads kept while Redis is away
 
 

@@ -32,7 +32,7 @@ import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from voltline.cluster.connection import Keys
+from voltline.cluster.connection import REDIS_DOWN, Keys
 from voltline.cluster.directory import Directory
 from voltline.cluster.presence import Holder, Presence
 from voltline.gateway.link import GatewayLink, check_in, decode_in, encode_in, read_in
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("voltline.cluster.commands")
 
 R = TypeVar("R", bound=Answer)
-REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 GROUP = "nodes"
 # Beyond the call's own timeout, for the way there and back: the holder answers its timeout first.
 GRACE_S = 5.0

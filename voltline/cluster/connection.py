@@ -17,6 +17,9 @@ import redis.asyncio as aioredis
 POOL_SIZE = 64
 POOL_WAIT_S = 5.0
 
+# What a call raises while Redis is away (restarting, unreachable): the callers retry or give up.
+REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
+
 
 def connect(url: str) -> aioredis.Redis:
     """A client that reconnects by itself: a Redis restart is lived through, never fatal.

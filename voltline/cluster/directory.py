@@ -21,12 +21,11 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from voltline.cluster.connection import Keys
+from voltline.cluster.connection import REDIS_DOWN, Keys
 from voltline.cluster.presence import Holder
 
 log = logging.getLogger("voltline.cluster.directory")
 
-REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 RETRY_S = 1.0
 BATCH = 500
 

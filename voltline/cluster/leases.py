@@ -12,11 +12,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from voltline.cluster.connection import Keys
+from voltline.cluster.connection import REDIS_DOWN, Keys
 
 log = logging.getLogger("voltline.cluster.leases")
 
-REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 # Extended only by its holder: a lease another node took meanwhile is left alone.
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
