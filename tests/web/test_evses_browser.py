@@ -42,5 +42,21 @@ async def test_a_201_stations_evses_show_and_update_live(
     await expect(evse2.locator("[data-status]")).to_have_text("Occupied")
     await expect(evse1.locator("[data-status]")).to_have_text("Available")
     await expect(page.get_by_text(re.compile(r"2\.0\.1 · registration Accepted"))).to_be_visible()
+
+    # A session on EVSE 2: its connector stays Occupied, its chargingState shows on the session
+    # and changes as the station tells it, without a reload.
+    def event(event_type: str, seq_no: int, state: str, minute: int, **extra: Any) -> dict[str, Any]:
+        return {"eventType": event_type, "timestamp": f"2026-12-02T05:{minute:02d}:00Z", "seqNo": seq_no,
+                "triggerReason": "CablePluggedIn" if seq_no == 0 else "ChargingStateChanged",
+                "transactionInfo": {"transactionId": "tx-live", "chargingState": state},
+                "evse": {"id": 2, "connectorId": 1}, **extra}
+
+    await station.ok("TransactionEvent", event("Started", 0, "EVConnected", 2))
+    state = evse2.locator("[data-charging-state]")
+    await expect(state).to_have_text("EVConnected")
+    await station.ok("TransactionEvent", event("Updated", 1, "Charging", 3))
+    await expect(state).to_have_text("Charging")
+    await expect(evse2.locator("[data-status]")).to_have_text("Occupied")
+    await expect(evse1.locator("[data-charging-state]")).to_have_count(0)
     await shoot(page, "charge-point-evses", server)
     await context.close()
