@@ -182,3 +182,5 @@ async def test_a_201_sessions_charging_state_shows_beside_its_occupied_connector
     assert badge((await web.get("/charge-points/CS-DUO")).text) == ["Charging"]
     # The connector's own status stays what the station reported.
     assert re.search(r'data-connector="1" data-evse="1">Occupied<', (await web.get("/charge-points/CS-DUO")).text)
+    # The overview's running sessions say it too.
+    assert re.search(r"CS-DUO</a> / EVSE 1, 1 <span [^>]*data-charging-state>Charging<", (await web.get("/")).text)

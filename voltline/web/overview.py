@@ -13,8 +13,9 @@ from voltline.web.zones import month_start, today_start
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
-STATUS_ORDER = ["Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved",
-                "Unavailable", "Faulted", OFFLINE]
+# Occupied: 2.0.1's connector in use (charging or not; its sessions' chargingState tells which).
+STATUS_ORDER = ["Available", "Preparing", "Charging", "Occupied", "SuspendedEV", "SuspendedEVSE", "Finishing",
+                "Reserved", "Unavailable", "Faulted", OFFLINE]
 # The feed: the newest requests in either direction with their answers, without the chatter.
 FEED = ExchangeFilter(calls_only=True, hide=("MeterValues", "Heartbeat"))
 FEED_LENGTH = 21
@@ -30,9 +31,10 @@ async def overview(request: Request) -> Response:
     statuses = await views.charge_points.connector_status_counts()
     active = await views.transactions.active()
     online = await views.charge_points.connected_among({s.charge_point_id for s in active})
+    charging = await views.transactions.charging_states([s.id for s in active if s.evse_id is not None])
     running = [
         {"session": s, "energy": s.energy_wh, "power": views.transactions.power_w(s),
-         "offline": s.charge_point_id not in online}
+         "offline": s.charge_point_id not in online, "charging_state": charging.get(s.id)}
         for s in active
     ]
     # Energy of a period: the sessions that finished in it and what the running ones delivered so far.
