@@ -82,6 +82,16 @@ def _event(event_type: str, seq_no: int, tx: str, evse: int, wh: float, w: float
     } | ({"idToken": {"idToken": "TAG-1", "type": "ISO14443"}} if seq_no == 0 else {})
 
 
+async def _booted_duo_with_a_tag(server: Voltline, connect: Any) -> OcppClient:
+    """CS-DUO registered, connected over 2.0.1 and booted; TAG-1 accepted."""
+    await server.services.charge_points.register("CS-DUO")
+    await server.store.write(lambda c: c.execute(
+        sa.insert(t.id_tags).values(id_tag="TAG-1", status="Accepted", max_active_transactions=0)))
+    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
+    await station.ok("BootNotification", BOOT)
+    return station
+
+
 def _card(page: str, evse: int, connector: int) -> str:
     start = page.index(f'data-evse-connector="{evse}/{connector}"')
     end = page.find("</article>", start)
@@ -91,11 +101,7 @@ def _card(page: str, evse: int, connector: int) -> str:
 async def test_two_evses_charging_on_their_connector_1_each_show_their_own_session(
     web: httpx.AsyncClient, server: Voltline, connect: Any, api: httpx.AsyncClient
 ) -> None:
-    await server.services.charge_points.register("CS-DUO")
-    await server.store.write(lambda c: c.execute(
-        sa.insert(t.id_tags).values(id_tag="TAG-1", status="Accepted", max_active_transactions=0)))
-    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
-    await station.ok("BootNotification", BOOT)
+    station = await _booted_duo_with_a_tag(server, connect)
     for evse, connector, status in ((1, 1, "Occupied"), (2, 1, "Occupied"), (2, 2, "Available")):
         await station.ok("StatusNotification", _status(evse, connector, status))
     await station.ok("TransactionEvent", _event("Started", 0, "tx-1", 1, 1000, 0, 0))
@@ -147,11 +153,7 @@ def _state_event(seq_no: int, state: str, minute: int, *, trigger: str = "Chargi
 async def test_a_201_sessions_charging_state_shows_beside_its_occupied_connector_and_reaches_the_feed_when_it_changes(
     web: httpx.AsyncClient, server: Voltline, connect: Any
 ) -> None:
-    await server.services.charge_points.register("CS-DUO")
-    await server.store.write(lambda c: c.execute(
-        sa.insert(t.id_tags).values(id_tag="TAG-1", status="Accepted", max_active_transactions=0)))
-    station: OcppClient = await connect("CS-DUO", subprotocols=["ocpp2.0.1"])
-    await station.ok("BootNotification", BOOT)
+    station = await _booted_duo_with_a_tag(server, connect)
     await station.ok("StatusNotification", _status(1, 1, "Occupied"))
 
     def badge(page: str) -> list[str]:
