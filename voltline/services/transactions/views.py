@@ -254,16 +254,18 @@ class TransactionViews:
         connector says only Occupied while in use), by transaction id; none for 1.6 sessions."""
         if not transaction_ids:
             return {}
+        # Each transaction's events backwards by the (transaction_id, seqNo) index, stopping at
+        # the first with a state (the newest, as a rule): not a scan of a long session's events.
         newest = (
-            sa.select(_ev.transaction_id, sa.func.max(_ev.seq_no).label("seq_no"))
-            .where(_ev.transaction_id.in_(transaction_ids), _ev.charging_state.is_not(None))
-            .group_by(_ev.transaction_id)
-            .subquery()
+            sa.select(_ev.charging_state)
+            .where(_ev.transaction_id == _tx.id, _ev.charging_state.is_not(None))
+            .order_by(_ev.seq_no.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        query = sa.select(_ev.transaction_id, _ev.charging_state).join(
-            newest, sa.and_(_ev.transaction_id == newest.c.transaction_id, _ev.seq_no == newest.c.seq_no)
-        )
-        return {row.transaction_id: row.charging_state for row in await self._store.query_all(query)}
+        query = sa.select(_tx.id.label("transaction_id"), newest.label("charging_state")).where(_tx.id.in_(transaction_ids))
+        rows = await self._store.query_all(query)
+        return {row.transaction_id: row.charging_state for row in rows if row.charging_state is not None}
 
     async def active_count(self) -> int:
         async with self._store.query() as conn:
