@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+import aiofastnet
 import picows
 from picows import WSAutoPingStrategy, WSCloseCode, WSMsgType, WSUpgradeResponse, WSUpgradeResponseWithListener
 from picows.picows import WSProtocol
@@ -282,7 +283,7 @@ class OcppGateway:
         self.observers: list[ConnectionObserver] = []
         self.loop = asyncio.get_event_loop()
         self.inbound = InboundFrames(self.loop)
-        self._servers: list[asyncio.base_events.Server] = []
+        self._servers: list[asyncio.AbstractServer] = []
         # An adapter, not a logger name: picows then keeps no logger object per connection.
         self._ws_logger = logging.LoggerAdapter(logging.getLogger("voltline.gateway.ws"), {})
         # Left here by the HandshakeGate for the hook while it hands a request head to picows.
@@ -298,18 +299,22 @@ class OcppGateway:
         self.inbound = InboundFrames(self.loop)
         # picows' own server (ws_create_server) with a HandshakeGate in front of each connection,
         # so a password that needs the slow hash is verified before picows' synchronous hook.
+        # The transports are aiofastnet's, as picows' own server takes when it is installed: it
+        # calls OpenSSL directly (no memory BIOs, no SSLWantReadError per record as in uvloop's
+        # SSL transport) and sends and receives with less Python around each syscall
+        # (bench/README.md, 2026-12-04 evening).
         def gate() -> HandshakeGate:
             return HandshakeGate(self, self._websocket_protocol())
 
         if self.plain:
-            server = await self.loop.create_server(
-                gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
+            server = await aiofastnet.create_server(
+                self.loop, gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
             )
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
         if self.tls is not None:
-            server = await self.loop.create_server(
-                gate, self.host, self.tls_port, backlog=4096, ssl=self.tls.context,
+            server = await aiofastnet.create_server(
+                self.loop, gate, self.host, self.tls_port, backlog=4096, ssl=self.tls.context,
                 ssl_handshake_timeout=self.handshake_timeout, reuse_port=self.reuse_port or None,
             )
             self._servers.append(server)

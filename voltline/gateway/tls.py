@@ -1,11 +1,12 @@
 """TLS for the listeners: a server context whose certificate files are re-read when they change,
 and the proxies trusted to have ended TLS for a charge point.
 
-A listening socket keeps the SSLContext it was created with, so a renewed certificate is put
-in through that context's SNI hook: every handshake is switched, as it begins, to the newest
-context built from the files. OpenSSL keeps what it read from the first context for the whole
-handshake (protocol versions, cipher suites, whether a client certificate is asked for and the
-verification flags); the switched-to context gives the certificate, its key and the trusted CAs.
+A listener keeps the SSLContext it was created with, and OpenSSL makes each new connection from
+it, so a renewed certificate is loaded into that same context: new handshakes get it, open
+connections keep theirs. The files are read once per reload and checked in a context of their own
+first, so the context being served is only ever given a pair that fits. (The OCPP listener's
+transport, aiofastnet, drives OpenSSL itself: it does not run Python's SNI hook, so a context
+cannot be switched per handshake.)
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import ipaddress
 import logging
 import os
 import ssl
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from voltline.services.security.client_certificates import PresentedCertificate
@@ -48,10 +51,10 @@ class ServerTls:
         self.cert_file, self.key_file, self.client_ca_file = cert_file, key_file, client_ca_file
         self.ciphers = ciphers
         self._stamps = self._read_stamps()
-        self._current = self._build()
-        # The context the socket listens with: the first one built, plus the switch.
-        self.context = self._build()
-        self.context.sni_callback = self._switch
+        files = self._read_files()
+        # The context the listener serves with, for as long as it runs.
+        self.context = self._build(files)
+        self._key_type = _key_type(files[0])
         self.reloads = 0
 
     @property
@@ -71,33 +74,55 @@ class ServerTls:
             stamps.append((info.st_mtime_ns, info.st_size, info.st_ino))
         return tuple(stamps)
 
-    def _build(self) -> ssl.SSLContext:
+    def _read_files(self) -> tuple[bytes, ...]:
+        try:
+            return tuple(_read(path) for path in self._files())
+        except OSError as exc:
+            raise TlsFilesError(f"{exc.filename}: {exc.strerror}") from None
+
+    def _build(self, files: tuple[bytes, ...]) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
         try:
             if self.ciphers:
                 context.set_ciphers(self.ciphers)
-            context.load_cert_chain(self.cert_file, self.key_file)
             if self.client_ca_file:
-                context.load_verify_locations(cafile=self.client_ca_file)
                 # Asked for, not required: a charge point of profile 0-2 has none, and one of
                 # profile 3 without it is refused at the HTTP handshake, where it can be told why.
                 context.verify_mode = ssl.CERT_OPTIONAL
                 context.verify_flags |= _NO_CHECK_TIME
-        except (OSError, ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
-            raise TlsFilesError(f"TLS files {', '.join(self._files())}: {exc}") from None
+        except ssl.SSLError as exc:
+            raise TlsFilesError(f"TLS settings: {exc}") from None
+        self._load(context, files)
         return context
 
-    def _switch(self, ssl_object: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> None:
-        ssl_object.context = self._current
+    def _load(self, context: ssl.SSLContext, files: tuple[bytes, ...]) -> None:
+        """The certificate chain, its key and the client CAs of `files` into `context`."""
+        try:
+            with tempfile.TemporaryDirectory(prefix="voltline-tls-") as folder:  # private to this user
+                cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+                _write_private(cert, files[0])
+                _write_private(key, files[1])
+                context.load_cert_chain(cert, key)
+            if self.client_ca_file:
+                context.load_verify_locations(cadata=files[2].decode("ascii"))
+        except (OSError, ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+            raise TlsFilesError(f"TLS files {', '.join(self._files())}: {exc}") from None
 
     def reload(self) -> bool:
         """Read the files again; new handshakes use them. On a file that does not fit, the
         certificate in use stays and the error is logged: True only when the new one is in."""
         try:
             stamps = self._read_stamps()
-            self._current = self._build()
+            files = self._read_files()
+            self._build(files)  # the same bytes must fit in a context of their own first
+            key_type = _key_type(files[0])
+            if key_type != self._key_type:
+                # OpenSSL keeps one certificate per key type: the old one would still be offered.
+                raise TlsFilesError(f"{self.cert_file}: a {key_type} certificate in place of a "
+                                    f"{self._key_type} one takes a restart")
+            self._load(self.context, files)
         except TlsFilesError as exc:
             log.error("kept the TLS certificate in use: %s", exc)
             return False
@@ -112,6 +137,29 @@ class ServerTls:
         except TlsFilesError:
             return False  # being replaced, or gone: the next check will see
         return stamps != self._stamps and self.reload()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _write_private(path: str, data: bytes) -> None:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(data)
+
+
+def _key_type(cert_pem: bytes) -> str:
+    """The public key algorithm of the first certificate in a PEM file ("EC", "RSA", ...)."""
+    try:
+        key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    except ValueError as exc:
+        raise TlsFilesError(f"not a PEM certificate: {exc}") from None
+    for name, kind in (("EC", ec.EllipticCurvePublicKey), ("RSA", rsa.RSAPublicKey)):
+        if isinstance(key, kind):
+            return name
+    return type(key).__name__
+
 
 
 class CaFile:
