@@ -299,16 +299,18 @@ class OcppGateway:
         self.inbound = InboundFrames(self.loop)
         # picows' own server (ws_create_server) with a HandshakeGate in front of each connection,
         # so a password that needs the slow hash is verified before picows' synchronous hook.
-        # The transports are aiofastnet's, as picows' own server takes when it is installed: it
-        # calls OpenSSL directly (no memory BIOs, no SSLWantReadError per record as in uvloop's
-        # SSL transport) and sends and receives with less Python around each syscall
-        # (bench/README.md, 2026-12-04 evening).
+        # ws:// is on uvloop's own TCP transport; wss:// on aiofastnet's (picows' own server takes
+        # aiofastnet when it is installed). aiofastnet calls OpenSSL directly, with no memory BIOs
+        # and no SSLWantReadError per record as uvloop's SSL transport has: wss:// went from 0.79
+        # to 0.85 of ws://. Over ws:// it was 5-8 % faster too, but an idle charge point cost
+        # 17.5 KiB instead of 12.7 (at 19,800; the goal is 16), so plain stays on uvloop.
+        # (bench/README.md, 2026-12-04 evening.)
         def gate() -> HandshakeGate:
             return HandshakeGate(self, self._websocket_protocol())
 
         if self.plain:
-            server = await aiofastnet.create_server(
-                self.loop, gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
+            server = await self.loop.create_server(
+                gate, self.host, self.port, backlog=4096, reuse_port=self.reuse_port or None
             )
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
