@@ -314,6 +314,51 @@ async def test_a_renewed_server_certificate_is_used_without_a_restart(start_serv
         await boot_with_ocpp_package(wss(server, "CP-R"), old_client)
 
 
+
+async def test_a_client_ca_added_is_trusted_and_one_taken_out_is_refused_without_a_restart(  # type: ignore[no-untyped-def]
+    start_server, pki: Pki
+) -> None:
+    cert, key = pki.server_files()
+    ca_file = pki.ca_file()
+    server = await start_server(ocpp_tls_cert=cert, ocpp_tls_key=key, ocpp_tls_port=0, ocpp_tls_client_ca=ca_file,
+                                certificate_organization=ORGANIZATION, tls_reload_interval=0.2)
+    _, secret = await server.services.tokens.create("tests")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.http_port}",
+                                 headers={"Authorization": f"Bearer {secret}"}, timeout=30) as api:
+        await register(api, "CP-CA", 3)
+        second = trustme.CA(organization_name=ORGANIZATION)
+        by_second = pki.client_context(pki.client_files("CP-CA", ca=second, name="by-second"))
+        url = wss(server, "CP-CA")
+
+        # Through an intermediate CA the charge point sends along: the root alone is in the file.
+        through_intermediate = pki.client_files("CP-CA", ca=pki.ca.create_child_ca(), name="by-intermediate")
+        assert await boot_with_ocpp_package(url, pki.client_context(through_intermediate)) == "Accepted"
+
+        Path(ca_file).write_bytes(pki.ca.cert_pem.bytes() + second.cert_pem.bytes())  # a CA added
+
+        async def accepted() -> bool:
+            try:
+                return await boot_with_ocpp_package(url, by_second) == "Accepted"
+            except (ssl.SSLError, ConnectionError, websockets.exceptions.InvalidMessage, EOFError):
+                return False
+
+        assert await until(accepted)
+
+        Path(ca_file).write_bytes(pki.ca.cert_pem.bytes())  # and taken out again
+        statuses: list[int] = []
+
+        async def refused() -> bool:
+            try:
+                statuses.append(await refused_status(url, ssl=by_second))
+            except pytest.fail.Exception:
+                return False  # still let in: the file is not re-read yet
+            return True
+
+        assert await until(refused)
+        assert statuses[-1] == 403
+        events = await security_events(api, "CP-CA", 1)
+        assert any(e["status"] == "InvalidChargePointCertificate" for e in events)
+
 # -- TLS ended by a proxy in front -----------------------------------------------------------------
 
 

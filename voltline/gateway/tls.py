@@ -18,6 +18,7 @@ import ssl
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -239,7 +240,19 @@ def connection_security(ssl_object: ssl.SSLObject | None, address: str | None, h
     the trusted CAs by OpenSSL), TLS ended at a trusted proxy, or plain."""
     if ssl_object is not None:
         der = ssl_object.getpeercert(binary_form=True)
-        return ConnectionSecurity(tls=True, certificate=PresentedCertificate(der, True) if der else None)
+        if not der:
+            return ConnectionSecurity(tls=True, certificate=None)
+        return ConnectionSecurity(tls=True, certificate=PresentedCertificate(der, True, _verified_chain(ssl_object)))
     if proxies.trusts(address):
         return proxies.security(headers)
     return PLAIN
+
+
+def _verified_chain(ssl_object: Any) -> tuple[bytes, ...] | None:
+    """The chain OpenSSL verified the client certificate through, as DER (aiofastnet's SSL object
+    gives it so; the standard library's before Python 3.13 does not)."""
+    get_chain = getattr(ssl_object, "get_verified_chain", None)
+    chain = get_chain() if get_chain is not None else None
+    if not chain or not all(isinstance(item, bytes) for item in chain):
+        return None
+    return tuple(chain)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 
@@ -37,11 +38,15 @@ class NothingRevoked:
 
 @dataclass(slots=True, frozen=True)
 class PresentedCertificate:
-    """A client certificate as it reached Voltline: DER bytes, and whether TLS (OpenSSL, against
-    the same trusted CAs) already checked its chain, or it came in a proxy's header unchecked."""
+    """A client certificate as it reached Voltline: DER bytes, and whether TLS (OpenSSL) already
+    checked its chain, or it came in a proxy's header unchecked. `verified_chain` is the chain
+    OpenSSL verified it through (DER, the leaf first), where the transport tells it: OpenSSL's
+    trust store only ever grows while the server runs, so the CA it ended at must still be one
+    trusted now."""
 
     der: bytes
     chain_checked: bool
+    verified_chain: tuple[bytes, ...] | None = None
 
 
 class ClientCertificateCheck:
@@ -60,6 +65,15 @@ class ClientCertificateCheck:
         """From now on, these CAs (the trusted file, read again after a change)."""
         self.trusted_cas = list(cas)
 
+    def _trusted_now(self, certificate: x509.Certificate, presented: PresentedCertificate, at: datetime) -> bool:
+        if presented.chain_checked:
+            if presented.verified_chain is None:
+                return True  # the transport does not say which CA: OpenSSL's word stands
+            ders = set(presented.verified_chain)
+            if any(ca.public_bytes(Encoding.DER) in ders and _is_valid_ca(ca, at) for ca in self.trusted_cas):
+                return True
+        return self._issued_by_trusted(certificate, at)
+
     def problem(self, identity: str, presented: PresentedCertificate, at: datetime | None = None) -> str | None:
         """Why `presented` does not prove `identity` (one line for the refusal), or None."""
         try:
@@ -67,7 +81,7 @@ class ClientCertificateCheck:
         except ValueError:
             return "the client certificate cannot be read"
         at = at or datetime.now(UTC)
-        if not presented.chain_checked and not self._issued_by_trusted(certificate, at):
+        if not self._trusted_now(certificate, presented, at):
             return "the client certificate is not issued by a CA trusted for charge points"
         if at < certificate.not_valid_before_utc:
             return f"the client certificate is valid only from {certificate.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}"
