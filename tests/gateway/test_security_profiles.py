@@ -285,6 +285,42 @@ async def test_tls_1_1_is_refused(tls_server: Voltline, pki: Pki) -> None:
     writer.close()
 
 
+
+async def test_hostile_tls_clients_are_dropped_while_a_neighbour_is_served(start_server, pki: Pki) -> None:  # type: ignore[no-untyped-def]
+    cert, key = pki.server_files()
+    server = await start_server(ocpp_tls_cert=cert, ocpp_tls_key=key, ocpp_tls_port=0, auto_register=True,
+                                handshake_timeout=1.0)
+    port = server.ocpp_tls_port
+
+    async def closed_by_server(reader: asyncio.StreamReader) -> bool:
+        async with asyncio.timeout(15):
+            try:
+                return await reader.read(65536) in (b"", None) or await reader.read(65536) == b""
+            except (ConnectionError, ssl.SSLError):
+                return True
+
+    # Bytes that are not TLS at all, and a client that opens the socket and never says hello.
+    garbage_reader, garbage = await asyncio.open_connection("127.0.0.1", port)
+    garbage.write(b"GET /ocpp/CP-X HTTP/1.1\r\n\r\n" + b"\x00" * 4096)
+    silent_reader, silent = await asyncio.open_connection("127.0.0.1", port)
+    # One that finishes TLS but never sends the WebSocket upgrade.
+    no_upgrade_reader, no_upgrade = await asyncio.open_connection("127.0.0.1", port, ssl=pki.client_context(),
+                                                                  server_hostname="localhost")
+    # And one that sends a frame far past the size limit after a good upgrade.
+    async with websockets.connect(wss(server, "CP-BIG"), subprotocols=["ocpp1.6"], ssl=pki.client_context(),
+                                  max_size=None) as big:
+        await big.send('[2, "1", "DataTransfer", {"vendorId": "x", "data": "' + "x" * 3_000_000 + '"}]')
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            async with asyncio.timeout(15):
+                await big.recv()
+    assert await boot_with_ocpp_package(wss(server, "CP-NEIGHBOUR"), pki.client_context()) == "Accepted"
+    assert await closed_by_server(garbage_reader)
+    assert await closed_by_server(silent_reader)
+    assert await closed_by_server(no_upgrade_reader)
+    for writer in (garbage, silent, no_upgrade):
+        writer.close()
+    assert await boot_with_ocpp_package(wss(server, "CP-NEIGHBOUR"), pki.client_context()) == "Accepted"
+
 # -- certificate files re-read ---------------------------------------------------------------------
 
 
