@@ -137,6 +137,24 @@ async def test_unknown_things_are_404_pages(web: httpx.AsyncClient) -> None:
         assert "There is no" in response.text
 
 
+async def test_an_address_the_dashboard_lacks_is_its_own_404_page_and_the_api_keeps_json(
+    web: httpx.AsyncClient, server: Voltline
+) -> None:
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    response = await web.get("/transactions", headers=page)  # a mistyped address, logged in
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+    assert "There is no page at /transactions" in response.text and 'href="/sessions"' in response.text  # the menu
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30) as anonymous:
+        response = await anonymous.get("/nowhere", headers=page)
+        assert response.status_code == 404 and "There is no page at /nowhere" in response.text
+        assert 'href="/sessions"' not in response.text  # no menu without a login
+        for client, path, headers in ((web, "/api/v1/nowhere", page), (web, "/nowhere", {"Accept": "application/json"}),
+                                      (anonymous, "/static/nothing.png", {"Accept": "image/*"})):
+            response = await client.get(path, headers=headers)
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found", path
+
+
 @pytest.fixture
 async def quick_server(start_server) -> Voltline:  # type: ignore[no-untyped-def]
     return await start_server(call_timeout=0.5)

@@ -6,8 +6,10 @@ the REST API; the dashboard logs operators in with a session cookie instead of A
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from voltline.services.node import Node
 from voltline.services.security.operators import UserService
@@ -33,3 +35,18 @@ def mount(app: FastAPI, node: Node, users: UserService) -> None:
                    tokens, operators, reservations, smart_charging, firmware, reports, certificates):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    _pages_not_found(app)
+
+
+def _pages_not_found(app: FastAPI) -> None:
+    """A browser's 404 gets the dashboard's page; everyone else the API's error shape as before."""
+    from voltline.web.routing import is_page_request, not_found_page
+
+    answer_in_json = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and is_page_request(request):
+            return await not_found_page(request)
+        return await answer_in_json(request, exc)  # type: ignore[no-any-return]
+
+    app.add_exception_handler(StarletteHTTPException, not_found)

@@ -128,6 +128,23 @@ class DashboardRoute(APIRoute):
         return route
 
 
+def is_page_request(request: Request) -> bool:
+    """A browser asking for a page (not the REST API, not a script or an image)."""
+    return (request.method in ("GET", "HEAD") and not request.url.path.startswith("/api/")
+            and "text/html" in request.headers.get("accept", ""))
+
+
+async def not_found_page(request: Request) -> Response:
+    """The dashboard's own page for an address it does not have, with the menu for an operator
+    who is logged in: a mistyped URL is a way back, not a JSON error."""
+    request.state.web_session = dashboard(request).codec.loads(request.cookies.get(COOKIE))
+    try:
+        await require_user(request)
+    except LoginRequired:
+        pass
+    return render(request, "not_found.html", {"message": f"There is no page at {request.url.path}."}, status_code=404)
+
+
 def _csrf_refused(request: Request) -> Response:
     message = "This form has expired or did not come from the dashboard. Reload the page and try again."
     if wants_json(request):
