@@ -106,9 +106,11 @@ class ServerTls:
                 _write_private(cert, files[0])
                 _write_private(key, files[1])
                 context.load_cert_chain(cert, key)
-            if self.client_ca_file:
-                context.load_verify_locations(cadata=files[2].decode("ascii"))
-        except (OSError, ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+                if self.client_ca_file:
+                    cas = os.path.join(folder, "client-cas.pem")
+                    _write_private(cas, files[2])
+                    context.load_verify_locations(cafile=cas)
+        except (OSError, ssl.SSLError, ValueError) as exc:
             raise TlsFilesError(f"TLS files {', '.join(self._files())}: {exc}") from None
 
     def reload(self) -> bool:
@@ -160,7 +162,6 @@ def _key_type(cert_pem: bytes) -> str:
         if isinstance(key, kind):
             return name
     return type(key).__name__
-
 
 
 class CaFile:
