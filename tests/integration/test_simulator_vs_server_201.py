@@ -56,8 +56,8 @@ async def fleet(server: Voltline, central: Central) -> AsyncIterator[Any]:
     server holds the status of each of its connectors."""
     simulators: list[Simulator] = []
 
-    async def start(identities: list[str], **options: Any) -> Simulator:
-        for identity in identities:
+    async def start(identities: list[str], register: bool = True, **options: Any) -> Simulator:
+        for identity in identities if register else ():
             await central.post("/charge-points", {"id": identity}, expect=201)
         simulator = Simulator(f"ws://127.0.0.1:{server.ocpp_port}/ocpp", identities=identities, **_options(**options))
         simulators.append(simulator)
@@ -283,6 +283,25 @@ async def test_remote_start_answers_with_the_transaction_and_remote_stop_ends_it
     await cs.wait_until(lambda: not cs.messages_in_queue(tx.transaction_id), timeout=WAIT)
     status = await central.get(f"/transactions/{stored['id']}/status")
     assert (status["ongoing_indicator"], status["messages_in_queue"], status["closed"]) == (False, False, True)
+
+
+async def test_a_station_run_again_with_the_same_seed_charges_again(central: Central, fleet: Any) -> None:
+    """As the demo does on the database of its last run: the sessions of the earlier run are
+    ended, and the new run's are new ones, not repeats of them."""
+    await central.add_tag("APP-0005")
+    ended: list[str] = []
+    for run in (1, 2):
+        # The same identity and seed each time, in a simulator of its own; on the real clock, so
+        # that the second run's status reports are not older than the first run's.
+        simulator = await fleet(["CS-1"], register=run == 1, ocpp_version="2.0.1", speed=1.0)
+        started = await central.post("/charge-points/CS-1/remote-start", {"id_tag": "APP-0005", "wait": True})
+        assert started["status"] == "Accepted" and started["remote_start"]["status"] == "Started", started
+        stored = await central.transaction(started["transaction_id"])
+        assert stored["ocpp_transaction_id"] not in ended
+        assert await central.post("/charge-points/CS-1/remote-stop", {"transaction_id": stored["id"]}) == {"status": "Accepted"}
+        await _wait_tx(central, stored["ocpp_transaction_id"], _stopped, f"run {run}'s session ends")
+        ended.append(stored["ocpp_transaction_id"])
+        await simulator.stop()
 
 
 async def test_reset_reboots_the_station_and_ends_its_session(central: Central, fleet: Any) -> None:

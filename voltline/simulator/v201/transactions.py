@@ -298,7 +298,9 @@ class TransactionEventsPart(StationBase201):
             meter_start=int(evse.register_wh),
             started_at=now,
             reservation_id=reservation_id,
-            transaction_id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            # Not from the seeded generator: a station started again with the same seed (every
+            # run of the demo) would tell the CSMS of sessions it had already ended.
+            transaction_id=str(uuid.uuid4()),
             id_tag_info=info,
             plug_id=plug.connector_id if plug else 1,
             id_token=token,
