@@ -301,8 +301,8 @@ class OcppGateway:
         # so a password that needs the slow hash is verified before picows' synchronous hook.
         # ws:// is on uvloop's own TCP transport; wss:// on aiofastnet's (picows' own server takes
         # aiofastnet when it is installed). aiofastnet calls OpenSSL directly, with no memory BIOs
-        # and no SSLWantReadError per record as uvloop's SSL transport has: wss:// went from 0.79
-        # to 0.85 of ws://. Over ws:// it was 5-8 % faster too, but an idle charge point cost
+        # and no SSLWantReadError per record as uvloop's SSL transport has: wss:// went from 0.78-0.79
+        # to 0.84-0.87 of ws://. Over ws:// it was 5-8 % faster too, but an idle charge point cost
         # 17.5 KiB instead of 12.7 (at 19,800; the goal is 16: its transport carries 256 iovecs
         # inline), so plain stays on uvloop.
         # (bench/README.md, 2026-12-04 evening.)

@@ -57,21 +57,24 @@ class ClientCertificateCheck:
         organization: str | None = None,
         revocations: Revocations | None = None,
     ) -> None:
-        self.trusted_cas = list(trusted_cas)
         self.organization = organization
         self.revocations: Revocations = revocations or NothingRevoked()
+        self.trust(trusted_cas)
 
     def trust(self, cas: Sequence[x509.Certificate]) -> None:
         """From now on, these CAs (the trusted file, read again after a change)."""
         self.trusted_cas = list(cas)
+        # By their DER, encoded once per change of the file rather than at every handshake.
+        self._trusted_by_der = {ca.public_bytes(Encoding.DER): ca for ca in self.trusted_cas}
 
     def _trusted_now(self, certificate: x509.Certificate, presented: PresentedCertificate, at: datetime) -> bool:
         if presented.chain_checked:
             if presented.verified_chain is None:
                 return True  # the transport does not say which CA: OpenSSL's word stands
-            ders = set(presented.verified_chain)
-            if any(ca.public_bytes(Encoding.DER) in ders and _is_valid_ca(ca, at) for ca in self.trusted_cas):
-                return True
+            for der in presented.verified_chain:
+                ca = self._trusted_by_der.get(der)
+                if ca is not None and _is_valid_ca(ca, at):
+                    return True
         return self._issued_by_trusted(certificate, at)
 
     def problem(self, identity: str, presented: PresentedCertificate, at: datetime | None = None) -> str | None:
